@@ -1,0 +1,74 @@
+// Error factories: every error carries a stable `code` so callers (the poller's loss
+// accounting, health) can branch on it, and a message that says what to do next.
+
+export type ThermalErrorCode =
+  | 'EEPROM_LENGTH'
+  | 'EEPROM_INVALID'
+  | 'TOO_MANY_BAD_PIXELS'
+  | 'ADJACENT_BAD_PIXELS'
+  | 'FRAME_LENGTH'
+  | 'FRAME_INVALID'
+  | 'OUT_LENGTH'
+  | 'I2C_NACK'
+  | 'I2C_TIMEOUT'
+  | 'I2C_IO'
+  | 'CONFIG_MISMATCH'
+  | 'NOT_READY'
+  | 'BAD_ARGUMENT'
+  | 'READ_ONLY'
+
+export class ThermalError extends Error {
+  readonly code: ThermalErrorCode
+  constructor(code: ThermalErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'ThermalError'
+    this.code = code
+  }
+}
+
+export function eepromLengthError(got: number): ThermalError {
+  return new ThermalError(
+    'EEPROM_LENGTH',
+    `MLX90640 EEPROM dump has ${got} words; expected 832 (0x2400..0x273F). Read the whole EEPROM before extracting parameters.`,
+  )
+}
+
+export function eepromInvalidError(reason: string): ThermalError {
+  return new ThermalError(
+    'EEPROM_INVALID',
+    `MLX90640 EEPROM failed its validity check: ${reason}. Re-read the EEPROM (a bus error can corrupt the dump); if it persists the sensor is not an MLX90640 or is damaged.`,
+  )
+}
+
+export function tooManyBadPixelsError(broken: number, outliers: number): ThermalError {
+  return new ThermalError(
+    'TOO_MANY_BAD_PIXELS',
+    `MLX90640 EEPROM marks ${broken} broken and ${outliers} outlier pixels; at most 4 in total are allowed. The sensor is out of specification (or the EEPROM dump is corrupt: re-read it).`,
+  )
+}
+
+export function adjacentBadPixelsError(a: number, b: number): ThermalError {
+  return new ThermalError(
+    'ADJACENT_BAD_PIXELS',
+    `MLX90640 EEPROM marks adjacent bad pixels ${a} and ${b}; their values cannot be interpolated. The sensor is out of specification (or the EEPROM dump is corrupt: re-read it).`,
+  )
+}
+
+export function frameLengthError(got: number): ThermalError {
+  return new ThermalError(
+    'FRAME_LENGTH',
+    `MLX90640 frame has ${got} words; expected 834 (768 pixels, 64 aux words, control register 1, subpage number).`,
+  )
+}
+
+export function frameInvalidError(reason: string): ThermalError {
+  return new ThermalError('FRAME_INVALID', `MLX90640 frame rejected: ${reason}.`)
+}
+
+export function outLengthError(got: number): ThermalError {
+  return new ThermalError('OUT_LENGTH', `calculateTo needs an output array of 768 elements; got ${got}.`)
+}
+
+export function badArgumentError(message: string): ThermalError {
+  return new ThermalError('BAD_ARGUMENT', message)
+}
