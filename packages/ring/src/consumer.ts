@@ -1,0 +1,278 @@
+import {
+  CB_DELIVERED,
+  CB_DROPPED,
+  C_DEPTH,
+  C_GENERATION,
+  C_LEASES,
+  C_NAME,
+  C_NAME_LENGTH,
+  C_READ,
+  C_STATE,
+  C_THREAD_ID,
+  C_WAITING,
+  C_WRITE,
+  CONSUMER_I32_WORDS,
+  CONSUMER_I64_WORDS,
+  ConsumerState,
+  DropReason,
+  type DropReasonCode,
+  FrameFlags,
+  H_DEFAULT_DEPTH,
+  H_MAX_LEASES,
+  NAME_BYTES,
+  S_HOLDERS,
+  SLOT_I32_WORDS,
+} from './layout.js'
+import { consumerClosed, foreignLease, invalidArgument, leaseLimit, noConsumerSlot } from './errors.js'
+import type { RingViews } from './views.js'
+import type { ConsumerOptions, FrameLease } from './types.js'
+import { threadId } from 'node:worker_threads'
+
+const textEncoder = new TextEncoder()
+const NAME_PATTERN = /^[a-z][a-z0-9_]*$/
+
+/**
+ * One reader of a ring. It takes frames from its own queue in publish order,
+ * reads their pixels in place, and releases them. It can never see a slot the
+ * producer is writing: the producer only writes slots with no consumer bit
+ * set, and this consumer's bit stays set from enqueue until release.
+ */
+export class RingConsumer {
+  readonly name: string
+  readonly index: number
+  private readonly v: RingViews
+  private readonly base: number
+  private readonly bit: number
+  private readonly queueBase: number
+  private readonly cap: number
+  private readonly maxLeases: number
+  private readonly minIntervalNs: bigint
+  private readonly maxAgeNs: bigint
+  private readonly skipAiLocked: boolean
+  private readonly held = new Set<FrameLease>()
+  private readonly slotViews: Array<Uint8Array | undefined> = []
+  private readonly auxViews: Array<Float64Array | undefined> = []
+  private lastDeliveredCaptureNs = -1n
+  private closed = false
+  private generation = 0
+
+  private constructor(views: RingViews, index: number, name: string, options: ConsumerOptions) {
+    this.v = views
+    this.index = index
+    this.name = name
+    this.base = index * CONSUMER_I32_WORDS
+    this.bit = 1 << index
+    this.cap = views.geometry.queueCapacity
+    this.queueBase = index * this.cap
+    this.maxLeases = options.maxLeases ?? views.header[H_MAX_LEASES]!
+    this.minIntervalNs = options.fpsCap ? BigInt(Math.round(1e9 / options.fpsCap)) : 0n
+    this.maxAgeNs = options.maxAgeMs ? BigInt(Math.round(options.maxAgeMs * 1e6)) : 0n
+    this.skipAiLocked = options.skipAiLocked ?? false
+  }
+
+  static join(views: RingViews, name: string, options: ConsumerOptions): RingConsumer {
+    if (typeof name !== 'string' || !NAME_PATTERN.test(name) || textEncoder.encode(name).length > NAME_BYTES) {
+      throw invalidArgument(
+        `consumer name "${String(name)}" must be lower-case letters, digits and underscores, starting with a letter, at most ${NAME_BYTES} bytes`,
+      )
+    }
+    const depth = options.depth ?? views.header[H_DEFAULT_DEPTH]!
+    if (!Number.isInteger(depth) || depth < 1 || depth > views.geometry.queueCapacity) {
+      throw invalidArgument(`consumer "${name}": depth must be an integer from 1 to ${views.geometry.queueCapacity} (the ring's maxDepth), got ${String(depth)}`)
+    }
+    const ringMaxLeases = views.header[H_MAX_LEASES]!
+    const maxLeases = options.maxLeases ?? ringMaxLeases
+    if (!Number.isInteger(maxLeases) || maxLeases < 1 || maxLeases > ringMaxLeases) {
+      throw invalidArgument(`consumer "${name}": maxLeases must be an integer from 1 to ${ringMaxLeases} (the ring's maxLeases), got ${String(maxLeases)}`)
+    }
+    if (options.fpsCap !== undefined && !(options.fpsCap > 0)) {
+      throw invalidArgument(`consumer "${name}": fpsCap must be a positive number, got ${String(options.fpsCap)}`)
+    }
+    const c = views.consumers
+    for (let i = 0; i < views.geometry.maxConsumers; i++) {
+      const base = i * CONSUMER_I32_WORDS
+      // Claim the entry first (FREE -> LEAVING keeps the producer away while
+      // we fill it in), then announce it as JOINING.
+      if (Atomics.compareExchange(c, base + C_STATE, ConsumerState.FREE, ConsumerState.LEAVING) !== ConsumerState.FREE) continue
+      const nameBytes = textEncoder.encode(name)
+      const nameView = new Uint8Array(views.buffer, views.offsets.consumersI32 + (base + C_NAME) * 4, NAME_BYTES)
+      nameView.fill(0)
+      nameView.set(nameBytes)
+      c[base + C_NAME_LENGTH] = nameBytes.length
+      c[base + C_DEPTH] = depth
+      Atomics.store(c, base + C_THREAD_ID, threadId)
+      Atomics.store(c, base + C_LEASES, 0)
+      Atomics.store(c, base + C_WAITING, 0)
+      Atomics.add(c, base + C_GENERATION, 1)
+      Atomics.store(c, base + C_STATE, ConsumerState.JOINING)
+      const consumer = new RingConsumer(views, i, name, { ...options, maxLeases })
+      consumer.generation = Atomics.load(c, base + C_GENERATION)
+      return consumer
+    }
+    throw noConsumerSlot(views.geometry.maxConsumers)
+  }
+
+  /** True until leave() or until the ring declared this consumer dead. */
+  get active(): boolean {
+    if (this.closed) return false
+    const state = Atomics.load(this.v.consumers, this.base + C_STATE)
+    return state === ConsumerState.ACTIVE || state === ConsumerState.JOINING
+  }
+
+  /** Frames queued for this consumer right now. */
+  lag(): number {
+    const c = this.v.consumers
+    return (Atomics.load(c, this.base + C_WRITE) - Atomics.load(c, this.base + C_READ)) | 0
+  }
+
+  get leaseCount(): number {
+    return this.held.size
+  }
+
+  /** Takes the oldest queued frame without waiting; null when none is queued. */
+  tryAcquire(): FrameLease | null {
+    if (this.closed) throw consumerClosed(this.name)
+    if (this.held.size >= this.maxLeases) {
+      this.checkStillJoined()
+      throw leaseLimit(this.name, this.maxLeases)
+    }
+    const c = this.v.consumers
+    const readIdx = this.base + C_READ
+    const writeIdx = this.base + C_WRITE
+    for (;;) {
+      const r = Atomics.load(c, readIdx)
+      if (r === Atomics.load(c, writeIdx)) {
+        this.checkStillJoined()
+        return null
+      }
+      const slot = Atomics.load(this.v.queues, this.queueBase + (r % this.cap))
+      // The producer may have dropped this entry meanwhile; the CAS decides who owns it.
+      if (Atomics.compareExchange(c, readIdx, r, (r + 1) | 0) !== r) continue
+      const info = this.v.readInfo(slot)
+      const skip = this.skipReason(info.flags, info.captureTsNs)
+      if (skip >= 0) {
+        this.dropOwned(slot, skip as DropReasonCode)
+        continue
+      }
+      this.lastDeliveredCaptureNs = info.captureTsNs
+      Atomics.add(this.v.consumers64, this.index * CONSUMER_I64_WORDS + CB_DELIVERED, 1n)
+      Atomics.add(c, this.base + C_LEASES, 1)
+      const bytes = (this.slotViews[slot] ??= this.v.slotBytes(slot))
+      const aux = (this.auxViews[slot] ??= this.v.slotAux(slot))
+      const lease: FrameLease = { ...info, slot, bytes, aux }
+      this.held.add(lease)
+      return lease
+    }
+  }
+
+  /**
+   * Waits up to timeoutMs for a frame (Atomics.wait: blocks the thread, so
+   * use it in workers, never on the main thread).
+   */
+  acquire(timeoutMs: number): FrameLease | null {
+    const deadline = performance.now() + timeoutMs
+    for (;;) {
+      const lease = this.tryAcquire()
+      if (lease) return lease
+      const remaining = deadline - performance.now()
+      if (remaining <= 0) return null
+      const c = this.v.consumers
+      const w = Atomics.load(c, this.base + C_WRITE)
+      Atomics.store(c, this.base + C_WAITING, 1)
+      // Re-check after announcing the wait, so a publish in between is not missed.
+      if (Atomics.load(c, this.base + C_READ) === w) Atomics.wait(c, this.base + C_WRITE, w, remaining)
+      Atomics.store(c, this.base + C_WAITING, 0)
+    }
+  }
+
+  /** Like acquire() but without blocking the thread (Atomics.waitAsync). */
+  async acquireAsync(timeoutMs: number): Promise<FrameLease | null> {
+    const deadline = performance.now() + timeoutMs
+    for (;;) {
+      const lease = this.tryAcquire()
+      if (lease) return lease
+      const remaining = deadline - performance.now()
+      if (remaining <= 0) return null
+      const c = this.v.consumers
+      const w = Atomics.load(c, this.base + C_WRITE)
+      Atomics.store(c, this.base + C_WAITING, 1)
+      if (Atomics.load(c, this.base + C_READ) === w) {
+        const waited = Atomics.waitAsync(c, this.base + C_WRITE, w, remaining)
+        if (waited.async) {
+          // A pending waitAsync does not keep a worker alive; this timer does.
+          const keepAlive = setTimeout(() => {}, remaining + 10)
+          try {
+            await waited.value
+          } finally {
+            clearTimeout(keepAlive)
+          }
+        }
+      }
+      Atomics.store(c, this.base + C_WAITING, 0)
+    }
+  }
+
+  /** Gives the frame back; its slot becomes reusable once every consumer released it. */
+  release(lease: FrameLease): void {
+    if (!this.held.delete(lease)) throw foreignLease(this.name)
+    Atomics.and(this.v.slots, lease.slot * SLOT_I32_WORDS + S_HOLDERS, ~this.bit)
+    Atomics.sub(this.v.consumers, this.base + C_LEASES, 1)
+  }
+
+  /**
+   * Counts a frame this consumer took but chose not to use (for example the
+   * detection client when its service is busy) under a reason, and releases it.
+   * delivered is corrected so delivered + dropped still equals published.
+   */
+  discard(lease: FrameLease, reason: DropReasonCode): void {
+    this.release(lease)
+    const b64 = this.index * CONSUMER_I64_WORDS
+    Atomics.sub(this.v.consumers64, b64 + CB_DELIVERED, 1n)
+    Atomics.add(this.v.consumers64, b64 + CB_DROPPED + reason, 1n)
+  }
+
+  /** Releases everything held and leaves; the producer reclaims what is still queued. */
+  leave(): void {
+    if (this.closed) return
+    for (const lease of [...this.held]) this.release(lease)
+    this.closed = true
+    const c = this.v.consumers
+    const stateIdx = this.base + C_STATE
+    // Never activated, so nothing was ever queued: give the entry straight back.
+    // Otherwise the producer reclaims it at its next publish.
+    if (Atomics.compareExchange(c, stateIdx, ConsumerState.JOINING, ConsumerState.FREE) === ConsumerState.JOINING) return
+    Atomics.compareExchange(c, stateIdx, ConsumerState.ACTIVE, ConsumerState.LEAVING)
+  }
+
+  /**
+   * Throws once the ring has declared this consumer dead (its thread was
+   * presumed gone) or reclaimed its place, so a zombie never reads slots it
+   * no longer holds.
+   */
+  private checkStillJoined(): void {
+    const c = this.v.consumers
+    const state = Atomics.load(c, this.base + C_STATE)
+    const mine = Atomics.load(c, this.base + C_GENERATION) === this.generation
+    if (!mine || state === ConsumerState.DEAD || state === ConsumerState.FREE || state === ConsumerState.LEAVING) {
+      this.closed = true
+      this.held.clear()
+      throw consumerClosed(this.name)
+    }
+  }
+
+  private skipReason(flags: number, captureTsNs: bigint): number {
+    if (this.skipAiLocked && (flags & FrameFlags.AI_LOCKED) !== 0) return DropReason.AI_LOCKED
+    if (this.maxAgeNs > 0n && process.hrtime.bigint() - captureTsNs > this.maxAgeNs) return DropReason.STALE
+    if (this.minIntervalNs > 0n && this.lastDeliveredCaptureNs >= 0n) {
+      // A little slack so a 60 fps stream capped at 30 keeps every other frame despite jitter.
+      const interval = captureTsNs - this.lastDeliveredCaptureNs
+      if (interval < (this.minIntervalNs * 9n) / 10n) return DropReason.RATE_LIMITED
+    }
+    return -1
+  }
+
+  private dropOwned(slot: number, reason: DropReasonCode): void {
+    Atomics.and(this.v.slots, slot * SLOT_I32_WORDS + S_HOLDERS, ~this.bit)
+    Atomics.add(this.v.consumers64, this.index * CONSUMER_I64_WORDS + CB_DROPPED + reason, 1n)
+  }
+}

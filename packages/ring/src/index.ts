@@ -1,0 +1,19 @@
+export { FrameRing } from './ring.js'
+export type { RingOptions } from './ring.js'
+export { RingProducer } from './producer.js'
+export type { WriteSlot } from './producer.js'
+export { RingConsumer } from './consumer.js'
+export { RingError } from './errors.js'
+export { PixelFormat, PIXEL_FORMAT_NAMES, frameLayout, pixelFormatCode, pixelFormatName } from './pixel-format.js'
+export type { FrameLayout, PixelFormatCode, PixelFormatName, PlaneLayout } from './pixel-format.js'
+export {
+  DROP_REASON_NAMES,
+  DropReason,
+  FrameFlags,
+  MAX_CONSUMERS_LIMIT,
+  RING_MAGIC,
+  RING_VERSION,
+  requiredSlotCount,
+} from './layout.js'
+export type { DropReasonCode } from './layout.js'
+export type { ConsumerOptions, ConsumerStats, FrameInfo, FrameLease, FrameMeta, RingStats } from './types.js'
