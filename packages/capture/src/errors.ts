@@ -1,0 +1,89 @@
+// Error factories for @heart/capture. Every error carries a stable string
+// `code` (the same vocabulary the native decoder uses) so callers branch on
+// codes, never on message text. Messages never contain credentials: callers
+// pass already-redacted URLs, and wrapNativeError scrubs whatever the
+// decoder wrote.
+import { redactText } from './redact.js'
+
+/** Codes raised by capture itself (native codes pass through unchanged). */
+export type CaptureErrorCode =
+  | 'INVALID_SOURCE'
+  | 'INVALID_CONFIG'
+  | 'CONNECT_REFUSED'
+  | 'AUTH_FAILED'
+  | 'STREAM_NOT_FOUND'
+  | 'UNSUPPORTED_CODEC'
+  | 'FORMAT_MISMATCH'
+  | 'TIMEOUT'
+  | 'DECODE_ERROR'
+  | 'STALLED'
+  | 'STREAM_ENDED'
+  | 'SLOT_TOO_SMALL'
+  | 'NATIVE_UNAVAILABLE'
+  | 'ABORTED'
+  | 'UNKNOWN'
+
+export class CaptureError extends Error {
+  readonly code: string
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'CaptureError'
+    this.code = code
+  }
+}
+
+export function invalidSource(what: string, hint: string): CaptureError {
+  return new CaptureError('INVALID_SOURCE', `invalid source: ${what}. ${hint}`)
+}
+
+export function invalidConfig(what: string, hint: string): CaptureError {
+  return new CaptureError('INVALID_CONFIG', `invalid capture config: ${what}. ${hint}`)
+}
+
+export function stalled(source: string, ms: number): CaptureError {
+  return new CaptureError(
+    'STALLED',
+    `no frame from ${source} for ${ms} ms; reopening (raise capture.stallTimeoutMs if the camera is just slow)`,
+  )
+}
+
+export function streamEnded(source: string): CaptureError {
+  return new CaptureError('STREAM_ENDED', `${source} ended the stream; reopening`)
+}
+
+export function slotTooSmall(source: string, need: number, have: number, width: number, height: number): CaptureError {
+  return new CaptureError(
+    'SLOT_TOO_SMALL',
+    `a ${width}x${height} frame from ${source} needs ${need} bytes but ring slots hold ${have}; ` +
+      `raise capture.maxSize so the ring is sized for it`,
+  )
+}
+
+export function nativeUnavailable(cause: unknown): CaptureError {
+  return new CaptureError(
+    'NATIVE_UNAVAILABLE',
+    'the native decoder (@heart/native) could not be loaded; build it with `pnpm run build:native`',
+    { cause },
+  )
+}
+
+/** Codes that mean the network path to the camera is down (not that the camera refused us). */
+export const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['CONNECT_REFUSED', 'TIMEOUT', 'STALLED'])
+
+/**
+ * Turn anything thrown by the native layer into a CaptureError whose message
+ * is scrubbed of credentials. `secrets` are literal strings (user, password)
+ * that must not survive even if the decoder printed them percent-decoded.
+ */
+export function wrapNativeError(err: unknown, secrets: readonly string[] = []): CaptureError {
+  if (err instanceof CaptureError) {
+    return new CaptureError(err.code, redactText(err.message, secrets), { cause: err.cause })
+  }
+  const e = err as { code?: unknown; message?: unknown; name?: unknown } | null
+  const rawCode = typeof e?.code === 'string' && e.code.length > 0 ? e.code : undefined
+  const isAbort = e?.name === 'AbortError'
+  const code = rawCode ?? (isAbort ? 'ABORTED' : 'UNKNOWN')
+  const message = typeof e?.message === 'string' ? e.message : String(err)
+  // The cause is dropped on purpose: the native error's message may hold the raw URL.
+  return new CaptureError(code, redactText(message, secrets))
+}

@@ -1,0 +1,122 @@
+// Small statistics helpers for capture health. They live in the capture
+// worker and are summarised into the shared health block a few times a second.
+
+/** Process-wide monotonic milliseconds: the same clock in every thread (performance.now() is per-thread). */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6
+}
+
+/**
+ * The most recent `capacity` samples, for percentiles that describe the
+ * stream as it is now rather than since boot.
+ */
+export class SampleWindow {
+  private readonly values: Float64Array
+  private count = 0
+  private next = 0
+  constructor(capacity = 1024) {
+    if (!(capacity >= 1)) throw new RangeError(`capacity must be >= 1, got ${capacity}`)
+    this.values = new Float64Array(capacity)
+  }
+  add(v: number): void {
+    this.values[this.next] = v
+    this.next = (this.next + 1) % this.values.length
+    if (this.count < this.values.length) this.count++
+  }
+  get size(): number {
+    return this.count
+  }
+  /** Percentiles (0..100) by nearest rank; null when empty. */
+  percentiles(...ps: number[]): (number | null)[] {
+    if (this.count === 0) return ps.map(() => null)
+    const sorted = this.values.slice(0, this.count).sort()
+    return ps.map((p) => sorted[Math.min(this.count - 1, Math.max(0, Math.ceil((p / 100) * this.count) - 1))]!)
+  }
+  clear(): void {
+    this.count = 0
+    this.next = 0
+  }
+}
+
+/** Events per second over a sliding time window. */
+export class RateWindow {
+  private readonly times: Float64Array
+  private count = 0
+  private next = 0
+  private first = NaN
+  constructor(private readonly windowMs = 2000, maxEvents = 1024) {
+    if (!(windowMs > 0)) throw new RangeError(`windowMs must be > 0, got ${windowMs}`)
+    this.times = new Float64Array(maxEvents)
+  }
+  add(nowMs: number): void {
+    if (this.count === 0) this.first = nowMs
+    this.times[this.next] = nowMs
+    this.next = (this.next + 1) % this.times.length
+    if (this.count < this.times.length) this.count++
+  }
+  /** Rate over the events inside the window ending at nowMs. */
+  rate(nowMs: number): number {
+    let inWindow = 0
+    let oldest = nowMs
+    for (let i = 0; i < this.count; i++) {
+      const t = this.times[(this.next - 1 - i + this.times.length) % this.times.length]!
+      if (nowMs - t > this.windowMs) break
+      inWindow++
+      oldest = t
+    }
+    if (nowMs - this.first >= this.windowMs) {
+      // A full window: count per window, so a stream that stops decays to 0 instead of freezing.
+      return (inWindow * 1000) / this.windowMs
+    }
+    // Still filling: N events span N-1 intervals.
+    const span = nowMs - oldest
+    return inWindow < 2 || span <= 0 ? 0 : ((inWindow - 1) * 1000) / span
+  }
+  clear(): void {
+    this.count = 0
+    this.next = 0
+    this.first = NaN
+  }
+}
+
+/**
+ * A cumulative log-bucketed histogram (about 2 % resolution from 1 µs to
+ * 100 s), for run-long latency figures where keeping every sample would grow
+ * without bound.
+ */
+export class LogHistogram {
+  private static readonly MIN = 1e-3
+  private static readonly PER_DECADE = 120
+  private static readonly DECADES = 8
+  private readonly buckets = new Float64Array(LogHistogram.PER_DECADE * LogHistogram.DECADES + 2)
+  private n = 0
+  private maxSeen = -Infinity
+  record(v: number): void {
+    let i: number
+    if (!(v > LogHistogram.MIN)) i = 0
+    else i = Math.min(this.buckets.length - 1, 1 + Math.floor(Math.log10(v / LogHistogram.MIN) * LogHistogram.PER_DECADE))
+    this.buckets[i]!++
+    this.n++
+    if (v > this.maxSeen) this.maxSeen = v
+  }
+  get count(): number {
+    return this.n
+  }
+  get max(): number | null {
+    return this.n === 0 ? null : this.maxSeen
+  }
+  /** Upper edge of the bucket holding the p-th percentile (never above the max seen). */
+  percentile(p: number): number | null {
+    if (this.n === 0) return null
+    const rank = Math.max(1, Math.ceil((p / 100) * this.n))
+    let seen = 0
+    for (let i = 0; i < this.buckets.length; i++) {
+      seen += this.buckets[i]!
+      if (seen >= rank) {
+        const upper = i === 0 ? LogHistogram.MIN : LogHistogram.MIN * 10 ** (i / LogHistogram.PER_DECADE)
+        return Math.min(upper, this.maxSeen)
+      }
+    }
+    return this.maxSeen
+  }
+}

@@ -1,0 +1,49 @@
+import t from 'tap'
+import { LogHistogram, monotonicMs, RateWindow, SampleWindow } from '../src/stats.js'
+
+t.test('SampleWindow keeps the latest samples and gives nearest-rank percentiles', async (t) => {
+  const w = new SampleWindow(100)
+  t.same(w.percentiles(50, 99), [null, null])
+  for (let i = 1; i <= 100; i++) w.add(i)
+  t.same(w.percentiles(50, 99, 100, 0), [50, 99, 100, 1])
+  for (let i = 0; i < 100; i++) w.add(1000) // old samples roll out
+  t.same(w.percentiles(50), [1000])
+  t.equal(w.size, 100)
+  w.clear()
+  t.equal(w.size, 0)
+  t.throws(() => new SampleWindow(0))
+})
+
+t.test('RateWindow measures a steady rate and decays when events stop', async (t) => {
+  const r = new RateWindow(2000)
+  t.equal(r.rate(0), 0)
+  for (let i = 0; i <= 30; i++) r.add(i * 1000 / 30) // 30 fps for 1 s
+  t.equal(Math.round(r.rate(1000)), 30, 'filling window')
+  for (let i = 31; i <= 90; i++) r.add(i * 1000 / 30) // 3 s total
+  t.ok(Math.abs(r.rate(3000) - 30) <= 1, 'full window')
+  t.ok(r.rate(4000) < 16, 'half the window empty')
+  t.equal(r.rate(5100), 0, 'stopped stream decays to 0')
+  r.clear()
+  t.equal(r.rate(6000), 0)
+  t.throws(() => new RateWindow(0))
+})
+
+t.test('LogHistogram percentiles are within 2 % and capped at the max', async (t) => {
+  const h = new LogHistogram()
+  t.equal(h.percentile(50), null)
+  t.equal(h.max, null)
+  for (let i = 1; i <= 1000; i++) h.record(i / 100) // 0.01 .. 10 ms
+  t.equal(h.count, 1000)
+  t.ok(Math.abs(h.percentile(50)! - 5) / 5 < 0.02, `p50 ${h.percentile(50)}`)
+  t.ok(Math.abs(h.percentile(99)! - 9.9) / 9.9 < 0.02, `p99 ${h.percentile(99)}`)
+  t.equal(h.percentile(100), 10)
+  h.record(0)
+  h.record(-1)
+  t.equal(h.count, 1002)
+})
+
+t.test('monotonicMs is process-wide hrtime in ms', async (t) => {
+  const a = monotonicMs()
+  const ns = Number(process.hrtime.bigint()) / 1e6
+  t.ok(ns >= a && ns - a < 1000)
+})
