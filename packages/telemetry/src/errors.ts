@@ -1,0 +1,67 @@
+// Error factories: every failure names what happened and what to do about it.
+
+export interface TelemetryError extends Error {
+  code: string
+}
+
+function make(code: string, message: string): TelemetryError {
+  const err = new Error(message) as TelemetryError
+  err.code = code
+  return err
+}
+
+export function badMetricsBuffer(why: string): TelemetryError {
+  return make(
+    'ERR_HEART_METRICS_BUFFER',
+    `metrics buffer rejected: ${why}. Pass the registry's own buffer (registry.buffer from MetricsRegistry.create in the main thread) to attach().`,
+  )
+}
+
+export function catalogueMismatch(expected: number, found: number): TelemetryError {
+  return make(
+    'ERR_HEART_METRICS_CATALOGUE',
+    `metrics catalogue mismatch: the buffer was laid out for catalogue hash 0x${found.toString(16)} but this thread declared 0x${expected.toString(16)}. ` +
+      'Every thread must build the same catalogue (same metrics, attribute values and order); pass the main thread catalogue to the worker in its config.',
+  )
+}
+
+export function badCatalogue(why: string): TelemetryError {
+  return make('ERR_HEART_METRICS_DECLARATION', `invalid metrics catalogue: ${why}`)
+}
+
+export function unknownMetric(name: string, known: readonly string[]): TelemetryError {
+  return make(
+    'ERR_HEART_METRIC_UNKNOWN',
+    `no metric named "${name}" in the catalogue; declared metrics are: ${known.join(', ')}. Add it to the catalogue that MetricsRegistry.create() received.`,
+  )
+}
+
+export function wrongKind(name: string, declared: string, asked: string): TelemetryError {
+  return make(
+    'ERR_HEART_METRIC_KIND',
+    `metric "${name}" is declared as a ${declared}, not a ${asked}; call registry.${declared}("${name}", ...) instead.`,
+  )
+}
+
+export function badAttributes(name: string, why: string): TelemetryError {
+  return make('ERR_HEART_METRIC_ATTRIBUTES', `metric "${name}": ${why}`)
+}
+
+export function badHistogramOptions(why: string): TelemetryError {
+  return make('ERR_HEART_HISTOGRAM_OPTIONS', `invalid histogram options: ${why}`)
+}
+
+export function badHistogramMemory(why: string): TelemetryError {
+  return make('ERR_HEART_HISTOGRAM_MEMORY', `histogram memory rejected: ${why}`)
+}
+
+export function badCounterIncrement(n: number): TelemetryError {
+  return make(
+    'ERR_HEART_COUNTER_INCREMENT',
+    `counter increments must be whole numbers from 0 to 2^53-1, got ${n}; counters only go up (use a gauge for values that go down).`,
+  )
+}
+
+export function incompatibleSnapshots(why: string): TelemetryError {
+  return make('ERR_HEART_HISTOGRAM_SNAPSHOT', `cannot combine histogram snapshots: ${why}`)
+}
