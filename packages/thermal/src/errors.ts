@@ -72,3 +72,24 @@ export function outLengthError(got: number): ThermalError {
 export function badArgumentError(message: string): ThermalError {
   return new ThermalError('BAD_ARGUMENT', message)
 }
+
+export function notReadyError(waitedMs: number): ThermalError {
+  return new ThermalError(
+    'NOT_READY',
+    `MLX90640 reported no new data for ${waitedMs.toFixed(1)} ms (more than the refresh period allows). Check the refresh setting and that nothing else on the bus resets the part.`,
+  )
+}
+
+export function configMismatchError(wrote: number, read: number): ThermalError {
+  return new ThermalError(
+    'CONFIG_MISMATCH',
+    `MLX90640 control register reads back 0x${read.toString(16)} after writing 0x${wrote.toString(16)}: the write did not take. Check wiring and the bus address.`,
+  )
+}
+
+export function overwrittenError(): ThermalError {
+  return new ThermalError(
+    'FRAME_INVALID',
+    'MLX90640 RAM was overwritten by the next subpage during the read (data hold off and the read was too slow); frame discarded. Raise the bus speed or lower the refresh rate.',
+  )
+}

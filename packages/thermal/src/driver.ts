@@ -1,0 +1,247 @@
+// MLX90640 driver over an I2cTransport: reads and checks the EEPROM, configures control
+// register 1, waits on the status register's data-ready bit and reads each subpage in as
+// few transactions as the adapter allows (one 1664-byte read of 0x0400..0x073F on Linux).
+import { calculateTo, extractParameters, getTa, getVdd, type Mlx90640Params } from './calibration.js'
+import { RealClock, type Clock } from './clock.js'
+import {
+  badArgumentError,
+  configMismatchError,
+  frameInvalidError,
+  notReadyError,
+  overwrittenError,
+} from './errors.js'
+import {
+  AUX_CP_SP0,
+  AUX_CP_SP1,
+  AUX_GAIN,
+  AUX_PTAT,
+  AUX_VBE,
+  AUX_VDD,
+  CTRL_CHESS_MODE,
+  CTRL_DATA_HOLD,
+  CTRL_REFRESH_SHIFT,
+  CTRL_RESOLUTION_SHIFT,
+  CTRL_SUBPAGE_MODE,
+  CTRL_SUBPAGE_REPEAT,
+  DEFAULT_ADDRESS,
+  EEPROM_START,
+  EEPROM_WORDS,
+  FRAME_CTRL_INDEX,
+  FRAME_SUBPAGE_INDEX,
+  FRAME_WORDS,
+  PIXELS,
+  RAM_START,
+  RAM_WORDS,
+  REFRESH_RATES_HZ,
+  REG_CONTROL1,
+  REG_STATUS,
+  RESOLUTION_BITS,
+  STATUS_DATA_READY,
+  STATUS_LAST_SUBPAGE_MASK,
+  STATUS_OVERWRITE_ENABLE,
+} from './registers.js'
+import { addressBytes, bytesToWords, wordsWithAddress, type I2cTransport } from './transport.js'
+
+const UNWRITTEN = 0x7fff
+
+export interface Mlx90640Options {
+  address?: number
+  /** Subpage rate in Hz: one of 0.5, 1, 2, 4, 8, 16, 32, 64. A full image takes two subpages. */
+  refreshHz?: number
+  /** ADC resolution in bits: 16..19 (18 is the calibration default). */
+  resolution?: number
+  /** Chess pattern (the calibration default) or interleaved rows. */
+  chess?: boolean
+  /**
+   * Data hold: the part leaves RAM alone while we read it. Without it a slow read can
+   * straddle two subpages; the driver then detects and discards the frame.
+   */
+  dataHold?: boolean
+  clock?: Clock
+  /** Status polling interval while waiting for data, ms. */
+  pollIntervalMs?: number
+}
+
+export interface SubpageRead {
+  /** The 834-word frame (reference layout). */
+  frame: Uint16Array
+  subpage: number
+  /** Clock time (ms) at which data-ready was first seen. */
+  readyAtMs: number
+  /** Bus transactions this read took (status polls included). */
+  transactions: number
+}
+
+export function refreshCode(hz: number): number {
+  const code = REFRESH_RATES_HZ.indexOf(hz as (typeof REFRESH_RATES_HZ)[number])
+  if (code < 0) throw badArgumentError(`MLX90640 refresh rate ${hz} Hz is not a setting; use one of ${REFRESH_RATES_HZ.join(', ')}`)
+  return code
+}
+
+export class Mlx90640 {
+  readonly address: number
+  readonly refreshHz: number
+  readonly chess: boolean
+  readonly dataHold: boolean
+  readonly clock: Clock
+  private readonly resolutionCode: number
+  private readonly pollIntervalMs: number
+  private paramsValue: Mlx90640Params | null = null
+  private ctrlValue = 0
+  private transactions = 0
+
+  constructor(
+    readonly transport: I2cTransport,
+    opts: Mlx90640Options = {},
+  ) {
+    this.address = opts.address ?? DEFAULT_ADDRESS
+    this.refreshHz = opts.refreshHz ?? 16
+    refreshCode(this.refreshHz)
+    const bits = opts.resolution ?? 18
+    this.resolutionCode = RESOLUTION_BITS.indexOf(bits as (typeof RESOLUTION_BITS)[number])
+    if (this.resolutionCode < 0) throw badArgumentError(`MLX90640 resolution ${bits} bits is not a setting; use 16, 17, 18 or 19`)
+    this.chess = opts.chess ?? true
+    this.dataHold = opts.dataHold ?? true
+    this.clock = opts.clock ?? new RealClock()
+    this.pollIntervalMs = opts.pollIntervalMs ?? 2
+  }
+
+  get params(): Mlx90640Params {
+    if (!this.paramsValue) throw badArgumentError('MLX90640 driver used before init(): call await sensor.init() first')
+    return this.paramsValue
+  }
+
+  get ctrl(): number {
+    return this.ctrlValue
+  }
+
+  get subpagePeriodMs(): number {
+    return 1000 / this.refreshHz
+  }
+
+  /** Read and check the calibration, then configure and verify control register 1. */
+  async init(): Promise<void> {
+    const eeprom = await this.readWords(EEPROM_START, EEPROM_WORDS)
+    this.paramsValue = extractParameters(eeprom)
+    await this.configure()
+  }
+
+  async configure(): Promise<number> {
+    const current = await this.readRegister(REG_CONTROL1)
+    // Keep the bits we do not own (13..15 are reserved); set mode, rate, resolution, pattern, hold.
+    let ctrl = current & 0xe000
+    ctrl |= CTRL_SUBPAGE_MODE
+    ctrl &= ~CTRL_SUBPAGE_REPEAT
+    if (this.dataHold) ctrl |= CTRL_DATA_HOLD
+    ctrl |= refreshCode(this.refreshHz) << CTRL_REFRESH_SHIFT
+    ctrl |= this.resolutionCode << CTRL_RESOLUTION_SHIFT
+    if (this.chess) ctrl |= CTRL_CHESS_MODE
+    await this.writeRegister(REG_CONTROL1, ctrl)
+    const readBack = await this.readRegister(REG_CONTROL1)
+    if (readBack !== ctrl) throw configMismatchError(ctrl, readBack)
+    // Start clean: no stale data-ready, RAM open for the next subpage.
+    await this.writeRegister(REG_STATUS, STATUS_OVERWRITE_ENABLE)
+    this.ctrlValue = ctrl
+    return ctrl
+  }
+
+  /** Read `count` words from `register` in as few transactions as the adapter allows. */
+  async readWords(register: number, count: number, out = new Uint16Array(count), outOffset = 0): Promise<Uint16Array> {
+    const maxWords = Math.max(1, Math.floor(this.transport.maxReadBytes / 2))
+    for (let done = 0; done < count; ) {
+      const n = Math.min(maxWords, count - done)
+      this.transactions++
+      const bytes = await this.transport.writeRead(this.address, addressBytes(register + done), 2 * n)
+      bytesToWords(bytes, out, outOffset + done)
+      done += n
+    }
+    return out
+  }
+
+  async readRegister(register: number): Promise<number> {
+    return (await this.readWords(register, 1))[0]!
+  }
+
+  async writeRegister(register: number, value: number): Promise<void> {
+    this.transactions++
+    await this.transport.write(this.address, wordsWithAddress(register, [value]))
+  }
+
+  /**
+   * Wait for the data-ready bit, polling every pollIntervalMs, for at most `timeoutMs`
+   * (default: two subpage periods). Returns the status word.
+   */
+  async waitReady(signal?: AbortSignal, timeoutMs = 2 * this.subpagePeriodMs + 20): Promise<{ status: number; readyAtMs: number }> {
+    const start = this.clock.nowMs()
+    for (;;) {
+      const status = await this.readRegister(REG_STATUS)
+      const now = this.clock.nowMs()
+      if (status & STATUS_DATA_READY) return { status, readyAtMs: now }
+      if (signal?.aborted) throw signal.reason ?? new Error('aborted')
+      if (now - start > timeoutMs) throw notReadyError(now - start)
+      await this.clock.sleep(this.pollIntervalMs, signal)
+    }
+  }
+
+  /** Wait for and read the next subpage; validates it before returning. */
+  async readSubpage(signal?: AbortSignal, frame = new Uint16Array(FRAME_WORDS), timeoutMs?: number): Promise<SubpageRead> {
+    const before = this.transactions
+    const { status, readyAtMs } = await this.waitReady(signal, timeoutMs)
+    let subpage = status & STATUS_LAST_SUBPAGE_MASK
+    if (this.dataHold) {
+      // Freeze RAM and clear data-ready (both in one write), read, then look again at the
+      // status: the subpage number is final now, nothing can replace RAM under us.
+      await this.writeRegister(REG_STATUS, 0)
+      await this.readWords(RAM_START, RAM_WORDS, frame, 0)
+      subpage = (await this.readRegister(REG_STATUS)) & STATUS_LAST_SUBPAGE_MASK
+      await this.writeRegister(REG_STATUS, STATUS_OVERWRITE_ENABLE)
+    } else {
+      // The datasheet's order: clear data-ready, then read. If it is set again when we are
+      // done, the next subpage landed during (or right after) the read: discard, since the
+      // two cannot be told apart.
+      await this.writeRegister(REG_STATUS, STATUS_OVERWRITE_ENABLE)
+      await this.readWords(RAM_START, RAM_WORDS, frame, 0)
+      const after = await this.readRegister(REG_STATUS)
+      if (after & STATUS_DATA_READY) throw overwrittenError()
+    }
+    if (subpage > 1) throw frameInvalidError(`status register reports subpage ${subpage}; only 0 and 1 exist`)
+    frame[FRAME_CTRL_INDEX] = this.ctrlValue
+    frame[FRAME_SUBPAGE_INDEX] = subpage
+    validateFrame(frame, this.params)
+    return { frame, subpage, readyAtMs, transactions: this.transactions - before }
+  }
+
+  /** Object temperatures of the frame's subpage into `image`; returns Ta. */
+  computeTo(frame: Uint16Array, image: Float32Array | Float64Array, emissivity = 1, tr?: number): number {
+    const ta = getTa(frame, this.params)
+    return calculateTo(frame, this.params, emissivity, tr ?? ta - 8, image)
+  }
+
+  /** Total bus transactions issued so far. */
+  get transactionCount(): number {
+    return this.transactions
+  }
+}
+
+/**
+ * Reject frames whose auxiliary words cannot be right: never written (0x7FFF), or giving a
+ * supply voltage or die temperature no working part reports. A corrupted aux word would
+ * otherwise skew every pixel of the image.
+ */
+export function validateFrame(frame: Uint16Array, params: Mlx90640Params): void {
+  for (const [name, offset] of [
+    ['Vbe', AUX_VBE],
+    ['PTAT', AUX_PTAT],
+    ['gain', AUX_GAIN],
+    ['VDD', AUX_VDD],
+    ['compensation pixel 0', AUX_CP_SP0],
+    ['compensation pixel 1', AUX_CP_SP1],
+  ] as const) {
+    if (frame[PIXELS + offset] === UNWRITTEN) throw frameInvalidError(`aux word ${name} was never written (0x7FFF)`)
+  }
+  if (frame[PIXELS + AUX_GAIN] === 0) throw frameInvalidError('gain word is 0')
+  const vdd = getVdd(frame, params)
+  if (!(vdd > 2.8 && vdd < 3.8)) throw frameInvalidError(`supply voltage ${vdd.toFixed(3)} V is outside 2.8..3.8 V`)
+  const ta = getTa(frame, params)
+  if (!(ta > -45 && ta < 130)) throw frameInvalidError(`die temperature ${ta.toFixed(2)} °C is outside -45..130 °C`)
+}
