@@ -1,0 +1,55 @@
+// The seam between the capture loop and a decoder. The loop only sees these
+// shapes; native-source.ts adapts @heart/native to them, and the unit tests
+// drive the loop with scripted fakes.
+import type { PixelFormatName, PlaneLayout } from '@heart/ring'
+import type { CaptureExpectation, SourceSpec } from './types.js'
+
+/** What an opened source delivers (also what `heart probe` prints). */
+export interface SourceInfo {
+  codec: string
+  width: number
+  height: number
+  /** Frames per second the stream announces, if it does. */
+  fps: number | null
+  /** The stream's own pixel format, before conversion into the ring's. */
+  pixFmt: string
+  /** The decoder path in use, e.g. "software (2 threads)" or "vaapi". */
+  backend: string
+}
+
+export interface DecodedFrame {
+  /** CLOCK_MONOTONIC ns at packet receipt. */
+  captureTsNs: bigint
+  /** CLOCK_MONOTONIC ns when decoded and converted into the slot. */
+  decodeTsNs: bigint
+  width: number
+  height: number
+  pixFmt: PixelFormatName
+  planes: readonly PlaneLayout[]
+  keyframe: boolean
+  /** Decoded with errors concealed (the decoder said so). */
+  corrupt: boolean
+  /** Time spent decoding this frame. */
+  decodeMs: number
+  /** Packets or frames the decoder rejected since the previous frame. */
+  decodeErrors: number
+}
+
+export interface OpenedSource {
+  readonly info: SourceInfo
+  /** The next frame written into dst, or null at the end of a finite source. */
+  read(dst: Uint8Array, signal: AbortSignal): Promise<DecodedFrame | null>
+  close(): void
+}
+
+export interface OpenRequest {
+  spec: SourceSpec
+  pixFmt: PixelFormatName
+  expect: CaptureExpectation
+  /** Connect + first keyframe budget; also the per-read budget the decoder may enforce itself. */
+  timeoutMs: number
+  decodeThreads: number
+  hwaccel: 'auto' | 'none'
+}
+
+export type SourceOpener = (request: OpenRequest, signal: AbortSignal) => Promise<OpenedSource>
