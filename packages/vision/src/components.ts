@@ -1,0 +1,142 @@
+// Connected regions of a binary grid: classic two-pass labelling with a
+// union-find over provisional labels (8-connectivity). All storage is sized
+// once per grid so labelling a frame allocates nothing.
+
+/** Bounding boxes and areas of the regions found by the last `label` call, in grid cells. */
+export class ConnectedComponents {
+  readonly width: number
+  readonly height: number
+  /** Number of regions found by the last call; their stats are at indices 0..count-1. */
+  count = 0
+  readonly minX: Int32Array
+  readonly minY: Int32Array
+  readonly maxX: Int32Array
+  readonly maxY: Int32Array
+  /** Cells of `weight` (not of `connect`) inside each region. */
+  readonly area: Int32Array
+  /** Cells of `active` inside each region (when an `active` grid was given). */
+  readonly active: Int32Array
+
+  private readonly labels: Int32Array
+  private readonly parent: Int32Array
+  private readonly regionOf: Int32Array
+
+  constructor(width: number, height: number) {
+    this.width = width
+    this.height = height
+    const n = width * height
+    const maxLabels = n + 1
+    this.labels = new Int32Array(n)
+    this.parent = new Int32Array(maxLabels)
+    this.regionOf = new Int32Array(maxLabels)
+    this.minX = new Int32Array(maxLabels)
+    this.minY = new Int32Array(maxLabels)
+    this.maxX = new Int32Array(maxLabels)
+    this.maxY = new Int32Array(maxLabels)
+    this.area = new Int32Array(maxLabels)
+    this.active = new Int32Array(maxLabels)
+  }
+
+  /**
+   * Regions are the 8-connected components of `connect`; a region's box and
+   * area are measured only over its cells that are also set in `weight`.
+   * This lets a dilated mask decide what belongs together while the raw mask
+   * decides where the region really is (dilation would otherwise grow every
+   * box by its radius). A region with no `weight` cells has area 0.
+   * `active`, when given, is counted per region too (over `weight` cells).
+   */
+  label(connect: Uint8Array, weight: Uint8Array, active?: Uint8Array): number {
+    const w = this.width
+    const h = this.height
+    const labels = this.labels
+    const parent = this.parent
+    let next = 1
+    for (let y = 0; y < h; y++) {
+      const row = y * w
+      for (let x = 0; x < w; x++) {
+        const i = row + x
+        if (connect[i] === 0) {
+          labels[i] = 0
+          continue
+        }
+        // Neighbours already visited: W, NW, N, NE.
+        let l = 0
+        if (x > 0) l = this.merge(l, labels[i - 1]!)
+        if (y > 0) {
+          const up = i - w
+          if (x > 0) l = this.merge(l, labels[up - 1]!)
+          l = this.merge(l, labels[up]!)
+          if (x < w - 1) l = this.merge(l, labels[up + 1]!)
+        }
+        if (l === 0) {
+          l = next++
+          parent[l] = l
+        }
+        labels[i] = l
+      }
+    }
+
+    // Give each root a compact region index and reset its stats.
+    const regionOf = this.regionOf
+    let count = 0
+    for (let l = 1; l < next; l++) {
+      const root = this.find(l)
+      if (root === l) {
+        regionOf[l] = count
+        this.minX[count] = 0x7fffffff
+        this.minY[count] = 0x7fffffff
+        this.maxX[count] = -1
+        this.maxY[count] = -1
+        this.area[count] = 0
+        this.active[count] = 0
+        count++
+      }
+    }
+    for (let y = 0; y < h; y++) {
+      const row = y * w
+      for (let x = 0; x < w; x++) {
+        const i = row + x
+        if (weight[i] === 0) continue
+        const l = labels[i]!
+        if (l === 0) continue
+        const r = regionOf[this.find(l)]!
+        this.area[r]!++
+        if (active !== undefined && active[i] !== 0) this.active[r]!++
+        if (x < this.minX[r]!) this.minX[r] = x
+        if (x > this.maxX[r]!) this.maxX[r] = x
+        if (y < this.minY[r]!) this.minY[r] = y
+        if (y > this.maxY[r]!) this.maxY[r] = y
+      }
+    }
+    this.count = count
+    return count
+  }
+
+  /** Joins the sets of two provisional labels (0 = none) and returns the root. */
+  private merge(a: number, b: number): number {
+    if (b === 0) return a
+    const rb = this.find(b)
+    if (a === 0) return rb
+    const ra = this.find(a)
+    if (ra === rb) return ra
+    if (ra < rb) {
+      this.parent[rb] = ra
+      return ra
+    }
+    this.parent[ra] = rb
+    return rb
+  }
+
+  private find(l: number): number {
+    const parent = this.parent
+    let root = l
+    while (parent[root] !== root) root = parent[root]!
+    // Path compression keeps later finds O(1) in practice.
+    while (parent[l] !== root) {
+      const up = parent[l]!
+      parent[l] = root
+      l = up
+    }
+    return root
+  }
+}
