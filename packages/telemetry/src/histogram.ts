@@ -180,12 +180,17 @@ export class HistogramSnapshot {
     return this.max
   }
 
-  /** Counts at or below `value` (bucket resolution): for Prometheus-style cumulative buckets. */
-  countAtOrBelow(upperBound: number): number {
+  /**
+   * Values at or below `bound`, for Prometheus-style cumulative buckets. A
+   * bucket that straddles the bound counts if its middle is at or below it,
+   * so the answer is off by at most half a bucket (<= 1.6 %) in value.
+   */
+  cumulativeCount(bound: number): number {
     const counts = this.counts
+    const scheme = this.scheme
     let total = 0
-    for (let i = 0; i < counts.length; i++) {
-      if (this.scheme.upperBound(i) > upperBound) break
+    for (let i = 0; i < counts.length - 1; i++) {
+      if ((scheme.lowerBound(i) + scheme.upperBound(i)) / 2 > bound) return total
       total += counts[i]!
     }
     return total

@@ -136,12 +136,17 @@ t.test('sliding window forgets old intervals', async (t) => {
   t.throws(() => new HistogramWindow(h, 0), /whole number of intervals/)
 })
 
-t.test('countAtOrBelow is cumulative and bucket-aligned', async (t) => {
-  const h = new Histogram()
+t.test('cumulativeCount is cumulative and bucket-aligned', async (t) => {
+  // lowest 1 puts bucket edges on powers of two, so the expectations are easy to read.
+  const h = new Histogram({ lowest: 1, highest: 1e6 })
   for (const v of [0.5, 1, 2, 4, 8, 16]) h.record(v)
   const s = h.snapshot()
-  t.equal(s.countAtOrBelow(1e9), 6)
-  t.equal(s.countAtOrBelow(2.0001), 2, 'values in the bucket starting at 2 are not fully below 2.0001')
-  t.equal(s.countAtOrBelow(4.2), 4)
+  t.equal(s.cumulativeCount(1e9), 6)
+  t.equal(s.cumulativeCount(2.0001), 2, 'the bucket [2, 2.0625) has its middle above 2.0001')
+  t.equal(s.cumulativeCount(4.2), 4)
+  t.equal(s.cumulativeCount(4.01), 3, 'the bucket [4, 4.125) has its middle above 4.01')
+  t.equal(s.cumulativeCount(4.07), 4, 'and below 4.07')
+  h.record(1e9)
+  t.equal(h.snapshot().cumulativeCount(1e12), 6, 'overflow is only in +Inf')
   t.equal(h.percentile(50), h.snapshot().percentile(50))
 })

@@ -1,0 +1,97 @@
+// Prometheus text exposition (format 0.0.4) rendered straight from the shared
+// registry. We render it ourselves instead of going through the OpenTelemetry
+// Prometheus exporter because OpenTelemetry has no observable histogram: the
+// SDK could only re-aggregate values it records itself, while our histograms
+// are already aggregated in shared memory by the threads that record them.
+
+import { prometheusNaming } from './naming.js'
+import type { MetricsRegistry } from './registry.js'
+import type { Counter } from './counter.js'
+import type { Gauge } from './gauge.js'
+import type { Histogram } from './histogram.js'
+import type { Attributes, HttpRoute, MetricDeclaration } from './types.js'
+
+/**
+ * Bucket bounds (in the histogram's recorded unit, ms for heart) exposed as
+ * `le` labels. Each count is read at the nearest internal bucket edge, so it
+ * is exact to within half an internal bucket (<= 1.6 % of the bound).
+ */
+export const DEFAULT_EXPORT_BOUNDS_MS: readonly number[] = Object.freeze([
+  0.1, 0.25, 0.5, 1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 25, 30, 33, 40, 50, 66, 75, 100, 150, 250, 500, 1000, 2500, 5000, 10000,
+])
+
+export interface PrometheusOptions {
+  /** `le` bounds for every histogram, in recorded units. Default DEFAULT_EXPORT_BOUNDS_MS. */
+  histogramBounds?: readonly number[]
+}
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
+
+export function renderPrometheus(registry: MetricsRegistry, options: PrometheusOptions = {}): string {
+  const bounds = [...(options.histogramBounds ?? DEFAULT_EXPORT_BOUNDS_MS)].sort((a, b) => a - b)
+  const lines: string[] = []
+  let current: MetricDeclaration | undefined
+  for (const instance of registry.instances()) {
+    const { name, scale } = prometheusNaming(instance.declaration)
+    if (instance.declaration !== current) {
+      current = instance.declaration
+      const type = instance.kind === 'histogram' ? 'histogram' : instance.kind
+      lines.push(`# HELP ${name} ${escapeHelp(instance.declaration.description)}`)
+      lines.push(`# TYPE ${name} ${type}`)
+    }
+    const labels = renderLabels(instance.attributes)
+    if (instance.kind === 'counter') {
+      lines.push(`${name}${labels} ${formatValue((instance.handle as Counter).value())}`)
+    } else if (instance.kind === 'gauge') {
+      lines.push(`${name}${labels} ${formatValue((instance.handle as Gauge).value() * scale)}`)
+    } else {
+      const snapshot = (instance.handle as Histogram).snapshot()
+      for (const bound of bounds) {
+        const le = renderLabels(instance.attributes, ['le', formatValue(bound * scale)])
+        lines.push(`${name}_bucket${le} ${snapshot.cumulativeCount(bound)}`)
+      }
+      lines.push(`${name}_bucket${renderLabels(instance.attributes, ['le', '+Inf'])} ${snapshot.count}`)
+      lines.push(`${name}_sum${labels} ${formatValue(snapshot.sum * scale)}`)
+      lines.push(`${name}_count${labels} ${snapshot.count}`)
+    }
+  }
+  return lines.join('\n') + '\n'
+}
+
+/** `GET /metrics` for the CLI's HTTP server. */
+export function prometheusRoute(registry: MetricsRegistry, options: PrometheusOptions = {}, path = '/metrics'): HttpRoute {
+  return {
+    method: 'GET',
+    path,
+    handle(_req, res) {
+      const body = renderPrometheus(registry, options)
+      res.statusCode = 200
+      res.setHeader('content-type', PROMETHEUS_CONTENT_TYPE)
+      res.setHeader('cache-control', 'no-store')
+      res.end(body)
+    },
+  }
+}
+
+function renderLabels(attributes: Attributes, extra?: [string, string]): string {
+  const parts: string[] = []
+  for (const [key, value] of Object.entries(attributes)) parts.push(`${key}="${escapeLabel(value)}"`)
+  if (extra) parts.push(`${extra[0]}="${extra[1]}"`)
+  return parts.length === 0 ? '' : `{${parts.join(',')}}`
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
+}
+
+function escapeHelp(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')
+}
+
+function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN'
+  if (v === Infinity) return '+Inf'
+  if (v === -Infinity) return '-Inf'
+  // Avoid 0.30000000000000004 style noise from unit scaling.
+  return String(Number(v.toPrecision(15)))
+}

@@ -1,0 +1,3 @@
+// Test support, published as `@heart/telemetry/testing`: not for production code.
+export { startPrometheus, freeLoopbackPort } from './prometheus-server.js'
+export type { PrometheusServer, PrometheusServerOptions, PrometheusSample } from './prometheus-server.js'
