@@ -89,11 +89,19 @@ export class RingConsumer {
       throw invalidArgument(`consumer "${name}": fpsCap must be a positive number, got ${String(options.fpsCap)}`)
     }
     const c = views.consumers
-    for (let i = 0; i < views.geometry.maxConsumers; i++) {
+    // Prefer a free place; take a retired one (losing its final books) only when none is free.
+    const candidates: number[] = []
+    for (const wanted of [ConsumerState.FREE, ConsumerState.RETIRED]) {
+      for (let i = 0; i < views.geometry.maxConsumers; i++) candidates.push(i * 2 + (wanted === ConsumerState.FREE ? 0 : 1))
+    }
+    for (const candidate of candidates) {
+      const i = candidate >> 1
+      const from = candidate & 1 ? ConsumerState.RETIRED : ConsumerState.FREE
       const base = i * CONSUMER_I32_WORDS
-      // Claim the entry first (FREE -> LEAVING keeps the producer away while
-      // we fill it in), then announce it as JOINING.
-      if (Atomics.compareExchange(c, base + C_STATE, ConsumerState.FREE, ConsumerState.LEAVING) !== ConsumerState.FREE) continue
+      // Claim the entry first (CLAIMING keeps the producer away while we
+      // fill it in), then announce it as JOINING.
+      if (Atomics.compareExchange(c, base + C_STATE, from, ConsumerState.CLAIMING) !== from) continue
+      Atomics.store(c, base + C_READ, Atomics.load(c, base + C_WRITE))
       const nameBytes = textEncoder.encode(name)
       const nameView = new Uint8Array(views.buffer, views.offsets.consumersI32 + (base + C_NAME) * 4, NAME_BYTES)
       nameView.fill(0)
@@ -253,7 +261,7 @@ export class RingConsumer {
     const c = this.v.consumers
     const state = Atomics.load(c, this.base + C_STATE)
     const mine = Atomics.load(c, this.base + C_GENERATION) === this.generation
-    if (!mine || state === ConsumerState.DEAD || state === ConsumerState.FREE || state === ConsumerState.LEAVING) {
+    if (!mine || state !== ConsumerState.ACTIVE && state !== ConsumerState.JOINING) {
       this.closed = true
       this.held.clear()
       throw consumerClosed(this.name)

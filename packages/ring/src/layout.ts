@@ -64,14 +64,24 @@ export const ConsumerState = {
   LEAVING: 3,
   /** Its thread died; the producer reclaims its slots at its next publish. */
   DEAD: 4,
+  /**
+   * Reclaimed; its final books stay readable until the ring's owner collects
+   * them (collectRetired) and frees the place. A join takes a retired place
+   * only when no free one is left.
+   */
+  RETIRED: 5,
+  /** A joining consumer is filling the entry in; the producer leaves it alone. */
+  CLAIMING: 6,
 } as const
 export type ConsumerStateCode = (typeof ConsumerState)[keyof typeof ConsumerState]
-export const CONSUMER_STATE_NAMES = ['free', 'joining', 'active', 'leaving', 'dead'] as const
+export const CONSUMER_STATE_NAMES = ['free', 'joining', 'active', 'leaving', 'dead', 'retired', 'claiming'] as const
 
 // Consumer counters, BigInt64 words.
 export const CB_JOIN_SEQ = 0
 export const CB_DELIVERED = 1
-export const CB_DROPPED = 2 // + DropReason
+/** Published count when the consumer was reclaimed: its books end there. */
+export const CB_END_SEQ = 2
+export const CB_DROPPED = 3 // + DropReason
 export const CONSUMER_I64_WORDS = 8
 
 /** Why a consumer did not get a frame that was published while it was joined. */

@@ -2,6 +2,7 @@ import {
   CB_DELIVERED,
   CB_DROPPED,
   CB_JOIN_SEQ,
+  CB_END_SEQ,
   C_LEASES,
   C_DEPTH,
   C_READ,
@@ -165,7 +166,7 @@ export class RingProducer {
       if (state === ConsumerState.JOINING) {
         if (!this.activate(c, seq)) continue
       } else if (state === ConsumerState.LEAVING || state === ConsumerState.DEAD) {
-        this.reclaim(c, state)
+        this.reclaim(c, seq)
         continue
       } else if (state !== ConsumerState.ACTIVE) {
         continue
@@ -211,7 +212,7 @@ export class RingProducer {
     for (let c = 0; c < this.v.geometry.maxConsumers; c++) {
       const state = Atomics.load(this.v.consumers, c * CONSUMER_I32_WORDS + C_STATE)
       if (state === ConsumerState.JOINING) this.activate(c, published)
-      else if (state === ConsumerState.LEAVING || state === ConsumerState.DEAD) this.reclaim(c, state)
+      else if (state === ConsumerState.LEAVING || state === ConsumerState.DEAD) this.reclaim(c, published)
     }
   }
 
@@ -232,7 +233,7 @@ export class RingProducer {
    * lease released twice or a queue entry half-taken when the thread died
    * cannot make a slot look free while another consumer still holds it.
    */
-  private reclaim(c: number, state: number): void {
+  private reclaim(c: number, published: bigint): void {
     const v = this.v
     const cb = c * CONSUMER_I32_WORDS
     const keep = ~(1 << c)
@@ -240,11 +241,12 @@ export class RingProducer {
     const r = Atomics.load(v.consumers, cb + C_READ)
     const w = Atomics.load(v.consumers, cb + C_WRITE)
     const queued = (w - r) | 0
-    if (state === ConsumerState.DEAD && queued > 0) {
-      Atomics.add(v.consumers64, c * CONSUMER_I64_WORDS + CB_DROPPED + DropReason.RECLAIMED, BigInt(queued))
-    }
+    // Frames still queued were published to it but never delivered: count
+    // them so its final books balance.
+    if (queued > 0) Atomics.add(v.consumers64, c * CONSUMER_I64_WORDS + CB_DROPPED + DropReason.RECLAIMED, BigInt(queued))
+    Atomics.store(v.consumers64, c * CONSUMER_I64_WORDS + CB_END_SEQ, published)
     Atomics.store(v.consumers, cb + C_READ, w)
     Atomics.store(v.consumers, cb + C_LEASES, 0)
-    Atomics.store(v.consumers, cb + C_STATE, ConsumerState.FREE)
+    Atomics.store(v.consumers, cb + C_STATE, ConsumerState.RETIRED)
   }
 }

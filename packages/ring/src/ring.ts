@@ -2,6 +2,7 @@ import {
   CB_DELIVERED,
   CB_DROPPED,
   CB_JOIN_SEQ,
+  CB_END_SEQ,
   C_DEPTH,
   C_GENERATION,
   C_LEASES,
@@ -213,14 +214,40 @@ export class FrameRing {
     return marked
   }
 
+  /** Books of every consumer that has a place (retired ones included, until collected). */
   consumerStats(): ConsumerStats[] {
-    const v = this.views
-    const published = this.published()
     const out: ConsumerStats[] = []
     for (let i = 0; i < this.maxConsumers; i++) {
+      const s = this.statsOf(i)
+      if (s) out.push(s)
+    }
+    return out
+  }
+
+  /**
+   * Returns the final books of consumers the producer has reclaimed (they
+   * left or died) and frees their places. The ring's owner calls this
+   * regularly so a dead consumer's figures survive into health.
+   */
+  collectRetired(): ConsumerStats[] {
+    const out: ConsumerStats[] = []
+    const c = this.views.consumers
+    for (let i = 0; i < this.maxConsumers; i++) {
+      const stateIdx = i * CONSUMER_I32_WORDS + C_STATE
+      if (Atomics.load(c, stateIdx) !== ConsumerState.RETIRED) continue
+      const s = this.statsOf(i)
+      // Only report it if we are the ones freeing it (a joiner may have taken it).
+      if (s && Atomics.compareExchange(c, stateIdx, ConsumerState.RETIRED, ConsumerState.FREE) === ConsumerState.RETIRED) out.push(s)
+    }
+    return out
+  }
+
+  private statsOf(i: number): ConsumerStats | null {
+    const v = this.views
+    {
       const base = i * CONSUMER_I32_WORDS
       const state = Atomics.load(v.consumers, base + C_STATE)
-      if (state === ConsumerState.FREE) continue
+      if (state === ConsumerState.FREE || state === ConsumerState.CLAIMING) return null
       const b64 = i * CONSUMER_I64_WORDS
       const nameLength = v.consumers[base + C_NAME_LENGTH]!
       const nameBytes = new Uint8Array(v.buffer, v.offsets.consumersI32 + (base + C_NAME) * 4, nameLength)
@@ -233,21 +260,21 @@ export class FrameRing {
       }
       const active = state !== ConsumerState.JOINING
       const joinSeq = Atomics.load(v.consumers64, b64 + CB_JOIN_SEQ)
-      out.push({
+      const endSeq = state === ConsumerState.RETIRED ? Atomics.load(v.consumers64, b64 + CB_END_SEQ) : this.published()
+      return {
         index: i,
         name,
         state: CONSUMER_STATE_NAMES[state]!,
         threadId: v.consumers[base + C_THREAD_ID]!,
         generation: v.consumers[base + C_GENERATION]!,
-        published: active ? published - joinSeq : 0n,
+        published: active ? endSeq - joinSeq : 0n,
         delivered: Atomics.load(v.consumers64, b64 + CB_DELIVERED),
         dropped,
         lag: (Atomics.load(v.consumers, base + C_WRITE) - Atomics.load(v.consumers, base + C_READ)) | 0,
         leases: Atomics.load(v.consumers, base + C_LEASES),
         depth: v.consumers[base + C_DEPTH]!,
-      })
+      }
     }
-    return out
   }
 
   stats(): RingStats {

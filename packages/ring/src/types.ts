@@ -63,7 +63,7 @@ export interface ConsumerOptions {
 export interface ConsumerStats {
   index: number
   name: string
-  state: 'free' | 'joining' | 'active' | 'leaving' | 'dead'
+  state: 'free' | 'joining' | 'active' | 'leaving' | 'dead' | 'retired' | 'claiming'
   threadId: number
   generation: number
   /** Published frames since this consumer was activated. */

@@ -143,8 +143,13 @@ t.test('join and leave at run time; dead consumers are reclaimed', async (t) => 
   t.throws(() => a.tryAcquire(), { code: 'RING_CONSUMER_CLOSED' })
   t.throws(() => a.release(held), { code: 'RING_FOREIGN_LEASE' }, 'leave released the lease')
   publishPattern(p)
-  t.equal(ring.consumerStats().length, 0, 'the producer reclaimed the departed consumer')
+  t.match(ring.consumerStats(), [{ name: 'a', state: 'retired', published: 2n, delivered: 1n }], 'reclaimed, books kept')
   t.equal(ring.stats().slotsInUse, 0)
+  const retired = ring.collectRetired()
+  t.equal(retired.length, 1)
+  t.equal(retired[0]!.dropped.reclaimed, 1n, 'the frame still queued when it left')
+  t.equal(ring.consumerStats().length, 0, 'collected: the place is free again')
+  t.same(ring.collectRetired(), [])
 
   const b = ring.consumer('b')
   const joining = ring.consumer('never_active')
@@ -160,8 +165,16 @@ t.test('join and leave at run time; dead consumers are reclaimed', async (t) => 
   t.equal(deadStats.state, 'dead')
   p.service()
   t.equal(ring.stats().slotsInUse, 0, 'its lease and queue were reclaimed')
-  t.equal(ring.consumerStats().length, 0)
+  const [final] = ring.consumerStats()
+  t.match(final, { name: 'b', state: 'retired', published: 2n, delivered: 1n })
+  t.equal(final!.dropped.reclaimed, 1n)
   t.throws(() => b.tryAcquire(), { code: 'RING_CONSUMER_CLOSED' })
+  // With every other place taken, a newcomer reuses the retired place.
+  ring.consumer('c2')
+  ring.consumer('c3')
+  ring.consumer('c4')
+  ring.consumer('c5')
+  t.throws(() => ring.consumer('c6'), { code: 'RING_FULL_OF_CONSUMERS' })
 })
 
 t.test('consumer names, depths and the consumer limit are validated', async (t) => {

@@ -48,7 +48,7 @@ t.test('1 producer, 6 consumer threads (one slow, one dying): no torn frames, ex
 
   // Wait for all six to be registered before producing.
   while (ring.consumerStats().length < 6) await new Promise((r) => setTimeout(r, 5))
-  const producer = start({ ...common, role: 'producer', name: 'producer', depth: 1 })
+  const producer = start({ ...common, role: 'producer', name: 'producer', depth: 64 })
   workers.push(producer.worker)
 
   const dyingThread = dying.worker.threadId
@@ -61,21 +61,23 @@ t.test('1 producer, 6 consumer threads (one slow, one dying): no torn frames, ex
   Atomics.store(new Int32Array(control), 0, 1)
   const results = await Promise.all(consumers.map((c) => c.done))
 
-  // Reclaim the departed consumers (their producer thread is gone).
-  const stats = new Map(ring.consumerStats().map((s) => [s.name, s]))
   for (const r of results) {
     t.equal(r.torn, 0, `${r.name}: no torn frame`)
     t.equal(r.stale, 0, `${r.name}: frames in strictly increasing seq, none stale`)
   }
+  // The producer thread is gone: a new producer reclaims the departed consumers.
   ring.producer().service()
+  const stats = new Map(ring.collectRetired().map((s) => [s.name, s]))
+  t.same([...stats.keys()].sort(), ['doomed', 'fast_a', 'fast_b', 'fast_c', 'fast_d', 'slow'])
+  const doomed = stats.get('doomed')!
+  t.equal(doomed.delivered, 50n, 'the dead consumer’s books survive its death')
+  t.equal(doomed.delivered + Object.values(doomed.dropped).reduce((a, b) => a + b, 0n), doomed.published)
   t.equal(ring.stats().slotsInUse, 0, 'every slot is free again: nothing leaked, including the dead consumer’s lease')
   t.equal(ring.buffer.byteLength, poolBytes, 'memory stays at the pool size')
   t.equal(ring.stats().noSlotDrops, 0)
 
   for (const r of results) {
     const s = stats.get(r.name!)
-    // Consumers left before we read stats only if the producer reclaimed them;
-    // it has stopped, so their final books are still there.
     t.ok(s, `${r.name} books are readable`)
     if (!s) continue
     const dropped = Object.values(s.dropped).reduce((a, b) => a + b, 0n)
