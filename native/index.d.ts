@@ -9,8 +9,222 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** An open camera / file / test source. Create with `Source.open()`. */
+export declare class Source {
+  /**
+   * Opens a source (rtsp://, file://, v4l2://, testsrc://), finds its video
+   * stream, opens the decoder (hardware if asked and available, otherwise
+   * software with `info.fallbackReason` saying why) and decodes the first
+   * frame so `info` describes real frames. Rejects with err.code
+   * CONNECT_REFUSED, CONNECT_FAILED, AUTH_FAILED, STREAM_NOT_FOUND,
+   * UNSUPPORTED_CODEC, FORMAT_MISMATCH, TIMEOUT, ABORTED, INVALID_ARGUMENT, ...
+   * Aborting `signal` interrupts the open within a second.
+   */
+  static open(url: string, options?: OpenOptions | null, signal?: AbortSignal | null): Promise<Source>
+  /**
+   * The negotiated output (layout, backend, source facts). Changes only when
+   * readInto() resolves with `reconfigured: true`.
+   */
+  get info(): OutputInfo
+  /** True after close() (or after an aborted read closed it). */
+  get closed(): boolean
+  /**
+   * Reads and decodes the next frame on a libuv pool thread and writes it,
+   * converted / cropped / scaled to `info`'s layout, straight into `dst`
+   * (one copy: decoder -> dst). `dst` is typically a ring slot's Uint8Array
+   * over a SharedArrayBuffer; it must have at least `info.byteLength` bytes
+   * (else BUFFER_TOO_SMALL, nothing written) and must not be transferred
+   * while the call runs. One call at a time per source (else BUSY).
+   * Rejects with TIMEOUT (no data for timeoutMs), END_OF_STREAM,
+   * DECODE_ERROR (only when hundreds of frames in a row fail; single bad
+   * frames are dropped and counted in `decodeErrors`), CLOSED, ABORTED.
+   * Aborting `signal` closes the source (a half-read stream cannot resume).
+   */
+  readInto(dst: Uint8Array, signal?: AbortSignal | null): Promise<FrameInfo>
+  /**
+   * Stops the source: interrupts a pending readInto() (it rejects with
+   * ABORTED within a second, even when the camera hangs) and frees the
+   * decoder and connection. Safe to call more than once.
+   */
+  close(): void
+}
+
+/**
+ * A rectangle of the source picture, in source pixels. Use even numbers
+ * (4:2:0 chroma covers 2x2 pixels).
+ */
+export interface CropRect {
+  x: number
+  y: number
+  width: number
+  height: number
+}
+
+/** What one readInto() delivered. */
+export interface FrameInfo {
+  /** CLOCK_MONOTONIC ns when the frame's packet was received (after pacing, for paced files). */
+  captureTsNs: bigint
+  /** CLOCK_MONOTONIC ns when the decoder produced the frame. */
+  decodeTsNs: bigint
+  /**
+   * This source's frame counter: 1 for the first frame delivered, +1 per frame
+   * (frames skipped by fpsCap or lost to decode errors are not numbered).
+   */
+  seq: bigint
+  /** Presentation time in microseconds (keeps increasing across file loops); null when the stream has none. */
+  ptsUs?: number
+  keyframe: boolean
+  /** The decoder reported damage in this frame (it is still delivered). */
+  corrupt: boolean
+  /**
+   * The stream changed size or pixel format: NOTHING was written by this
+   * call. Re-read `source.info` (layout, byteLength), bump the ring epoch,
+   * and call readInto() again to get this frame in the new layout.
+   */
+  reconfigured: boolean
+  /** Packets or frames dropped because they failed to decode, since the previous call. */
+  decodeErrors: number
+  /** Frames decoded but skipped to honour fpsCap, since the previous call. */
+  rateLimited: number
+}
+
 /**
  * The current CLOCK_MONOTONIC time in nanoseconds, the same clock as
  * `process.hrtime.bigint()`, so native frame stamps and JS stamps compare.
  */
 export declare function monotonicNs(): bigint
+
+/** How to open a source. Options win over the same parameters in the URL. */
+export interface OpenOptions {
+  /**
+   * Decoder backend. 'auto' tries vaapi, cuda, v4l2m2m where their devices
+   * exist; any hardware backend that cannot be used falls back to software
+   * and says why in `info.fallbackReason`. Default 'auto'.
+   */
+  decoder?: 'auto' | 'software' | 'vaapi' | 'cuda' | 'v4l2m2m'
+  /** Output format, crop and size. */
+  output?: OutputOptions
+  /**
+   * Deliver at most this many frames per second (others are decoded and
+   * skipped before conversion, counted in `rateLimited`).
+   */
+  fpsCap?: number
+  /** Refuse (FORMAT_MISMATCH) a source wider than this. */
+  maxWidth?: number
+  /** Refuse (FORMAT_MISMATCH) a source taller than this. */
+  maxHeight?: number
+  /** Refuse (FORMAT_MISMATCH) a source whose codec differs: 'h264', 'hevc' (or 'h265'), 'mjpeg'. */
+  expectCodec?: string
+  /**
+   * Longest a blocking step (connect, stream info, one packet read) may take
+   * before failing with TIMEOUT. Default 10000.
+   */
+  timeoutMs?: number
+  /** RTSP transport. Default 'tcp' (or the URL's ?transport=). */
+  transport?: 'tcp' | 'udp'
+  /**
+   * Files: start again at the end instead of failing with END_OF_STREAM.
+   * Default false for file://, true for testsrc://.
+   */
+  loop?: boolean
+  /**
+   * Files: deliver frames at their timestamps' pace, like a live camera.
+   * Default false for file://, true for testsrc://.
+   */
+  realtime?: boolean
+  /** Decoder threads; 0 (default) lets FFmpeg pick from the core count. */
+  threads?: number
+  /**
+   * Slice threads only and no frame reordering delay: each frame leaves the
+   * decoder as soon as its packet is in. Default true for live sources
+   * (rtsp, v4l2, realtime files, testsrc), false for files read flat out.
+   */
+  lowLatency?: boolean
+}
+
+/**
+ * The negotiated output of an open source: the layout readInto() writes
+ * (identical to frameLayout(width, height, pixFmt) in @heart/ring), and
+ * what it is decoded from.
+ */
+export interface OutputInfo {
+  /** The URL with credentials replaced by ***. */
+  url: string
+  codec: string
+  /** Output width in pixels. */
+  width: number
+  /** Output height in pixels. */
+  height: number
+  pixFmt: 'yuv420p' | 'nv12' | 'gray' | 'rgb24' | 'bgr24'
+  /** Planes inside the destination buffer, tightly packed, strides a multiple of 64. */
+  planes: Array<PlaneLayout>
+  /** Bytes one frame needs: size ring slots with this. */
+  byteLength: number
+  /** 'software', 'vaapi', 'cuda' or 'v4l2m2m'. */
+  backend: string
+  /** Why hardware decoding is not used, when it was asked for or tried. */
+  fallbackReason?: string
+  sourceWidth: number
+  sourceHeight: number
+  /** The decoded frames' pixel format as FFmpeg names it. */
+  sourcePixFmt: string
+  /** Frames per second the stream announces (0 when it does not say). */
+  fps: number
+}
+
+/**
+ * The frames readInto() writes: pixel format, optional crop of the source,
+ * optional output size (give one side to keep the aspect ratio).
+ */
+export interface OutputOptions {
+  /** Default 'yuv420p'. */
+  pixFmt?: 'yuv420p' | 'nv12' | 'gray' | 'rgb24' | 'bgr24'
+  /** Output width in pixels; default: the (cropped) source width. */
+  width?: number
+  /** Output height in pixels; default: the (cropped) source height. */
+  height?: number
+  /** Region of the source to keep, applied before scaling. */
+  crop?: CropRect
+}
+
+/** Where one plane sits inside a frame buffer, in bytes. */
+export interface PlaneLayout {
+  /** Byte offset of the plane's first row from the start of the buffer. */
+  offset: number
+  /** Bytes from one row to the next (a multiple of 64). */
+  stride: number
+  /** Samples per row (pixels; for nv12's interleaved UV plane: UV pairs). */
+  width: number
+  /** Rows. */
+  height: number
+}
+
+/**
+ * Opens `url` just long enough to learn what it sends (codec, size, rate,
+ * pixel format) and which decoder backend would decode it, decoding one
+ * frame to be sure, then closes it. Rejects with the same codes as
+ * Source.open().
+ */
+export declare function probe(url: string, options?: OpenOptions | null, signal?: AbortSignal | null): Promise<SourceInfo>
+
+/** What probe() learns about a source. */
+export interface SourceInfo {
+  /** The URL with credentials replaced by ***. */
+  url: string
+  /** FFmpeg's codec name: 'h264', 'hevc', 'mjpeg', 'rawvideo', ... */
+  codec: string
+  width: number
+  height: number
+  /** Frames per second the stream announces (0 when it does not say). */
+  fps: number
+  /** The decoded frames' pixel format, as FFmpeg names it (e.g. 'yuv420p', 'yuvj422p'). */
+  pixFmt: string
+  /** The decoder backend that would be used: 'software', 'vaapi', 'cuda' or 'v4l2m2m'. */
+  backend: string
+  /** Why a hardware backend is not used, when one was asked for or tried. */
+  fallbackReason?: string
+  /** Files: duration in milliseconds. */
+  durationMs?: number
+  /** Bits per second, when the container says. */
+  bitRate?: number
+}

@@ -773,6 +773,8 @@ if (
   }
 }
 
-const { monotonicNs } = nativeBinding
+const { Source, monotonicNs, probe } = nativeBinding
+export { Source }
 export { monotonicNs }
+export { probe }
 export const __napiBindingTarget = __napiLoadedBindingTarget

@@ -3,6 +3,14 @@
 //! slots, the monotonic clock, JPEG encoding and I2C transfers.
 
 mod clock;
+mod error;
 mod ffi;
+mod js;
+mod layout;
+mod media;
+mod source;
+mod testsrc;
+mod url;
 
 pub use clock::monotonic_ns;
+pub use source::{probe, Source};

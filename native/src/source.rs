@@ -1,0 +1,542 @@
+//! The JS face of the capture pipeline: `probe()`, `Source.open()`,
+//! `source.readInto()`, `source.close()`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, TryLockError};
+
+use napi::bindgen_prelude::{AsyncTask, BigInt, Unknown};
+use napi::{Env, JsValue, Task};
+use napi_derive::napi;
+
+use crate::error::{ErrorCode, HeartError, HeartResult};
+use crate::js::{ByteView, SignalHook};
+use crate::layout::{PixFmt, PlaneLayout};
+use crate::media::{normalize_codec, AbortFlags, Crop, DecoderPref, FrameStamp, OpenConfig, Pipeline};
+use crate::url::{self, SourceKind};
+
+/// A rectangle of the source picture, in source pixels. Use even numbers
+/// (4:2:0 chroma covers 2x2 pixels).
+#[napi(object)]
+#[derive(Clone)]
+pub struct CropRect {
+  pub x: u32,
+  pub y: u32,
+  pub width: u32,
+  pub height: u32,
+}
+
+/// The frames readInto() writes: pixel format, optional crop of the source,
+/// optional output size (give one side to keep the aspect ratio).
+#[napi(object)]
+#[derive(Clone)]
+pub struct OutputOptions {
+  /// Default 'yuv420p'.
+  #[napi(ts_type = "'yuv420p' | 'nv12' | 'gray' | 'rgb24' | 'bgr24'")]
+  pub pix_fmt: Option<String>,
+  /// Output width in pixels; default: the (cropped) source width.
+  pub width: Option<u32>,
+  /// Output height in pixels; default: the (cropped) source height.
+  pub height: Option<u32>,
+  /// Region of the source to keep, applied before scaling.
+  pub crop: Option<CropRect>,
+}
+
+/// How to open a source. Options win over the same parameters in the URL.
+#[napi(object)]
+#[derive(Clone, Default)]
+pub struct OpenOptions {
+  /// Decoder backend. 'auto' tries vaapi, cuda, v4l2m2m where their devices
+  /// exist; any hardware backend that cannot be used falls back to software
+  /// and says why in `info.fallbackReason`. Default 'auto'.
+  #[napi(ts_type = "'auto' | 'software' | 'vaapi' | 'cuda' | 'v4l2m2m'")]
+  pub decoder: Option<String>,
+  /// Output format, crop and size.
+  pub output: Option<OutputOptions>,
+  /// Deliver at most this many frames per second (others are decoded and
+  /// skipped before conversion, counted in `rateLimited`).
+  pub fps_cap: Option<f64>,
+  /// Refuse (FORMAT_MISMATCH) a source wider than this.
+  pub max_width: Option<u32>,
+  /// Refuse (FORMAT_MISMATCH) a source taller than this.
+  pub max_height: Option<u32>,
+  /// Refuse (FORMAT_MISMATCH) a source whose codec differs: 'h264', 'hevc' (or 'h265'), 'mjpeg'.
+  pub expect_codec: Option<String>,
+  /// Longest a blocking step (connect, stream info, one packet read) may take
+  /// before failing with TIMEOUT. Default 10000.
+  pub timeout_ms: Option<u32>,
+  /// RTSP transport. Default 'tcp' (or the URL's ?transport=).
+  #[napi(ts_type = "'tcp' | 'udp'")]
+  pub transport: Option<String>,
+  /// Files: start again at the end instead of failing with END_OF_STREAM.
+  /// Default false for file://, true for testsrc://.
+  #[napi(js_name = "loop")]
+  pub loop_: Option<bool>,
+  /// Files: deliver frames at their timestamps' pace, like a live camera.
+  /// Default false for file://, true for testsrc://.
+  pub realtime: Option<bool>,
+  /// Decoder threads; 0 (default) lets FFmpeg pick from the core count.
+  pub threads: Option<u32>,
+  /// Slice threads only and no frame reordering delay: each frame leaves the
+  /// decoder as soon as its packet is in. Default true for live sources
+  /// (rtsp, v4l2, realtime files, testsrc), false for files read flat out.
+  pub low_latency: Option<bool>,
+}
+
+/// What probe() learns about a source.
+#[napi(object)]
+pub struct SourceInfo {
+  /// The URL with credentials replaced by ***.
+  pub url: String,
+  /// FFmpeg's codec name: 'h264', 'hevc', 'mjpeg', 'rawvideo', ...
+  pub codec: String,
+  pub width: u32,
+  pub height: u32,
+  /// Frames per second the stream announces (0 when it does not say).
+  pub fps: f64,
+  /// The decoded frames' pixel format, as FFmpeg names it (e.g. 'yuv420p', 'yuvj422p').
+  pub pix_fmt: String,
+  /// The decoder backend that would be used: 'software', 'vaapi', 'cuda' or 'v4l2m2m'.
+  pub backend: String,
+  /// Why a hardware backend is not used, when one was asked for or tried.
+  pub fallback_reason: Option<String>,
+  /// Files: duration in milliseconds.
+  pub duration_ms: Option<f64>,
+  /// Bits per second, when the container says.
+  pub bit_rate: Option<f64>,
+}
+
+/// The negotiated output of an open source: the layout readInto() writes
+/// (identical to frameLayout(width, height, pixFmt) in @heart/ring), and
+/// what it is decoded from.
+#[napi(object)]
+#[derive(Clone)]
+pub struct OutputInfo {
+  /// The URL with credentials replaced by ***.
+  pub url: String,
+  pub codec: String,
+  /// Output width in pixels.
+  pub width: u32,
+  /// Output height in pixels.
+  pub height: u32,
+  #[napi(ts_type = "'yuv420p' | 'nv12' | 'gray' | 'rgb24' | 'bgr24'")]
+  pub pix_fmt: String,
+  /// Planes inside the destination buffer, tightly packed, strides a multiple of 64.
+  pub planes: Vec<PlaneLayout>,
+  /// Bytes one frame needs: size ring slots with this.
+  pub byte_length: u32,
+  /// 'software', 'vaapi', 'cuda' or 'v4l2m2m'.
+  pub backend: String,
+  /// Why hardware decoding is not used, when it was asked for or tried.
+  pub fallback_reason: Option<String>,
+  pub source_width: u32,
+  pub source_height: u32,
+  /// The decoded frames' pixel format as FFmpeg names it.
+  pub source_pix_fmt: String,
+  /// Frames per second the stream announces (0 when it does not say).
+  pub fps: f64,
+}
+
+/// What one readInto() delivered.
+#[napi(object)]
+pub struct FrameInfo {
+  /// CLOCK_MONOTONIC ns when the frame's packet was received (after pacing, for paced files).
+  pub capture_ts_ns: BigInt,
+  /// CLOCK_MONOTONIC ns when the decoder produced the frame.
+  pub decode_ts_ns: BigInt,
+  /// This source's frame counter: 1 for the first frame delivered, +1 per frame
+  /// (frames skipped by fpsCap or lost to decode errors are not numbered).
+  pub seq: BigInt,
+  /// Presentation time in microseconds (keeps increasing across file loops); null when the stream has none.
+  pub pts_us: Option<f64>,
+  pub keyframe: bool,
+  /// The decoder reported damage in this frame (it is still delivered).
+  pub corrupt: bool,
+  /// The stream changed size or pixel format: NOTHING was written by this
+  /// call. Re-read `source.info` (layout, byteLength), bump the ring epoch,
+  /// and call readInto() again to get this frame in the new layout.
+  pub reconfigured: bool,
+  /// Packets or frames dropped because they failed to decode, since the previous call.
+  pub decode_errors: u32,
+  /// Frames decoded but skipped to honour fpsCap, since the previous call.
+  pub rate_limited: u32,
+}
+
+fn build_config(url_text: &str, options: Option<OpenOptions>) -> HeartResult<OpenConfig> {
+  let url = url::parse(url_text)?;
+  let o = options.unwrap_or_default();
+  let out = o.output.clone();
+  let pix_fmt = match out.as_ref().and_then(|x| x.pix_fmt.as_deref()) {
+    Some(name) => PixFmt::parse(name)?,
+    None => PixFmt::Yuv420p,
+  };
+  let size_ok = |v: Option<u32>, what: &str| -> HeartResult<Option<u32>> {
+    match v {
+      Some(n) if !(2..=16384).contains(&n) => {
+        Err(HeartError::invalid(format!("{what} must be from 2 to 16384, got {n}")))
+      }
+      other => Ok(other),
+    }
+  };
+  let out_width = size_ok(out.as_ref().and_then(|x| x.width), "output.width")?;
+  let out_height = size_ok(out.as_ref().and_then(|x| x.height), "output.height")?;
+  let crop = match out.as_ref().and_then(|x| x.crop.clone()) {
+    Some(c) => {
+      if c.width == 0 || c.height == 0 || [c.x, c.y, c.width, c.height].iter().any(|v| v % 2 != 0) {
+        return Err(HeartError::invalid(format!(
+          "output.crop {}x{} at {},{}: use non-zero, even numbers (4:2:0 chroma covers 2x2 pixels)",
+          c.width, c.height, c.x, c.y
+        )));
+      }
+      Some(Crop { x: c.x, y: c.y, width: c.width, height: c.height })
+    }
+    None => None,
+  };
+  if let Some(cap) = o.fps_cap {
+    if !(cap > 0.0 && cap <= 1000.0) {
+      return Err(HeartError::invalid(format!("fpsCap must be above 0 and at most 1000, got {cap}")));
+    }
+  }
+  let timeout_ms = o.timeout_ms.unwrap_or(10_000);
+  if !(1..=600_000).contains(&timeout_ms) {
+    return Err(HeartError::invalid(format!("timeoutMs must be from 1 to 600000, got {timeout_ms}")));
+  }
+  let transport = o.transport.clone().or_else(|| url.param("transport").map(str::to_string));
+  let udp = match transport.as_deref() {
+    None | Some("tcp") => false,
+    Some("udp") => true,
+    Some(other) => return Err(HeartError::invalid(format!("transport '{other}': use tcp or udp"))),
+  };
+  let is_test = url.kind == SourceKind::TestSrc;
+  let loop_ = match o.loop_ {
+    Some(v) => v,
+    None => url.flag("loop")?.unwrap_or(is_test),
+  };
+  let realtime = match o.realtime {
+    Some(v) => v,
+    None => url.flag("realtime")?.unwrap_or(is_test),
+  };
+  let live = matches!(url.kind, SourceKind::Rtsp | SourceKind::V4l2) || realtime;
+  let decoder = DecoderPref::parse(o.decoder.as_deref().unwrap_or("auto"))?;
+  Ok(OpenConfig {
+    decoder,
+    pix_fmt,
+    out_width,
+    out_height,
+    crop,
+    fps_cap: o.fps_cap,
+    max_width: o.max_width,
+    max_height: o.max_height,
+    expect_codec: o.expect_codec.as_deref().map(normalize_codec),
+    timeout_ms,
+    udp,
+    loop_,
+    realtime: realtime && matches!(url.kind, SourceKind::File | SourceKind::TestSrc),
+    threads: o.threads.unwrap_or(0).min(64),
+    low_latency: o.low_latency.unwrap_or(live),
+    url,
+  })
+}
+
+fn output_info(p: &Pipeline) -> OutputInfo {
+  let layout = p.layout.clone().expect("open negotiates a layout");
+  OutputInfo {
+    url: p.facts_url(),
+    codec: p.facts.codec.clone(),
+    width: layout.width,
+    height: layout.height,
+    pix_fmt: layout.pix_fmt.name().to_string(),
+    planes: layout.planes.clone(),
+    byte_length: layout.byte_length as u32,
+    backend: p.facts.backend.clone(),
+    fallback_reason: p.facts.fallback_reason.clone(),
+    source_width: p.facts.width,
+    source_height: p.facts.height,
+    source_pix_fmt: p.facts.pix_fmt.clone(),
+    fps: p.facts.fps,
+  }
+}
+
+struct Shared {
+  pipeline: Mutex<Option<Pipeline>>,
+  flags: Arc<AbortFlags>,
+  closed: AtomicBool,
+  info: Mutex<OutputInfo>,
+}
+
+impl Shared {
+  fn close(&self) {
+    self.closed.store(true, Ordering::SeqCst);
+    self.flags.abort();
+  }
+}
+
+/// An open camera / file / test source. Create with `Source.open()`.
+#[napi]
+pub struct Source {
+  shared: Arc<Shared>,
+}
+
+pub struct OpenTask {
+  config: Option<OpenConfig>,
+  flags: Arc<AbortFlags>,
+  hook: Option<SignalHook>,
+  failure: Option<HeartError>,
+  decode_first: bool,
+}
+
+fn fail(slot: &mut Option<HeartError>, e: HeartError) -> napi::Error {
+  let generic = napi::Error::new(napi::Status::GenericFailure, e.to_string());
+  *slot = Some(e);
+  generic
+}
+
+impl OpenTask {
+  fn open(&mut self) -> napi::Result<Pipeline> {
+    let cfg = self.config.take().expect("compute runs once");
+    Pipeline::open(cfg, self.flags.clone(), self.decode_first).map_err(|e| fail(&mut self.failure, e))
+  }
+  fn rejected(&mut self, env: &Env, err: napi::Error) -> napi::Error {
+    match self.failure.take() {
+      Some(f) => f.to_js_error(env),
+      None => err,
+    }
+  }
+}
+
+impl Task for OpenTask {
+  type Output = Pipeline;
+  type JsValue = Source;
+
+  fn compute(&mut self) -> napi::Result<Pipeline> {
+    self.open()
+  }
+
+  fn resolve(&mut self, _env: Env, pipeline: Pipeline) -> napi::Result<Source> {
+    let info = output_info(&pipeline);
+    Ok(Source {
+      shared: Arc::new(Shared {
+        pipeline: Mutex::new(Some(pipeline)),
+        flags: self.flags.clone(),
+        closed: AtomicBool::new(false),
+        info: Mutex::new(info),
+      }),
+    })
+  }
+
+  fn reject(&mut self, env: Env, err: napi::Error) -> napi::Result<Source> {
+    Err(self.rejected(&env, err))
+  }
+
+  fn finally(self, env: Env) -> napi::Result<()> {
+    if let Some(h) = self.hook {
+      h.detach(&env);
+    }
+    Ok(())
+  }
+}
+
+pub struct ProbeTask(OpenTask);
+
+impl Task for ProbeTask {
+  type Output = Pipeline;
+  type JsValue = SourceInfo;
+
+  fn compute(&mut self) -> napi::Result<Pipeline> {
+    self.0.open()
+  }
+
+  fn resolve(&mut self, _env: Env, p: Pipeline) -> napi::Result<SourceInfo> {
+    Ok(SourceInfo {
+      url: p.facts_url(),
+      codec: p.facts.codec.clone(),
+      width: p.facts.width,
+      height: p.facts.height,
+      fps: p.facts.fps,
+      pix_fmt: p.facts.pix_fmt.clone(),
+      backend: p.facts.backend.clone(),
+      fallback_reason: p.facts.fallback_reason.clone(),
+      duration_ms: p.facts.duration_ms,
+      bit_rate: p.facts.bit_rate,
+    })
+  }
+
+  fn reject(&mut self, env: Env, err: napi::Error) -> napi::Result<SourceInfo> {
+    Err(self.0.rejected(&env, err))
+  }
+
+  fn finally(self, env: Env) -> napi::Result<()> {
+    self.0.finally(env)
+  }
+}
+
+fn open_task(env: &Env, url: String, options: Option<OpenOptions>, signal: Option<Unknown>, decode_first: bool) -> napi::Result<OpenTask, ErrorCode> {
+  let config = build_config(&url, options)?;
+  let flags = Arc::new(AbortFlags::default());
+  let hook = SignalHook::attach(env, signal.map(|s| s.raw()), &flags);
+  Ok(OpenTask { config: Some(config), flags, hook, failure: None, decode_first })
+}
+
+/// Opens `url` just long enough to learn what it sends (codec, size, rate,
+/// pixel format) and which decoder backend would decode it, decoding one
+/// frame to be sure, then closes it. Rejects with the same codes as
+/// Source.open().
+#[napi(
+  ts_args_type = "url: string, options?: OpenOptions | null, signal?: AbortSignal | null",
+  ts_return_type = "Promise<SourceInfo>"
+)]
+pub fn probe(env: Env, url: String, options: Option<OpenOptions>, signal: Option<Unknown>) -> napi::Result<AsyncTask<ProbeTask>, ErrorCode> {
+  Ok(AsyncTask::new(ProbeTask(open_task(&env, url, options, signal, true)?)))
+}
+
+pub struct ReadTask {
+  shared: Arc<Shared>,
+  dst: ByteView,
+  hook: Option<SignalHook>,
+  failure: Option<HeartError>,
+}
+
+impl ReadTask {
+  fn read(&mut self) -> HeartResult<FrameStamp> {
+    let closed_error = || HeartError::new(ErrorCode::Closed, "the source is closed; open it again");
+    if self.shared.closed.load(Ordering::SeqCst) {
+      return Err(closed_error());
+    }
+    let mut guard = match self.shared.pipeline.try_lock() {
+      Ok(g) => g,
+      Err(TryLockError::WouldBlock) => {
+        return Err(HeartError::new(
+          ErrorCode::Busy,
+          "readInto() was called again before the previous call finished; await each call",
+        ))
+      }
+      Err(TryLockError::Poisoned(p)) => p.into_inner(),
+    };
+    let Some(pipeline) = guard.as_mut() else { return Err(closed_error()) };
+    let result = pipeline.read_into(self.dst.ptr, self.dst.len);
+    if let Ok(stamp) = &result {
+      if stamp.reconfigured {
+        *self.shared.info.lock().unwrap_or_else(|p| p.into_inner()) = output_info(pipeline);
+      }
+    }
+    // An abort (close() or the signal) ends the source: a half-read stream
+    // cannot be resumed. Free FFmpeg's state here, off the JS thread.
+    if self.shared.flags.is_aborted() {
+      self.shared.closed.store(true, Ordering::SeqCst);
+      *guard = None;
+      if result.is_ok() {
+        return Err(HeartError::new(ErrorCode::Aborted, "the source was closed during readInto()"));
+      }
+    }
+    result
+  }
+}
+
+impl Task for ReadTask {
+  type Output = FrameStamp;
+  type JsValue = FrameInfo;
+
+  fn compute(&mut self) -> napi::Result<FrameStamp> {
+    self.read().map_err(|e| fail(&mut self.failure, e))
+  }
+
+  fn resolve(&mut self, _env: Env, s: FrameStamp) -> napi::Result<FrameInfo> {
+    Ok(FrameInfo {
+      capture_ts_ns: BigInt::from(s.capture_ts_ns),
+      decode_ts_ns: BigInt::from(s.decode_ts_ns),
+      seq: BigInt::from(s.seq),
+      pts_us: s.pts_us,
+      keyframe: s.keyframe,
+      corrupt: s.corrupt,
+      reconfigured: s.reconfigured,
+      decode_errors: s.decode_errors,
+      rate_limited: s.rate_limited,
+    })
+  }
+
+  fn reject(&mut self, env: Env, err: napi::Error) -> napi::Result<FrameInfo> {
+    Err(match self.failure.take() {
+      Some(f) => f.to_js_error(&env),
+      None => err,
+    })
+  }
+
+  fn finally(mut self, env: Env) -> napi::Result<()> {
+    if let Some(h) = self.hook.take() {
+      h.detach(&env);
+    }
+    self.dst.release(&env);
+    Ok(())
+  }
+}
+
+#[napi]
+impl Source {
+  /// Opens a source (rtsp://, file://, v4l2://, testsrc://), finds its video
+  /// stream, opens the decoder (hardware if asked and available, otherwise
+  /// software with `info.fallbackReason` saying why) and decodes the first
+  /// frame so `info` describes real frames. Rejects with err.code
+  /// CONNECT_REFUSED, CONNECT_FAILED, AUTH_FAILED, STREAM_NOT_FOUND,
+  /// UNSUPPORTED_CODEC, FORMAT_MISMATCH, TIMEOUT, ABORTED, INVALID_ARGUMENT, ...
+  /// Aborting `signal` interrupts the open within a second.
+  #[napi(
+    ts_args_type = "url: string, options?: OpenOptions | null, signal?: AbortSignal | null",
+    ts_return_type = "Promise<Source>"
+  )]
+  pub fn open(env: Env, url: String, options: Option<OpenOptions>, signal: Option<Unknown>) -> napi::Result<AsyncTask<OpenTask>, ErrorCode> {
+    Ok(AsyncTask::new(open_task(&env, url, options, signal, true)?))
+  }
+
+  /// The negotiated output (layout, backend, source facts). Changes only when
+  /// readInto() resolves with `reconfigured: true`.
+  #[napi(getter)]
+  pub fn info(&self) -> OutputInfo {
+    self.shared.info.lock().unwrap_or_else(|p| p.into_inner()).clone()
+  }
+
+  /// True after close() (or after an aborted read closed it).
+  #[napi(getter)]
+  pub fn closed(&self) -> bool {
+    self.shared.closed.load(Ordering::SeqCst)
+  }
+
+  /// Reads and decodes the next frame on a libuv pool thread and writes it,
+  /// converted / cropped / scaled to `info`'s layout, straight into `dst`
+  /// (one copy: decoder -> dst). `dst` is typically a ring slot's Uint8Array
+  /// over a SharedArrayBuffer; it must have at least `info.byteLength` bytes
+  /// (else BUFFER_TOO_SMALL, nothing written) and must not be transferred
+  /// while the call runs. One call at a time per source (else BUSY).
+  /// Rejects with TIMEOUT (no data for timeoutMs), END_OF_STREAM,
+  /// DECODE_ERROR (only when hundreds of frames in a row fail; single bad
+  /// frames are dropped and counted in `decodeErrors`), CLOSED, ABORTED.
+  /// Aborting `signal` closes the source (a half-read stream cannot resume).
+  #[napi(
+    ts_args_type = "dst: Uint8Array, signal?: AbortSignal | null",
+    ts_return_type = "Promise<FrameInfo>"
+  )]
+  pub fn read_into(&self, env: Env, dst: ByteView, signal: Option<Unknown>) -> AsyncTask<ReadTask> {
+    let hook = SignalHook::attach(&env, signal.map(|s| s.raw()), &self.shared.flags);
+    if self.shared.flags.is_aborted() {
+      self.shared.close();
+    }
+    AsyncTask::new(ReadTask { shared: self.shared.clone(), dst, hook, failure: None })
+  }
+
+  /// Stops the source: interrupts a pending readInto() (it rejects with
+  /// ABORTED within a second, even when the camera hangs) and frees the
+  /// decoder and connection. Safe to call more than once.
+  #[napi]
+  pub fn close(&self) {
+    self.shared.close();
+    if let Ok(mut guard) = self.shared.pipeline.try_lock() {
+      *guard = None;
+    }
+    // Otherwise a read is running: it sees the abort, returns, and frees the pipeline itself.
+  }
+}
+
+impl Drop for Source {
+  fn drop(&mut self) {
+    // Garbage-collected without close(): stop any running read promptly.
+    self.shared.close();
+  }
+}
