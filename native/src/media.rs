@@ -1072,9 +1072,9 @@ impl Pipeline {
       }
       let (sw, sh, sfmt) = ((*f).width, (*f).height, (*f).format);
       let same_size = sw as u32 == layout.width && sh as u32 == layout.height;
-      let src_is_420 = sfmt == ffi::AV_PIX_FMT_YUV420P || sfmt == ffi::AV_PIX_FMT_NV12;
-      let direct = same_size
-        && (sfmt == layout.pix_fmt.av() || (layout.pix_fmt == PixFmt::Gray && src_is_420));
+      // Same format and size: a row copy. (Not gray from YUV: swscale expands
+      // limited-range luma to full range there, and we match the FFmpeg CLI.)
+      let direct = same_size && sfmt == layout.pix_fmt.av();
       if direct {
         for (i, plane) in layout.planes.iter().enumerate() {
           let row_bytes = match layout.pix_fmt {
