@@ -97,7 +97,7 @@ export async function runCapture(o: CaptureLoopOptions): Promise<void> {
     try {
       opened = await withDeadline(o.config.openTimeoutMs, o.signal, (signal) => o.open({
         spec: o.spec, pixFmt: o.config.pixFmt, expect: o.config.expect, timeoutMs: o.config.openTimeoutMs,
-        decodeThreads: o.config.decodeThreads, hwaccel: o.config.hwaccel,
+        decodeThreads: o.config.decodeThreads, decoder: o.config.decoder,
       }, signal), () => new CaptureError('TIMEOUT', `opening ${source} took longer than ${o.config.openTimeoutMs} ms (capture.openTimeoutMs)`))
     } catch (err) {
       if (o.signal.aborted) break
@@ -140,7 +140,7 @@ function checkExpectation(info: SourceInfo, o: CaptureLoopOptions): void {
         'lower the camera resolution or raise the maximum',
     )
   }
-  const need = frameLayout(info.width, info.height, o.config.pixFmt).byteLength
+  const need = info.frameBytes ?? frameLayout(info.width, info.height, o.config.pixFmt).byteLength
   if (need > o.slotBytes) throw slotTooSmall(o.spec.redacted, need, o.slotBytes, info.width, info.height)
 }
 

@@ -35,7 +35,7 @@ export function resolveCaptureConfig(input: CaptureConfigInput): CaptureConfig {
     yellowForMs: input.yellowForMs ?? 30_000,
     reconnect: { ...DEFAULT_RECONNECT, ...input.reconnect },
     decodeThreads: input.decodeThreads ?? 2,
-    hwaccel: input.hwaccel ?? 'auto',
+    decoder: input.decoder ?? 'auto',
   }
   if (!['yuv420p', 'nv12', 'gray', 'rgb24', 'bgr24'].includes(config.pixFmt)) {
     throw invalidConfig(`pixFmt = ${JSON.stringify(config.pixFmt)}`, 'Use yuv420p, nv12, gray, rgb24 or bgr24')
@@ -49,8 +49,8 @@ export function resolveCaptureConfig(input: CaptureConfigInput): CaptureConfig {
   if (!Number.isInteger(config.decodeThreads) || config.decodeThreads < 0 || config.decodeThreads > 64) {
     throw invalidConfig(`decodeThreads = ${config.decodeThreads}`, 'Give an integer from 0 (decoder chooses) to 64')
   }
-  if (config.hwaccel !== 'auto' && config.hwaccel !== 'none') {
-    throw invalidConfig(`hwaccel = ${JSON.stringify(config.hwaccel)}`, 'Use "auto" or "none"')
+  if (!['auto', 'software', 'vaapi', 'cuda', 'v4l2m2m'].includes(config.decoder)) {
+    throw invalidConfig(`decoder = ${JSON.stringify(config.decoder)}`, 'Use "auto", "software", "vaapi", "cuda" or "v4l2m2m"')
   }
   const r = config.reconnect
   if (!(r.initialMs > 0) || !(r.maxMs >= r.initialMs) || !(r.jitter >= 0 && r.jitter < 1) || !(r.probeIntervalMs >= 0) || !(r.stableMs >= 0)) {

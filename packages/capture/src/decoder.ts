@@ -2,7 +2,7 @@
 // shapes; native-source.ts adapts @heart/native to them, and the unit tests
 // drive the loop with scripted fakes.
 import type { PixelFormatName, PlaneLayout } from '@heart/ring'
-import type { CaptureExpectation, SourceSpec } from './types.js'
+import type { CaptureConfig, CaptureExpectation, DecoderChoice, SourceSpec } from './types.js'
 
 /** What an opened source delivers (also what `heart probe` prints). */
 export interface SourceInfo {
@@ -13,8 +13,12 @@ export interface SourceInfo {
   fps: number | null
   /** The stream's own pixel format, before conversion into the ring's. */
   pixFmt: string
-  /** The decoder path in use, e.g. "software (2 threads)" or "vaapi". */
+  /** The decoder path in use: 'software', 'vaapi', 'cuda' or 'v4l2m2m'. */
   backend: string
+  /** Why a hardware decoder is not used, when one was tried. */
+  fallbackReason?: string | null
+  /** Bytes one output frame needs (defaults to frameLayout(width, height, the ring's pixFmt)). */
+  frameBytes?: number
 }
 
 export interface DecodedFrame {
@@ -44,12 +48,12 @@ export interface OpenedSource {
 
 export interface OpenRequest {
   spec: SourceSpec
-  pixFmt: PixelFormatName
+  pixFmt: CaptureConfig['pixFmt']
   expect: CaptureExpectation
   /** Connect + first keyframe budget; also the per-read budget the decoder may enforce itself. */
   timeoutMs: number
   decodeThreads: number
-  hwaccel: 'auto' | 'none'
+  decoder: DecoderChoice
 }
 
 export type SourceOpener = (request: OpenRequest, signal: AbortSignal) => Promise<OpenedSource>

@@ -226,6 +226,11 @@ export class CaptureHealthReader {
     return Atomics.load(this.i32, I32_AI_LOCK) !== 0
   }
 
+  /** After the worker is gone (it may have been terminated before it could say so itself). */
+  markStopped(): void {
+    Atomics.store(this.i32, I32_STATE, STATE_CODES.indexOf('stopped'))
+  }
+
   snapshot(thresholds: HealthThresholds): CameraHealth {
     for (let attempt = 0; ; attempt++) {
       const before = Atomics.load(this.i32, I32_GENERATION)

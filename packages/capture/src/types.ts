@@ -1,6 +1,7 @@
 // Message and value shapes shared by the capture worker, the main-side
 // service and the CLI.
 
+export type DecoderChoice = 'auto' | 'software' | 'vaapi' | 'cuda' | 'v4l2m2m'
 export type SourceKind = 'rtsp' | 'file' | 'v4l2' | 'testsrc' | 'synthetic'
 export type VideoCodec = 'h264' | 'hevc'
 export interface Size { width: number; height: number }
@@ -68,8 +69,8 @@ export interface CaptureConfig {
   reconnect: ReconnectConfig
   /** Decoder threads (0: let the decoder choose). */
   decodeThreads: number
-  /** Prefer a hardware decoder when one is present. */
-  hwaccel: 'auto' | 'none'
+  /** Decoder backend: 'auto' tries hardware where present and falls back to software (health says which). */
+  decoder: DecoderChoice
 }
 
 export type CaptureState = 'idle' | 'connecting' | 'streaming' | 'backoff' | 'stopped'
@@ -99,4 +100,14 @@ export interface CameraHealth {
   receive_to_publish_ms_p50: number | null
   receive_to_publish_ms_p99: number | null
   last_error: { code: string; message: string } | null
+}
+
+/** What the capture worker receives as ctx.config (structured-cloned). */
+export interface CaptureWorkerConfig {
+  capture: CaptureConfig
+  /** Keys of the shared buffers in ctx.shared. */
+  ringKey: string
+  healthKey: string
+  /** Record into the shared metrics registry too (the same catalogue options the main thread used). */
+  metrics?: { key: string; catalogue: import('@heart/telemetry').HeartCatalogueOptions }
 }

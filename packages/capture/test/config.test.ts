@@ -5,7 +5,7 @@ t.test('defaults', async (t) => {
   const c = resolveCaptureConfig({ source: 'rtsp://cam/s1' })
   t.match(c, {
     expect: { maxSize: { width: 1920, height: 1080 } }, pixFmt: 'yuv420p', stallTimeoutMs: 2000, redAfterMs: 3000,
-    reconnect: { initialMs: 1000, maxMs: 30000 }, hwaccel: 'auto',
+    reconnect: { initialMs: 1000, maxMs: 30000 }, decoder: 'auto',
   })
   t.notOk('codec' in c.expect)
 })
@@ -22,6 +22,6 @@ t.test('bad fields are named', async (t) => {
   t.throws(() => resolveCaptureConfig({ source: 'rtsp://cam', pixFmt: 'yuv444p' as 'nv12' }), { message: /pixFmt/ })
   t.throws(() => resolveCaptureConfig({ source: 'rtsp://cam', stallTimeoutMs: 0 }), { message: /stallTimeoutMs/ })
   t.throws(() => resolveCaptureConfig({ source: 'rtsp://cam', decodeThreads: 1.5 }), { message: /decodeThreads/ })
-  t.throws(() => resolveCaptureConfig({ source: 'rtsp://cam', hwaccel: 'cuda' as 'auto' }), { message: /hwaccel/ })
+  t.throws(() => resolveCaptureConfig({ source: 'rtsp://cam', decoder: 'gpu' as 'auto' }), { message: /decoder/ })
   t.throws(() => resolveCaptureConfig({ source: 'rtsp://cam', reconnect: { maxMs: 10 } }), { message: /reconnect/ })
 })

@@ -80,7 +80,8 @@ async function ffmpeg(args: string[]): Promise<void> {
 /**
  * Flip bytes inside every Nth non-keyframe slice NAL unit of an Annex B
  * stream, in place; returns how many slices were damaged. Both the slice
- * header (so the decoder reports an error) and the payload are hit. Zero and
+ * header (so the decoder reports an error) and the payload are hit, but not
+ * the bit that marks a frame's first slice. Zero and
  * 0x03 bytes are left alone and no byte becomes < 4, so no start code or
  * emulation-prevention sequence is created or destroyed: the NAL structure,
  * and therefore the container, stays valid; only the decoder sees garbage.
@@ -98,7 +99,9 @@ export function corruptSlices(data: Uint8Array, codec: 'h264' | 'hevc', every: n
     if (!isNonKeySlice || end - begin < header + 64) continue
     slices++
     if (slices % every !== 0) continue
-    flip(data, begin + header, Math.min(end, begin + header + 12))
+    // The first slice-header byte stays: its top bit (first_mb_in_slice == 0) is how parsers find frame
+    // boundaries, and merging two frames into one packet would hide the damage as a missing timestamp.
+    flip(data, begin + header + 1, Math.min(end, begin + header + 12))
     const mid = begin + Math.floor((end - begin) / 2)
     flip(data, mid, Math.min(end, mid + 48))
     flipped++

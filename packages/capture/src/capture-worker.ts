@@ -1,0 +1,78 @@
+// Entry file of the capture worker (one per camera), started by the kernel's
+// supervisor. It drives the native decoder and publishes into the ring; the
+// main thread reads health from shared memory and never waits on it.
+import { serveWorker } from '@heart/kernel'
+import { FrameRing } from '@heart/ring'
+import { HeartMetric, MetricsRegistry, heartCatalogue } from '@heart/telemetry'
+import { runCapture, type CaptureObserver } from './capture-loop.js'
+import { CaptureError } from './errors.js'
+import { CaptureHealthWriter } from './health-block.js'
+import { nativeOpener } from './native-source.js'
+import { reachabilityProbe } from './reachability.js'
+import { parseSource } from './source-url.js'
+import type { CaptureWorkerConfig } from './types.js'
+
+/** Rate and percentiles are refreshed this often even without frames, so a dead stream's rate decays. */
+const SUMMARY_TICK_MS = 500
+const PROBE_TIMEOUT_MS = 1000
+
+serveWorker<CaptureWorkerConfig>(async (ctx) => {
+  const { capture } = ctx.config
+  const spec = parseSource(capture.source)
+  if (spec.kind === 'synthetic') {
+    throw new CaptureError('INVALID_SOURCE', 'synthetic:// frames are drawn by the CLI\'s synthetic producer, not decoded by the capture worker')
+  }
+  const ringBuffer = ctx.shared[ctx.config.ringKey]
+  const healthBuffer = ctx.shared[ctx.config.healthKey]
+  if (!ringBuffer || !healthBuffer) {
+    throw new CaptureError('INVALID_CONFIG', `capture worker needs shared buffers "${ctx.config.ringKey}" and "${ctx.config.healthKey}"`)
+  }
+  const ring = FrameRing.attach(ringBuffer)
+  const health = new CaptureHealthWriter(healthBuffer)
+  const producer = ring.producer()
+  // A restarted worker continues a ring that already carried frames: consumers must see a new epoch.
+  if (ring.published() > 0n) producer.bumpEpoch()
+  const open = await nativeOpener()
+  const timer = setInterval(() => health.summarize(), SUMMARY_TICK_MS)
+  try {
+    await runCapture({
+      spec,
+      config: capture,
+      open,
+      producer,
+      slotBytes: ring.slotBytes,
+      health,
+      signal: ctx.signal,
+      log: ctx.log,
+      emit: ctx.emit,
+      observer: metricsObserver(ctx.config, ctx.shared),
+      probe: reachabilityProbe(spec, PROBE_TIMEOUT_MS),
+    })
+  } finally {
+    clearInterval(timer)
+  }
+})
+
+function metricsObserver(config: CaptureWorkerConfig, shared: Record<string, SharedArrayBuffer>): CaptureObserver | undefined {
+  const buffer = config.metrics ? shared[config.metrics.key] : undefined
+  if (!config.metrics || !buffer) return undefined
+  const registry = MetricsRegistry.attach(buffer, heartCatalogue(config.metrics.catalogue))
+  const published = registry.counter(HeartMetric.framesPublished)
+  const decode = registry.histogram(HeartMetric.decodeDuration)
+  const toDecode = registry.histogram(HeartMetric.frameLatency, { stage: 'receive_to_decode' })
+  const toPublish = registry.histogram(HeartMetric.frameLatency, { stage: 'receive_to_publish' })
+  const errors = registry.counter(HeartMetric.decodeErrors)
+  const firstFrame = registry.gauge(HeartMetric.decodeFirstFrame)
+  const reopens = registry.counter(HeartMetric.cameraReopens)
+  return {
+    frame(f) {
+      published.add()
+      decode.record(f.decodeMs)
+      toDecode.record(f.receiveToDecodeMs)
+      toPublish.record(f.receiveToPublishMs)
+      if (f.firstFrameMs !== undefined) firstFrame.set(f.firstFrameMs)
+    },
+    decodeErrors: (n) => errors.add(n),
+    reopen: () => reopens.add(),
+  }
+}
