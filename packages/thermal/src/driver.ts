@@ -19,6 +19,7 @@ import {
   AUX_VDD,
   CTRL_CHESS_MODE,
   CTRL_DATA_HOLD,
+  CTRL_REFRESH_MASK,
   CTRL_REFRESH_SHIFT,
   CTRL_RESOLUTION_SHIFT,
   CTRL_SUBPAGE_MODE,
@@ -89,6 +90,8 @@ export class Mlx90640 {
   private paramsValue: Mlx90640Params | null = null
   private ctrlValue = 0
   private transactions = 0
+  /** RAM is frozen (data hold) by a read that did not finish: open it before waiting again. */
+  private ramFrozen = false
 
   constructor(
     readonly transport: I2cTransport,
@@ -141,8 +144,16 @@ export class Mlx90640 {
     if (readBack !== ctrl) throw configMismatchError(ctrl, readBack)
     // Start clean: no stale data-ready, RAM open for the next subpage.
     await this.writeRegister(REG_STATUS, STATUS_OVERWRITE_ENABLE)
+    this.ramFrozen = false
     this.ctrlValue = ctrl
     return ctrl
+  }
+
+  /** Change only the refresh setting (the poller's cool-down uses the slowest rate); init() restores the configured one. */
+  async setRefresh(hz: number): Promise<void> {
+    const ctrl = (this.ctrlValue & ~CTRL_REFRESH_MASK) | (refreshCode(hz) << CTRL_REFRESH_SHIFT)
+    await this.writeRegister(REG_CONTROL1, ctrl)
+    this.ctrlValue = ctrl
   }
 
   /** Read `count` words from `register` in as few transactions as the adapter allows. */
@@ -186,15 +197,25 @@ export class Mlx90640 {
   /** Wait for and read the next subpage; validates it before returning. */
   async readSubpage(signal?: AbortSignal, frame = new Uint16Array(FRAME_WORDS), timeoutMs?: number): Promise<SubpageRead> {
     const before = this.transactions
+    if (this.ramFrozen) {
+      await this.writeRegister(REG_STATUS, STATUS_OVERWRITE_ENABLE)
+      this.ramFrozen = false
+    }
     const { status, readyAtMs } = await this.waitReady(signal, timeoutMs)
     let subpage = status & STATUS_LAST_SUBPAGE_MASK
     if (this.dataHold) {
       // Freeze RAM and clear data-ready (both in one write), read, then look again at the
       // status: the subpage number is final now, nothing can replace RAM under us.
+      this.ramFrozen = true
       await this.writeRegister(REG_STATUS, 0)
       await this.readWords(RAM_START, RAM_WORDS, frame, 0)
       subpage = (await this.readRegister(REG_STATUS)) & STATUS_LAST_SUBPAGE_MASK
-      await this.writeRegister(REG_STATUS, STATUS_OVERWRITE_ENABLE)
+      try {
+        await this.writeRegister(REG_STATUS, STATUS_OVERWRITE_ENABLE)
+        this.ramFrozen = false
+      } catch {
+        // The frame is complete; RAM stays frozen and the next read opens it first.
+      }
     } else {
       // The datasheet's order: clear data-ready, then read. If it is set again when we are
       // done, the next subpage landed during (or right after) the read: discard, since the

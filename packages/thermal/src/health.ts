@@ -1,0 +1,200 @@
+// Thermal health: what the poller counts, as one plain snapshot (the /health "thermal"
+// section), and a small shared-memory block so the main thread reads it without waiting
+// on the worker.
+import type { DriftFigures } from './drift.js'
+
+/** Why a subpage never became temperatures. Matches the telemetry catalogue's reason list. */
+export const THERMAL_LOSS_REASONS = ['bus_error', 'timeout', 'not_ready', 'late', 'invalid_frame', 'overwritten'] as const
+export type ThermalLossReason = (typeof THERMAL_LOSS_REASONS)[number]
+
+export const THERMAL_STATES = ['starting', 'running', 'reinit', 'cooling', 'failing', 'stopped'] as const
+export type ThermalState = (typeof THERMAL_STATES)[number]
+
+export interface ThermalHealthSnapshot {
+  state: ThermalState
+  /** Published 32x24 frames per second over the last few seconds. */
+  frames_per_s: number
+  published_total: number
+  /** Subpages read and turned into temperatures. */
+  subpages_total: number
+  /** Subpages the sensor measured that we lost, and why. */
+  lost_total: number
+  loss_ratio: number
+  lost_by_reason: Record<ThermalLossReason, number>
+  /** Failed reads and inits (each may lose zero, one or several subpages). */
+  errors_total: number
+  reinits_total: number
+  /** Publish ticks with no new data (a stall shows here before loss is known). */
+  stale_ticks_total: number
+  last_error: { code: string; message: string; age_ms: number } | null
+  /** Die temperature, °C, of the newest frame. */
+  ta: number | null
+  min: number | null
+  max: number | null
+  mean: number | null
+  last_frame_age_ms: number | null
+  drift: DriftFigures
+  refresh_hz: number
+  bus_hz: number
+  source: string
+}
+
+export function emptyDrift(): DriftFigures {
+  return { window_s: 0, ta_c_per_min: 0, mean_c_per_min: 0, mean_offset_c: 0, mean_offset_change_c: 0, flagged: false, reason: null }
+}
+
+// ---- Shared block layout: a seqlock word, then float64 fields, then the error text. ----
+const SEQ_I32 = 0 // odd while the writer is mid-update
+const F64_BASE_BYTES = 8
+const FIELDS = [
+  'state',
+  'frames_per_s',
+  'published_total',
+  'subpages_total',
+  'lost_total',
+  'errors_total',
+  'reinits_total',
+  'stale_ticks_total',
+  'last_error_at_ms',
+  'ta',
+  'min',
+  'max',
+  'mean',
+  'last_frame_at_ms',
+  'refresh_hz',
+  'bus_hz',
+  'drift_window_s',
+  'drift_ta',
+  'drift_mean',
+  'drift_offset',
+  'drift_offset_change',
+  'drift_flagged',
+  ...THERMAL_LOSS_REASONS.map((r) => `lost_${r}`),
+] as const
+const F = Object.fromEntries(FIELDS.map((name, i) => [name, i])) as Record<(typeof FIELDS)[number], number>
+const TEXT_BYTES = 512 // last_error code + message, drift reason, source (UTF-8, NUL-padded)
+const TEXT_OFFSET = F64_BASE_BYTES + FIELDS.length * 8
+export const THERMAL_HEALTH_BYTES = TEXT_OFFSET + TEXT_BYTES
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+export interface HealthWriteInput extends Omit<ThermalHealthSnapshot, 'last_error' | 'last_frame_age_ms'> {
+  /** Clock time of the last error and the last frame (the reader turns them into ages). */
+  lastError: { code: string; message: string; atMs: number } | null
+  lastFrameAtMs: number | null
+}
+
+/** Worker side: publish the poller's figures into the shared block. */
+export class ThermalHealthWriter {
+  private readonly seq: Int32Array
+  private readonly f64: Float64Array
+  private readonly text: Uint8Array
+
+  constructor(readonly buffer: SharedArrayBuffer) {
+    if (buffer.byteLength < THERMAL_HEALTH_BYTES) {
+      throw new RangeError(`thermal health block needs ${THERMAL_HEALTH_BYTES} bytes; got ${buffer.byteLength}. Create it with createThermalHealthBuffer().`)
+    }
+    this.seq = new Int32Array(buffer, 0, 2)
+    this.f64 = new Float64Array(buffer, F64_BASE_BYTES, FIELDS.length)
+    this.text = new Uint8Array(buffer, TEXT_OFFSET, TEXT_BYTES)
+  }
+
+  write(h: HealthWriteInput): void {
+    Atomics.add(this.seq, SEQ_I32, 1)
+    const f = this.f64
+    f[F.state] = THERMAL_STATES.indexOf(h.state)
+    f[F.frames_per_s] = h.frames_per_s
+    f[F.published_total] = h.published_total
+    f[F.subpages_total] = h.subpages_total
+    f[F.lost_total] = h.lost_total
+    f[F.errors_total] = h.errors_total
+    f[F.reinits_total] = h.reinits_total
+    f[F.stale_ticks_total] = h.stale_ticks_total
+    f[F.last_error_at_ms] = h.lastError ? h.lastError.atMs : NaN
+    f[F.ta] = h.ta ?? NaN
+    f[F.min] = h.min ?? NaN
+    f[F.max] = h.max ?? NaN
+    f[F.mean] = h.mean ?? NaN
+    f[F.last_frame_at_ms] = h.lastFrameAtMs ?? NaN
+    f[F.refresh_hz] = h.refresh_hz
+    f[F.bus_hz] = h.bus_hz
+    f[F.drift_window_s] = h.drift.window_s
+    f[F.drift_ta] = h.drift.ta_c_per_min
+    f[F.drift_mean] = h.drift.mean_c_per_min
+    f[F.drift_offset] = h.drift.mean_offset_c
+    f[F.drift_offset_change] = h.drift.mean_offset_change_c
+    f[F.drift_flagged] = h.drift.flagged ? 1 : 0
+    for (const r of THERMAL_LOSS_REASONS) f[F[`lost_${r}`]] = h.lost_by_reason[r]
+    const text = JSON.stringify([h.lastError?.code ?? '', h.lastError?.message ?? '', h.drift.reason ?? '', h.source])
+    this.text.fill(0)
+    this.text.set(encoder.encode(text).subarray(0, TEXT_BYTES))
+    Atomics.add(this.seq, SEQ_I32, 1)
+  }
+}
+
+export function createThermalHealthBuffer(): SharedArrayBuffer {
+  return new SharedArrayBuffer(THERMAL_HEALTH_BYTES)
+}
+
+/**
+ * Main side: the /health "thermal" section from the shared block, or null before the
+ * worker wrote anything. `nowMs` is CLOCK_MONOTONIC in ms (the worker's clock in real mode).
+ */
+export function thermalHealth(buffer: SharedArrayBuffer, nowMs = Number(process.hrtime.bigint()) / 1e6): ThermalHealthSnapshot | null {
+  const seq = new Int32Array(buffer, 0, 2)
+  const f64 = new Float64Array(buffer, F64_BASE_BYTES, FIELDS.length)
+  const textBytes = new Uint8Array(buffer, TEXT_OFFSET, TEXT_BYTES)
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const before = Atomics.load(seq, SEQ_I32)
+    if (before === 0) return null
+    if (before % 2 === 1) continue
+    const f = Float64Array.from(f64)
+    const raw = textBytes.slice()
+    if (Atomics.load(seq, SEQ_I32) !== before) continue
+    const end = raw.indexOf(0)
+    let text: string[] = ['', '', '', '']
+    try {
+      text = JSON.parse(decoder.decode(end < 0 ? raw : raw.subarray(0, end))) as string[]
+    } catch {
+      // A message cut at the block's end: keep the numbers, drop the text.
+    }
+    const num = (v: number): number | null => (Number.isNaN(v) ? null : v)
+    const lostByReason = Object.fromEntries(THERMAL_LOSS_REASONS.map((r) => [r, f[F[`lost_${r}`]]!])) as Record<ThermalLossReason, number>
+    const lost = f[F.lost_total]!
+    const subpages = f[F.subpages_total]!
+    const errorAt = num(f[F.last_error_at_ms]!)
+    const frameAt = num(f[F.last_frame_at_ms]!)
+    return {
+      state: THERMAL_STATES[f[F.state]!] ?? 'starting',
+      frames_per_s: f[F.frames_per_s]!,
+      published_total: f[F.published_total]!,
+      subpages_total: subpages,
+      lost_total: lost,
+      loss_ratio: lost + subpages > 0 ? lost / (lost + subpages) : 0,
+      lost_by_reason: lostByReason,
+      errors_total: f[F.errors_total]!,
+      reinits_total: f[F.reinits_total]!,
+      stale_ticks_total: f[F.stale_ticks_total]!,
+      last_error: errorAt === null ? null : { code: text[0] ?? '', message: text[1] ?? '', age_ms: Math.max(0, nowMs - errorAt) },
+      ta: num(f[F.ta]!),
+      min: num(f[F.min]!),
+      max: num(f[F.max]!),
+      mean: num(f[F.mean]!),
+      last_frame_age_ms: frameAt === null ? null : Math.max(0, nowMs - frameAt),
+      drift: {
+        window_s: f[F.drift_window_s]!,
+        ta_c_per_min: f[F.drift_ta]!,
+        mean_c_per_min: f[F.drift_mean]!,
+        mean_offset_c: f[F.drift_offset]!,
+        mean_offset_change_c: f[F.drift_offset_change]!,
+        flagged: f[F.drift_flagged] === 1,
+        reason: text[2] ? text[2] : null,
+      },
+      refresh_hz: f[F.refresh_hz]!,
+      bus_hz: f[F.bus_hz]!,
+      source: text[3] ?? '',
+    }
+  }
+  return null
+}

@@ -1,0 +1,163 @@
+import t from 'tap'
+import { VirtualClock } from '../src/clock.js'
+import { Mlx90640 } from '../src/driver.js'
+import { Mlx90640Emulator, type EmulatorOptions } from '../src/emulator.js'
+import { createThermalHealthBuffer, thermalHealth, ThermalHealthWriter } from '../src/health.js'
+import { ThermalPoller, type PollerOptions, type ThermalFrame } from '../src/poller.js'
+import { blobScene } from '../src/scenes.js'
+
+/** A virtual clock that stops the run once it reaches the end time. */
+class StopAt extends VirtualClock {
+  constructor(
+    private readonly endMs: number,
+    private readonly controller: AbortController,
+  ) {
+    super()
+  }
+  override async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    await super.sleep(ms, signal)
+    if (this.nowMs() >= this.endMs) this.controller.abort()
+  }
+}
+
+async function run(seconds: number, emuOpts: EmulatorOptions = {}, pollOpts: PollerOptions = {}, refreshHz = 16, setup?: (emu: Mlx90640Emulator) => void) {
+  const controller = new AbortController()
+  const clock = new StopAt(seconds * 1000, controller)
+  const emu = new Mlx90640Emulator({ clock, ...emuOpts })
+  setup?.(emu)
+  const sensor = new Mlx90640(emu, { clock, refreshHz })
+  const frames: Array<Omit<ThermalFrame, 'temps'> & { centre: number }> = []
+  const poller = new ThermalPoller(sensor, {
+    ...pollOpts,
+    source: 'emulator',
+    onFrame: (f) => {
+      frames.push({ ...f, centre: f.temps[11 * 32 + 15]! })
+      pollOpts.onFrame?.(f)
+    },
+  })
+  await poller.run(controller.signal)
+  const health = poller.healthInput()
+  return { emu, sensor, poller, frames, health, clock }
+}
+
+for (const busHz of [400_000, 1_000_000]) {
+  t.test(`steady 60 s at ${busHz / 1000} kHz: 10 Hz, no loss`, async (t) => {
+    const { frames, health, emu } = await run(60, { busHz })
+    t.ok(frames.length >= 595 && frames.length <= 601, `${frames.length} frames in 60 s`)
+    t.ok(health.frames_per_s >= 9.5 && health.frames_per_s <= 10.5, `frames_per_s ${health.frames_per_s}`)
+    t.equal(health.lost_total, 0, 'no subpage lost')
+    t.ok(health.subpages_total >= 955, `${health.subpages_total} subpages read`)
+    t.equal(health.state, 'stopped')
+    const seqs = frames.map((f) => f.seq)
+    t.same(seqs, seqs.map((_, i) => i), 'seq counts up without gaps')
+    t.ok(frames.every((f) => f.min <= f.mean && f.mean <= f.max), 'min <= mean <= max')
+    t.ok(frames.every((f) => Math.abs(f.ta - 30) < 0.05), 'Ta as the scene says')
+    t.ok(frames.every((f) => f.max > 33 && f.min < 26), 'the blob shows over the background')
+    t.ok(frames.every((f) => f.publishTsNs >= f.captureTsNs), 'published after capture')
+    const busShare = emu.stats.busMs / 60_000
+    t.ok(busShare < 1, `bus busy ${(busShare * 100).toFixed(0)} % of the time`)
+  })
+}
+
+t.test('transient NACKs are retried and counted; the rate holds', async (t) => {
+  const { health } = await run(30, { faultRates: { nack: 0.01 }, seed: 5 })
+  t.ok(health.errors_total > 0, `${health.errors_total} errors`)
+  t.ok(health.frames_per_s >= 9.5, `frames_per_s ${health.frames_per_s}`)
+  t.ok(health.loss_ratio <= 0.05, `loss ${(health.loss_ratio * 100).toFixed(2)} %`)
+  t.equal(health.lost_total, health.lost_by_reason.bus_error + health.lost_by_reason.late, 'loss charged to bus errors (or lateness)')
+  t.equal(health.lastError?.code, 'I2C_NACK')
+})
+
+t.test('repeated failures re-initialise the sensor', async (t) => {
+  let emu: Mlx90640Emulator | undefined
+  let published = 0
+  const { health } = await run(5, {}, {
+    reinitAfter: 3,
+    onFrame: () => {
+      // After 10 frames the RAM read starts failing: 3 failures in a row, then a re-init.
+      if (++published === 10) emu!.injectFault({ kind: 'nack', target: 'ram', count: 3 })
+    },
+  }, 16, (e) => {
+    emu = e
+  })
+  t.equal(health.reinits_total, 1, 're-initialised once')
+  t.ok(health.published_total > 40, `${health.published_total} frames: it recovered`)
+  t.equal(health.errors_total, 3)
+})
+
+t.test('recovers after a burst of timeouts, charging the gap to them', async (t) => {
+  let emu: Mlx90640Emulator | undefined
+  let published = 0
+  const { health, frames } = await run(10, { timeoutMs: 30 }, {
+    reinitAfter: 10,
+    onFrame: () => {
+      if (++published === 20) emu!.injectFault({ kind: 'timeout', target: 'ram', count: 4 })
+    },
+  }, 16, (e) => {
+    emu = e
+  })
+  t.ok(health.lost_by_reason.timeout >= 3, `lost to timeouts: ${health.lost_by_reason.timeout}`)
+  t.equal(health.lost_total, health.lost_by_reason.timeout)
+  t.ok(health.frames_per_s >= 9.5, `back to ${health.frames_per_s} frames/s`)
+  t.ok(frames.length > 90)
+})
+
+t.test('a slow frame handler makes the poller late: missed subpages counted as late', async (t) => {
+  let clockRef: VirtualClock | undefined
+  const { health } = await run(10, {}, {
+    onFrame: (f) => {
+      if (f.seq % 10 === 5) clockRef!.block(200) // a 200 ms stall in the handler
+    },
+  }, 16, (e) => {
+    clockRef = e.clock as VirtualClock
+  })
+  t.ok(health.lost_by_reason.late > 0, `late: ${health.lost_by_reason.late}`)
+  t.equal(health.lost_total, health.lost_by_reason.late)
+})
+
+t.test('drift: a warming die is flagged, a steady one is not', async (t) => {
+  const steady = await run(90, { scene: blobScene({ ta: 30 }) }, { drift: { windowS: 30, maxTaCPerMin: 0.5 } })
+  t.equal(steady.health.drift.flagged, false)
+  t.ok(Math.abs(steady.health.drift.ta_c_per_min) < 0.1)
+  const warming = await run(90, { scene: blobScene({ ta: (s) => 30 + s / 30 }) }, { drift: { windowS: 30, maxTaCPerMin: 0.5 } })
+  t.equal(warming.health.drift.flagged, true)
+  t.ok(Math.abs(warming.health.drift.ta_c_per_min - 2) < 0.2, `Ta slope ${warming.health.drift.ta_c_per_min} °C/min`)
+  t.match(warming.health.drift.reason, /Ta changing/)
+})
+
+t.test('cool-down pauses reading on a cadence without counting loss', async (t) => {
+  const states = new Set<string>()
+  let pollerRef: ThermalPoller | undefined
+  const result = await run(30, {}, {
+    cooldown: { everyS: 10, forS: 3 },
+    onFrame: () => states.add(pollerRef?.healthInput().state ?? ''),
+  })
+  pollerRef = result.poller
+  // Two pauses of 3 s in 30 s: ~24 s of 10 Hz frames.
+  t.ok(result.frames.length > 200 && result.frames.length < 260, `${result.frames.length} frames`)
+  t.equal(result.health.lost_total, 0)
+})
+
+t.test('the shared health block carries the snapshot to another reader', async (t) => {
+  const { health } = await run(3)
+  const buffer = createThermalHealthBuffer()
+  t.equal(thermalHealth(buffer), null, 'nothing before the first write')
+  const writer = new ThermalHealthWriter(buffer)
+  writer.write({ ...health, lastError: { code: 'I2C_NACK', message: 'no ack', atMs: 1000 }, lastFrameAtMs: 2500 })
+  const snap = thermalHealth(buffer, 3000)!
+  t.equal(snap.frames_per_s, health.frames_per_s)
+  t.equal(snap.published_total, health.published_total)
+  t.equal(snap.loss_ratio, 0)
+  t.same(snap.last_error, { code: 'I2C_NACK', message: 'no ack', age_ms: 2000 })
+  t.equal(snap.last_frame_age_ms, 500)
+  t.equal(snap.source, 'emulator')
+  t.equal(snap.state, 'stopped')
+  t.ok(Math.abs(snap.ta! - 30) < 0.05)
+  t.throws(() => new ThermalHealthWriter(new SharedArrayBuffer(8)), RangeError)
+})
+
+t.test('a rate the sensor cannot give is refused', async (t) => {
+  const clock = new VirtualClock()
+  const sensor = new Mlx90640(new Mlx90640Emulator({ clock }), { clock, refreshHz: 8 })
+  t.throws(() => new ThermalPoller(sensor, { hz: 10 }), { code: 'BAD_ARGUMENT' })
+})
