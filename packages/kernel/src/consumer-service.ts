@@ -1,0 +1,54 @@
+import { FrameRing, type ConsumerOptions, type FrameLease, type RingConsumer } from '@heart/ring'
+import { serveWorker, type ServiceContext } from './service.js'
+
+/** The config every consumer worker gets; apps add their own fields in `app`. */
+export interface ConsumerServiceConfig<A = unknown> {
+  /** Key of the ring's buffer in ctx.shared. */
+  ring: string
+  consumer: ConsumerOptions
+  app: A
+}
+
+export interface FrameHandler {
+  /** Called for each frame with its pixels in place; the lease is released when it returns. */
+  onFrame(frame: FrameLease, consumer: RingConsumer): void | Promise<void>
+  /** Called once when the service stops. */
+  onStop?(): void | Promise<void>
+}
+
+/**
+ * The worker side of a frame consumer: joins the ring under the service's
+ * name, waits for frames without blocking its event loop, hands each one to
+ * the handler in place and releases it afterwards. A handler that throws
+ * crashes the worker; the supervisor restarts it and the ring reclaims what it
+ * held, so the other consumers never notice.
+ */
+export function serveConsumer<A>(setup: (ctx: ServiceContext<ConsumerServiceConfig<A>>) => FrameHandler | Promise<FrameHandler>): void {
+  serveWorker<ConsumerServiceConfig<A>>(async (ctx) => {
+    const buffer = ctx.shared[ctx.config.ring]
+    const ring = FrameRing.attach(buffer)
+    const handler = await setup(ctx)
+    const consumer = ring.consumer(ctx.name, ctx.config.consumer)
+    try {
+      while (!ctx.signal.aborted) {
+        const frame = await consumer.acquireAsync(100)
+        if (!frame) continue
+        try {
+          await handler.onFrame(frame, consumer)
+        } finally {
+          // The handler may have released or discarded it already.
+          if (consumer.leaseCount > 0) {
+            try {
+              consumer.release(frame)
+            } catch {
+              // already given back by the handler
+            }
+          }
+        }
+      }
+    } finally {
+      consumer.leave()
+      await handler.onStop?.()
+    }
+  })
+}

@@ -1,0 +1,160 @@
+import type { ConsumerStats, FrameRing } from '@heart/ring'
+import type { TickStats } from './tick-loop.js'
+
+export type HealthStatus = 'green' | 'yellow' | 'red'
+
+/** The camera section of /health (DESIGN.md); the capture package fills it. */
+export interface CameraHealth {
+  state: string
+  frames_per_s: number
+  decode_ms_p50: number | null
+  decode_ms_p99: number | null
+  decode_ms_first_frame: number | null
+  last_frame_age_ms: number | null
+  reopens_total: number
+  decode_errors_total: number
+  backend: string | null
+  ai_locked: boolean
+  /** The source URL with credentials removed. */
+  source?: string
+  /** Set after the first failure; cleared only by a restart of heart. */
+  failures_total?: number
+  last_error?: string | null
+  [key: string]: unknown
+}
+
+export interface ConsumerHealth {
+  delivered: number
+  dropped: Record<string, number>
+  lag: number
+  state: string
+  published: number
+  worker?: { state: string; restarts: number; last_crash: string | null }
+}
+
+export interface ThermalHealth {
+  frames_per_s: number
+  lost_total: number
+  loss_ratio: number
+  [key: string]: unknown
+}
+
+export interface HealthReport {
+  status: HealthStatus
+  /** Why the status is not green, in words. */
+  reasons: string[]
+  camera: CameraHealth
+  consumers: Record<string, ConsumerHealth>
+  thermal: ThermalHealth | null
+  loop: { tick_ms_p50: number; tick_ms_p99: number; tick_ms_max: number; late_ticks: number }
+  workers: Record<string, { state: string; starts: number; crashes: number; last_crash: string | null }>
+  events: { queued: number; dropped: number }
+  uptime_s: number
+}
+
+export interface HealthSources {
+  camera?: () => CameraHealth | null
+  ring?: () => FrameRing | null
+  thermal?: () => ThermalHealth | null
+  loop: () => TickStats
+  workers: () => Array<{ name: string; state: string; starts: number; crashes: number; lastCrash: { reason: string } | null }>
+  events: () => { queued: number; dropped: number }
+}
+
+export interface HealthThresholds {
+  /** Red when the newest frame is older than this. */
+  redAfterMs: number
+  /** Yellow when the recent tick p99 is above this. */
+  tickP99WarnMs: number
+  /** Yellow when thermal loss is above this ratio. */
+  thermalLossWarn: number
+}
+
+const emptyCamera: CameraHealth = {
+  state: 'none',
+  frames_per_s: 0,
+  decode_ms_p50: null,
+  decode_ms_p99: null,
+  decode_ms_first_frame: null,
+  last_frame_age_ms: null,
+  reopens_total: 0,
+  decode_errors_total: 0,
+  backend: null,
+  ai_locked: false,
+}
+
+function num(x: bigint): number {
+  return Number(x)
+}
+
+/** Per-consumer figures as /health shows them (bigints become numbers). */
+export function consumerHealth(stats: ConsumerStats): ConsumerHealth {
+  const dropped: Record<string, number> = {}
+  for (const [reason, n] of Object.entries(stats.dropped)) dropped[reason] = num(n)
+  return { delivered: num(stats.delivered), dropped, lag: stats.lag, state: stats.state, published: num(stats.published) }
+}
+
+/**
+ * Builds the /health object from every part's own figures. The same object
+ * feeds the HTTP endpoint, the status line and the run summary, so numbers
+ * agree everywhere.
+ */
+export class HealthAggregator {
+  private readonly sources: HealthSources
+  private readonly thresholds: HealthThresholds
+  private readonly startedMs = performance.now()
+  /** Consumers whose thread died keep their last books here (the ring forgets them). */
+  private readonly departed = new Map<string, ConsumerHealth>()
+
+  constructor(sources: HealthSources, thresholds: Partial<HealthThresholds> = {}) {
+    this.sources = sources
+    this.thresholds = { redAfterMs: 3000, tickP99WarnMs: 8, thermalLossWarn: 0.05, ...thresholds }
+  }
+
+  /** Keeps a consumer's books before the ring reclaims it. */
+  rememberConsumer(name: string, health: ConsumerHealth): void {
+    this.departed.set(name, health)
+  }
+
+  report(): HealthReport {
+    const camera = this.sources.camera?.() ?? emptyCamera
+    const ring = this.sources.ring?.() ?? null
+    const consumers: Record<string, ConsumerHealth> = {}
+    for (const [name, h] of this.departed) consumers[name] = h
+    if (ring) for (const s of ring.consumerStats()) consumers[s.name] = consumerHealth(s)
+    const workers: HealthReport['workers'] = {}
+    for (const w of this.sources.workers()) {
+      workers[w.name] = { state: w.state, starts: w.starts, crashes: w.crashes, last_crash: w.lastCrash?.reason ?? null }
+      const c = consumers[w.name]
+      if (c) c.worker = { state: w.state, restarts: Math.max(0, w.starts - 1), last_crash: w.lastCrash?.reason ?? null }
+    }
+    const thermal = this.sources.thermal?.() ?? null
+    const tick = this.sources.loop()
+    const reasons: string[] = []
+    let status: HealthStatus = 'green'
+    const age = camera.last_frame_age_ms
+    if (camera.state !== 'none' && (age === null || age > this.thresholds.redAfterMs)) {
+      status = 'red'
+      reasons.push(age === null ? 'no frame received yet' : `last frame ${Math.round(age)} ms ago (red after ${this.thresholds.redAfterMs} ms)`)
+    }
+    const yellow = (why: string): void => {
+      if (status === 'green') status = 'yellow'
+      reasons.push(why)
+    }
+    if ((camera.failures_total ?? camera.reopens_total) > 0) yellow(`camera failed ${camera.failures_total ?? camera.reopens_total} time(s)`)
+    for (const [name, w] of Object.entries(workers)) if (w.crashes > 0) yellow(`worker ${name} crashed ${w.crashes} time(s): ${w.last_crash}`)
+    if (tick.tick_ms_p99 > this.thresholds.tickP99WarnMs) yellow(`main loop tick p99 ${tick.tick_ms_p99} ms above ${this.thresholds.tickP99WarnMs} ms`)
+    if (thermal && thermal.loss_ratio > this.thresholds.thermalLossWarn) yellow(`thermal loss ${(thermal.loss_ratio * 100).toFixed(1)} %`)
+    return {
+      status,
+      reasons,
+      camera,
+      consumers,
+      thermal,
+      loop: { tick_ms_p50: tick.tick_ms_p50, tick_ms_p99: tick.tick_ms_p99, tick_ms_max: tick.tick_ms_max, late_ticks: tick.late_ticks },
+      workers,
+      events: this.sources.events(),
+      uptime_s: Math.round((performance.now() - this.startedMs) / 100) / 10,
+    }
+  }
+}

@@ -1,0 +1,226 @@
+import { FrameRing, type ConsumerOptions, type RingOptions } from '@heart/ring'
+import type { Histogram } from '@heart/telemetry'
+import { EventQueue, type EventHandler } from './event-queue.js'
+import { HealthAggregator, consumerHealth, type CameraHealth, type ConsumerHealth, type HealthReport, type ThermalHealth } from './health.js'
+import { Supervisor, type RestartPolicy, type ServiceSpec, type ServiceStatus } from './supervisor.js'
+import { TickLoop } from './tick-loop.js'
+import { silentLogger } from './logger.js'
+import type { ConsumerServiceConfig } from './consumer-service.js'
+import type { Logger } from './types.js'
+
+export interface KernelOptions {
+  loop?: { periodMs?: number; warnGapMs?: number; eventsPerTick?: number; eventQueueCapacity?: number }
+  health?: { redAfterMs?: number }
+  supervisor?: { restartInitialMs?: number; restartMaxMs?: number; stopTimeoutMs?: number }
+  logger?: Logger
+  /** Shared histograms so /metrics reads the same tick figures as /health. */
+  tickIntervalHistogram?: Histogram
+  tickDurationHistogram?: Histogram
+}
+
+export interface ConsumerSpec<A = unknown> {
+  /** Unique; also the ring consumer name (lower-case, digits, _). */
+  name: string
+  /** The worker entry file, which calls serveConsumer(). */
+  entry: URL
+  /** Which ring (see createRing). */
+  ring: string
+  consumer?: ConsumerOptions
+  /** App-specific config handed to the worker as ctx.config.app. */
+  app?: A
+  /** More shared buffers (metrics, a second ring). */
+  shared?: Record<string, SharedArrayBuffer>
+  restart?: RestartPolicy
+}
+
+interface RingEntry {
+  ring: FrameRing
+  lastPublished: bigint
+}
+
+/** Per-consumer books of earlier lives (before crashes), added to the live ones. */
+interface PastBooks {
+  delivered: number
+  published: number
+  dropped: Record<string, number>
+}
+
+/**
+ * The microkernel: one tick loop, one event queue, one supervisor, the rings
+ * and the health that describes them. It owns no pixels and never blocks;
+ * workers do the heavy work. Apps build on it: create a ring, start a producer
+ * service and consumer workers, subscribe to events, read health.
+ */
+export class Kernel {
+  readonly loop: TickLoop
+  readonly events: EventQueue
+  readonly supervisor: Supervisor
+  readonly health: HealthAggregator
+  readonly logger: Logger
+  private readonly rings = new Map<string, RingEntry>()
+  private readonly pastBooks = new Map<string, PastBooks>()
+  private readonly stopTimeoutMs: number
+  private readonly restartDefaults: RestartPolicy
+  private cameraHealth: (() => CameraHealth | null) | undefined
+  private thermalHealth: (() => ThermalHealth | null) | undefined
+  private primaryRing: string | undefined
+  private signalHandler: (() => void) | undefined
+
+  constructor(options: KernelOptions = {}) {
+    this.logger = options.logger ?? silentLogger
+    this.loop = new TickLoop({
+      periodMs: options.loop?.periodMs,
+      warnGapMs: options.loop?.warnGapMs,
+      intervalHistogram: options.tickIntervalHistogram,
+      durationHistogram: options.tickDurationHistogram,
+      logger: this.logger,
+    })
+    this.events = new EventQueue(options.loop?.eventQueueCapacity ?? 4096, this.logger)
+    this.stopTimeoutMs = options.supervisor?.stopTimeoutMs ?? 2000
+    this.restartDefaults = { initialMs: options.supervisor?.restartInitialMs ?? 200, maxMs: options.supervisor?.restartMaxMs ?? 10_000 }
+    this.supervisor = new Supervisor(
+      {
+        onEvent: (service, type, payload) => this.events.push(type, payload, service),
+        onThreadExit: (service, threadId) => this.onThreadExit(service, threadId),
+        onCrash: (service, crash, backoffMs) => this.events.push('worker.crashed', { service, reason: crash.reason, exitCode: crash.exitCode, restartInMs: backoffMs }),
+      },
+      this.logger,
+    )
+    this.health = new HealthAggregator(
+      {
+        camera: () => this.cameraHealth?.() ?? null,
+        ring: () => (this.primaryRing ? (this.rings.get(this.primaryRing)?.ring ?? null) : null),
+        thermal: () => this.thermalHealth?.() ?? null,
+        loop: () => this.loop.stats(),
+        workers: () => this.supervisor.statuses(),
+        events: () => ({ queued: this.events.length, dropped: this.events.dropped }),
+      },
+      { redAfterMs: options.health?.redAfterMs },
+    )
+    const eventsPerTick = options.loop?.eventsPerTick ?? 256
+    this.loop.onTick(() => {
+      this.pollRings()
+      this.events.drain(eventsPerTick)
+    })
+  }
+
+  /** Creates a ring the kernel polls each tick; the first one is the camera ring shown in health. */
+  createRing(name: string, options: RingOptions): FrameRing {
+    const ring = FrameRing.create(options)
+    this.rings.set(name, { ring, lastPublished: 0n })
+    this.primaryRing ??= name
+    return ring
+  }
+
+  ring(name: string): FrameRing | undefined {
+    return this.rings.get(name)?.ring
+  }
+
+  /** Starts any supervised worker service (a producer, a thermal poller, ...). */
+  startService<C>(spec: ServiceSpec<C>): ServiceStatus {
+    return this.supervisor.start({ ...spec, restart: { ...this.restartDefaults, ...spec.restart } })
+  }
+
+  /** Starts a consumer worker on a ring; it is restarted on crash and its leases reclaimed. */
+  startConsumer<A>(spec: ConsumerSpec<A>): ServiceStatus {
+    const entry = this.rings.get(spec.ring)
+    if (!entry) throw new RangeError(`no ring named "${spec.ring}"; create it with kernel.createRing() first`)
+    const config: ConsumerServiceConfig<A | undefined> = { ring: 'ring', consumer: spec.consumer ?? {}, app: spec.app }
+    return this.startService({
+      name: spec.name,
+      entry: spec.entry,
+      config,
+      shared: { ...spec.shared, ring: entry.ring.buffer },
+      restart: spec.restart,
+    })
+  }
+
+  /** Subscribes to events of a type ('*' for all); handlers run on the main thread during ticks. */
+  on<P = unknown>(type: string, handler: EventHandler<P>): () => void {
+    return this.events.on(type, handler)
+  }
+
+  /** Where the camera section of health comes from (the capture package). */
+  setCameraHealth(source: () => CameraHealth | null): void {
+    this.cameraHealth = source
+  }
+
+  setThermalHealth(source: () => ThermalHealth | null): void {
+    this.thermalHealth = source
+  }
+
+  /** The /health object, with each consumer's books summed over its restarts. */
+  report(): HealthReport {
+    const report = this.health.report()
+    for (const [name, past] of this.pastBooks) {
+      const live = report.consumers[name]
+      report.consumers[name] = live ? addBooks(live, past) : { ...past, lag: 0, state: 'gone' }
+    }
+    return report
+  }
+
+  start(): void {
+    this.loop.start()
+  }
+
+  /** Stops the loop and every worker (bounded by the supervisor's stop timeout). */
+  async stop(): Promise<void> {
+    this.removeSignalHandlers()
+    await this.supervisor.stopAll(this.stopTimeoutMs)
+    this.pollRings()
+    this.loop.stop()
+  }
+
+  /** Stops cleanly on SIGINT / SIGTERM, then calls onStopped (to write a summary, exit). */
+  installSignalHandlers(onStopped: (signal: string) => void | Promise<void>): void {
+    let stopping = false
+    const handler = (signal: string): void => {
+      if (stopping) return
+      stopping = true
+      this.logger.info('stopping on signal', { signal })
+      void this.stop().then(() => onStopped(signal))
+    }
+    const onInt = (): void => handler('SIGINT')
+    const onTerm = (): void => handler('SIGTERM')
+    process.on('SIGINT', onInt)
+    process.on('SIGTERM', onTerm)
+    this.signalHandler = () => {
+      process.off('SIGINT', onInt)
+      process.off('SIGTERM', onTerm)
+    }
+  }
+
+  private removeSignalHandlers(): void {
+    this.signalHandler?.()
+    this.signalHandler = undefined
+  }
+
+  private pollRings(): void {
+    for (const [name, entry] of this.rings) {
+      const published = entry.ring.published()
+      if (published !== entry.lastPublished) {
+        entry.lastPublished = published
+        // One reference per tick, never pixels: the newest frame's seq.
+        this.events.push('frame.available', { ring: name, seq: published - 1n })
+      }
+      for (const retired of entry.ring.collectRetired()) this.keepBooks(retired.name, consumerHealth(retired))
+    }
+  }
+
+  private keepBooks(name: string, books: ConsumerHealth): void {
+    const past = this.pastBooks.get(name) ?? { delivered: 0, published: 0, dropped: {} }
+    this.pastBooks.set(name, addBooks(past, books))
+  }
+
+  private onThreadExit(service: string, threadId: number): void {
+    for (const { ring } of this.rings.values()) {
+      if (ring.markThreadDead(threadId) > 0) this.logger.info('reclaiming ring places of a stopped worker', { service })
+    }
+  }
+}
+
+function addBooks<T extends PastBooks>(a: T, b: PastBooks): T {
+  const dropped: Record<string, number> = { ...a.dropped }
+  for (const [reason, n] of Object.entries(b.dropped)) dropped[reason] = (dropped[reason] ?? 0) + n
+  return { ...a, delivered: a.delivered + b.delivered, published: a.published + b.published, dropped }
+}

@@ -1,0 +1,185 @@
+import { Histogram, HistogramWindow } from '@heart/telemetry'
+import type { Logger } from './types.js'
+import { silentLogger } from './logger.js'
+
+export interface TickLoopOptions {
+  /** Target period between tick starts. */
+  periodMs?: number
+  /** A gap between tick starts above this is logged as a warning. */
+  warnGapMs?: number
+  /** Where to record tick-to-tick intervals (ms); a shared one lets /metrics read it. */
+  intervalHistogram?: Histogram
+  /** Where to record the time spent inside a tick (ms). */
+  durationHistogram?: Histogram
+  /** Seconds covered by the recent-percentile window. */
+  windowSeconds?: number
+  logger?: Logger
+}
+
+export type TickTask = (nowMs: number) => void
+
+interface Timer {
+  everyMs: number
+  nextMs: number
+  fn: TickTask
+}
+
+export interface TickStats {
+  ticks: number
+  tick_ms_p50: number
+  tick_ms_p99: number
+  tick_ms_max: number
+  /** Ticks whose gap exceeded warnGapMs. */
+  late_ticks: number
+}
+
+/**
+ * The main thread's heartbeat: every periodMs it runs its tasks (drain
+ * events, poll rings, timers). It never blocks and never touches pixels, so
+ * the rest of the device keeps its timing. Deadlines are absolute, so one
+ * late tick does not shift every later one.
+ */
+export class TickLoop {
+  readonly periodMs: number
+  readonly warnGapMs: number
+  readonly intervals: Histogram
+  readonly durations: Histogram
+  private readonly window: HistogramWindow
+  private readonly tasks: TickTask[] = []
+  private readonly timers: Timer[] = []
+  private readonly logger: Logger
+  private handle: NodeJS.Timeout | undefined
+  private nextDeadline = 0
+  private lastStart = -1
+  private lastWindowRotate = 0
+  private lastWarnMs = -Infinity
+  private suppressedWarnings = 0
+  ticks = 0
+  lateTicks = 0
+  maxGapMs = 0
+
+  constructor(options: TickLoopOptions = {}) {
+    this.periodMs = options.periodMs ?? 5
+    this.warnGapMs = options.warnGapMs ?? 8
+    if (!(this.periodMs > 0)) throw new RangeError(`tick period must be > 0 ms, got ${this.periodMs}`)
+    this.intervals = options.intervalHistogram ?? new Histogram()
+    this.durations = options.durationHistogram ?? new Histogram()
+    // One-second slices; the window reports the last windowSeconds.
+    this.window = new HistogramWindow(this.intervals, options.windowSeconds ?? 10)
+    this.logger = options.logger ?? silentLogger
+  }
+
+  get running(): boolean {
+    return this.handle !== undefined
+  }
+
+  /** Adds work done on every tick. Keep it short and non-blocking. */
+  onTick(task: TickTask): void {
+    this.tasks.push(task)
+  }
+
+  /** Runs fn about every everyMs, inside a tick. */
+  every(everyMs: number, fn: TickTask): void {
+    this.timers.push({ everyMs, nextMs: performance.now() + everyMs, fn })
+  }
+
+  start(): void {
+    if (this.handle) return
+    this.nextDeadline = performance.now()
+    this.lastWindowRotate = this.nextDeadline
+    this.schedule()
+  }
+
+  stop(): void {
+    if (this.handle) clearTimeout(this.handle)
+    this.handle = undefined
+    this.lastStart = -1
+  }
+
+  /** Tick figures over the recent window (the last windowSeconds). */
+  stats(): TickStats {
+    const s = this.window.snapshot()
+    const ok = s.count > 0
+    return {
+      ticks: this.ticks,
+      tick_ms_p50: ok ? round3(s.percentile(50)) : 0,
+      tick_ms_p99: ok ? round3(s.percentile(99)) : 0,
+      tick_ms_max: ok ? round3(s.max) : 0,
+      late_ticks: this.lateTicks,
+    }
+  }
+
+  /** Tick figures since start. */
+  totals(): TickStats {
+    const s = this.intervals.snapshot()
+    const ok = s.count > 0
+    return {
+      ticks: this.ticks,
+      tick_ms_p50: ok ? round3(s.percentile(50)) : 0,
+      tick_ms_p99: ok ? round3(s.percentile(99)) : 0,
+      tick_ms_max: ok ? round3(s.max) : 0,
+      late_ticks: this.lateTicks,
+    }
+  }
+
+  /** Runs one tick now (the scheduler calls this; tests may too). */
+  tick(): void {
+    const start = performance.now()
+    if (this.lastStart >= 0) {
+      const gap = start - this.lastStart
+      this.intervals.record(gap)
+      if (gap > this.maxGapMs) this.maxGapMs = gap
+      if (gap > this.warnGapMs) {
+        this.lateTicks++
+        this.warnLate(start, gap)
+      }
+    }
+    this.lastStart = start
+    this.ticks++
+    for (const task of this.tasks) task(start)
+    for (const timer of this.timers) {
+      if (start >= timer.nextMs) {
+        // Skip missed periods instead of bursting to catch up.
+        timer.nextMs = Math.max(timer.nextMs + timer.everyMs, start + timer.everyMs * 0.5)
+        timer.fn(start)
+      }
+    }
+    if (start - this.lastWindowRotate >= 1000) {
+      this.window.rotate()
+      this.lastWindowRotate = start
+    }
+    this.durations.record(performance.now() - start)
+  }
+
+  private schedule(): void {
+    this.nextDeadline += this.periodMs
+    const now = performance.now()
+    if (this.nextDeadline < now - this.periodMs) {
+      // We fell far behind (the process was stopped or starved): re-anchor.
+      this.nextDeadline = now
+    }
+    this.handle = setTimeout(() => {
+      this.tick()
+      if (this.handle) this.schedule()
+    }, Math.max(0, this.nextDeadline - now))
+  }
+
+  private warnLate(nowMs: number, gapMs: number): void {
+    // At most one warning a second, with a count of the ones folded in.
+    if (nowMs - this.lastWarnMs < 1000) {
+      this.suppressedWarnings++
+      return
+    }
+    this.logger.warn('main loop tick gap above target', {
+      gap_ms: round3(gapMs),
+      target_ms: this.warnGapMs,
+      similar_since_last_warning: this.suppressedWarnings,
+    })
+    this.lastWarnMs = nowMs
+    this.suppressedWarnings = 0
+  }
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000
+}

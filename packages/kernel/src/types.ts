@@ -1,0 +1,43 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+
+/** An HTTP endpoint a package contributes; the CLI mounts it on its server. */
+export interface HttpRoute {
+  method: 'GET' | 'POST'
+  path: string
+  handle(req: IncomingMessage, res: ServerResponse): void | Promise<void>
+}
+
+/** A typed event on the main thread's queue. */
+export interface KernelEvent<P = unknown> {
+  type: string
+  /** Who emitted it: a service name, or "kernel". */
+  source: string
+  /** CLOCK_MONOTONIC ms when it was queued. */
+  atMs: number
+  payload: P
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void
+  info(msg: string, fields?: Record<string, unknown>): void
+  warn(msg: string, fields?: Record<string, unknown>): void
+  error(msg: string, fields?: Record<string, unknown>): void
+}
+
+// Messages between the supervisor and a worker (structured-cloned).
+export type ToWorker = { kind: 'stop' }
+export type FromWorker =
+  | { kind: 'ready' }
+  | { kind: 'event'; type: string; payload: unknown }
+  | { kind: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> }
+  | { kind: 'stopped' }
+
+/** What a worker receives as workerData. */
+export interface WorkerBootstrap<C = unknown> {
+  heartService: true
+  name: string
+  config: C
+  shared: Record<string, SharedArrayBuffer>
+}

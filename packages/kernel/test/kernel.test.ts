@@ -1,0 +1,103 @@
+import t from 'tap'
+import { frameLayout } from '@heart/ring'
+import { Kernel } from '../src/index.js'
+
+const consumerEntry = new URL('./fixtures/counting-consumer.js', import.meta.url)
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const waitFor = async (cond: () => boolean, ms = 10_000): Promise<void> => {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await sleep(10)
+  }
+}
+
+t.test('a consumer that throws is restarted and the others lose no frame', async (t) => {
+  const kernel = new Kernel({ supervisor: { restartInitialMs: 50 } })
+  t.teardown(() => kernel.stop())
+  const layout = frameLayout(320, 240, 'yuv420p')
+  const ring = kernel.createRing('camera', { slotBytes: layout.byteLength, maxConsumers: 4, defaultDepth: 32, maxDepth: 32 })
+  const crashFlag = new SharedArrayBuffer(4)
+  const crashes: unknown[] = []
+  kernel.on('worker.crashed', (e) => crashes.push(e.payload))
+  const frameEvents: unknown[] = []
+  kernel.on('frame.available', (e) => frameEvents.push(e.payload))
+  for (const name of ['steady_a', 'steady_b', 'steady_c']) kernel.startConsumer({ name, entry: consumerEntry, ring: 'camera' })
+  kernel.startConsumer({ name: 'thrower', entry: consumerEntry, ring: 'camera', app: { throwOnFrame: 20, crashFlag: 'crash' }, shared: { crash: crashFlag } })
+  kernel.start()
+  await waitFor(() => ring.consumerStats().filter((s) => s.state === 'active' || s.state === 'joining').length === 4)
+
+  // Produce from the main thread at ~100 fps for a while.
+  const producer = ring.producer()
+  let published = 0
+  const produce = setInterval(() => {
+    const slot = producer.beginWrite()
+    if (!slot) return
+    slot.bytes.fill(published & 0xff, 0, layout.byteLength)
+    const now = process.hrtime.bigint()
+    producer.commit(slot, { captureTsNs: now, decodeTsNs: now, width: 320, height: 240, pixFmt: 'yuv420p', planes: layout.planes })
+    published++
+  }, 10)
+  await waitFor(() => crashes.length === 1 && kernel.supervisor.status('thrower').state === 'running')
+  await sleep(500) // frames keep flowing to the restarted thrower
+  clearInterval(produce)
+  await waitFor(() => ring.consumerStats().every((s) => s.lag === 0))
+
+  const report = kernel.report()
+  t.match(crashes[0], { service: 'thrower', reason: /threw on frame 20/ })
+  t.equal(report.workers.thrower!.crashes, 1)
+  t.equal(report.workers.thrower!.starts, 2, 'restarted once')
+  t.equal(report.status, 'yellow', 'a crash turns health yellow')
+  t.match(report.reasons.join(';'), /worker thrower crashed 1 time/)
+  for (const name of ['steady_a', 'steady_b', 'steady_c']) {
+    const c = report.consumers[name]!
+    t.equal(c.published, published, `${name} saw every published frame`)
+    t.equal(c.delivered, published, `${name} lost no frame`)
+    t.same(Object.values(c.dropped).filter((n) => n > 0), [], `${name} has no drops`)
+  }
+  const thrower = report.consumers.thrower!
+  const throwerDropped = Object.values(thrower.dropped).reduce((a, b) => a + b, 0)
+  t.equal(thrower.delivered + throwerDropped, thrower.published, 'the thrower’s books balance across its two lives')
+  t.ok(thrower.delivered >= 20, 'it received frames in both lives')
+  t.equal(thrower.worker?.restarts, 1)
+  t.ok(frameEvents.length > 0, 'the tick loop saw new frames (references only)')
+  t.equal(ring.stats().noSlotDrops, 0)
+})
+
+t.test('health goes red when the camera stalls, and reports the loop', async (t) => {
+  let age: number | null = 100
+  const kernel = new Kernel({ health: { redAfterMs: 1000 } })
+  kernel.setCameraHealth(() => ({
+    state: 'streaming',
+    frames_per_s: 60,
+    decode_ms_p50: 2,
+    decode_ms_p99: 4,
+    decode_ms_first_frame: 30,
+    last_frame_age_ms: age,
+    reopens_total: 0,
+    decode_errors_total: 0,
+    backend: 'software',
+    ai_locked: false,
+  }))
+  kernel.setThermalHealth(() => ({ frames_per_s: 10, lost_total: 0, loss_ratio: 0 }))
+  t.equal(kernel.report().status, 'green')
+  age = 1500
+  const red = kernel.report()
+  t.equal(red.status, 'red')
+  t.match(red.reasons[0], /last frame 1500 ms ago \(red after 1000 ms\)/)
+  age = null
+  t.match(kernel.report().reasons[0], /no frame received yet/)
+  t.same(Object.keys(kernel.report().loop).sort(), ['late_ticks', 'tick_ms_max', 'tick_ms_p50', 'tick_ms_p99'])
+  t.equal(kernel.report().thermal?.frames_per_s, 10)
+  t.throws(() => kernel.startConsumer({ name: 'x', entry: consumerEntry, ring: 'nope' }), /no ring named "nope"/)
+  await kernel.stop()
+})
+
+t.test('SIGTERM stops the kernel and calls back', async (t) => {
+  const kernel = new Kernel()
+  kernel.start()
+  const stopped = new Promise<string>((resolve) => kernel.installSignalHandlers((signal) => resolve(signal)))
+  process.emit('SIGTERM')
+  t.equal(await stopped, 'SIGTERM')
+  t.notOk(kernel.loop.running)
+})

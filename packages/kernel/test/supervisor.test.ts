@@ -1,0 +1,77 @@
+import t from 'tap'
+import { Supervisor, KernelError } from '../src/index.js'
+
+const entry = new URL('./fixtures/echo-service.js', import.meta.url)
+const waitFor = async (cond: () => boolean, ms = 5000): Promise<void> => {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+t.test('a service starts, reports running, emits events and logs, and stops cleanly', async (t) => {
+  const events: Array<[string, string, unknown]> = []
+  const logs: string[] = []
+  const logger = { debug() {}, warn() {}, error() {}, info: (m: string, f?: Record<string, unknown>) => logs.push(`${f?.service}:${m}`) }
+  const exits: string[] = []
+  const sup = new Supervisor({ onEvent: (s, type, p) => events.push([s, type, p]), onThreadExit: (s) => exits.push(s) }, logger)
+  t.teardown(() => sup.stopAll(500))
+  sup.start({ name: 'echo', entry, config: { mode: 'wait-for-stop' }, shared: { ring: new SharedArrayBuffer(8) } })
+  t.throws(() => sup.start({ name: 'echo', entry }), { code: 'SERVICE_EXISTS' })
+  await waitFor(() => sup.status('echo').state === 'running' && events.length > 0)
+  t.same(events[0], ['echo', 'echo.started', { name: 'echo', hasShared: ['ring'] }])
+  t.ok(sup.worker('echo'))
+  const before = performance.now()
+  await sup.stopAll(2000)
+  t.ok(performance.now() - before < 2000, 'stopped on request, not by timeout')
+  t.same(exits, ['echo'])
+  t.ok(logs.includes('echo:stopping'), 'the worker saw its abort signal')
+  t.throws(() => sup.status('echo'), KernelError)
+})
+
+t.test('a crashed service is restarted with backoff and the reason is kept', async (t) => {
+  const crashes: Array<[string, number]> = []
+  const sup = new Supervisor({ onCrash: (_s, crash, backoff) => crashes.push([crash.reason, backoff]) })
+  t.teardown(() => sup.stopAll(500))
+  const flag = new SharedArrayBuffer(4)
+  sup.start({ name: 'crashy', entry, config: { mode: 'crash-after', ms: 5, crashFlag: 'flag' }, shared: { flag }, restart: { initialMs: 20, maxMs: 1000 } })
+  await waitFor(() => sup.status('crashy').starts === 3 && sup.status('crashy').state === 'running')
+  const s = sup.status('crashy')
+  t.equal(s.crashes, 2)
+  t.match(s.lastCrash, { reason: /planned crash in life 1/ })
+  t.same(crashes.map((c) => c[1]), [20, 40], 'exponential backoff')
+  t.match(crashes[0]![0], /Error: planned crash in life 0/)
+  t.equal(s.nextBackoffMs, 80)
+})
+
+t.test('an unexpected exit is a crash; restart can be disabled', async (t) => {
+  const sup = new Supervisor()
+  t.teardown(() => sup.stopAll(500))
+  sup.start({ name: 'exits', entry, config: { mode: 'exit-code' }, restart: { enabled: false } })
+  await waitFor(() => sup.status('exits').state === 'failed')
+  t.match(sup.status('exits').lastCrash, { exitCode: 3, reason: /exited with code 3/ })
+})
+
+t.test('a service that finishes on its own is not restarted', async (t) => {
+  const sup = new Supervisor()
+  sup.start({ name: 'oneshot', entry, config: { mode: 'finish' }, restart: { initialMs: 10 } })
+  await waitFor(() => sup.status('oneshot').state === 'stopped')
+  await new Promise((r) => setTimeout(r, 50))
+  t.equal(sup.status('oneshot').starts, 1)
+  t.equal(sup.status('oneshot').crashes, 0)
+  await sup.stop('oneshot', 500)
+  await t.rejects(sup.stop('oneshot'), { code: 'SERVICE_NOT_FOUND' })
+})
+
+t.test('a worker that ignores the stop request is terminated within the timeout', async (t) => {
+  const warnings: string[] = []
+  const sup = new Supervisor({}, { debug() {}, info() {}, error() {}, warn: (m: string) => warnings.push(m) })
+  sup.start({ name: 'stubborn', entry, config: { mode: 'ignore-stop' } })
+  await waitFor(() => sup.status('stubborn').state === 'running')
+  const before = performance.now()
+  await sup.stopAll(300)
+  const took = performance.now() - before
+  t.ok(took >= 290, `waited for the timeout (${took.toFixed(0)} ms)`)
+  t.match(warnings, [/did not stop in time/])
+})
