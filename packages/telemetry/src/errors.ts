@@ -65,3 +65,11 @@ export function badCounterIncrement(n: number): TelemetryError {
 export function incompatibleSnapshots(why: string): TelemetryError {
   return make('ERR_HEART_HISTOGRAM_SNAPSHOT', `cannot combine histogram snapshots: ${why}`)
 }
+
+export function badTraceTable(why: string): TelemetryError {
+  return make('ERR_HEART_TRACE_TABLE', `trace table rejected: ${why}. Pass the buffer of the TraceTable the main thread created.`)
+}
+
+export function badTracingOptions(why: string): TelemetryError {
+  return make('ERR_HEART_TRACING_OPTIONS', `invalid tracing options: ${why}`)
+}

@@ -43,3 +43,26 @@ export const REGION_ALIGN = 8
 export function alignUp(n: number, to: number): number {
   return Math.ceil(n / to) * to
 }
+
+// ---- Trace context table (trace-table.ts) ----
+// A small ring of slots keyed by frame seq: the capture worker writes a
+// sampled frame's trace id and root span id; consumers in other threads look
+// their frame's seq up. No postMessage per frame, no change to the frame ring.
+
+/** 'HTRC' in ASCII. */
+export const TRACE_TABLE_MAGIC = 0x48545243
+export const TRACE_TABLE_VERSION = 1
+export const TRACE_HEADER_MAGIC_WORD = 0
+export const TRACE_HEADER_VERSION_WORD = 1
+export const TRACE_HEADER_SLOTS_WORD = 2
+export const TRACE_HEADER_BYTES = 16
+// Slot, Int32 words. seq is stored + 1 so that all-zero memory is "empty".
+export const TRACE_SLOT_WORDS = 12
+export const TRACE_SLOT_LOCK_WORD = 0
+export const TRACE_SLOT_SEQ_LOW_WORD = 1
+export const TRACE_SLOT_SEQ_HIGH_WORD = 2
+export const TRACE_SLOT_FLAGS_WORD = 3
+/** 4 words: the 16-byte trace id, big-endian words as in its hex form. */
+export const TRACE_SLOT_TRACE_ID_WORD = 4
+/** 2 words: the 8-byte span id of the frame's root span. */
+export const TRACE_SLOT_SPAN_ID_WORD = 8

@@ -1,0 +1,148 @@
+// OpenTelemetry metrics from the shared registry. The registry is already
+// aggregated (by every thread, in shared memory), so instead of instruments it
+// is plugged into the SDK as a MetricProducer: each collection reads the
+// registry once and hands the SDK cumulative sums, gauges and explicit-bucket
+// histograms, which any OpenTelemetry exporter (OTLP/HTTP here) can ship.
+
+import { ValueType, type HrTime, type Attributes as OtelAttributes } from '@opentelemetry/api'
+import { hrTime } from '@opentelemetry/core'
+import { resourceFromAttributes, emptyResource } from '@opentelemetry/resources'
+import {
+  AggregationTemporality,
+  DataPointType,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type CollectionResult,
+  type MetricData,
+  type MetricProducer,
+} from '@opentelemetry/sdk-metrics'
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http'
+import type { PushMetricExporter } from '@opentelemetry/sdk-metrics'
+import { DEFAULT_EXPORT_BOUNDS_MS } from './prometheus.js'
+import type { MetricsRegistry } from './registry.js'
+import type { Counter } from './counter.js'
+import type { Gauge } from './gauge.js'
+import type { Histogram } from './histogram.js'
+import type { MetricDeclaration } from './types.js'
+
+export const DEFAULT_OTLP_METRICS_URL = 'http://127.0.0.1:4318/v1/metrics'
+
+export class RegistryMetricProducer implements MetricProducer {
+  private readonly startTime: HrTime
+  private readonly bounds: number[]
+
+  constructor(
+    private readonly registry: MetricsRegistry,
+    options: { histogramBounds?: readonly number[]; startTime?: HrTime } = {},
+  ) {
+    this.startTime = options.startTime ?? hrTime()
+    this.bounds = [...(options.histogramBounds ?? DEFAULT_EXPORT_BOUNDS_MS)].sort((a, b) => a - b)
+  }
+
+  async collect(): Promise<CollectionResult> {
+    const endTime = hrTime()
+    const byName = new Map<string, MetricData>()
+    for (const instance of this.registry.instances()) {
+      const attributes = instance.attributes as OtelAttributes
+      const descriptor = descriptorOf(instance.declaration)
+      let data = byName.get(descriptor.name)
+      if (instance.kind === 'counter') {
+        data ??= { descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.SUM, isMonotonic: true, dataPoints: [] }
+        ;(data.dataPoints as { startTime: HrTime; endTime: HrTime; attributes: OtelAttributes; value: number }[]).push({
+          startTime: this.startTime,
+          endTime,
+          attributes,
+          value: (instance.handle as Counter).value(),
+        })
+      } else if (instance.kind === 'gauge') {
+        data ??= { descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints: [] }
+        ;(data.dataPoints as { startTime: HrTime; endTime: HrTime; attributes: OtelAttributes; value: number }[]).push({
+          startTime: this.startTime,
+          endTime,
+          attributes,
+          value: (instance.handle as Gauge).value(),
+        })
+      } else {
+        data ??= { descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.HISTOGRAM, dataPoints: [] }
+        const snapshot = (instance.handle as Histogram).snapshot()
+        // OTLP explicit buckets are per-interval counts, one more than bounds.
+        const counts: number[] = []
+        let below = 0
+        for (const bound of this.bounds) {
+          const cumulative = snapshot.cumulativeCount(bound)
+          counts.push(cumulative - below)
+          below = cumulative
+        }
+        counts.push(snapshot.count - below)
+        const value = {
+          buckets: { boundaries: this.bounds, counts },
+          count: snapshot.count,
+          sum: snapshot.sum,
+          ...(snapshot.count > 0 ? { min: snapshot.min, max: snapshot.max } : {}),
+        }
+        ;(data.dataPoints as { startTime: HrTime; endTime: HrTime; attributes: OtelAttributes; value: typeof value }[]).push({
+          startTime: this.startTime,
+          endTime,
+          attributes,
+          value,
+        })
+      }
+      byName.set(descriptor.name, data)
+    }
+    return {
+      // The reader replaces this with its MeterProvider's resource.
+      resourceMetrics: { resource: emptyResource(), scopeMetrics: [{ scope: { name: '@heart/telemetry' }, metrics: [...byName.values()] }] },
+      errors: [],
+    }
+  }
+}
+
+function descriptorOf(d: MetricDeclaration): { name: string; description: string; unit: string; valueType: ValueType } {
+  return { name: d.name, description: d.description, unit: d.unit, valueType: d.kind === 'counter' ? ValueType.INT : ValueType.DOUBLE }
+}
+
+export interface OtlpMetricsOptions {
+  /** OTLP/HTTP metrics endpoint. Default DEFAULT_OTLP_METRICS_URL (or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT). */
+  url?: string
+  headers?: Record<string, string>
+  /** Export period. Default 10 s. */
+  intervalMs?: number
+  serviceName?: string
+  resourceAttributes?: OtelAttributes
+  histogramBounds?: readonly number[]
+  /** Use this exporter instead of OTLP/HTTP (tests). */
+  exporter?: PushMetricExporter
+}
+
+export interface OtlpMetricsHandle {
+  meterProvider: MeterProvider
+  forceFlush(): Promise<void>
+  shutdown(): Promise<void>
+}
+
+/** Main thread: periodically pushes the registry to an OTLP/HTTP endpoint. */
+export function startOtlpMetrics(registry: MetricsRegistry, options: OtlpMetricsOptions = {}): OtlpMetricsHandle {
+  const exporter =
+    options.exporter ??
+    new OTLPMetricExporter({
+      url: options.url ?? process.env['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'] ?? DEFAULT_OTLP_METRICS_URL,
+      headers: options.headers,
+      temporalityPreference: AggregationTemporality.CUMULATIVE,
+    })
+  const intervalMs = options.intervalMs ?? 10_000
+  const reader = new PeriodicExportingMetricReader({
+    exporter,
+    exportIntervalMillis: intervalMs,
+    exportTimeoutMillis: Math.min(intervalMs, 30_000),
+    metricProducers: [new RegistryMetricProducer(registry, { histogramBounds: options.histogramBounds })],
+  })
+  const meterProvider = new MeterProvider({
+    resource: resourceFromAttributes({ 'service.name': options.serviceName ?? 'heart', ...options.resourceAttributes }),
+    readers: [reader],
+  })
+  return {
+    meterProvider,
+    forceFlush: () => meterProvider.forceFlush(),
+    shutdown: () => meterProvider.shutdown(),
+  }
+}
