@@ -270,7 +270,8 @@ export class CaptureHealthReader {
       slots_full_total: f[F64_SLOTS_FULL]!,
       receive_to_publish_ms_p50: round(f[F64_RECV_TO_PUBLISH_P50]!, 3),
       receive_to_publish_ms_p99: round(f[F64_RECV_TO_PUBLISH_P99]!, 3),
-      last_error: errorCode === '' ? null : { code: errorCode, message: readString(this.u8, STR_ERROR_MESSAGE) },
+      last_error: errorCode === '' ? null : `${errorCode}: ${readString(this.u8, STR_ERROR_MESSAGE)}`,
+      last_error_code: errorCode === '' ? null : errorCode,
     }
     health.status = healthStatus({
       state,

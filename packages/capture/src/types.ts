@@ -99,7 +99,9 @@ export interface CameraHealth {
   slots_full_total: number
   receive_to_publish_ms_p50: number | null
   receive_to_publish_ms_p99: number | null
-  last_error: { code: string; message: string } | null
+  /** The latest failure as "CODE: message" (redacted), or null. */
+  last_error: string | null
+  last_error_code: string | null
 }
 
 /** What the capture worker receives as ctx.config (structured-cloned). */

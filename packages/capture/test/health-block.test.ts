@@ -41,7 +41,7 @@ t.test('figures written by the worker side are read back on the main side', asyn
   w.beginOpen(true)
   clock.t += 3500
   h = r.snapshot(thresholds)
-  t.match(h, { state: 'connecting', failures_total: 1, reopens_total: 1, status: 'red', last_frame_age_ms: 3500, last_error: { code: 'STALLED' } })
+  t.match(h, { state: 'connecting', failures_total: 1, reopens_total: 1, status: 'red', last_frame_age_ms: 3500, last_error_code: 'STALLED', last_error: /^STALLED: no frame from/ })
   w.slotsFull()
   t.equal(r.snapshot(thresholds).slots_full_total, 1)
   w.setState('stopped')
@@ -65,7 +65,7 @@ t.test('long strings are cut on a character boundary', async (t) => {
   const w = new CaptureHealthWriter(buf)
   const r = new CaptureHealthReader(buf)
   w.failure({ code: 'X', message: 'é'.repeat(2000) })
-  const msg = r.snapshot(thresholds).last_error!.message
+  const msg = r.snapshot(thresholds).last_error!.slice(3)
   t.ok(msg.length > 100 && msg.length <= 510)
   t.notMatch(msg, /\uFFFD/, 'no replacement characters')
 })
