@@ -1,0 +1,191 @@
+// Open Inference Protocol v2 REST (KServe, NVIDIA Triton, Seldon MLServer):
+//   POST {url}/v2/models/{model}[/versions/{v}]/infer
+//   { "inputs": [{ "name", "shape", "datatype", "data": [...] }] }
+// answered with { "model_name", "outputs": [{ "name", "shape", "datatype", "data" }] }
+// or, on error, a non-2xx status with { "error": "..." }.
+// Detection models differ in their outputs, so the decoder is configured:
+// which outputs hold boxes, scores, labels and (optionally) the count.
+
+import { badResponse, invalidOption } from './errors.js'
+import { postJson } from './http.js'
+import { TensorWriter, toFrameBox } from './image.js'
+import type { Placement, TensorSpec } from './image.js'
+import type { DetectionProtocol, PreparedRequest } from './protocol.js'
+import type { Detection, FrameView } from './types.js'
+
+export interface OipOutputDecoder {
+  /** Output holding boxes, shape [..., N, 4]. */
+  boxes: string
+  /** Output holding one score per box, shape [..., N]. */
+  scores: string
+  /** Output holding class ids (numbers) or names (BYTES); without it every label is "object". */
+  labels?: string
+  /** Output holding the number of valid boxes (TensorFlow's num_detections); without it all N are read. */
+  count?: string
+  /** Order of the four box numbers. Default 'xyxy'. */
+  boxFormat?: 'xyxy' | 'yxyx' | 'xywh' | 'cxcywh'
+  /** Boxes in 0..1 of the model input instead of its pixels. Default false. */
+  normalized?: boolean
+  /** Class id -> name (e.g. the COCO names). */
+  labelNames?: string[]
+}
+
+export interface OipOptions {
+  /** Base URL, e.g. http://127.0.0.1:8000 (Triton) or http://127.0.0.1:8080 (KServe, MLServer). */
+  url: string
+  model: string
+  version?: string
+  /** The model's image input: its name, size, layout and datatype. */
+  input: TensorSpec & { name: string }
+  /** Prefix the shape with a batch dimension of 1. Default true. */
+  batch?: boolean
+  output: OipOutputDecoder
+  /** Detections below this score are dropped. Default 0.4. */
+  minConfidence?: number
+}
+
+interface OipRequest extends PreparedRequest {
+  body: Buffer
+  length: number
+  placement: Placement
+}
+
+export class OpenInferenceProtocol implements DetectionProtocol {
+  readonly name = 'oip'
+  private readonly endpoint: string
+  private readonly writer: TensorWriter
+  private readonly header: Buffer
+  private readonly footer = Buffer.from(']}]}')
+  private readonly table: Uint8Array
+  private readonly tableLen: Uint8Array
+  private readonly entry: number
+  private readonly maxBody: number
+  private readonly free: Buffer[] = []
+  private readonly o: OipOptions
+
+  constructor(o: OipOptions) {
+    if (typeof o.url !== 'string' || !/^https?:\/\//.test(o.url)) throw invalidOption('detection.url', o.url, 'an http:// or https:// URL')
+    if (typeof o.model !== 'string' || o.model === '') throw invalidOption('detection.model', o.model, 'the model name the server serves')
+    if (!o.input || typeof o.input.name !== 'string') throw invalidOption('detection.input.name', o.input?.name, "the model input's name")
+    if (!o.output || typeof o.output.boxes !== 'string' || typeof o.output.scores !== 'string') {
+      throw invalidOption('detection.output', o.output, 'an object naming at least the "boxes" and "scores" outputs')
+    }
+    this.o = o
+    const path = `v2/models/${encodeURIComponent(o.model)}${o.version ? `/versions/${encodeURIComponent(o.version)}` : ''}/infer`
+    this.endpoint = new URL(path, o.url.endsWith('/') ? o.url : o.url + '/').toString()
+    // The tensor is sampled as bytes (every value derives from an 8-bit pixel)
+    // and printed through a 256-entry table, which is much faster than
+    // JSON.stringify over a million floats.
+    this.writer = new TensorWriter({ ...o.input, datatype: 'UINT8', normalize: false })
+    const { width: w, height: h, layout } = o.input
+    const dims = layout === 'NCHW' ? [3, h, w] : [h, w, 3]
+    const shape = o.batch === false ? dims : [1, ...dims]
+    this.header = Buffer.from(`{"inputs":[{"name":${JSON.stringify(o.input.name)},"shape":${JSON.stringify(shape)},"datatype":"${o.input.datatype}","data":[`)
+    const fp32 = o.input.datatype === 'FP32'
+    const k = fp32 && o.input.normalize !== false ? 1 / 255 : 1
+    const texts = Array.from({ length: 256 }, (_, v) => (fp32 ? String(Number((v * k).toPrecision(7))) : String(v)))
+    this.entry = Math.max(...texts.map((t) => t.length)) + 1
+    this.table = new Uint8Array(256 * this.entry)
+    this.tableLen = new Uint8Array(256)
+    texts.forEach((t, v) => {
+      this.table.set(Buffer.from(t + ','), v * this.entry)
+      this.tableLen[v] = t.length + 1
+    })
+    this.maxBody = this.header.length + this.writer.data.length * this.entry + this.footer.length
+  }
+
+  prepare(frame: FrameView): OipRequest {
+    const placement = this.writer.write(frame)
+    const body = this.free.pop() ?? Buffer.allocUnsafeSlow(this.maxBody)
+    const length = this.serialize(body)
+    return { body, length, placement }
+  }
+
+  async send(req: PreparedRequest, deadlineMs: number, signal?: AbortSignal): Promise<Detection[]> {
+    const r = req as OipRequest
+    const answer = await postJson({
+      protocol: 'Open Inference Protocol',
+      url: this.endpoint,
+      body: r.body.subarray(0, r.length),
+      headers: { 'content-type': 'application/json' },
+      deadlineMs,
+      signal,
+    })
+    return this.decode(answer, r.placement)
+  }
+
+  recycle(req: PreparedRequest): void {
+    // Keep a couple of bodies around; each is megabytes.
+    if (this.free.length < 4) this.free.push((req as OipRequest).body)
+  }
+
+  private serialize(out: Buffer): number {
+    let o = this.header.copy(out, 0)
+    const data = this.writer.data as Uint8Array
+    const table = this.table
+    const lens = this.tableLen
+    const entry = this.entry
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i]!
+      const s = v * entry
+      const n = lens[v]!
+      for (let j = 0; j < n; j++) out[o++] = table[s + j]!
+    }
+    o-- // the last comma
+    o += this.footer.copy(out, o)
+    return o
+  }
+
+  private decode(answer: unknown, placement: Placement): Detection[] {
+    const P = 'Open Inference Protocol'
+    const outputs = (answer as { outputs?: unknown })?.outputs
+    if (!Array.isArray(outputs)) throw badResponse(P, 200, 'no "outputs" array in the answer')
+    const d = this.o.output
+    const find = (name: string | undefined, required: boolean): unknown[] | undefined => {
+      if (name === undefined) return undefined
+      const t = outputs.find((x: { name?: unknown }) => x?.name === name) as { data?: unknown } | undefined
+      if (!t || !Array.isArray(t.data)) {
+        if (!required) return undefined
+        const names = outputs.map((x: { name?: unknown }) => x?.name).join(', ')
+        throw badResponse(P, 200, `output "${name}" is missing or has no data (outputs: ${names}); check detection.output`)
+      }
+      return (t.data as unknown[]).flat(Infinity)
+    }
+    const boxes = find(d.boxes, true)!
+    const scores = find(d.scores, true)!
+    const labels = find(d.labels, true)
+    const countData = find(d.count, true)
+    const n = Math.min(scores.length, Math.floor(boxes.length / 4), countData ? Number(countData[0]) : Infinity)
+    const min = this.o.minConfidence ?? 0.4
+    const sx = d.normalized ? this.o.input.width : 1
+    const sy = d.normalized ? this.o.input.height : 1
+    const out: Detection[] = []
+    for (let i = 0; i < n; i++) {
+      const score = Number(scores[i])
+      if (!(score >= min)) continue
+      const a = Number(boxes[4 * i])
+      const b = Number(boxes[4 * i + 1])
+      const c = Number(boxes[4 * i + 2])
+      const e = Number(boxes[4 * i + 3])
+      let x1: number, y1: number, x2: number, y2: number
+      switch (d.boxFormat ?? 'xyxy') {
+        case 'yxyx':
+          ;[y1, x1, y2, x2] = [a, b, c, e]
+          break
+        case 'xywh':
+          ;[x1, y1, x2, y2] = [a, b, a + c, b + e]
+          break
+        case 'cxcywh':
+          ;[x1, y1, x2, y2] = [a - c / 2, b - e / 2, a + c / 2, b + e / 2]
+          break
+        default:
+          ;[x1, y1, x2, y2] = [a, b, c, e]
+      }
+      if (![x1, y1, x2, y2].every(Number.isFinite)) throw badResponse(P, 200, `box ${i} is not four numbers`)
+      const raw = labels?.[i]
+      const label = typeof raw === 'string' ? raw : raw === undefined ? 'object' : (d.labelNames?.[Number(raw)] ?? String(raw))
+      out.push({ label, confidence: score, box: toFrameBox(x1 * sx, y1 * sy, x2 * sx, y2 * sy, placement) })
+    }
+    return out
+  }
+}
