@@ -72,7 +72,7 @@ export function heartCatalogue(options: HeartCatalogueOptions = {}): Catalogue {
     { name: HeartMetric.loopTickDuration, kind: 'histogram', unit: 'ms', description: 'Time the main loop spent working in one tick.', histogram: ms },
     { name: HeartMetric.cameraReopens, kind: 'counter', unit: '{reopen}', description: 'Times the capture worker reopened the source after a failure.' },
     { name: HeartMetric.cameraLastFrameAge, kind: 'gauge', unit: 'ms', description: 'Age of the newest published frame when last checked.' },
-    { name: HeartMetric.cameraAiLocked, kind: 'gauge', unit: '1', description: '1 while the supervisor holds the camera down (frames flagged AI-locked), else 0.' },
+    { name: HeartMetric.cameraAiLocked, kind: 'gauge', unit: '{state}', description: '1 while the supervisor holds the camera down (frames flagged AI-locked), else 0.' },
     { name: HeartMetric.thermalFrames, kind: 'counter', unit: '{frame}', description: 'Thermal frames read from the MLX90640.' },
     {
       name: HeartMetric.thermalLost,
