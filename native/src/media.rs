@@ -65,8 +65,11 @@ impl AbortFlags {
   fn arm(&self, timeout_ms: u32) {
     self.deadline_ns.store(now_ns() + timeout_ms as u64 * 1_000_000, Ordering::SeqCst);
   }
-  fn disarm(&self) {
+  /// Ends the current blocking step; says whether its deadline had passed.
+  fn disarm(&self) -> bool {
+    let expired = self.expired();
     self.deadline_ns.store(0, Ordering::SeqCst);
+    expired
   }
   fn expired(&self) -> bool {
     let d = self.deadline_ns.load(Ordering::SeqCst);
@@ -446,14 +449,14 @@ impl Pipeline {
     if ret < 0 {
       // avformat_open_input frees the context on failure.
       self.fmt = ptr::null_mut();
-      self.flags.disarm();
-      return Err(self.blocking_error(ret, "open", cfg.timeout_ms));
+      let timed_out = self.flags.disarm();
+      return Err(self.blocking_error(ret, "open", cfg.timeout_ms, timed_out));
     }
     // SAFETY: fmt is open; find_stream_info may block (network) under the same deadline.
     let ret = unsafe { ffi::avformat_find_stream_info(self.fmt, ptr::null_mut()) };
-    self.flags.disarm();
+    let timed_out = self.flags.disarm();
     if ret < 0 {
-      return Err(self.blocking_error(ret, "reading stream info from", cfg.timeout_ms));
+      return Err(self.blocking_error(ret, "reading stream info from", cfg.timeout_ms, timed_out));
     }
     // SAFETY: fmt is open with stream info.
     let idx = unsafe {
@@ -501,11 +504,11 @@ impl Pipeline {
   }
 
   /// A failed blocking call: aborted and timed out say so; anything else goes through map_error.
-  fn blocking_error(&self, ret: c_int, what: &str, timeout_ms: u32) -> HeartError {
+  fn blocking_error(&self, ret: c_int, what: &str, timeout_ms: u32, timed_out: bool) -> HeartError {
     if self.flags.is_aborted() {
       return HeartError::new(ErrorCode::Aborted, format!("{what} {} was aborted", self.target()));
     }
-    if ret == AVERROR_EXIT || self.flags.expired() {
+    if ret == AVERROR_EXIT || timed_out {
       return HeartError::new(
         ErrorCode::Timeout,
         format!(
@@ -764,7 +767,7 @@ impl Pipeline {
       self.flags.arm(self.cfg.timeout_ms);
       // SAFETY: fmt and pkt are valid; av_read_frame fills pkt (we unref it below).
       let ret = unsafe { ffi::av_read_frame(self.fmt, self.pkt) };
-      self.flags.disarm();
+      let timed_out = self.flags.disarm();
       if ret == AVERROR_EOF {
         // SAFETY: a NULL packet asks the decoder to drain.
         unsafe { ffi::avcodec_send_packet(self.dec, ptr::null()) };
@@ -775,7 +778,7 @@ impl Pipeline {
         if self.flags.is_aborted() {
           return Err(HeartError::new(ErrorCode::Aborted, format!("reading {} was aborted", self.target())));
         }
-        if ret == AVERROR_EXIT || self.flags.expired() {
+        if ret == AVERROR_EXIT || timed_out {
           return Err(HeartError::new(
             ErrorCode::Timeout,
             format!(

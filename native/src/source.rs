@@ -277,7 +277,8 @@ pub struct Source {
 }
 
 pub struct OpenTask {
-  config: Option<OpenConfig>,
+  /// Bad options reject the promise (like every other failure) instead of throwing.
+  config: Option<HeartResult<OpenConfig>>,
   flags: Arc<AbortFlags>,
   hook: Option<SignalHook>,
   failure: Option<HeartError>,
@@ -292,8 +293,11 @@ fn fail(slot: &mut Option<HeartError>, e: HeartError) -> napi::Error {
 
 impl OpenTask {
   fn open(&mut self) -> napi::Result<Pipeline> {
-    let cfg = self.config.take().expect("compute runs once");
-    Pipeline::open(cfg, self.flags.clone(), self.decode_first).map_err(|e| fail(&mut self.failure, e))
+    let opened = match self.config.take().expect("compute runs once") {
+      Ok(cfg) => Pipeline::open(cfg, self.flags.clone(), self.decode_first),
+      Err(e) => Err(e),
+    };
+    opened.map_err(|e| fail(&mut self.failure, e))
   }
   fn rejected(&mut self, env: &Env, err: napi::Error) -> napi::Error {
     match self.failure.take() {
@@ -369,11 +373,11 @@ impl Task for ProbeTask {
   }
 }
 
-fn open_task(env: &Env, url: String, options: Option<OpenOptions>, signal: Option<Unknown>, decode_first: bool) -> napi::Result<OpenTask, ErrorCode> {
-  let config = build_config(&url, options)?;
+fn open_task(env: &Env, url: String, options: Option<OpenOptions>, signal: Option<Unknown>, decode_first: bool) -> OpenTask {
+  let config = build_config(&url, options);
   let flags = Arc::new(AbortFlags::default());
   let hook = SignalHook::attach(env, signal.map(|s| s.raw()), &flags);
-  Ok(OpenTask { config: Some(config), flags, hook, failure: None, decode_first })
+  OpenTask { config: Some(config), flags, hook, failure: None, decode_first }
 }
 
 /// Opens `url` just long enough to learn what it sends (codec, size, rate,
@@ -384,8 +388,8 @@ fn open_task(env: &Env, url: String, options: Option<OpenOptions>, signal: Optio
   ts_args_type = "url: string, options?: OpenOptions | null, signal?: AbortSignal | null",
   ts_return_type = "Promise<SourceInfo>"
 )]
-pub fn probe(env: Env, url: String, options: Option<OpenOptions>, signal: Option<Unknown>) -> napi::Result<AsyncTask<ProbeTask>, ErrorCode> {
-  Ok(AsyncTask::new(ProbeTask(open_task(&env, url, options, signal, true)?)))
+pub fn probe(env: Env, url: String, options: Option<OpenOptions>, signal: Option<Unknown>) -> AsyncTask<ProbeTask> {
+  AsyncTask::new(ProbeTask(open_task(&env, url, options, signal, true)))
 }
 
 pub struct ReadTask {
@@ -482,8 +486,8 @@ impl Source {
     ts_args_type = "url: string, options?: OpenOptions | null, signal?: AbortSignal | null",
     ts_return_type = "Promise<Source>"
   )]
-  pub fn open(env: Env, url: String, options: Option<OpenOptions>, signal: Option<Unknown>) -> napi::Result<AsyncTask<OpenTask>, ErrorCode> {
-    Ok(AsyncTask::new(open_task(&env, url, options, signal, true)?))
+  pub fn open(env: Env, url: String, options: Option<OpenOptions>, signal: Option<Unknown>) -> AsyncTask<OpenTask> {
+    AsyncTask::new(open_task(&env, url, options, signal, true))
   }
 
   /// The negotiated output (layout, backend, source facts). Changes only when

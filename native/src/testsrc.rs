@@ -19,7 +19,7 @@ use crate::media::{normalize_codec, AbortFlags};
 use crate::url::{parse_size, SourceUrl};
 
 /// Bumped whenever the picture or the encoder settings change, so stale cached clips are not reused.
-const CLIP_VERSION: u32 = 1;
+const CLIP_VERSION: u32 = 2;
 /// Bits of the frame number drawn along the top edge.
 pub const COUNTER_BITS: u32 = 16;
 
@@ -290,6 +290,11 @@ fn encode_clip(spec: &ClipSpec, path: &std::path::Path, flags: &AbortFlags) -> H
         }
         if r < 0 {
           return Err(map_error(r, "encoding", &target));
+        }
+        // Every frame lasts 1/fps. Without a duration the muxer gives the last
+        // one none, its edit list then trims it, and each loop would skip a frame.
+        if (*e.pkt).duration <= 0 {
+          (*e.pkt).duration = 1;
         }
         ffi::av_packet_rescale_ts(e.pkt, (*enc).time_base, (*st).time_base);
         (*e.pkt).stream_index = (*st).index;
