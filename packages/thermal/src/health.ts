@@ -10,7 +10,8 @@ export type ThermalLossReason = (typeof THERMAL_LOSS_REASONS)[number]
 export const THERMAL_STATES = ['starting', 'running', 'reinit', 'cooling', 'failing', 'stopped'] as const
 export type ThermalState = (typeof THERMAL_STATES)[number]
 
-export interface ThermalHealthSnapshot {
+// A type alias (not an interface) so it fits the kernel's open-ended ThermalHealth shape.
+export type ThermalHealthSnapshot = {
   state: ThermalState
   /** Published 32x24 frames per second over the last few seconds. */
   frames_per_s: number

@@ -1,0 +1,68 @@
+import { Kernel } from '@heart/kernel'
+import t from 'tap'
+import { resolveThermalConfig, defaultRefreshHz, subpageBusMs } from '../src/config.js'
+import { ThermalAux } from '../src/ring.js'
+import { startThermal } from '../src/service.js'
+import type { ThermalFrameEvent } from '../src/types.js'
+
+t.test('config: defaults and clear refusals', async (t) => {
+  const c = resolveThermalConfig()
+  t.equal(c.bus, null, 'emulator by default')
+  t.equal(c.hz, 10)
+  t.equal(c.refreshHz, 16)
+  t.equal(c.address, 0x33)
+  t.equal(defaultRefreshHz(16), 32)
+  t.same(resolveThermalConfig({ bus: 1, address: 0x33, hz: 10 }).bus, 1)
+  t.throws(() => resolveThermalConfig({ hz: 0 }), { code: 'BAD_ARGUMENT', message: /thermal.hz/ })
+  t.throws(() => resolveThermalConfig({ bus: -1 }), { message: /thermal.bus/ })
+  t.throws(() => resolveThermalConfig({ address: 0x80 }), { message: /7-bit/ })
+  t.throws(() => resolveThermalConfig({ refreshHz: 10 }), { message: /refreshHz must be one of/ })
+  t.throws(() => resolveThermalConfig({ hz: 10, refreshHz: 8 }), { message: /below thermal.hz/ })
+  t.throws(() => resolveThermalConfig({ busHz: 5 }), { message: /busHz/ })
+  t.throws(() => resolveThermalConfig({ emissivity: 1.5 }), { message: /emissivity/ })
+  t.ok(subpageBusMs(400_000) > 37 && subpageBusMs(400_000) < 39, 'one subpage costs ~38 ms of a 400 kHz bus')
+})
+
+t.test('the worker publishes 10 Hz frames into the ring, as events and in health', async (t) => {
+  const kernel = new Kernel()
+  t.teardown(() => kernel.stop())
+  const events: ThermalFrameEvent[] = []
+  kernel.on<ThermalFrameEvent>('thermal.frame', (e) => {
+    events.push(e.payload)
+  })
+  kernel.start()
+  const service = startThermal(kernel, { busHz: 1_000_000, emulator: { ta: 31 } })
+  const consumer = service.ring.consumer('test', { depth: 4 })
+  const deadline = Date.now() + 15_000
+  let frames = 0
+  let lastTa = NaN
+  let lastCentre = NaN
+  while (Date.now() < deadline && frames < 25) {
+    const lease = await consumer.acquireAsync(200)
+    if (!lease) continue
+    frames++
+    lastTa = lease.aux[ThermalAux.TA]!
+    t.equal(lease.pixFmt, 'grayf32')
+    const temps = new Float32Array(lease.bytes.buffer, lease.bytes.byteOffset, 768)
+    lastCentre = Math.max(...temps)
+    t.ok(lease.aux[ThermalAux.MIN]! <= lease.aux[ThermalAux.MAX]!, 'min <= max')
+    consumer.release(lease)
+    if (frames >= 25) break
+  }
+  consumer.leave()
+  t.ok(frames >= 25, `${frames} frames through the ring`)
+  t.ok(Math.abs(lastTa - 31) < 0.1, `Ta ${lastTa}`)
+  t.ok(lastCentre > 33, `the warm blob shows (${lastCentre.toFixed(1)} °C)`)
+  const health = service.health()!
+  t.ok(health, 'health written')
+  t.equal(health.source, 'emulator')
+  t.ok(health.frames_per_s > 8 && health.frames_per_s < 12, `frames_per_s ${health.frames_per_s}`)
+  t.equal(health.refresh_hz, 16)
+  t.equal(health.bus_hz, 1_000_000)
+  const report = kernel.report()
+  t.ok(report.thermal && report.thermal.frames_per_s > 0, 'kernel health carries the thermal section')
+  t.ok(events.length > 0, `${events.length} thermal.frame events`)
+  const e = events[events.length - 1]!
+  t.ok(typeof e.tsNs === 'string' && BigInt(e.tsNs) > 0n, 'tsNs as a string bigint')
+  t.ok(e.min <= e.mean && e.mean <= e.max && Math.abs(e.ta - 31) < 0.1)
+})
