@@ -1,17 +1,37 @@
 // Public API of @heart/capture (named exports only).
+
+// Main thread: run a camera.
+export { CaptureService, CAPTURE_WORKER_ENTRY } from './capture-service.js'
+export type { CaptureRoute, CaptureServiceOptions, CaptureSupervisor } from './capture-service.js'
+export { resolveCaptureConfig, DEFAULT_MAX_SIZE } from './config.js'
+export type { CaptureConfigInput } from './config.js'
+
+// `heart probe URL`.
+export { probeSource, formatProbe } from './native-source.js'
+export type { ProbeResult } from './native-source.js'
+
+// Source URLs and credentials.
+export { parseSource, parseSize, DEFAULT_TEST_FPS, DEFAULT_TEST_SIZE } from './source-url.js'
+export { redactUrl, redactText, secretsOf } from './redact.js'
+
+// Errors.
 export { CaptureError, wrapNativeError } from './errors.js'
 export type { CaptureErrorCode } from './errors.js'
-export { parseSource, parseSize } from './source-url.js'
-export { redactUrl, redactText, secretsOf } from './redact.js'
+
+// Building blocks (own capture loops, other producers such as synthetic://, tests).
+export { runCapture } from './capture-loop.js'
+export type { CaptureLog, CaptureLoopOptions, CaptureObserver, FrameProducer } from './capture-loop.js'
+export type { DecodedFrame, OpenedSource, OpenRequest, SourceInfo, SourceOpener } from './decoder.js'
+export { nativeOpener } from './native-source.js'
 export { ReconnectPolicy, DEFAULT_RECONNECT } from './reconnect.js'
 export type { ReconnectDecision, PolicyDeps } from './reconnect.js'
 export { tcpReachable, reachabilityProbe } from './reachability.js'
-export { resolveCaptureConfig, DEFAULT_MAX_SIZE } from './config.js'
-export type { CaptureConfigInput } from './config.js'
 export { createHealthBuffer, CaptureHealthReader, CaptureHealthWriter, healthStatus } from './health-block.js'
 export type { HealthThresholds } from './health-block.js'
 export { LogHistogram, SampleWindow, RateWindow, monotonicMs } from './stats.js'
+
 export type {
-  CameraHealth, CaptureConfig, CaptureExpectation, CaptureState, FileSource, HealthStatus, ReconnectConfig, RtspSource,
-  Size, SourceKind, SourceSpec, SyntheticSource, TestSource, V4l2Source, VideoCodec,
+  CameraHealth, CaptureConfig, CaptureExpectation, CaptureState, CaptureWorkerConfig, DecoderChoice, FileSource,
+  HealthStatus, ReconnectConfig, RtspSource, Size, SourceKind, SourceSpec, SyntheticSource, TestSource, V4l2Source,
+  VideoCodec,
 } from './types.js'
