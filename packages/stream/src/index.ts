@@ -1,0 +1,36 @@
+export { MjpegHub, MJPEG_BOUNDARY } from './mjpeg-hub.js'
+export type { ViewerHandle, ViewerSink, ViewerStats } from './mjpeg-hub.js'
+export { LiveFeed, frameMetaJson } from './live-feed.js'
+export type { FeedKind, FeedSink, LiveFeedOptions } from './live-feed.js'
+export { streamRoutes, defaultStaticDir } from './routes.js'
+export type { StreamRouteDeps } from './routes.js'
+export { JpegShare, DEFAULT_SLOT_BYTES } from './jpeg-share.js'
+export { FrameEncoder, ENCODER_DEFAULTS, MAX_CONSECUTIVE_ENCODE_FAILURES, outputSize, resolveEncoderConfig } from './frame-encoder.js'
+export type { EncoderLease, FrameEncoderOptions, FrameEncoderStats, ResolvedEncoderConfig } from './frame-encoder.js'
+export {
+  DEFAULT_ENCODER_NAME,
+  JPEG_SHARE_KEY,
+  connectEncoder,
+  connectEvents,
+  encoderConsumerSpec,
+  encoderWorkerUrl,
+} from './encoder-service.js'
+export type { EncoderConsumerSpec, EncoderSpecOptions, EventSource } from './encoder-service.js'
+export { loadEncoder } from './load-encoder.js'
+export type { StreamError } from './errors.js'
+export type {
+  Box,
+  Detection,
+  DetectionPayload,
+  EncodeJpeg,
+  EncodedFrame,
+  EncoderConfig,
+  FrameMetaJson,
+  HttpRoute,
+  HubStats,
+  JpegFrameMeta,
+  JpegSourceLayout,
+  MotionPayload,
+  ThermalPayload,
+  ThermalView,
+} from './types.js'
