@@ -8,6 +8,7 @@ import { runCapture, type CaptureObserver } from './capture-loop.js'
 import { CaptureError } from './errors.js'
 import { CaptureHealthWriter } from './health-block.js'
 import { nativeOpener } from './native-source.js'
+import { openSynthetic } from './synthetic-source.js'
 import { reachabilityProbe } from './reachability.js'
 import { parseSource } from './source-url.js'
 import type { CaptureWorkerConfig } from './types.js'
@@ -19,9 +20,6 @@ const PROBE_TIMEOUT_MS = 1000
 serveWorker<CaptureWorkerConfig>(async (ctx) => {
   const { capture } = ctx.config
   const spec = parseSource(capture.source)
-  if (spec.kind === 'synthetic') {
-    throw new CaptureError('INVALID_SOURCE', 'synthetic:// frames are drawn by the CLI\'s synthetic producer, not decoded by the capture worker')
-  }
   const ringBuffer = ctx.shared[ctx.config.ringKey]
   const healthBuffer = ctx.shared[ctx.config.healthKey]
   if (!ringBuffer || !healthBuffer) {
@@ -32,7 +30,9 @@ serveWorker<CaptureWorkerConfig>(async (ctx) => {
   const producer = ring.producer()
   // A restarted worker continues a ring that already carried frames: consumers must see a new epoch.
   if (ring.published() > 0n) producer.bumpEpoch()
-  const open = await nativeOpener()
+  // synthetic:// is drawn, not decoded; it goes through the same loop so load
+  // tests exercise the same publish path and health.
+  const open = spec.kind === 'synthetic' ? openSynthetic : await nativeOpener()
   const timer = setInterval(() => health.summarize(), SUMMARY_TICK_MS)
   try {
     await runCapture({

@@ -35,3 +35,7 @@ export type {
   HealthStatus, ReconnectConfig, RtspSource, Size, SourceKind, SourceSpec, SyntheticSource, TestSource, V4l2Source,
   VideoCodec,
 } from './types.js'
+
+// synthetic:// (drawn, not decoded) and its checker, for load tests and the frame_verifier consumer.
+export { openSynthetic, drawSyntheticFrame, checkSyntheticFrame, syntheticBaseRow } from './synthetic-source.js'
+export type { SyntheticCheck } from './synthetic-source.js'

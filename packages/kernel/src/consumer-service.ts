@@ -1,4 +1,5 @@
 import { FrameRing, type ConsumerOptions, type FrameLease, type RingConsumer } from '@heart/ring'
+import { HeartMetric, MetricsRegistry, heartCatalogue, type HeartCatalogueOptions } from '@heart/telemetry'
 import { serveWorker, type ServiceContext } from './service.js'
 
 /** The config every consumer worker gets; apps add their own fields in `app`. */
@@ -7,6 +8,8 @@ export interface ConsumerServiceConfig<A = unknown> {
   ring: string
   consumer: ConsumerOptions
   app: A
+  /** Shared metrics to record delivery latency into (key of ctx.shared + its catalogue). */
+  metrics?: { key: string; catalogue: HeartCatalogueOptions }
 }
 
 export interface FrameHandler {
@@ -29,10 +32,12 @@ export function serveConsumer<A>(setup: (ctx: ServiceContext<ConsumerServiceConf
     const ring = FrameRing.attach(buffer)
     const handler = await setup(ctx)
     const consumer = ring.consumer(ctx.name, ctx.config.consumer)
+    const latency = publishToConsume(ctx.config, ctx.shared, ctx.name)
     try {
       while (!ctx.signal.aborted) {
         const frame = await consumer.acquireAsync(100)
         if (!frame) continue
+        latency?.record(Number(process.hrtime.bigint() - frame.publishTsNs) / 1e6)
         try {
           await handler.onFrame(frame, consumer)
         } finally {
@@ -51,4 +56,19 @@ export function serveConsumer<A>(setup: (ctx: ServiceContext<ConsumerServiceConf
       await handler.onStop?.()
     }
   })
+}
+
+/** The publish-to-consume histogram, when the kernel shares a metrics registry. */
+function publishToConsume(config: ConsumerServiceConfig<unknown>, shared: Record<string, SharedArrayBuffer>, name: string): { record(ms: number): void } | null {
+  const buffer = config.metrics ? shared[config.metrics.key] : undefined
+  if (!config.metrics || !buffer) return null
+  const registry = MetricsRegistry.attach(buffer, heartCatalogue(config.metrics.catalogue))
+  const all = registry.histogram(HeartMetric.frameLatency, { stage: 'publish_to_consume' })
+  const delivered = (config.metrics.catalogue.consumers ?? []).includes(name) ? registry.counter(HeartMetric.framesDelivered, { consumer: name }) : null
+  return {
+    record(ms: number) {
+      all.record(ms)
+      delivered?.add()
+    },
+  }
 }

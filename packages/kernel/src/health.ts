@@ -20,7 +20,6 @@ export interface CameraHealth {
   /** Set after the first failure; cleared only by a restart of heart. */
   failures_total?: number
   last_error?: string | null
-  [key: string]: unknown
 }
 
 export interface ConsumerHealth {
@@ -36,7 +35,6 @@ export interface ThermalHealth {
   frames_per_s: number
   lost_total: number
   loss_ratio: number
-  [key: string]: unknown
 }
 
 export interface HealthReport {

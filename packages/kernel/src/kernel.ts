@@ -1,5 +1,5 @@
 import { FrameRing, type ConsumerOptions, type RingOptions } from '@heart/ring'
-import type { Histogram } from '@heart/telemetry'
+import type { HeartCatalogueOptions, Histogram } from '@heart/telemetry'
 import { EventQueue, type EventHandler } from './event-queue.js'
 import { HealthAggregator, consumerHealth, type CameraHealth, type ConsumerHealth, type HealthReport, type ThermalHealth } from './health.js'
 import { Supervisor, type RestartPolicy, type ServiceSpec, type ServiceStatus } from './supervisor.js'
@@ -16,6 +16,8 @@ export interface KernelOptions {
   /** Shared histograms so /metrics reads the same tick figures as /health. */
   tickIntervalHistogram?: Histogram
   tickDurationHistogram?: Histogram
+  /** The shared metrics registry; consumers started by the kernel record into it. */
+  metrics?: { buffer: SharedArrayBuffer; catalogue: HeartCatalogueOptions }
 }
 
 export interface ConsumerSpec<A = unknown> {
@@ -65,9 +67,11 @@ export class Kernel {
   private thermalHealth: (() => ThermalHealth | null) | undefined
   private primaryRing: string | undefined
   private signalHandler: (() => void) | undefined
+  private readonly metrics: KernelOptions['metrics']
 
   constructor(options: KernelOptions = {}) {
     this.logger = options.logger ?? silentLogger
+    this.metrics = options.metrics
     this.loop = new TickLoop({
       periodMs: options.loop?.periodMs,
       warnGapMs: options.loop?.warnGapMs,
@@ -106,8 +110,12 @@ export class Kernel {
 
   /** Creates a ring the kernel polls each tick; the first one is the camera ring shown in health. */
   createRing(name: string, options: RingOptions): FrameRing {
-    const ring = FrameRing.create(options)
-    this.rings.set(name, { ring, lastPublished: 0n })
+    return this.addRing(name, FrameRing.create(options))
+  }
+
+  /** Registers a ring created elsewhere (the capture service makes its own). */
+  addRing(name: string, ring: FrameRing): FrameRing {
+    this.rings.set(name, { ring, lastPublished: ring.published() })
     this.primaryRing ??= name
     return ring
   }
@@ -126,11 +134,16 @@ export class Kernel {
     const entry = this.rings.get(spec.ring)
     if (!entry) throw new RangeError(`no ring named "${spec.ring}"; create it with kernel.createRing() first`)
     const config: ConsumerServiceConfig<A | undefined> = { ring: 'ring', consumer: spec.consumer ?? {}, app: spec.app }
+    const shared: Record<string, SharedArrayBuffer> = { ...spec.shared, ring: entry.ring.buffer }
+    if (this.metrics) {
+      shared.metrics = this.metrics.buffer
+      config.metrics = { key: 'metrics', catalogue: this.metrics.catalogue }
+    }
     return this.startService({
       name: spec.name,
       entry: spec.entry,
       config,
-      shared: { ...spec.shared, ring: entry.ring.buffer },
+      shared,
       restart: spec.restart,
     })
   }

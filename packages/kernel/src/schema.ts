@@ -175,3 +175,21 @@ function editDistance(a: string, b: string): number {
   }
   return d[a.length]![b.length]!
 }
+
+/**
+ * An object whose keys another part validates (a package's own section,
+ * checked by its own resolver). Only the shape "an object" is checked here.
+ */
+export function section(): Schema<Record<string, unknown>> {
+  return {
+    describe: () => 'an object',
+    parse(value, path, problems) {
+      if (value === undefined || value === null) return {}
+      if (typeof value !== 'object' || Array.isArray(value)) {
+        problems.push(`${path}: got ${show(value)}, expected an object`)
+        return {}
+      }
+      return value as Record<string, unknown>
+    },
+  }
+}

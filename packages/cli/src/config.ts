@@ -1,0 +1,42 @@
+import { consumerListSchema, kernelConfigShape, object, parseConfig, readConfigFile, section, string, type ConsumerConfig, type Infer } from '@heart/kernel'
+
+/**
+ * heart's whole config: the kernel's sections, the camera source, the
+ * consumers, and sections validated by their own packages (camera, thermal,
+ * telemetry). Everything has a default, so no file is needed.
+ */
+export const heartConfigSchema = object({
+  ...kernelConfigShape,
+  /** The camera URL (DESIGN.md's source contract). */
+  source: string({ default: 'testsrc://', hint: 'a source URL (rtsp://, file://, v4l2://, testsrc://, synthetic://)' }),
+  /** Capture options beyond the URL (decoder, pixFmt, expect, reconnect...): see docs/capture.md. */
+  camera: section(),
+  consumers: consumerListSchema,
+  /** The MLX90640 thermal sensor: see docs/thermal.md. */
+  thermal: section(),
+  /** OTLP export, trace sampling, Prometheus: see docs/telemetry.md. */
+  telemetry: section(),
+})
+
+export type HeartConfig = Infer<typeof heartConfigSchema>
+
+/** The consumers `heart run` starts when the config names none. */
+export function defaultConsumers(): ConsumerConfig[] {
+  return [{ name: 'frame_verifier', kind: 'verify', enabled: true, depth: undefined, fpsCap: undefined, skipAiLocked: undefined, options: undefined }]
+}
+
+export interface ConfigOverrides {
+  source?: string
+  http?: { host: string; port: number }
+}
+
+/** Reads the file (if any), applies command-line overrides, validates, fills defaults. */
+export function loadHeartConfig(file: string | undefined, overrides: ConfigOverrides = {}): HeartConfig {
+  const raw = (file ? readConfigFile(file) : {}) as Record<string, unknown>
+  const merged: Record<string, unknown> = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? { ...raw } : (raw as never)
+  if (overrides.source !== undefined) merged.source = overrides.source
+  if (overrides.http) merged.http = { ...(merged.http as object | undefined), ...overrides.http }
+  const config = parseConfig(heartConfigSchema, merged, file ?? 'built-in defaults')
+  if (config.consumers.length === 0 && !(file && Array.isArray(raw.consumers))) config.consumers = defaultConsumers()
+  return config
+}

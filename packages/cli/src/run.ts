@@ -1,0 +1,142 @@
+import { writeFile } from 'node:fs/promises'
+import { Kernel, createJsonLogger, type HealthReport, type Logger } from '@heart/kernel'
+import { CaptureService, parseSource } from '@heart/capture'
+import { HeartMetric, MetricsRegistry, heartCatalogue, prometheusRoute, type HeartCatalogueOptions } from '@heart/telemetry'
+import { loadHeartConfig, type ConfigOverrides, type HeartConfig } from './config.js'
+import { consumerEntry } from './consumer-kinds.js'
+import { HttpServer, jsonRoute } from './http-server.js'
+import { StatusPrinter } from './status-line.js'
+import { RunRecorder, type RunSummary } from './summary.js'
+
+export interface RunOptions extends ConfigOverrides {
+  configFile?: string
+  /** Stop after this many seconds (otherwise on SIGINT / SIGTERM). */
+  durationS?: number
+  /** Write the run summary JSON here when stopping. */
+  summaryFile?: string
+  /** Status output (default: stdout). */
+  statusStream?: NodeJS.WriteStream
+  /** false: no status output at all (embedding, tests). */
+  status?: boolean
+  logger?: Logger
+  /** Install SIGINT / SIGTERM handlers (the CLI does; embedders may not). */
+  handleSignals?: boolean
+}
+
+export interface RunningHeart {
+  config: HeartConfig
+  kernel: Kernel
+  capture: CaptureService
+  /** Where HTTP listens (port 0 in the config picks a free one). */
+  http: { host: string; port: number }
+  report(): HealthReport
+  /** Stops everything; resolves with the summary (also written to summaryFile). */
+  stop(): Promise<RunSummary>
+  /** Resolves when the run ended (duration, signal or stop()). */
+  finished: Promise<RunSummary>
+}
+
+/**
+ * `heart run`: composes the kernel, the camera (capture worker), the consumer
+ * workers, metrics and the HTTP endpoints, and runs until the duration is up
+ * or a signal arrives.
+ */
+export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> {
+  const logger = options.logger ?? createJsonLogger({ base: { app: 'heart' } })
+  const config = loadHeartConfig(options.configFile, options)
+  const consumers = config.consumers.filter((c) => c.enabled)
+  // Fail on a bad consumer kind before starting anything.
+  const entries = consumers.map((c) => ({ c, entry: consumerEntry(c.kind, c.name) }))
+  const spec = parseSource(config.source)
+
+  const catalogueOptions: HeartCatalogueOptions = { consumers: consumers.map((c) => c.name) }
+  const metrics = MetricsRegistry.create(heartCatalogue(catalogueOptions))
+  const kernel = new Kernel({
+    loop: config.loop,
+    health: config.health,
+    supervisor: config.supervisor,
+    logger,
+    tickIntervalHistogram: metrics.histogram(HeartMetric.loopTickInterval),
+    tickDurationHistogram: metrics.histogram(HeartMetric.loopTickDuration),
+    metrics: { buffer: metrics.buffer, catalogue: catalogueOptions },
+  })
+
+  const maxDepth = Math.max(config.ring.depth, ...consumers.map((c) => c.depth ?? config.ring.depth))
+  const capture = CaptureService.start(
+    kernel.supervisor,
+    { ...config.camera, source: config.source },
+    {
+      ring: {
+        maxConsumers: consumers.length + config.ring.spareConsumers,
+        defaultDepth: config.ring.depth,
+        maxDepth,
+        maxLeases: config.ring.maxLeases,
+      },
+      metrics: { buffer: metrics.buffer, catalogue: catalogueOptions },
+      restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs },
+    },
+  )
+  kernel.addRing('camera', capture.ring)
+  kernel.setCameraHealth(() => capture.health())
+
+  for (const { c, entry } of entries) {
+    kernel.startConsumer({
+      name: c.name,
+      entry,
+      ring: 'camera',
+      consumer: { depth: c.depth, fpsCap: c.fpsCap, skipAiLocked: c.skipAiLocked },
+      app: { synthetic: spec.kind === 'synthetic', ...c.options },
+    })
+  }
+
+  const recorder = new RunRecorder(kernel, capture.ring, metrics)
+  kernel.loop.every(1000, () => recorder.sample())
+
+  const http = new HttpServer(logger)
+  http.add([jsonRoute('/health', () => kernel.report()), prometheusRoute(metrics), ...capture.routes()])
+  let address: { host: string; port: number }
+  try {
+    const a = await http.listen(config.http.host, config.http.port)
+    address = { host: a.address, port: a.port }
+  } catch (error) {
+    await Promise.all([capture.stop(), kernel.stop()])
+    throw error
+  }
+  kernel.start()
+  logger.info('heart running', { source: spec.redacted, http: `http://${address.host}:${address.port}`, consumers: consumers.map((c) => c.name) })
+
+  const printer = options.status === false ? null : new StatusPrinter(options.statusStream)
+  if (printer) kernel.loop.every(1000, () => printer.print(kernel.report()))
+
+  let resolveFinished!: (s: RunSummary) => void
+  const finished = new Promise<RunSummary>((r) => (resolveFinished = r))
+  let stopping: Promise<RunSummary> | undefined
+  const stop = (): Promise<RunSummary> => {
+    stopping ??= (async () => {
+      clearTimeout(durationTimer)
+      // Final figures first, while every part is still up.
+      recorder.sample()
+      const summary = recorder.summary()
+      await capture.stop(config.supervisor.stopTimeoutMs)
+      await kernel.stop()
+      await http.close()
+      printer?.finish()
+      if (options.summaryFile) await writeFile(options.summaryFile, JSON.stringify(summary, null, 2) + '\n')
+      logger.info('heart stopped', { published: summary.published, duration_s: summary.duration_s })
+      resolveFinished(summary)
+      return summary
+    })()
+    return stopping
+  }
+  const durationTimer = options.durationS ? setTimeout(() => void stop(), options.durationS * 1000) : undefined
+  if (options.handleSignals) {
+    const onSignal = (): void => void stop()
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    void finished.then(() => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    })
+  }
+  return { config, kernel, capture, http: address, report: () => kernel.report(), stop, finished }
+}

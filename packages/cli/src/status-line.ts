@@ -1,0 +1,55 @@
+import type { HealthReport } from '@heart/kernel'
+
+const COLOURS = { green: '\x1b[32m', yellow: '\x1b[33m', red: '\x1b[31m' } as const
+const RESET = '\x1b[0m'
+
+function dropsOf(report: HealthReport): number {
+  let n = 0
+  for (const c of Object.values(report.consumers)) for (const d of Object.values(c.dropped)) n += d
+  return n
+}
+
+function fmt(x: number | null | undefined, digits = 1): string {
+  return x === null || x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits)
+}
+
+/** One terminal line: status, camera, drops, thermal, loop. */
+export function statusLine(report: HealthReport, colour: boolean): string {
+  const c = report.camera
+  const status = colour ? `${COLOURS[report.status]}${report.status.toUpperCase()}${RESET}` : report.status.toUpperCase()
+  const thermal = report.thermal ? ` | thermal ${fmt(report.thermal.frames_per_s)} Hz loss ${fmt(report.thermal.loss_ratio * 100)}%` : ''
+  return (
+    `${status} | ${c.state} ${fmt(c.frames_per_s)} fps decode p50 ${fmt(c.decode_ms_p50)} p99 ${fmt(c.decode_ms_p99)} ms` +
+    ` age ${fmt(c.last_frame_age_ms, 0)} ms | drops ${dropsOf(report)}${thermal}` +
+    ` | tick p99 ${fmt(report.loop.tick_ms_p99, 2)} max ${fmt(report.loop.tick_ms_max, 2)} ms`
+  )
+}
+
+/**
+ * Prints health once a second: an updating line on a terminal, one JSON
+ * object a line otherwise (for journald, pipes and scripts).
+ */
+export class StatusPrinter {
+  private readonly tty: boolean
+  private readonly write: (text: string) => void
+  private printedLine = false
+
+  constructor(stream: NodeJS.WriteStream = process.stdout) {
+    this.tty = stream.isTTY === true
+    this.write = (text) => void stream.write(text)
+  }
+
+  print(report: HealthReport): void {
+    if (this.tty) {
+      this.write(`\r\x1b[2K${statusLine(report, true)}`)
+      this.printedLine = true
+    } else {
+      this.write(JSON.stringify({ time: new Date().toISOString(), type: 'status', ...report }) + '\n')
+    }
+  }
+
+  /** Ends the updating line so later output starts on a fresh one. */
+  finish(): void {
+    if (this.tty && this.printedLine) this.write('\n')
+  }
+}

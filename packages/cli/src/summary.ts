@@ -1,0 +1,79 @@
+import type { Kernel, HealthReport } from '@heart/kernel'
+import type { FrameRing } from '@heart/ring'
+import { HeartMetric, type Histogram, type MetricsRegistry } from '@heart/telemetry'
+
+/** The `--summary` JSON (DESIGN.md's keys, plus a few more). */
+export interface RunSummary {
+  duration_s: number
+  published: number
+  health: HealthReport
+  consumers: Record<string, { delivered: number; dropped: Record<string, number> }>
+  loop: { tick_ms_p50: number; tick_ms_p99: number; tick_ms_max: number; late_ticks: number; ticks: number }
+  latency_ms: {
+    receive_to_publish: { p50: number | null; p99: number | null }
+    publish_to_consume: { p50: number | null; p99: number | null }
+  }
+  rss_mb: { start: number; end: number; max: number }
+  cpu: { user_ms: number; system_ms: number; percent_of_one_core: number }
+  frames_per_s: number
+  ring: { slot_count: number; slot_bytes: number; no_slot_drops: number; memory_mb: number }
+}
+
+const mb = (bytes: number): number => Math.round((bytes / 1048576) * 10) / 10
+const round = (x: number, digits = 3): number => Math.round(x * 10 ** digits) / 10 ** digits
+
+function percentiles(h: Histogram): { p50: number | null; p99: number | null } {
+  const s = h.snapshot()
+  if (s.count === 0) return { p50: null, p99: null }
+  return { p50: round(s.percentile(50)), p99: round(s.percentile(99)) }
+}
+
+/** Samples process figures during a run and builds the summary at the end. */
+export class RunRecorder {
+  private readonly kernel: Kernel
+  private readonly ring: FrameRing
+  private readonly startMs = performance.now()
+  private readonly startCpu = process.cpuUsage()
+  private readonly startRss = process.memoryUsage.rss()
+  private readonly startPublished: bigint
+  private readonly receiveToPublish: Histogram
+  private readonly publishToConsume: Histogram
+  private maxRss: number
+
+  constructor(kernel: Kernel, ring: FrameRing, metrics: MetricsRegistry) {
+    this.kernel = kernel
+    this.ring = ring
+    this.startPublished = ring.published()
+    this.maxRss = this.startRss
+    this.receiveToPublish = metrics.histogram(HeartMetric.frameLatency, { stage: 'receive_to_publish' })
+    this.publishToConsume = metrics.histogram(HeartMetric.frameLatency, { stage: 'publish_to_consume' })
+  }
+
+  sample(): void {
+    const rss = process.memoryUsage.rss()
+    if (rss > this.maxRss) this.maxRss = rss
+  }
+
+  summary(): RunSummary {
+    const durationS = (performance.now() - this.startMs) / 1000
+    const health = this.kernel.report()
+    const consumers: RunSummary['consumers'] = {}
+    for (const [name, c] of Object.entries(health.consumers)) consumers[name] = { delivered: c.delivered, dropped: c.dropped }
+    const cpu = process.cpuUsage(this.startCpu)
+    const published = Number(this.ring.published() - this.startPublished)
+    const totals = this.kernel.loop.totals()
+    const stats = this.ring.stats()
+    return {
+      duration_s: round(durationS, 2),
+      published,
+      health,
+      consumers,
+      loop: { tick_ms_p50: totals.tick_ms_p50, tick_ms_p99: totals.tick_ms_p99, tick_ms_max: totals.tick_ms_max, late_ticks: totals.late_ticks, ticks: totals.ticks },
+      latency_ms: { receive_to_publish: percentiles(this.receiveToPublish), publish_to_consume: percentiles(this.publishToConsume) },
+      rss_mb: { start: mb(this.startRss), end: mb(process.memoryUsage.rss()), max: mb(this.maxRss) },
+      cpu: { user_ms: Math.round(cpu.user / 1000), system_ms: Math.round(cpu.system / 1000), percent_of_one_core: round(((cpu.user + cpu.system) / 1e3 / (durationS * 1000)) * 100, 1) },
+      frames_per_s: round(published / durationS, 2),
+      ring: { slot_count: stats.slotCount, slot_bytes: stats.slotBytes, no_slot_drops: stats.noSlotDrops, memory_mb: mb(this.ring.buffer.byteLength) },
+    }
+  }
+}
