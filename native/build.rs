@@ -36,7 +36,7 @@ fn main() {
     .allowlist_function("av.*|avformat.*|avcodec.*|avdevice.*|sws_.*")
     .allowlist_type("AV.*|Sws.*")
     .allowlist_var("AV.*|FF_.*|SWS_.*|LIBAV.*")
-    .default_enum_style(bindgen::EnumVariation::Rust { non_exhaustive: false })
+    .default_enum_style(bindgen::EnumVariation::Consts)
     .prepend_enum_name(false)
     .derive_default(true)
     .layout_tests(false)

@@ -60,6 +60,17 @@ export interface CropRect {
   height: number
 }
 
+/**
+ * Encodes the frame in `src` (laid out as `layout`, any ring pixel format)
+ * as a baseline JPEG, scaled to `options.width` x `options.height` (default:
+ * the frame's size; give one side to keep the aspect ratio) at
+ * `options.quality` 1..100 (default 80). Conversion happens natively in one
+ * swscale pass; no RGB detour in JS. Throws INVALID_ARGUMENT /
+ * BUFFER_TOO_SMALL for a layout that does not fit `src`, ENCODE_ERROR if
+ * the encoder fails.
+ */
+export declare function encodeJpeg(src: Uint8Array, layout: FrameLayoutInput, options?: JpegOptions | null): Buffer
+
 /** What one readInto() delivered. */
 export interface FrameInfo {
   /** CLOCK_MONOTONIC ns when the frame's packet was received (after pacing, for paced files). */
@@ -86,6 +97,39 @@ export interface FrameInfo {
   decodeErrors: number
   /** Frames decoded but skipped to honour fpsCap, since the previous call. */
   rateLimited: number
+}
+
+/**
+ * A frame's layout in a buffer, as frameLayout() in @heart/ring returns it
+ * (a ring lease's width/height/pixFmt/planes fit too).
+ */
+export interface FrameLayoutInput {
+  width: number
+  height: number
+  pixFmt: 'yuv420p' | 'nv12' | 'gray' | 'rgb24' | 'bgr24'
+  planes: Array<PlaneLayout>
+}
+
+/**
+ * Writes `data` to the device at 7-bit address `addr` on the open I2C bus
+ * `fd` in one message. Same errors as i2cWriteRead().
+ */
+export declare function i2cWrite(fd: number, addr: number, data: Uint8Array): void
+
+/**
+ * Writes `write` (typically a register address) to the device at 7-bit
+ * address `addr` on the open I2C bus `fd`, then reads `readLen` bytes, in
+ * one I2C_RDWR transaction with a repeated start (no stop in between).
+ * Throws INVALID_ARGUMENT for bad arguments, I2C_ERROR when the device does
+ * not answer, TIMEOUT when the bus hangs.
+ */
+export declare function i2cWriteRead(fd: number, addr: number, write: Uint8Array, readLen: number): Buffer
+
+/** JPEG options: output size (default: the source size) and quality 1..100 (default 80). */
+export interface JpegOptions {
+  width?: number
+  height?: number
+  quality?: number
 }
 
 /**
@@ -206,6 +250,14 @@ export interface PlaneLayout {
  * Source.open().
  */
 export declare function probe(url: string, options?: OpenOptions | null, signal?: AbortSignal | null): Promise<SourceInfo>
+
+/**
+ * Scales and/or converts the frame in `src` (laid out as `srcLayout`) into
+ * `dst` (laid out as `dstLayout`) with swscale (bicubic), e.g. a consumer
+ * shrinking 1080p to 320x180 gray for motion detection. Both layouts are
+ * checked against their buffers (INVALID_ARGUMENT / BUFFER_TOO_SMALL).
+ */
+export declare function scaleInto(src: Uint8Array, srcLayout: FrameLayoutInput, dst: Uint8Array, dstLayout: FrameLayoutInput): void
 
 /** What probe() learns about a source. */
 export interface SourceInfo {

@@ -773,8 +773,12 @@ if (
   }
 }
 
-const { Source, monotonicNs, probe } = nativeBinding
+const { Source, encodeJpeg, i2cWrite, i2cWriteRead, monotonicNs, probe, scaleInto } = nativeBinding
 export { Source }
+export { encodeJpeg }
+export { i2cWrite }
+export { i2cWriteRead }
 export { monotonicNs }
 export { probe }
+export { scaleInto }
 export const __napiBindingTarget = __napiLoadedBindingTarget

@@ -5,6 +5,8 @@
 mod clock;
 mod error;
 mod ffi;
+mod i2c;
+mod image;
 mod js;
 mod layout;
 mod media;
@@ -13,4 +15,6 @@ mod testsrc;
 mod url;
 
 pub use clock::monotonic_ns;
+pub use i2c::{i2c_write, i2c_write_read};
+pub use image::{encode_jpeg, scale_into};
 pub use source::{probe, Source};

@@ -1,0 +1,75 @@
+// scaleInto / encodeJpeg against swscale's own output via the FFmpeg CLI, and
+// the I2C calls' argument checking (there is no bus on the test machine).
+import t from 'tap'
+import { openSync, closeSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { encodeJpeg, i2cWrite, i2cWriteRead, scaleInto, Source, type OutputInfo } from '@heart/native'
+import { cliFrames, difference, ffmpeg, frameSize, makeClip, tempDir, unpad } from './media.js'
+
+function layoutOf(info: OutputInfo) {
+  return { width: info.width, height: info.height, pixFmt: info.pixFmt, planes: info.planes }
+}
+
+t.test('scaleInto shrinks a frame like the CLI scale filter, into a padded layout', async (t) => {
+  const dir = tempDir(t)
+  const clip = makeClip(dir, 'c.mp4', { frames: 1 })
+  const src = await Source.open(`file://${clip}`)
+  t.teardown(() => src.close())
+  const frame = new Uint8Array(src.info.byteLength)
+  await src.readInto(frame)
+  const small = await Source.open(`file://${clip}`, { output: { width: 160, height: 120, pixFmt: 'gray' } })
+  t.teardown(() => small.close())
+  const dstInfo = small.info // the layout frameLayout(160, 120, 'gray') gives
+  const dst = new Uint8Array(dstInfo.byteLength)
+  scaleInto(frame, layoutOf(src.info), dst, layoutOf(dstInfo))
+  const reference = cliFrames(clip, 'gray', 'scale=160:120')
+  const diff = difference(unpad(dstInfo, dst), reference.subarray(0, frameSize(dstInfo)))
+  t.ok(diff.max <= 3, `largest difference ${diff.max} <= 3`)
+  t.throws(() => scaleInto(frame.subarray(0, 100), layoutOf(src.info), dst, layoutOf(dstInfo)), { code: 'BUFFER_TOO_SMALL' })
+  t.throws(() => scaleInto(frame, { ...layoutOf(src.info), planes: [] }, dst, layoutOf(dstInfo)), { code: 'INVALID_ARGUMENT' })
+})
+
+t.test('encodeJpeg writes a JPEG the CLI decodes to the same picture', async (t) => {
+  const dir = tempDir(t)
+  const clip = makeClip(dir, 'c.mp4', { frames: 1 })
+  for (const pixFmt of ['yuv420p', 'nv12', 'gray'] as const) {
+    const src = await Source.open(`file://${clip}`, { output: { pixFmt } })
+    const frame = new Uint8Array(src.info.byteLength)
+    await src.readInto(frame)
+    const jpeg = encodeJpeg(frame, layoutOf(src.info), { width: 160, quality: 90 })
+    src.close()
+    t.equal(jpeg[0], 0xff)
+    t.equal(jpeg[1], 0xd8, `${pixFmt}: starts with SOI`)
+    t.equal(jpeg[jpeg.length - 1], 0xd9, `${pixFmt}: ends with EOI`)
+    const file = join(dir, `${pixFmt}.jpg`)
+    writeFileSync(file, jpeg)
+    const decoded = cliFrames(file, 'gray')
+    t.equal(decoded.length, 160 * 120, `${pixFmt}: 160x120 (height from the aspect ratio)`)
+    const reference = cliFrames(clip, 'gray', 'scale=160:120')
+    const diff = difference(decoded, reference.subarray(0, 160 * 120))
+    t.ok(diff.mean < 4, `${pixFmt}: mean luma difference ${diff.mean.toFixed(2)} < 4 after JPEG`)
+  }
+  const src = await Source.open(`file://${clip}`)
+  const frame = new Uint8Array(src.info.byteLength)
+  await src.readInto(frame)
+  src.close()
+  t.ok(encodeJpeg(frame, layoutOf(src.info), { quality: 20 }).length < encodeJpeg(frame, layoutOf(src.info), { quality: 95 }).length, 'quality changes the size')
+  t.throws(() => encodeJpeg(frame, layoutOf(src.info), { quality: 0 }), { code: 'INVALID_ARGUMENT' })
+  void ffmpeg
+})
+
+t.test('I2C calls check their arguments before touching a bus', async (t) => {
+  t.throws(() => i2cWriteRead(-1, 0x33, new Uint8Array([0x24, 0x00]), 2), { code: 'INVALID_ARGUMENT', message: /open \/dev\/i2c-N/ })
+  t.throws(() => i2cWriteRead(3, 0x80, new Uint8Array([0]), 2), { code: 'INVALID_ARGUMENT', message: /7-bit/ })
+  t.throws(() => i2cWriteRead(3, 0x33, new Uint8Array(0), 2), { code: 'INVALID_ARGUMENT', message: /write must be/ })
+  t.throws(() => i2cWriteRead(3, 0x33, new Uint8Array([0]), 0), { code: 'INVALID_ARGUMENT', message: /readLen/ })
+  t.throws(() => i2cWriteRead(3, 0x33, new Uint8Array([0]), 9000), { code: 'INVALID_ARGUMENT' })
+  t.throws(() => i2cWrite(3, 0x33, new Uint8Array(0)), { code: 'INVALID_ARGUMENT' })
+  const fd = openSync('/dev/null', 'r+')
+  t.teardown(() => closeSync(fd))
+  t.throws(() => i2cWriteRead(fd, 0x33, new Uint8Array([0x24, 0x00]), 2), {
+    code: 'INVALID_ARGUMENT',
+    message: /not an I2C bus/,
+  })
+  t.throws(() => i2cWrite(fd, 0x33, new Uint8Array([0x80, 0x0d, 0x19, 0x01])), { code: 'INVALID_ARGUMENT' })
+})
