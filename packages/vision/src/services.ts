@@ -1,0 +1,68 @@
+// Main-side descriptors: what the CLI passes to kernel.startConsumer() to
+// run the vision workers. The workers themselves are separate entry files.
+
+import type { ConsumerSpec } from '@heart/kernel'
+import type { ConsumerOptions } from '@heart/ring'
+import type { DeepStackOptions } from './deepstack.js'
+import type { MotionOptions } from './motion.js'
+import type { OipOptions } from './oip.js'
+
+export const motionWorkerEntry = new URL('./motion-worker.js', import.meta.url)
+export const detectionWorkerEntry = new URL('./detection-worker.js', import.meta.url)
+
+export interface MotionWorkerOptions {
+  /** Detector settings (threshold, minArea, backgroundRate, masks, ...). */
+  detector?: MotionOptions
+  /**
+   * Width the frame is reduced to before detection (downsampling in space);
+   * overrides detector.downscale with round(frame width / inputWidth).
+   */
+  inputWidth?: number
+}
+
+export interface DetectionWorkerOptions {
+  protocol: 'deepstack' | 'oip'
+  /** For protocol 'deepstack' (no `encode`: the worker picks the native JPEG encoder, or BMP). */
+  deepstack?: Omit<DeepStackOptions, 'encode'> & { imageFormat?: 'jpeg' | 'bmp' }
+  oip?: OipOptions
+  deadlineMs?: number
+  maxInFlight?: number
+  /** Frames per second sent; ignored when the consumer has an fpsCap (the ring then limits). */
+  fps?: number
+  skipAiLocked?: boolean
+  /** How often a `detection.stats` event is emitted. Default 5000 ms. */
+  statsEveryMs?: number
+}
+
+export interface VisionServiceOptions<A> {
+  /** Ring to read (kernel.createRing name). */
+  ring: string
+  /** Consumer name; also the prefix of its `<name>_slow` drop reason. */
+  name?: string
+  /** Queue depth, frame-rate cap (downsampling in time), AI-lock skipping: applied by the ring. */
+  consumer?: ConsumerOptions
+  app: A
+}
+
+/** The movement detector as a kernel consumer. */
+export function motionService(o: VisionServiceOptions<MotionWorkerOptions>): ConsumerSpec<MotionWorkerOptions> {
+  return {
+    name: o.name ?? 'movement_detector',
+    entry: motionWorkerEntry,
+    ring: o.ring,
+    // Motion wants the newest frame, not a backlog: depth 1 drops the oldest for this consumer only.
+    consumer: { depth: 1, maxLeases: 1, ...o.consumer },
+    app: o.app,
+  }
+}
+
+/** The detection client as a kernel consumer. */
+export function detectionService(o: VisionServiceOptions<DetectionWorkerOptions>): ConsumerSpec<DetectionWorkerOptions> {
+  return {
+    name: o.name ?? 'detection_client',
+    entry: detectionWorkerEntry,
+    ring: o.ring,
+    consumer: { depth: 1, maxLeases: 1, skipAiLocked: true, ...o.consumer },
+    app: o.app,
+  }
+}

@@ -1,0 +1,141 @@
+// The vision workers under the real kernel: frames go through a real ring to
+// real worker threads, and events come back through the kernel's queue.
+
+import t from 'tap'
+import { Kernel } from '@heart/kernel'
+import { FrameFlags, frameLayout } from '@heart/ring'
+import type { FrameRing } from '@heart/ring'
+import { detectionService, motionService } from '../src/services.js'
+import type { DetectionEventPayload, MotionEventPayload } from '../src/types.js'
+import { drawFrame } from './frames.js'
+import { Scene } from './scene.js'
+import { startDeepStackServer } from './servers.js'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+async function waitFor(cond: () => boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await sleep(10)
+  }
+}
+async function joined(ring: FrameRing, n: number): Promise<void> {
+  // A consumer is 'joining' until the producer's next commit activates it.
+  await waitFor(() => ring.consumerStats().filter((s) => s.state === 'active' || s.state === 'joining').length === n)
+}
+
+t.test('motion worker: boxes for a moving square arrive as motion events', async (t) => {
+  const kernel = new Kernel()
+  t.teardown(() => kernel.stop())
+  const W = 640
+  const H = 360
+  const layout = frameLayout(W, H, 'gray')
+  const ring = kernel.createRing('camera', { slotBytes: layout.byteLength, maxConsumers: 2, defaultDepth: 4, maxDepth: 8 })
+  const events: MotionEventPayload[] = []
+  kernel.on<MotionEventPayload>('motion', (e) => events.push(e.payload))
+  // Depth 8 so the test sees every frame even on a busy machine.
+  kernel.startConsumer(motionService({ ring: 'camera', consumer: { depth: 8 }, app: { detector: { minArea: 100 } } }))
+  kernel.start()
+  await joined(ring, 1)
+
+  const scene = new Scene(W, H, { stride: layout.planes[0]!.stride })
+  const producer = ring.producer()
+  const truth = new Map<string, { x: number; y: number }>()
+  for (let i = 0; i < 40; i++) {
+    const slot = producer.beginWrite()
+    t.ok(slot, 'a slot is free')
+    if (!slot) continue
+    const sq = i < 10 ? [] : [{ x: 50 + i * 8, y: 100 + i * 2, size: 48, luma: 240 }]
+    scene.render(slot.bytes, sq)
+    const now = process.hrtime.bigint()
+    const seq = producer.commit(slot, { captureTsNs: now, decodeTsNs: now, width: W, height: H, pixFmt: 'gray', planes: layout.planes })
+    if (sq[0]) truth.set(String(seq), { x: sq[0].x, y: sq[0].y })
+    await sleep(15)
+  }
+  await waitFor(() => ring.consumerStats().every((s) => s.lag === 0))
+  await sleep(100)
+  const withBoxes = events.filter((e) => e.boxes.length > 0)
+  t.ok(withBoxes.length >= 25, `${withBoxes.length} frames with motion`)
+  let checked = 0
+  for (const e of withBoxes) {
+    const want = truth.get(e.seq)
+    t.ok(want, `motion only where the square moves (seq ${e.seq})`)
+    if (!want) continue
+    t.equal(e.boxes.length, 1)
+    const b = e.boxes[0]!
+    t.ok(Math.abs(b.x - want.x) <= 4 && Math.abs(b.y - want.y) <= 4 && Math.abs(b.w - 48) <= 8, `seq ${e.seq}: ${JSON.stringify(b)} vs ${JSON.stringify(want)}`)
+    t.type(e.captureTsNs, 'string')
+    checked++
+  }
+  t.ok(checked >= 25)
+})
+
+t.test('motion worker: an unreadable pixel format crashes it with a clear reason, and it is restarted', async (t) => {
+  const kernel = new Kernel({ supervisor: { restartInitialMs: 50 } })
+  t.teardown(() => kernel.stop())
+  const layout = frameLayout(64, 48, 'rgb24')
+  const ring = kernel.createRing('camera', { slotBytes: layout.byteLength, maxConsumers: 2 })
+  const crashes: { reason: string }[] = []
+  kernel.on<{ reason: string }>('worker.crashed', (e) => crashes.push(e.payload))
+  kernel.startConsumer(motionService({ ring: 'camera', app: {} }))
+  kernel.start()
+  await joined(ring, 1)
+  const producer = ring.producer()
+  const slot = producer.beginWrite()!
+  const now = process.hrtime.bigint()
+  producer.commit(slot, { captureTsNs: now, decodeTsNs: now, width: 64, height: 48, pixFmt: 'rgb24', planes: layout.planes })
+  await waitFor(() => crashes.length === 1)
+  t.match(crashes[0]!.reason, /motion detector cannot read pixel format "rgb24"/)
+  await waitFor(() => kernel.supervisor.status('movement_detector').state === 'running')
+})
+
+t.test('detection worker: detections as events; AI-locked and slow frames counted in health', async (t) => {
+  const server = await startDeepStackServer()
+  t.teardown(() => server.close())
+  const kernel = new Kernel()
+  t.teardown(() => kernel.stop())
+  const W = 640
+  const H = 360
+  const layout = frameLayout(W, H, 'yuv420p')
+  const ring = kernel.createRing('camera', { slotBytes: layout.byteLength, maxConsumers: 2, defaultDepth: 2 })
+  const detections: DetectionEventPayload[] = []
+  kernel.on<DetectionEventPayload>('detection', (e) => detections.push(e.payload))
+  kernel.startConsumer(
+    detectionService({
+      ring: 'camera',
+      consumer: { depth: 4 },
+      app: { protocol: 'deepstack', deepstack: { url: server.url, imageFormat: 'bmp', maxWidth: 320 }, fps: 0, deadlineMs: 1000, maxInFlight: 1 },
+    }),
+  )
+  kernel.start()
+  await joined(ring, 1)
+  const producer = ring.producer()
+  const publish = (flags: number): void => {
+    const slot = producer.beginWrite()!
+    const f = drawFrame(W, H, 'yuv420p', { x: 200, y: 120, w: 80, h: 60 })
+    slot.bytes.set(f.bytes)
+    const now = process.hrtime.bigint()
+    producer.commit(slot, { captureTsNs: now, decodeTsNs: now, width: W, height: H, pixFmt: 'yuv420p', planes: layout.planes, flags })
+  }
+  publish(0)
+  await waitFor(() => detections.length === 1)
+  const d = detections[0]!
+  t.equal(d.detections[0]?.label, 'square')
+  const box = d.detections[0]!.box
+  t.ok(Math.abs(box.x - 200) <= 2 && Math.abs(box.y - 120) <= 2 && Math.abs(box.w - 80) <= 4, JSON.stringify(box))
+  t.ok(d.latencyMs > 0)
+
+  for (let i = 0; i < 3; i++) publish(FrameFlags.AI_LOCKED)
+  // A service that hangs: the first frame waits out its deadline, the rest are skipped, not queued.
+  server.mode = { kind: 'hang' }
+  for (let i = 0; i < 6; i++) {
+    publish(0)
+    await sleep(30)
+  }
+  await waitFor(() => ring.consumerStats().every((s) => s.lag === 0))
+  const books = kernel.report().consumers.detection_client!
+  t.equal(books.dropped.ai_locked, 3, 'AI-locked frames are skipped and counted')
+  t.ok((books.dropped.detection_client_slow ?? 0) >= 4, `busy frames counted as detection_client_slow: ${JSON.stringify(books.dropped)}`)
+  const dropped = Object.values(books.dropped).reduce((a, b) => a + b, 0)
+  t.equal(books.delivered + dropped, books.published, 'delivered + dropped = published')
+})
