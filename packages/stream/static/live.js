@@ -11,6 +11,8 @@ const $ = (id) => document.getElementById(id)
 /** How long motion boxes and detections stay drawn without a newer event. */
 const OVERLAY_TTL_MS = 1500
 const HEALTH_POLL_MS = 1000
+/** FrameFlags.AI_LOCKED in @heart/ring. */
+const FLAG_AI_LOCKED = 1
 
 const state = {
   frame: null, // latest FrameMetaJson
@@ -56,7 +58,7 @@ function drawOverlay() {
   if (state.motion && now - state.motionAt < OVERLAY_TTL_MS) {
     const [sx, sy] = scaleFor(state.motion, w, h)
     ctx.setLineDash([6, 4])
-    ctx.lineWidth = 2
+    ctx.lineWidth = 3
     ctx.strokeStyle = styles.getPropertyValue('--motion')
     for (const b of state.motion.boxes) ctx.strokeRect(b.x * sx, b.y * sy, b.w * sx, b.h * sy)
     ctx.setLineDash([])
@@ -98,7 +100,7 @@ function showFrameInfo() {
   $('frame-info').textContent =
     `#${f.seq} · ${f.width}×${f.height} of ${f.srcWidth}×${f.srcHeight} · ${fps.toFixed(1)} fps · ` +
     `${(f.bytes / 1024).toFixed(0)} kB · encode ${(f.encodeUs / 1000).toFixed(1)} ms`
-  $('ai-lock').hidden = (f.flags & 1) === 0
+  $('ai-lock').hidden = (f.flags & FLAG_AI_LOCKED) === 0
 }
 
 // ---------------------------------------------------------------- thermal
