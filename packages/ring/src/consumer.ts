@@ -20,12 +20,16 @@ import {
   H_DEFAULT_DEPTH,
   H_MAX_LEASES,
   NAME_BYTES,
+  S_FLAGS,
   S_HOLDERS,
+  SB_CAPTURE_TS,
   SLOT_I32_WORDS,
+  SLOT_I64_WORDS,
 } from './layout.js'
 import { consumerClosed, foreignLease, invalidArgument, leaseLimit, noConsumerSlot } from './errors.js'
 import type { RingViews } from './views.js'
 import type { ConsumerOptions, FrameLease } from './types.js'
+import { SlotLease } from './lease.js'
 import { threadId } from 'node:worker_threads'
 
 const textEncoder = new TextEncoder()
@@ -49,10 +53,12 @@ export class RingConsumer {
   private readonly minIntervalNs: bigint
   private readonly maxAgeNs: bigint
   private readonly skipAiLocked: boolean
-  private readonly held = new Set<FrameLease>()
+  private readonly held: FrameLease[] = []
   private readonly slotViews: Array<Uint8Array | undefined> = []
   private readonly auxViews: Array<Float64Array | undefined> = []
   private lastDeliveredCaptureNs = -1n
+  /** Any of the skip rules is on; when none is, acquire reads no metadata at all. */
+  private readonly filtering: boolean
   private closed = false
   private generation = 0
 
@@ -68,6 +74,7 @@ export class RingConsumer {
     this.minIntervalNs = options.fpsCap ? BigInt(Math.round(1e9 / options.fpsCap)) : 0n
     this.maxAgeNs = options.maxAgeMs ? BigInt(Math.round(options.maxAgeMs * 1e6)) : 0n
     this.skipAiLocked = options.skipAiLocked ?? false
+    this.filtering = this.skipAiLocked || this.minIntervalNs > 0n || this.maxAgeNs > 0n
   }
 
   static join(views: RingViews, name: string, options: ConsumerOptions): RingConsumer {
@@ -134,13 +141,13 @@ export class RingConsumer {
   }
 
   get leaseCount(): number {
-    return this.held.size
+    return this.held.length
   }
 
   /** Takes the oldest queued frame without waiting; null when none is queued. */
   tryAcquire(): FrameLease | null {
     if (this.closed) throw consumerClosed(this.name)
-    if (this.held.size >= this.maxLeases) {
+    if (this.held.length >= this.maxLeases) {
       this.checkStillJoined()
       throw leaseLimit(this.name, this.maxLeases)
     }
@@ -156,19 +163,19 @@ export class RingConsumer {
       const slot = Atomics.load(this.v.queues, this.queueBase + (r % this.cap))
       // The producer may have dropped this entry meanwhile; the CAS decides who owns it.
       if (Atomics.compareExchange(c, readIdx, r, (r + 1) | 0) !== r) continue
-      const info = this.v.readInfo(slot)
-      const skip = this.skipReason(info.flags, info.captureTsNs)
-      if (skip >= 0) {
-        this.dropOwned(slot, skip as DropReasonCode)
-        continue
+      if (this.filtering) {
+        const skip = this.skipReason(slot)
+        if (skip >= 0) {
+          this.dropOwned(slot, skip as DropReasonCode)
+          continue
+        }
       }
-      this.lastDeliveredCaptureNs = info.captureTsNs
-      Atomics.add(this.v.consumers64, this.index * CONSUMER_I64_WORDS + CB_DELIVERED, 1n)
+      this.v.add64(this.index * CONSUMER_I64_WORDS + CB_DELIVERED, 1)
       Atomics.add(c, this.base + C_LEASES, 1)
       const bytes = (this.slotViews[slot] ??= this.v.slotBytes(slot))
       const aux = (this.auxViews[slot] ??= this.v.slotAux(slot))
-      const lease: FrameLease = { ...info, slot, bytes, aux }
-      this.held.add(lease)
+      const lease = new SlotLease(this.v, slot, bytes, aux)
+      this.held.push(lease)
       return lease
     }
   }
@@ -222,7 +229,9 @@ export class RingConsumer {
 
   /** Gives the frame back; its slot becomes reusable once every consumer released it. */
   release(lease: FrameLease): void {
-    if (!this.held.delete(lease)) throw foreignLease(this.name)
+    const at = this.held.indexOf(lease)
+    if (at < 0) throw foreignLease(this.name)
+    this.held.splice(at, 1)
     Atomics.and(this.v.slots, lease.slot * SLOT_I32_WORDS + S_HOLDERS, ~this.bit)
     Atomics.sub(this.v.consumers, this.base + C_LEASES, 1)
   }
@@ -235,8 +244,8 @@ export class RingConsumer {
   discard(lease: FrameLease, reason: DropReasonCode): void {
     this.release(lease)
     const b64 = this.index * CONSUMER_I64_WORDS
-    Atomics.sub(this.v.consumers64, b64 + CB_DELIVERED, 1n)
-    Atomics.add(this.v.consumers64, b64 + CB_DROPPED + reason, 1n)
+    this.v.sub64(b64 + CB_DELIVERED, 1)
+    this.v.add64(b64 + CB_DROPPED + reason, 1)
   }
 
   /** Releases everything held and leaves; the producer reclaims what is still queued. */
@@ -263,12 +272,14 @@ export class RingConsumer {
     const mine = Atomics.load(c, this.base + C_GENERATION) === this.generation
     if (!mine || state !== ConsumerState.ACTIVE && state !== ConsumerState.JOINING) {
       this.closed = true
-      this.held.clear()
+      this.held.length = 0
       throw consumerClosed(this.name)
     }
   }
 
-  private skipReason(flags: number, captureTsNs: bigint): number {
+  private skipReason(slot: number): number {
+    const flags = this.v.slots[slot * SLOT_I32_WORDS + S_FLAGS]!
+    const captureTsNs = this.v.slots64[slot * SLOT_I64_WORDS + SB_CAPTURE_TS]!
     if (this.skipAiLocked && (flags & FrameFlags.AI_LOCKED) !== 0) return DropReason.AI_LOCKED
     if (this.maxAgeNs > 0n && process.hrtime.bigint() - captureTsNs > this.maxAgeNs) return DropReason.STALE
     if (this.minIntervalNs > 0n && this.lastDeliveredCaptureNs >= 0n) {
@@ -276,11 +287,12 @@ export class RingConsumer {
       const interval = captureTsNs - this.lastDeliveredCaptureNs
       if (interval < (this.minIntervalNs * 9n) / 10n) return DropReason.RATE_LIMITED
     }
+    this.lastDeliveredCaptureNs = captureTsNs
     return -1
   }
 
   private dropOwned(slot: number, reason: DropReasonCode): void {
     Atomics.and(this.v.slots, slot * SLOT_I32_WORDS + S_HOLDERS, ~this.bit)
-    Atomics.add(this.v.consumers64, this.index * CONSUMER_I64_WORDS + CB_DROPPED + reason, 1n)
+    this.v.add64(this.index * CONSUMER_I64_WORDS + CB_DROPPED + reason, 1)
   }
 }

@@ -181,7 +181,7 @@ export class RingProducer {
         const victim = Atomics.load(v.queues, c * cap + (r % cap))
         if (Atomics.compareExchange(consumers, cb + C_READ, r, (r + 1) | 0) === r) {
           Atomics.and(slots, victim * SLOT_I32_WORDS + S_HOLDERS, ~bit)
-          Atomics.add(v.consumers64, c * CONSUMER_I64_WORDS + CB_DROPPED + DropReason.SLOW, 1n)
+          v.add64(c * CONSUMER_I64_WORDS + CB_DROPPED + DropReason.SLOW, 1)
         }
       }
       Atomics.or(slots, base + S_HOLDERS, bit)
@@ -243,7 +243,7 @@ export class RingProducer {
     const queued = (w - r) | 0
     // Frames still queued were published to it but never delivered: count
     // them so its final books balance.
-    if (queued > 0) Atomics.add(v.consumers64, c * CONSUMER_I64_WORDS + CB_DROPPED + DropReason.RECLAIMED, BigInt(queued))
+    if (queued > 0) v.add64(c * CONSUMER_I64_WORDS + CB_DROPPED + DropReason.RECLAIMED, queued)
     Atomics.store(v.consumers64, c * CONSUMER_I64_WORDS + CB_END_SEQ, published)
     Atomics.store(v.consumers, cb + C_READ, w)
     Atomics.store(v.consumers, cb + C_LEASES, 0)

@@ -37,8 +37,12 @@ export interface FrameMeta {
   aux?: ArrayLike<number>
 }
 
-/** A frame held by a consumer: pixels are read in place until release(). */
+/**
+ * A frame held by a consumer: pixels and metadata are read in place and are
+ * only valid until release(). Copy what you keep (toJSON() copies the metadata).
+ */
 export interface FrameLease extends FrameInfo {
+  toJSON(): Omit<FrameLease, 'bytes' | 'aux' | 'toJSON'>
   /** The slot index (for diagnostics). */
   readonly slot: number
   /** The slot's pixel bytes, a view into the shared buffer (no copy). */

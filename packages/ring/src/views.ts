@@ -8,28 +8,12 @@ import {
   H_SLOT_COUNT,
   HEADER_I32_WORDS,
   HEADER_I64_WORDS,
-  MAX_PLANES,
-  PLANE_WORDS,
-  S_BYTE_LENGTH,
-  S_EPOCH,
-  S_FLAGS,
-  S_HEIGHT,
-  S_PIXFMT,
-  S_PLANE_COUNT,
-  S_PLANES,
-  S_WIDTH,
-  SB_CAPTURE_TS,
-  SB_DECODE_TS,
-  SB_PUBLISH_TS,
-  SB_SEQ,
   SLOT_I32_WORDS,
   SLOT_I64_WORDS,
   computeOffsets,
   type RingGeometry,
   type RingOffsets,
 } from './layout.js'
-import { pixelFormatName, type PlaneLayout } from './pixel-format.js'
-import type { FrameInfo } from './types.js'
 
 /**
  * Typed-array views over one ring buffer, built the same way in every thread.
@@ -43,6 +27,8 @@ export class RingViews {
   readonly header64: BigInt64Array
   readonly consumers: Int32Array
   readonly consumers64: BigInt64Array
+  /** The same memory as consumers64, as 32-bit halves (little-endian: low word first). */
+  readonly consumers64Halves: Int32Array
   readonly queues: Int32Array
   readonly slots: Int32Array
   readonly slots64: BigInt64Array
@@ -59,6 +45,7 @@ export class RingViews {
     this.header64 = new BigInt64Array(buffer, o.headerI64, HEADER_I64_WORDS)
     this.consumers = new Int32Array(buffer, o.consumersI32, g.maxConsumers * CONSUMER_I32_WORDS)
     this.consumers64 = new BigInt64Array(buffer, o.consumersI64, g.maxConsumers * CONSUMER_I64_WORDS)
+    this.consumers64Halves = new Int32Array(buffer, o.consumersI64, g.maxConsumers * CONSUMER_I64_WORDS * 2)
     this.queues = new Int32Array(buffer, o.queues, g.maxConsumers * g.queueCapacity)
     this.slots = new Int32Array(buffer, o.slotsI32, g.slotCount * SLOT_I32_WORDS)
     this.slots64 = new BigInt64Array(buffer, o.slotsI64, g.slotCount * SLOT_I64_WORDS)
@@ -76,6 +63,25 @@ export class RingViews {
     }
   }
 
+  /**
+   * Adds to a 64-bit consumer counter without allocating a BigInt. Each
+   * counter has one writing thread (the consumer, or the producer for SLOW
+   * drops), so the carry into the high word cannot race another writer; a
+   * reader may see the carry late once every 2^32 increments, which only
+   * affects a statistics read.
+   */
+  add64(word: number, n: number): void {
+    const halves = this.consumers64Halves
+    const before = Atomics.add(halves, word * 2, n) >>> 0
+    if (before + n > 0xffffffff) Atomics.add(halves, word * 2 + 1, 1)
+  }
+
+  sub64(word: number, n: number): void {
+    const halves = this.consumers64Halves
+    const before = Atomics.sub(halves, word * 2, n) >>> 0
+    if (before < n) Atomics.sub(halves, word * 2 + 1, 1)
+  }
+
   /** A view of one slot's pixel bytes: the producer writes here, consumers read in place. */
   slotBytes(index: number): Uint8Array {
     const size = this.geometry.slotBytes
@@ -85,35 +91,5 @@ export class RingViews {
   slotAux(index: number): Float64Array {
     const n = this.geometry.auxWords
     return new Float64Array(this.buffer, this.offsets.slotsAux + index * n * 8, n)
-  }
-
-  /**
-   * Reads a slot's metadata. Only valid while the caller holds the slot (a
-   * consumer with its bit set, or the producer before publishing): then the
-   * producer cannot rewrite it, so plain reads are stable.
-   */
-  readInfo(index: number): FrameInfo {
-    const s = index * SLOT_I32_WORDS
-    const s64 = index * SLOT_I64_WORDS
-    const slots = this.slots
-    const planeCount = Math.min(slots[s + S_PLANE_COUNT]!, MAX_PLANES)
-    const planes: PlaneLayout[] = []
-    for (let p = 0; p < planeCount; p++) {
-      const base = s + S_PLANES + p * PLANE_WORDS
-      planes.push({ offset: slots[base]!, stride: slots[base + 1]!, width: slots[base + 2]!, height: slots[base + 3]! })
-    }
-    return {
-      seq: this.slots64[s64 + SB_SEQ]!,
-      captureTsNs: this.slots64[s64 + SB_CAPTURE_TS]!,
-      decodeTsNs: this.slots64[s64 + SB_DECODE_TS]!,
-      publishTsNs: this.slots64[s64 + SB_PUBLISH_TS]!,
-      epoch: slots[s + S_EPOCH]!,
-      width: slots[s + S_WIDTH]!,
-      height: slots[s + S_HEIGHT]!,
-      pixFmt: pixelFormatName(slots[s + S_PIXFMT]!),
-      flags: slots[s + S_FLAGS]!,
-      byteLength: slots[s + S_BYTE_LENGTH]!,
-      planes,
-    }
   }
 }
