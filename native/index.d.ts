@@ -85,7 +85,7 @@ export interface FrameInfo {
   /** Presentation time in microseconds (keeps increasing across file loops); null when the stream has none. */
   ptsUs?: number
   keyframe: boolean
-  /** The decoder reported damage in this frame (it is still delivered). */
+  /** The decoder concealed damage in this frame (only delivered with `dropCorrupt: false`). */
   corrupt: boolean
   /**
    * The stream changed size or pixel format: NOTHING was written by this
@@ -93,7 +93,11 @@ export interface FrameInfo {
    * and call readInto() again to get this frame in the new layout.
    */
   reconfigured: boolean
-  /** Packets or frames dropped because they failed to decode, since the previous call. */
+  /**
+   * Packets the decoder rejected plus frames with concealed damage (dropped
+   * unless `dropCorrupt: false`), since the previous call. Frames lost before
+   * the decoder (damaged container packets, UDP loss) are not seen here.
+   */
   decodeErrors: number
   /** Frames decoded but skipped to honour fpsCap, since the previous call. */
   rateLimited: number
@@ -184,6 +188,12 @@ export interface OpenOptions {
    * (rtsp, v4l2, realtime files, testsrc), false for files read flat out.
    */
   lowLatency?: boolean
+  /**
+   * Drop frames the decoder had to conceal damage in (counted in
+   * `decodeErrors`) instead of delivering them with `corrupt: true`.
+   * Default true.
+   */
+  dropCorrupt?: boolean
 }
 
 /**

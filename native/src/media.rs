@@ -142,6 +142,7 @@ pub struct OpenConfig {
   pub realtime: bool,
   pub threads: u32,
   pub low_latency: bool,
+  pub drop_corrupt: bool,
 }
 
 pub fn normalize_codec(name: &str) -> String {
@@ -1018,6 +1019,14 @@ impl Pipeline {
         Some(s) => s,
         None => self.decode_next()?,
       };
+      if stamp.corrupt {
+        // The decoder concealed damage in this frame: count it, and (by
+        // default) drop it rather than hand consumers smeared pixels.
+        self.decode_errors += 1;
+        if self.cfg.drop_corrupt {
+          continue;
+        }
+      }
       let geom = self.current_geometry();
       if self.src_geom != Some(geom) {
         self.negotiate(geom)?;

@@ -80,6 +80,10 @@ pub struct OpenOptions {
   /// decoder as soon as its packet is in. Default true for live sources
   /// (rtsp, v4l2, realtime files, testsrc), false for files read flat out.
   pub low_latency: Option<bool>,
+  /// Drop frames the decoder had to conceal damage in (counted in
+  /// `decodeErrors`) instead of delivering them with `corrupt: true`.
+  /// Default true.
+  pub drop_corrupt: Option<bool>,
 }
 
 /// What probe() learns about a source.
@@ -149,13 +153,15 @@ pub struct FrameInfo {
   /// Presentation time in microseconds (keeps increasing across file loops); null when the stream has none.
   pub pts_us: Option<f64>,
   pub keyframe: bool,
-  /// The decoder reported damage in this frame (it is still delivered).
+  /// The decoder concealed damage in this frame (only delivered with `dropCorrupt: false`).
   pub corrupt: bool,
   /// The stream changed size or pixel format: NOTHING was written by this
   /// call. Re-read `source.info` (layout, byteLength), bump the ring epoch,
   /// and call readInto() again to get this frame in the new layout.
   pub reconfigured: bool,
-  /// Packets or frames dropped because they failed to decode, since the previous call.
+  /// Packets the decoder rejected plus frames with concealed damage (dropped
+  /// unless `dropCorrupt: false`), since the previous call. Frames lost before
+  /// the decoder (damaged container packets, UDP loss) are not seen here.
   pub decode_errors: u32,
   /// Frames decoded but skipped to honour fpsCap, since the previous call.
   pub rate_limited: u32,
@@ -233,6 +239,7 @@ fn build_config(url_text: &str, options: Option<OpenOptions>) -> HeartResult<Ope
     realtime: realtime && matches!(url.kind, SourceKind::File | SourceKind::TestSrc),
     threads: o.threads.unwrap_or(0).min(64),
     low_latency: o.low_latency.unwrap_or(live),
+    drop_corrupt: o.drop_corrupt.unwrap_or(true),
     url,
   })
 }

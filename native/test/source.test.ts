@@ -144,6 +144,45 @@ t.test('a stream that changes size mid-session is renegotiated, never overrun', 
   t.same(sizes, ['160x120', '160x120', '160x120', '320x240', '320x240', '320x240'], 'no frame lost at the switch')
 })
 
+t.test('a damaged frame is dropped and counted; the stream goes on', async (t) => {
+  const dir = tempDir(t)
+  const clip = makeClip(dir, 'c.ts', { frames: 60, extra: ['-g', '30', '-bf', '0'] })
+  const data = readFileSync(clip)
+  const packets = Math.floor(data.length / 188)
+  // Flip payload bits in three transport packets (headers intact): the
+  // decoder conceals the damage in the frames they belong to.
+  for (const p of [Math.floor(packets / 3), Math.floor(packets / 2), Math.floor((2 * packets) / 3)]) {
+    for (let i = p * 188 + 40; i < (p + 1) * 188; i += 3) data[i]! ^= 0x5a
+  }
+  const damaged = join(dir, 'damaged.ts')
+  writeFileSync(damaged, data)
+  async function readAll(dropCorrupt: boolean) {
+    const s = await Source.open(`file://${damaged}`, { dropCorrupt })
+    const dst = new Uint8Array(s.info.byteLength)
+    let delivered = 0
+    let errors = 0
+    let corrupt = 0
+    for (;;) {
+      const f = await s.readInto(dst).catch((e: { code: string }) => e)
+      if ('code' in f) {
+        t.equal(f.code, 'END_OF_STREAM', 'the stream is read to its end')
+        break
+      }
+      delivered++
+      errors += f.decodeErrors
+      if (f.corrupt) corrupt++
+    }
+    s.close()
+    return { delivered, errors, corrupt }
+  }
+  const dropped = await readAll(true)
+  t.ok(dropped.errors > 0, `damaged frames are counted (${dropped.errors})`)
+  t.equal(dropped.corrupt, 0, 'no damaged frame is delivered by default')
+  const kept = await readAll(false)
+  t.equal(kept.delivered, dropped.delivered + dropped.errors, 'each counted frame was one dropped frame')
+  t.equal(kept.corrupt, dropped.errors, 'with dropCorrupt: false they arrive flagged corrupt')
+})
+
 t.test('expectations are checked at open and name both sides', async (t) => {
   const dir = tempDir(t)
   const clip = makeClip(dir, 'c.mp4', { size: '320x240', frames: 2 })
