@@ -32,7 +32,7 @@ export const ENCODER_DEFAULTS: ResolvedEncoderConfig = {
   // 960 wide (height by aspect ratio): legible on a downlink, cheap to encode.
   width: 960,
   height: 0,
-  quality: 5,
+  quality: 75,
   encoderModule: '@heart/native',
 }
 
@@ -47,8 +47,8 @@ export function resolveEncoderConfig(config: EncoderConfig = {}): ResolvedEncode
     throw invalidEncoderConfig('encoderModule', c.encoderModule, 'a module specifier or file URL')
   }
   if (!(typeof c.fps === 'number' && c.fps > 0 && c.fps <= 240)) throw invalidEncoderConfig('fps', c.fps, 'a number in (0, 240]')
-  if (!(Number.isInteger(c.quality) && c.quality >= 2 && c.quality <= 31)) {
-    throw invalidEncoderConfig('quality', c.quality, 'an integer from 2 (best) to 31 (smallest)')
+  if (!(Number.isInteger(c.quality) && c.quality >= 1 && c.quality <= 100)) {
+    throw invalidEncoderConfig('quality', c.quality, 'an integer from 1 (smallest) to 100 (best)')
   }
   for (const field of ['width', 'height'] as const) {
     const v = c[field]
@@ -59,8 +59,9 @@ export function resolveEncoderConfig(config: EncoderConfig = {}): ResolvedEncode
 
 /**
  * Output size for a source frame: the configured size, with a missing side
- * following the source's aspect ratio; always even, because 4:2:0 JPEG
- * chroma covers 2x2 blocks.
+ * following the source's aspect ratio and never upscaling (a 960-wide default
+ * must not blow a 640x360 source up); both sides given means exactly that.
+ * Always even, because 4:2:0 JPEG chroma covers 2x2 blocks.
  */
 export function outputSize(srcWidth: number, srcHeight: number, cfg: { width: number; height: number }): { width: number; height: number } {
   let width = cfg.width
@@ -69,8 +70,10 @@ export function outputSize(srcWidth: number, srcHeight: number, cfg: { width: nu
     width = srcWidth
     height = srcHeight
   } else if (width === 0) {
+    height = Math.min(height, srcHeight)
     width = Math.round((srcWidth * height) / srcHeight)
   } else if (height === 0) {
+    width = Math.min(width, srcWidth)
     height = Math.round((srcHeight * width) / srcWidth)
   }
   return { width: Math.max(2, width & ~1), height: Math.max(2, height & ~1) }

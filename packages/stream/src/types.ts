@@ -122,7 +122,7 @@ export interface EncoderConfig {
    */
   width?: number
   height?: number
-  /** FFmpeg mjpeg quality, 2 (best) .. 31 (worst). Default 5. */
+  /** JPEG quality, 1 (smallest) .. 100 (best), as the native encodeJpeg takes it. Default 75. */
   quality?: number
   /**
    * Module that exports `encodeJpeg` (the native addon by default). A file URL
