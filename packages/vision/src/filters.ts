@@ -1,11 +1,13 @@
 // Separable sliding-window filters on small grids. Both run in O(cells)
-// whatever the radius, and write into caller-owned scratch (no allocation).
+// whatever the radius, walk memory row by row (the vertical pass keeps a
+// running sum per column instead of walking down columns), and write into
+// caller-owned scratch: no allocation.
 
 /**
  * Box blur of radius r (a (2r+1)² mean) with edge replication.
- * `tmp` holds horizontal sums (at least w*h entries).
+ * `tmp` holds horizontal sums (w*h entries); `col` holds running column sums (w entries).
  */
-export function boxBlur(src: Uint8Array, w: number, h: number, r: number, tmp: Uint16Array, dst: Uint8Array): void {
+export function boxBlur(src: Uint8Array, w: number, h: number, r: number, tmp: Uint16Array, col: Uint32Array, dst: Uint8Array): void {
   if (r <= 0) {
     dst.set(src.subarray(0, w * h))
     return
@@ -14,30 +16,41 @@ export function boxBlur(src: Uint8Array, w: number, h: number, r: number, tmp: U
   for (let y = 0; y < h; y++) {
     const row = y * w
     let s = 0
-    for (let k = -r; k <= r; k++) s += src[row + clamp(k, last)]!
+    for (let k = -r; k <= r; k++) s += src[row + (k < 0 ? 0 : k > last ? last : k)]!
+    // Edges replicate the border pixel; the interior needs no clamping.
     for (let x = 0; x < w; x++) {
       tmp[row + x] = s
-      s += src[row + clamp(x + r + 1, last)]! - src[row + clamp(x - r, last)]!
+      const add = x + r + 1
+      const sub = x - r
+      s += src[row + (add > last ? last : add)]! - src[row + (sub < 0 ? 0 : sub)]!
     }
   }
   const n = (2 * r + 1) * (2 * r + 1)
   const mul = Math.round(65536 / n)
   const lastY = h - 1
-  for (let x = 0; x < w; x++) {
-    let s = 0
-    for (let k = -r; k <= r; k++) s += tmp[clamp(k, lastY) * w + x]!
-    for (let y = 0; y < h; y++) {
-      dst[y * w + x] = (s * mul + 32768) >>> 16
-      s += tmp[clamp(y + r + 1, lastY) * w + x]! - tmp[clamp(y - r, lastY) * w + x]!
+  col.fill(0, 0, w)
+  for (let k = -r; k <= r; k++) {
+    const row = (k < 0 ? 0 : k > lastY ? lastY : k) * w
+    for (let x = 0; x < w; x++) col[x]! += tmp[row + x]!
+  }
+  for (let y = 0; y < h; y++) {
+    const out = y * w
+    const add = (y + r + 1 > lastY ? lastY : y + r + 1) * w
+    const sub = (y - r < 0 ? 0 : y - r) * w
+    for (let x = 0; x < w; x++) {
+      const s = col[x]!
+      dst[out + x] = (s * mul + 32768) >>> 16
+      col[x] = s + tmp[add + x]! - tmp[sub + x]!
     }
   }
 }
 
 /**
  * Binary dilation of a 0/1 mask by a (2r+1)² square: a cell is set when any
- * set cell lies within r in both axes. `tmp` is w*h scratch.
+ * set cell lies within r in both axes. `tmp` is w*h scratch, `col` w entries.
+ * Rows with no set cell nearby are cleared in bulk, so sparse motion is cheap.
  */
-export function dilate(src: Uint8Array, w: number, h: number, r: number, tmp: Uint8Array, dst: Uint8Array): void {
+export function dilate(src: Uint8Array, w: number, h: number, r: number, tmp: Uint8Array, col: Uint32Array, dst: Uint8Array): void {
   if (r <= 0) {
     dst.set(src.subarray(0, w * h))
     return
@@ -55,19 +68,37 @@ export function dilate(src: Uint8Array, w: number, h: number, r: number, tmp: Ui
       if (sub >= 0) c -= src[row + sub]!
     }
   }
-  for (let x = 0; x < w; x++) {
-    let c = 0
-    for (let k = 0; k <= r && k < h; k++) c += tmp[k * w + x]!
-    for (let y = 0; y < h; y++) {
-      dst[y * w + x] = c > 0 ? 1 : 0
-      const add = y + r + 1
-      const sub = y - r
-      if (add < h) c += tmp[add * w + x]!
-      if (sub >= 0) c -= tmp[sub * w + x]!
+  col.fill(0, 0, w)
+  let rowsSet = 0 // set cells in the rows of the current vertical window
+  for (let k = 0; k <= r && k < h; k++) {
+    const row = k * w
+    for (let x = 0; x < w; x++) {
+      const v = tmp[row + x]!
+      col[x]! += v
+      rowsSet += v
     }
   }
-}
-
-function clamp(i: number, last: number): number {
-  return i < 0 ? 0 : i > last ? last : i
+  for (let y = 0; y < h; y++) {
+    const out = y * w
+    if (rowsSet === 0) dst.fill(0, out, out + w)
+    else for (let x = 0; x < w; x++) dst[out + x] = col[x]! > 0 ? 1 : 0
+    const add = y + r + 1
+    const sub = y - r
+    if (add < h) {
+      const row = add * w
+      for (let x = 0; x < w; x++) {
+        const v = tmp[row + x]!
+        col[x]! += v
+        rowsSet += v
+      }
+    }
+    if (sub >= 0) {
+      const row = sub * w
+      for (let x = 0; x < w; x++) {
+        const v = tmp[row + x]!
+        col[x]! -= v
+        rowsSet -= v
+      }
+    }
+  }
 }

@@ -89,6 +89,7 @@ export class MotionDetector {
 
   // Working storage, sized once per frame size.
   private rowAcc = new Uint32Array(0)
+  private colAcc = new Uint32Array(0)
   private small = new Uint8Array(0)
   private blurTmp = new Uint16Array(0)
   private cur = new Uint8Array(0)
@@ -157,7 +158,7 @@ export class MotionDetector {
     } else {
       downscaleAverage(data, offset, stride, f, gw, gh, this.rowAcc, this.small)
     }
-    boxBlur(this.small, gw, gh, this.opts.blurRadius ?? 1, this.blurTmp, this.cur)
+    boxBlur(this.small, gw, gh, this.opts.blurRadius ?? 1, this.blurTmp, this.colAcc, this.cur)
 
     const r = this.result
     r.boxCount = 0
@@ -216,7 +217,7 @@ export class MotionDetector {
 
     const dil = this.dil
     if (changed > 0) {
-      dilate(fg, gw, gh, this.opts.dilateRadius ?? 2, this.dilTmp, dil)
+      dilate(fg, gw, gh, this.opts.dilateRadius ?? 2, this.dilTmp, this.colAcc, dil)
       if (this.activeCells < n) for (let i = 0; i < n; i++) if (ignore[i] !== 0) dil[i] = 0
       this.collectBoxes(this.cc!.label(dil, fg, this.moving))
     } else {
@@ -292,6 +293,7 @@ export class MotionDetector {
     this.gh = gh
     const n = gw * gh
     this.rowAcc = new Uint32Array(gw)
+    this.colAcc = new Uint32Array(gw)
     this.small = new Uint8Array(n)
     this.blurTmp = new Uint16Array(n)
     this.cur = new Uint8Array(n)

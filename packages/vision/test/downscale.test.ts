@@ -42,17 +42,56 @@ t.test('blur and dilate on a single point', async (t) => {
   const one = new Uint8Array(w * h)
   one[2 * w + 3] = 1
   const d = new Uint8Array(w * h)
-  dilate(one, w, h, 1, new Uint8Array(w * h), d)
+  dilate(one, w, h, 1, new Uint8Array(w * h), new Uint32Array(w), d)
   t.equal(d.reduce((a, b) => a + b, 0), 9, 'a 3x3 square')
   t.equal(d[1 * w + 2], 1)
   t.equal(d[0 * w + 3], 0)
   const img = new Uint8Array(w * h)
   img[2 * w + 3] = 90
   const out = new Uint8Array(w * h)
-  boxBlur(img, w, h, 1, new Uint16Array(w * h), out)
+  boxBlur(img, w, h, 1, new Uint16Array(w * h), new Uint32Array(w), out)
   t.equal(out[2 * w + 3], 10)
   t.equal(out[1 * w + 2], 10)
   t.equal(out[0], 0)
-  boxBlur(img, w, h, 0, new Uint16Array(w * h), out)
+  boxBlur(img, w, h, 0, new Uint16Array(w * h), new Uint32Array(w), out)
   t.equal(out[2 * w + 3], 90, 'radius 0 copies')
+})
+
+t.test('blur and dilate match plain references on random grids, edges included', async (t) => {
+  let seed = 7
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) >>> 8) & 255
+  for (const [w, h] of [
+    [13, 9],
+    [40, 3],
+    [2, 17],
+  ] as const) {
+    const img = Uint8Array.from({ length: w * h }, rand)
+    const bits = Uint8Array.from({ length: w * h }, () => (rand() < 20 ? 1 : 0))
+    for (const r of [1, 2, 3]) {
+      const out = new Uint8Array(w * h)
+      boxBlur(img, w, h, r, new Uint16Array(w * h), new Uint32Array(w), out)
+      const dil = new Uint8Array(w * h)
+      dilate(bits, w, h, r, new Uint8Array(w * h), new Uint32Array(w), dil)
+      let blurErr = 0
+      let dilErr = 0
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          let s = 0
+          let any = 0
+          for (let dy = -r; dy <= r; dy++) {
+            for (let dx = -r; dx <= r; dx++) {
+              const cx = Math.min(w - 1, Math.max(0, x + dx))
+              const cy = Math.min(h - 1, Math.max(0, y + dy))
+              s += img[cy * w + cx]!
+              if (x + dx >= 0 && x + dx < w && y + dy >= 0 && y + dy < h) any |= bits[(y + dy) * w + x + dx]!
+            }
+          }
+          blurErr = Math.max(blurErr, Math.abs(out[y * w + x]! - Math.round(s / (2 * r + 1) ** 2)))
+          if (dil[y * w + x] !== any) dilErr++
+        }
+      }
+      t.ok(blurErr <= 1, `blur ${w}x${h} r=${r}: worst ${blurErr}`)
+      t.equal(dilErr, 0, `dilate ${w}x${h} r=${r}`)
+    }
+  }
 })
