@@ -181,10 +181,9 @@ fn encode(src: &ByteView, layout: &Layout, width: u32, height: u32, quality: u32
     }
     let mut ptrs = [ptr::null_mut::<u8>(); 4];
     let mut strides = [0 as c_int; 4];
-    for i in 0..3 {
-      ptrs[i] = (*s.frame).data[i];
-      strides[i] = (*s.frame).linesize[i];
-    }
+    let frame = &*s.frame;
+    ptrs[..3].copy_from_slice(&frame.data[..3]);
+    strides[..3].copy_from_slice(&frame.linesize[..3]);
     sws_into(src, layout, ptrs, strides, width, height, ffi::AV_PIX_FMT_YUVJ420P)?;
     (*s.frame).quality = (*s.enc).global_quality;
     (*s.frame).pts = 0;

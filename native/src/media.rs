@@ -338,7 +338,8 @@ impl Pipeline {
     }
   }
 
-  fn target(&self) -> &str {
+  /// The source as messages may name it: credentials redacted.
+  fn printable(&self) -> &str {
     &self.cfg.url.redacted
   }
 
@@ -507,18 +508,18 @@ impl Pipeline {
   /// A failed blocking call: aborted and timed out say so; anything else goes through map_error.
   fn blocking_error(&self, ret: c_int, what: &str, timeout_ms: u32, timed_out: bool) -> HeartError {
     if self.flags.is_aborted() {
-      return HeartError::new(ErrorCode::Aborted, format!("{what} {} was aborted", self.target()));
+      return HeartError::new(ErrorCode::Aborted, format!("{what} {} was aborted", self.printable()));
     }
     if ret == AVERROR_EXIT || timed_out {
       return HeartError::new(
         ErrorCode::Timeout,
         format!(
           "{what} {} took longer than {timeout_ms} ms: check the camera is reachable, or raise timeoutMs",
-          self.target()
+          self.printable()
         ),
       );
     }
-    map_error(ret, what, self.target())
+    map_error(ret, what, self.printable())
   }
 
   fn check_expectations(&self, width: u32, height: u32) -> HeartResult<()> {
@@ -529,7 +530,7 @@ impl Pipeline {
           ErrorCode::FormatMismatch,
           format!(
             "{} sends {codec} but the configuration expects {}: fix expectCodec or the camera's encoder setting",
-            self.target(),
+            self.printable(),
             normalize_codec(expected)
           ),
         ));
@@ -540,7 +541,7 @@ impl Pipeline {
         ErrorCode::UnsupportedCodec,
         format!(
           "{} sends {codec}; heart decodes {}: set the camera to H.264 or H.265",
-          self.target(),
+          self.printable(),
           SUPPORTED_CODECS.join(", ")
         ),
       ));
@@ -551,7 +552,7 @@ impl Pipeline {
         ErrorCode::FormatMismatch,
         format!(
           "{} sends {width}x{height}, beyond the configured maximum {}x{}: lower the camera's resolution or raise maxWidth/maxHeight",
-          self.target(),
+          self.printable(),
           self.cfg.max_width.map_or("any".to_string(), |v| v.to_string()),
           self.cfg.max_height.map_or("any".to_string(), |v| v.to_string()),
         ),
@@ -619,7 +620,7 @@ impl Pipeline {
       if codec.is_null() {
         return Err(HeartError::new(
           ErrorCode::UnsupportedCodec,
-          format!("this FFmpeg build has no decoder for {} ({})", self.facts.codec, self.target()),
+          format!("this FFmpeg build has no decoder for {} ({})", self.facts.codec, self.printable()),
         ));
       }
       self.dec = ffi::avcodec_alloc_context3(codec);
@@ -628,12 +629,12 @@ impl Pipeline {
       }
       let r = ffi::avcodec_parameters_to_context(self.dec, par);
       if r < 0 {
-        return Err(map_error(r, "configuring the decoder for", self.target()));
+        return Err(map_error(r, "configuring the decoder for", self.printable()));
       }
       self.configure_threads(self.dec);
       let r = ffi::avcodec_open2(self.dec, codec, ptr::null_mut());
       if r < 0 {
-        return Err(map_error(r, "opening the decoder for", self.target()));
+        return Err(map_error(r, "opening the decoder for", self.printable()));
       }
     }
     self.facts.backend = "software".into();
@@ -777,19 +778,19 @@ impl Pipeline {
       }
       if ret < 0 {
         if self.flags.is_aborted() {
-          return Err(HeartError::new(ErrorCode::Aborted, format!("reading {} was aborted", self.target())));
+          return Err(HeartError::new(ErrorCode::Aborted, format!("reading {} was aborted", self.printable())));
         }
         if ret == AVERROR_EXIT || timed_out {
           return Err(HeartError::new(
             ErrorCode::Timeout,
             format!(
               "no data from {} for {} ms: the camera stalled or the network dropped",
-              self.target(),
+              self.printable(),
               self.cfg.timeout_ms
             ),
           ));
         }
-        return Err(map_error(ret, "reading", self.target()));
+        return Err(map_error(ret, "reading", self.printable()));
       }
       // SAFETY: pkt was filled by av_read_frame.
       unsafe {
@@ -836,7 +837,7 @@ impl Pipeline {
       ffi::avformat_seek_file(self.fmt, self.stream_index, i64::MIN, start, start, 0)
     };
     if r < 0 {
-      return Err(map_error(r, "looping (seek to start of)", self.target()));
+      return Err(map_error(r, "looping (seek to start of)", self.printable()));
     }
     // SAFETY: flushing an open decoder.
     unsafe { ffi::avcodec_flush_buffers(self.dec) };
@@ -873,7 +874,7 @@ impl Pipeline {
         }
         return Err(HeartError::new(
           ErrorCode::EndOfStream,
-          format!("{} ended (set loop to replay a file)", self.target()),
+          format!("{} ended (set loop to replay a file)", self.printable()),
         ));
       }
       self.decode_errors += 1;
@@ -881,7 +882,7 @@ impl Pipeline {
       if consecutive_errors > 500 {
         return Err(HeartError::new(
           ErrorCode::DecodeError,
-          format!("{}: 500 frames in a row failed to decode ({})", self.target(), av_error_text(ret)),
+          format!("{}: 500 frames in a row failed to decode ({})", self.printable(), av_error_text(ret)),
         ));
       }
     }
@@ -907,7 +908,7 @@ impl Pipeline {
           ffi::av_frame_unref(self.sw_frame);
           let r = ffi::av_hwframe_transfer_data(self.sw_frame, f, 0);
           if r < 0 {
-            return Err(map_error(r, "copying a hardware frame from", self.target()));
+            return Err(map_error(r, "copying a hardware frame from", self.printable()));
           }
           ffi::av_frame_copy_props(self.sw_frame, f);
           self.held_is_sw = true;
@@ -969,7 +970,7 @@ impl Pipeline {
               c.height,
               c.x,
               c.y,
-              self.target()
+              self.printable()
             ),
           ));
         }
@@ -1079,7 +1080,7 @@ impl Pipeline {
         (*f).crop_bottom = ((*f).height as u32 - c.y - c.height) as usize;
         let r = ffi::av_frame_apply_cropping(f, ffi::AV_FRAME_CROP_UNALIGNED as c_int);
         if r < 0 {
-          return Err(map_error(r, "cropping a frame of", self.target()));
+          return Err(map_error(r, "cropping a frame of", self.printable()));
         }
       }
       let (sw, sh, sfmt) = ((*f).width, (*f).height, (*f).format);
@@ -1149,7 +1150,7 @@ impl Pipeline {
         dst_strides.as_ptr(),
       );
       if h < 0 {
-        return Err(map_error(h, "converting a frame of", self.target()));
+        return Err(map_error(h, "converting a frame of", self.printable()));
       }
     }
     Ok(())
