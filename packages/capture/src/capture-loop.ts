@@ -3,7 +3,7 @@
 // reconnect policy), then read frames straight into ring slots and publish
 // them, until the signal aborts.
 import { FrameFlags, frameLayout, type PixelFormatName } from '@heart/ring'
-import { CaptureError, slotTooSmall, stalled, streamEnded, wrapNativeError } from './errors.js'
+import { CaptureError, reachabilityOf, slotTooSmall, stalled, streamEnded, wrapNativeError } from './errors.js'
 import type { CaptureHealthWriter } from './health-block.js'
 import { ReconnectPolicy } from './reconnect.js'
 import { secretsOf } from './redact.js'
@@ -66,7 +66,7 @@ export async function runCapture(o: CaptureLoopOptions): Promise<void> {
 
   const fail = (err: unknown): void => {
     const e = wrapNativeError(err, secrets)
-    const delay = policy.recordFailure()
+    const delay = policy.recordFailure(reachabilityOf(e.code))
     o.health.failure({ code: e.code, message: e.message })
     // Repeating the same failure every backoff step would flood the log: warn on change, debug on repeats.
     const key = `${e.code}:${e.message}`

@@ -67,8 +67,16 @@ export function nativeUnavailable(cause: unknown): CaptureError {
   )
 }
 
-/** Codes that mean the network path to the camera is down (not that the camera refused us). */
-export const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['CONNECT_REFUSED', 'TIMEOUT', 'STALLED'])
+/**
+ * What a failure says about the network path to the camera: false when
+ * nothing answered on its port, true when the camera itself answered (with a
+ * refusal), undefined when it cannot tell (a stall, a timeout).
+ */
+export function reachabilityOf(code: string): boolean | undefined {
+  if (code === 'CONNECT_REFUSED' || code === 'CONNECT_FAILED') return false
+  if (code === 'STREAM_NOT_FOUND' || code === 'AUTH_FAILED' || code === 'FORMAT_MISMATCH' || code === 'UNSUPPORTED_CODEC') return true
+  return undefined
+}
 
 /**
  * Turn anything thrown by the native layer into a CaptureError whose message

@@ -83,8 +83,15 @@ export class ReconnectPolicy {
     return { action: 'wait', ms: Math.max(0, until - now) }
   }
 
-  /** An open failed, or a running stream failed or stalled. Returns the wait before the next attempt. */
-  recordFailure(): number {
+  /**
+   * An open failed, or a running stream failed or stalled. Returns the wait
+   * before the next attempt. `reachable` is what the failure says about the
+   * network path: false for a refused or failed connect (so the first probe
+   * that gets through counts as the camera's return, even if it comes right
+   * after this failure), true when the camera answered (404, 401, wrong
+   * format), undefined when it cannot tell (a stall, a timeout).
+   */
+  recordFailure(reachable?: boolean): number {
     const now = this.deps.now()
     this.started = true
     if (this.streamingSince !== undefined && now - this.streamingSince >= this.config.stableMs) {
@@ -97,8 +104,7 @@ export class ReconnectPolicy {
     const delay = Math.round(Math.min(this.config.maxMs, Math.max(0, jittered)))
     this.lastDelayMs = delay
     this.nextAttemptAt = now + delay
-    // Reachability is unknown again: only what probes see from here on counts.
-    this.lastProbeReachable = undefined
+    this.lastProbeReachable = reachable
     this.cameraReturned = false
     this.nextProbeAt = now + this.config.probeIntervalMs
     return delay

@@ -3,6 +3,7 @@
 // errors a misconfigured camera gives.
 import t, { type Test } from 'tap'
 import { FrameFlags } from '@heart/ring'
+import { HeartMetric, MetricsRegistry, heartCatalogue } from '@heart/telemetry'
 import { clip } from './support/media.js'
 import { startRtspServer, type RtspServer } from './support/rtsp-server.js'
 import { startCapture, type Harness } from './support/harness.js'
@@ -54,6 +55,19 @@ for (const [codec, path] of [['h264', '/h264'], ['hevc', '/h265']] as const) {
     noSecrets(t, h)
   })
 }
+
+t.test('the worker records into the shared metrics registry', async (t) => {
+  const catalogue = { consumers: ['test'] }
+  const registry = MetricsRegistry.create(heartCatalogue(catalogue))
+  const h = startCapture({ source: server.url('/h264'), expect: { maxSize: '640x360' } }, undefined, { buffer: registry.buffer, catalogue })
+  t.teardown(() => h.teardown())
+  await h.until('30 frames', () => h.health().frames_total >= 30, 15_000)
+  t.ok(registry.counter(HeartMetric.framesPublished).value() >= 30, 'frames published counted')
+  t.ok(registry.histogram(HeartMetric.decodeDuration).snapshot().count >= 30, 'decode durations recorded')
+  t.ok(registry.histogram(HeartMetric.frameLatency, { stage: 'receive_to_publish' }).snapshot().count >= 30, 'receive-to-publish recorded')
+  t.ok(registry.gauge(HeartMetric.decodeFirstFrame).value() > 0, 'first-frame time set')
+  t.equal(registry.counter(HeartMetric.cameraReopens).value(), 0)
+})
 
 t.test('AI-lock: frames after /camera/down are flagged, after /camera/up they are not', async (t) => {
   const h = capture(t, '/h264')

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { CaptureError, nativeUnavailable, slotTooSmall, stalled, streamEnded, wrapNativeError } from '../src/errors.js'
+import { CaptureError, nativeUnavailable, reachabilityOf, slotTooSmall, stalled, streamEnded, wrapNativeError } from '../src/errors.js'
 
 t.test('native errors keep their code and lose their credentials', async (t) => {
   const native = Object.assign(new Error('AUTH_FAILED: 401 from rtsp://admin:hunter2@cam/s1 (user admin)'), { code: 'AUTH_FAILED' })
@@ -12,6 +12,15 @@ t.test('native errors keep their code and lose their credentials', async (t) => 
   t.equal(wrapNativeError(Object.assign(new Error('x'), { name: 'AbortError' })).code, 'ABORTED')
   t.equal(wrapNativeError('plain string').message, 'plain string')
   t.equal(wrapNativeError(new CaptureError('STALLED', 'rtsp://u:p@h/ stalled'), []).message, 'rtsp://***@h/ stalled')
+})
+
+t.test('what a failure says about reachability', async (t) => {
+  t.equal(reachabilityOf('CONNECT_REFUSED'), false)
+  t.equal(reachabilityOf('CONNECT_FAILED'), false)
+  t.equal(reachabilityOf('STREAM_NOT_FOUND'), true)
+  t.equal(reachabilityOf('AUTH_FAILED'), true)
+  t.equal(reachabilityOf('STALLED'), undefined)
+  t.equal(reachabilityOf('TIMEOUT'), undefined)
 })
 
 t.test('factories', async (t) => {

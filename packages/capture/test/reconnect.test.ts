@@ -77,6 +77,22 @@ t.test('a camera that accepts TCP but fails the stream gets the full backoff', a
   t.same(p.next(), { action: 'attempt', reason: 'backoff-elapsed' })
 })
 
+t.test('a refused connect counts as unreachable: the first probe through is the camera returning', async (t) => {
+  const { clock, policy } = fake()
+  const p = policy({ probeIntervalMs: 500 })
+  p.next()
+  for (let i = 0; i < 5; i++) p.recordFailure(false) // refused, over and over: backoff 16 s
+  clock.t += 500
+  t.same(p.next(), { action: 'probe' })
+  p.recordProbe(true) // the server came up right after the last refused attempt
+  t.same(p.next(), { action: 'attempt', reason: 'camera-returned' })
+  p.recordFailure(true) // it answered 404: reachable, so probes that succeed do not trigger attempts
+  clock.t += 500
+  t.same(p.next(), { action: 'probe' })
+  p.recordProbe(true)
+  t.same(p.next(), { action: 'wait', ms: 500 })
+})
+
 t.test('sources without a probe only back off', async (t) => {
   const { clock, policy } = fake()
   const p = policy({ probeIntervalMs: 500 }, false)

@@ -3,7 +3,7 @@
 // drive. Everything it starts is stopped by teardown(), even on failure.
 import { Supervisor } from '@heart/kernel'
 import type { FrameLease, RingConsumer } from '@heart/ring'
-import { CaptureService } from '../../src/capture-service.js'
+import { CaptureService, type CaptureServiceOptions } from '../../src/capture-service.js'
 import type { CaptureConfigInput } from '../../src/config.js'
 import type { CameraHealth } from '../../src/types.js'
 
@@ -24,7 +24,11 @@ export interface Harness {
   teardown(): Promise<void>
 }
 
-export function startCapture(input: CaptureConfigInput, ring = { maxConsumers: 2, maxDepth: 32, defaultDepth: 8 }): Harness {
+export function startCapture(
+  input: CaptureConfigInput,
+  ring = { maxConsumers: 2, maxDepth: 32, defaultDepth: 8 },
+  metrics?: CaptureServiceOptions['metrics'],
+): Harness {
   const logs: LoggedLine[] = []
   const events: { type: string; payload: unknown }[] = []
   const logger = {
@@ -34,7 +38,7 @@ export function startCapture(input: CaptureConfigInput, ring = { maxConsumers: 2
     error: (msg: string, fields?: Record<string, unknown>) => logs.push({ level: 'error', msg, ...(fields ? { fields } : {}) }),
   }
   const supervisor = new Supervisor({ onEvent: (_service, type, payload) => events.push({ type, payload }) }, logger)
-  const service = CaptureService.start(supervisor, input, { ring, restart: { initialMs: 100, maxMs: 1000 } })
+  const service = CaptureService.start(supervisor, input, { ring, restart: { initialMs: 100, maxMs: 1000 }, ...(metrics ? { metrics } : {}) })
   const consumer = service.ring.consumer('test', { depth: 32 })
   const frames: FrameRecord[] = []
   const drain = (): FrameRecord[] => {
