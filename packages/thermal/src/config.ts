@@ -45,7 +45,7 @@ export function resolveThermalConfig(c: ThermalConfig = {}): ResolvedThermalConf
     busHz,
     emissivity,
     trOffsetC: c.trOffsetC ?? -8,
-    dataHold: c.dataHold ?? true,
+    dataHold: c.dataHold ?? false,
     maxReadBytes: c.maxReadBytes ?? 8192,
     reinitAfter: c.reinitAfter ?? 5,
     drift: c.drift ?? {},

@@ -12,6 +12,8 @@ import {
 } from './errors.js'
 import {
   AUX_CP_SP0,
+  AUX_START,
+  AUX_WORDS,
   AUX_CP_SP1,
   AUX_GAIN,
   AUX_PTAT,
@@ -54,8 +56,9 @@ export interface Mlx90640Options {
   /** Chess pattern (the calibration default) or interleaved rows. */
   chess?: boolean
   /**
-   * Data hold: the part leaves RAM alone while we read it. Without it a slow read can
-   * straddle two subpages; the driver then detects and discards the frame.
+   * Data hold: the part leaves RAM alone while we read it, but a subpage finishing during
+   * the read is then dropped by the part. Off by default: the driver reads the aux words
+   * first and relies on each subpage writing only its own pixels (see readSubpage).
    */
   dataHold?: boolean
   clock?: Clock
@@ -69,8 +72,13 @@ export interface SubpageRead {
   subpage: number
   /** Clock time (ms) at which data-ready was first seen. */
   readyAtMs: number
+  /** The last poll that still saw no new data (null if the first poll saw it): the subpage completed between the two. */
+  notReadyAtMs: number | null
   /** Bus transactions this read took (status polls included). */
   transactions: number
+  /** Wall time of the RAM read alone, ms: with its byte count this gives the real bus speed. */
+  ramReadMs: number
+  ramReadBytes: number
 }
 
 export function refreshCode(hz: number): number {
@@ -104,7 +112,7 @@ export class Mlx90640 {
     this.resolutionCode = RESOLUTION_BITS.indexOf(bits as (typeof RESOLUTION_BITS)[number])
     if (this.resolutionCode < 0) throw badArgumentError(`MLX90640 resolution ${bits} bits is not a setting; use 16, 17, 18 or 19`)
     this.chess = opts.chess ?? true
-    this.dataHold = opts.dataHold ?? true
+    this.dataHold = opts.dataHold ?? false
     this.clock = opts.clock ?? new RealClock()
     this.pollIntervalMs = opts.pollIntervalMs ?? 2
   }
@@ -182,12 +190,17 @@ export class Mlx90640 {
    * Wait for the data-ready bit, polling every pollIntervalMs, for at most `timeoutMs`
    * (default: two subpage periods). Returns the status word.
    */
-  async waitReady(signal?: AbortSignal, timeoutMs = 2 * this.subpagePeriodMs + 20): Promise<{ status: number; readyAtMs: number }> {
+  async waitReady(
+    signal?: AbortSignal,
+    timeoutMs = 2 * this.subpagePeriodMs + 20,
+  ): Promise<{ status: number; readyAtMs: number; notReadyAtMs: number | null }> {
     const start = this.clock.nowMs()
+    let notReadyAtMs: number | null = null
     for (;;) {
       const status = await this.readRegister(REG_STATUS)
       const now = this.clock.nowMs()
-      if (status & STATUS_DATA_READY) return { status, readyAtMs: now }
+      if (status & STATUS_DATA_READY) return { status, readyAtMs: now, notReadyAtMs }
+      notReadyAtMs = now
       if (signal?.aborted) throw signal.reason ?? new Error('aborted')
       if (now - start > timeoutMs) throw notReadyError(now - start)
       await this.clock.sleep(this.pollIntervalMs, signal)
@@ -201,14 +214,18 @@ export class Mlx90640 {
       await this.writeRegister(REG_STATUS, STATUS_OVERWRITE_ENABLE)
       this.ramFrozen = false
     }
-    const { status, readyAtMs } = await this.waitReady(signal, timeoutMs)
+    const { status, readyAtMs, notReadyAtMs } = await this.waitReady(signal, timeoutMs)
     let subpage = status & STATUS_LAST_SUBPAGE_MASK
+    let ramStart = 0
+    let ramMs = 0
     if (this.dataHold) {
       // Freeze RAM and clear data-ready (both in one write), read, then look again at the
       // status: the subpage number is final now, nothing can replace RAM under us.
       this.ramFrozen = true
       await this.writeRegister(REG_STATUS, 0)
+      ramStart = this.clock.nowMs()
       await this.readWords(RAM_START, RAM_WORDS, frame, 0)
+      ramMs = this.clock.nowMs() - ramStart
       subpage = (await this.readRegister(REG_STATUS)) & STATUS_LAST_SUBPAGE_MASK
       try {
         await this.writeRegister(REG_STATUS, STATUS_OVERWRITE_ENABLE)
@@ -217,19 +234,39 @@ export class Mlx90640 {
         // The frame is complete; RAM stays frozen and the next read opens it first.
       }
     } else {
-      // The datasheet's order: clear data-ready, then read. If it is set again when we are
-      // done, the next subpage landed during (or right after) the read: discard, since the
-      // two cannot be told apart.
-      await this.writeRegister(REG_STATUS, STATUS_OVERWRITE_ENABLE)
-      await this.readWords(RAM_START, RAM_WORDS, frame, 0)
-      const after = await this.readRegister(REG_STATUS)
-      if (after & STATUS_DATA_READY) throw overwrittenError()
+      // No data hold: a subpage only writes its own pattern's pixels, so the next one
+      // landing mid-read leaves ours intact and is not lost either (we read it next). What
+      // it does replace is the aux block (Ta, Vdd, gain, compensation pixels), so read the
+      // aux words first, then the pixels, then check the whole read fit in one period: a
+      // longer one could have seen a same-pattern subpage, which would tear our pixels.
+      let status2 = status
+      for (let attempt = 0; ; attempt++) {
+        subpage = status2 & STATUS_LAST_SUBPAGE_MASK
+        await this.writeRegister(REG_STATUS, STATUS_OVERWRITE_ENABLE) // clear data-ready
+        ramStart = this.clock.nowMs()
+        await this.readWords(AUX_START, AUX_WORDS, frame, PIXELS)
+        status2 = await this.readRegister(REG_STATUS)
+        if (!(status2 & STATUS_DATA_READY)) break
+        // The next subpage landed during the aux read: take that one instead.
+        if (attempt >= 1) throw overwrittenError()
+      }
+      await this.readWords(RAM_START, PIXELS, frame, 0)
+      ramMs = this.clock.nowMs() - ramStart
+      if (ramMs >= this.subpagePeriodMs) throw overwrittenError()
     }
     if (subpage > 1) throw frameInvalidError(`status register reports subpage ${subpage}; only 0 and 1 exist`)
     frame[FRAME_CTRL_INDEX] = this.ctrlValue
     frame[FRAME_SUBPAGE_INDEX] = subpage
     validateFrame(frame, this.params)
-    return { frame, subpage, readyAtMs, transactions: this.transactions - before }
+    return { frame, subpage, readyAtMs, notReadyAtMs, transactions: this.transactions - before, ramReadMs: ramMs, ramReadBytes: this.ramReadBytes() }
+  }
+
+  /** Bytes on the wire for one RAM read: per transaction, address+W, 2 register bytes, address+R, then the data. */
+  ramReadBytes(): number {
+    const maxWords = Math.max(1, Math.floor(this.transport.maxReadBytes / 2))
+    const chunks = this.dataHold ? Math.ceil(RAM_WORDS / maxWords) : Math.ceil(PIXELS / maxWords) + Math.ceil(AUX_WORDS / maxWords)
+    // Without data hold the timed span also holds one 6-byte status read.
+    return chunks * 4 + RAM_WORDS * 2 + (this.dataHold ? 0 : 6)
   }
 
   /** Object temperatures of the frame's subpage into `image`; returns Ta. */

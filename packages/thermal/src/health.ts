@@ -36,7 +36,10 @@ export type ThermalHealthSnapshot = {
   last_frame_age_ms: number | null
   drift: DriftFigures
   refresh_hz: number
+  /** Configured bus clock (device tree or config). */
   bus_hz: number
+  /** Bus clock implied by how long RAM reads take (bytes x 9 / time): catches a throttled core clock. */
+  bus_hz_effective: number | null
   source: string
 }
 
@@ -64,6 +67,7 @@ const FIELDS = [
   'last_frame_at_ms',
   'refresh_hz',
   'bus_hz',
+  'bus_hz_effective',
   'drift_window_s',
   'drift_ta',
   'drift_mean',
@@ -120,6 +124,7 @@ export class ThermalHealthWriter {
     f[F.last_frame_at_ms] = h.lastFrameAtMs ?? NaN
     f[F.refresh_hz] = h.refresh_hz
     f[F.bus_hz] = h.bus_hz
+    f[F.bus_hz_effective] = h.bus_hz_effective ?? NaN
     f[F.drift_window_s] = h.drift.window_s
     f[F.drift_ta] = h.drift.ta_c_per_min
     f[F.drift_mean] = h.drift.mean_c_per_min
@@ -194,6 +199,7 @@ export function thermalHealth(buffer: SharedArrayBuffer, nowMs = Number(process.
       },
       refresh_hz: f[F.refresh_hz]!,
       bus_hz: f[F.bus_hz]!,
+      bus_hz_effective: num(f[F.bus_hz_effective]!),
       source: text[3] ?? '',
     }
   }

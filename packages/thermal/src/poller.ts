@@ -91,6 +91,7 @@ export class ThermalPoller {
   private lostSinceGood = 0
   private pendingReason: ThermalLossReason | null = null
   private lastCooldownAtMs = 0
+  private busHzEffective: number | null = null
 
   constructor(
     private readonly sensor: Mlx90640,
@@ -130,7 +131,12 @@ export class ThermalPoller {
       if (signal.aborted) break
       try {
         const read = await this.sensor.readSubpage(signal, this.frameWords)
-        this.accountRead(read.subpage, read.readyAtMs)
+        this.accountRead(read.subpage, this.estimateCompletion(read.readyAtMs, read.notReadyAtMs))
+        if (read.ramReadMs > 0) {
+          // Smoothed: one read stretched by a preempted thread should not swing the figure.
+          const hz = (read.ramReadBytes * 9 * 1000) / read.ramReadMs
+          this.busHzEffective = this.busHzEffective === null ? hz : this.busHzEffective * 0.9 + hz * 0.1
+        }
         const ta = this.sensor.computeTo(read.frame, this.image, this.emissivity, undefined)
         this.lastTa = ta
         this.seen[read.subpage] = true
@@ -195,6 +201,7 @@ export class ThermalPoller {
       drift: this.published > 0 ? this.drift.figures() : emptyDrift(),
       refresh_hz: this.sensor.refreshHz,
       bus_hz: this.opts.busHz ?? this.sensor.transport.clockHz,
+      bus_hz_effective: this.busHzEffective === null ? null : Math.round(this.busHzEffective),
       source: this.opts.source ?? 'unknown',
     }
   }
@@ -226,6 +233,22 @@ export class ThermalPoller {
     const wakeAt = this.lastGoodReadyAt + this.sensor.subpagePeriodMs - this.wakeEarlyMs
     const now = this.clock.nowMs()
     if (wakeAt > now) await this.clock.sleep(wakeAt - now, signal)
+  }
+
+  /**
+   * When did the part finish this subpage? Between the last poll that saw no data and the
+   * one that saw it; within that, where the cadence predicts. Anchoring the next wake-up
+   * to this estimate (not to when we happened to look) keeps scheduling delays from
+   * adding up cycle after cycle. When the very first poll already saw data, the estimate
+   * creeps a little earlier, so a sensor whose oscillator runs fast is tracked too.
+   */
+  private estimateCompletion(readyAtMs: number, notReadyAtMs: number | null): number {
+    const period = this.sensor.subpagePeriodMs
+    const anchor = this.lastGoodReadyAt
+    let c = anchor === null ? readyAtMs : anchor + Math.round((readyAtMs - anchor) / period) * period
+    if (notReadyAtMs === null) c = Math.min(c, readyAtMs) - period * 0.02
+    else c = Math.min(Math.max(c, notReadyAtMs), readyAtMs)
+    return c
   }
 
   private accountRead(subpage: number, readyAtMs: number): void {

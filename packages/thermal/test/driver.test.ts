@@ -4,7 +4,7 @@ import { VirtualClock } from '../src/clock.js'
 import { Mlx90640, refreshCode } from '../src/driver.js'
 import { Mlx90640Emulator } from '../src/emulator.js'
 import { PIXELS, REG_CONTROL1 } from '../src/registers.js'
-import { blobScene, RecordedScene } from '../src/scenes.js'
+import { blobScene, RecordedScene, TemperatureScene } from '../src/scenes.js'
 import { loadMelexisExample } from './fixtures.js'
 
 const example = loadMelexisExample()
@@ -44,13 +44,13 @@ t.test('reads the Melexis frames through the emulator and reproduces their To', 
 })
 
 t.test('the RAM is read in one transaction when the adapter allows, in chunks otherwise', async (t) => {
-  for (const [maxReadBytes, ramReads] of [[8192, 1], [256, 7], [32, 52]] as const) {
+  for (const [maxReadBytes, ramReads] of [[8192, 2], [256, 1 + 6], [32, 4 + 48]] as const) {
     const { sensor } = rig({ maxReadBytes })
     await sensor.init()
     const before = sensor.transactionCount
     const read = await sensor.readSubpage()
-    // Status polls until ready + freeze + RAM + status + release.
-    const polls = read.transactions - ramReads - 3
+    // Status polls until ready, clear data-ready, aux read(s), status, pixel read(s).
+    const polls = read.transactions - ramReads - 2
     t.ok(polls >= 1, `${maxReadBytes}-byte adapter: ${read.transactions} transactions, ${polls} status polls`)
     t.equal(sensor.transactionCount - before, read.transactions)
   }
@@ -103,7 +103,31 @@ t.test('a moving blob is recovered where it was when each subpage was measured',
   t.ok(rms < 0.5, `rms error with 1.5-count noise ${rms.toFixed(3)} °C over ${n} pixels`)
 })
 
-t.test('without data hold, a read overtaken by the next subpage is discarded', async (t) => {
+t.test('without data hold, the next subpage landing mid-read leaves ours intact and is read next', async (t) => {
+  // The scene warms 10 °C a second, so each subpage has its own temperature.
+  const scene = new TemperatureScene((_r, _c, timeS) => 20 + 10 * timeS, { ta: 30 })
+  const { sensor, clock, emu } = rig({ scene, busHz: 400_000 }, { refreshHz: 16, dataHold: false })
+  await sensor.init()
+  // Subpage 0 completes 62.5 ms after configuration; start reading it 40 ms late, so the
+  // 38 ms read is still running when subpage 1 lands.
+  const configuredAt = clock.nowMs()
+  clock.advance(configuredAt + 62.5 + 40 - clock.nowMs())
+  const image = new Float64Array(PIXELS).fill(NaN)
+  const first = await sensor.readSubpage()
+  t.equal(first.subpage, 0)
+  t.equal(emu.stats.subpagesMeasured, 2, 'subpage 1 landed during the read')
+  sensor.computeTo(first.frame, image, 1)
+  const t0 = 20 + 10 * ((configuredAt - 0 + 62.5) / 1000)
+  let worst = 0
+  for (let p = 0; p < PIXELS; p++) if (pixelSubpage(p, true) === 0) worst = Math.max(worst, Math.abs(image[p]! - t0))
+  t.ok(worst < 0.3, `subpage 0 pixels intact: worst ${worst.toFixed(3)} °C from ${t0.toFixed(3)}`)
+  const before = clock.nowMs()
+  const second = await sensor.readSubpage()
+  t.equal(second.subpage, 1, 'subpage 1 was not lost')
+  t.ok(second.readyAtMs - before < 1, 'and was ready at once')
+})
+
+t.test('without data hold, a read longer than a subpage period is discarded', async (t) => {
   const { sensor } = rig({ busHz: 100_000 }, { refreshHz: 64, dataHold: false })
   await sensor.init()
   await t.rejects(sensor.readSubpage(), { code: 'FRAME_INVALID', message: /overwritten/ })
@@ -119,10 +143,10 @@ t.test('with data hold the same slow read is intact', async (t) => {
 t.test('corrupted aux words, missing data and bad settings give clear errors', async (t) => {
   const { sensor, emu } = rig()
   await sensor.init()
-  // VDD word (aux 42 = RAM word 810) corrupted to a value no part reports.
-  emu.injectFault({ kind: 'corrupt', target: 'ram', word: 810, value: 0x7000 })
+  // The aux block is read first (its own transaction): corrupt its VDD word (aux 42).
+  emu.injectFault({ kind: 'corrupt', target: 'ram', word: 42, value: 0x7000 })
   await t.rejects(sensor.readSubpage(), { code: 'FRAME_INVALID', message: /supply voltage/ })
-  emu.injectFault({ kind: 'corrupt', target: 'ram', word: 768, value: 0x7fff })
+  emu.injectFault({ kind: 'corrupt', target: 'ram', word: 0, value: 0x7fff })
   await t.rejects(sensor.readSubpage(), { code: 'FRAME_INVALID', message: /never written/ })
   await t.rejects(sensor.readSubpage(undefined, undefined, 5), { code: 'NOT_READY' })
   t.throws(() => new Mlx90640(emu, { refreshHz: 10 }), { code: 'BAD_ARGUMENT' })

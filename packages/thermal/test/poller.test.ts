@@ -20,9 +20,21 @@ class StopAt extends VirtualClock {
   }
 }
 
-async function run(seconds: number, emuOpts: EmulatorOptions = {}, pollOpts: PollerOptions = {}, refreshHz = 16, setup?: (emu: Mlx90640Emulator) => void) {
+/** Like StopAt, but every sleep oversleeps by up to `jitterMs`, as timers do on a busy machine. */
+class JitteryStopAt extends StopAt {
+  private state = 12345
+  constructor(endMs: number, controller: AbortController, private readonly jitterMs: number) {
+    super(endMs, controller)
+  }
+  override async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    this.state = (this.state * 1103515245 + 12345) % 2147483648
+    await super.sleep(ms + (this.state / 2147483648) * this.jitterMs, signal)
+  }
+}
+
+async function run(seconds: number, emuOpts: EmulatorOptions = {}, pollOpts: PollerOptions = {}, refreshHz = 16, setup?: (emu: Mlx90640Emulator) => void, jitterMs = 0) {
   const controller = new AbortController()
-  const clock = new StopAt(seconds * 1000, controller)
+  const clock = jitterMs > 0 ? new JitteryStopAt(seconds * 1000, controller, jitterMs) : new StopAt(seconds * 1000, controller)
   const emu = new Mlx90640Emulator({ clock, ...emuOpts })
   setup?.(emu)
   const sensor = new Mlx90640(emu, { clock, refreshHz })
@@ -54,10 +66,19 @@ for (const busHz of [400_000, 1_000_000]) {
     t.ok(frames.every((f) => Math.abs(f.ta - 30) < 0.05), 'Ta as the scene says')
     t.ok(frames.every((f) => f.max > 33 && f.min < 26), 'the blob shows over the background')
     t.ok(frames.every((f) => f.publishTsNs >= f.captureTsNs), 'published after capture')
+    t.ok(Math.abs(health.bus_hz_effective! - busHz) / busHz < 0.01, `effective bus ${health.bus_hz_effective} Hz`)
     const busShare = emu.stats.busMs / 60_000
     t.ok(busShare < 1, `bus busy ${(busShare * 100).toFixed(0)} % of the time`)
   })
 }
+
+t.test('timer jitter does not add up: the wake-up is anchored to the sensor cadence', async (t) => {
+  // Every sleep oversleeps by up to 20 ms. Were the next wake-up taken from when we
+  // happened to see the data, the lateness would accumulate until subpages were lost.
+  const { health } = await run(60, { busHz: 400_000 }, {}, 16, undefined, 20)
+  t.equal(health.lost_total, 0, `lost ${health.lost_total}`)
+  t.ok(health.frames_per_s >= 9.5, `frames_per_s ${health.frames_per_s}`)
+})
 
 t.test('transient NACKs are retried and counted; the rate holds', async (t) => {
   const { health } = await run(30, { faultRates: { nack: 0.01 }, seed: 5 })
