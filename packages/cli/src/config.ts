@@ -8,7 +8,7 @@ import { consumerListSchema, kernelConfigShape, object, parseConfig, readConfigF
 export const heartConfigSchema = object({
   ...kernelConfigShape,
   /** The camera URL (DESIGN.md's source contract). */
-  source: string({ default: 'testsrc://', hint: 'a source URL (rtsp://, file://, v4l2://, testsrc://, synthetic://)' }),
+  source: string({ default: 'testsrc://?size=1920x1080&fps=60', hint: 'a source URL (rtsp://, file://, v4l2://, testsrc://, synthetic://)' }),
   /** Capture options beyond the URL (decoder, pixFmt, expect, reconnect...): see docs/capture.md. */
   camera: section(),
   consumers: consumerListSchema,

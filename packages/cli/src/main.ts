@@ -2,6 +2,9 @@ import { KernelError } from '@heart/kernel'
 import { helpText, parseArgs, parseHostPort, parsePositiveNumber, type FlagSpec } from './args.js'
 import { UsageError, usage } from './errors.js'
 import { runHeart } from './run.js'
+import { formatProbe, probeSource } from '@heart/capture'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 
 const RUN_FLAGS: Record<string, FlagSpec> = {
   source: { value: true, help: 'camera URL (default testsrc://): rtsp://, file://, v4l2://, testsrc://, synthetic://' },
@@ -30,6 +33,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     switch (command) {
       case 'run':
         return await runCommand(rest)
+      case 'probe':
+        return await probeCommand(rest)
+      case 'bench':
+        return await benchCommand(rest)
       case undefined:
       case 'help':
       case '--help':
@@ -76,4 +83,45 @@ function reportError(error: unknown): number {
   }
   process.stderr.write(`heart: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
   return 1
+}
+
+const PROBE_FLAGS: Record<string, FlagSpec> = {
+  timeout: { value: true, help: 'give up after S seconds (default 10)' },
+  json: { value: false, help: 'print JSON instead of text' },
+  help: { value: false, help: 'show this help' },
+}
+
+async function probeCommand(argv: readonly string[]): Promise<number> {
+  const { flags, positionals } = parseArgs(argv, PROBE_FLAGS, 'probe')
+  if (flags.help) {
+    process.stdout.write(helpText('probe', 'URL [options]', PROBE_FLAGS))
+    return 0
+  }
+  const url = positionals[0]
+  if (!url || positionals.length > 1) throw usage('heart probe needs exactly one source URL, for example heart probe rtsp://192.168.1.20:554/stream1')
+  const timeoutMs = flags.timeout ? parsePositiveNumber('timeout', flags.timeout as string) * 1000 : 10_000
+  const result = await probeSource(url, { timeoutMs })
+  process.stdout.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : formatProbe(result) + '\n')
+  return 0
+}
+
+const BENCH_SCOPES = ['ring', 'decode', 'soak']
+
+/** Runs the bench harness (bench/) in its own process so its figures are not disturbed by this one. */
+async function benchCommand(argv: readonly string[]): Promise<number> {
+  const [scope] = argv
+  if (!scope || scope === '--help') {
+    process.stdout.write(`usage: heart bench ${BENCH_SCOPES.join('|')} [--json FILE] [scope options]\n`)
+    return scope ? 0 : 2
+  }
+  if (!BENCH_SCOPES.includes(scope)) throw usage(`heart bench: unknown scope "${scope}"; use ${BENCH_SCOPES.join(', ')}`)
+  const script = fileURLToPath(new URL('../../../../bench/dist/src/main.js', import.meta.url))
+  const child = spawn(process.execPath, [script, ...argv], { stdio: 'inherit' })
+  const forward = (signal: NodeJS.Signals): void => void child.kill(signal)
+  process.on('SIGINT', forward)
+  process.on('SIGTERM', forward)
+  const code = await new Promise<number>((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))))
+  process.off('SIGINT', forward)
+  process.off('SIGTERM', forward)
+  return code
 }

@@ -7,6 +7,15 @@ import { consumerEntry } from './consumer-kinds.js'
 import { HttpServer, jsonRoute } from './http-server.js'
 import { StatusPrinter } from './status-line.js'
 import { RunRecorder, type RunSummary } from './summary.js'
+import type { FrameRing } from '@heart/ring'
+
+/** Waits (bounded) until no consumer has frames queued. */
+async function drainConsumers(ring: FrameRing, timeoutMs: number): Promise<void> {
+  const end = performance.now() + timeoutMs
+  while (performance.now() < end && ring.consumerStats().some((c) => c.state === 'active' && c.lag > 0)) {
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
 
 export interface RunOptions extends ConfigOverrides {
   configFile?: string
@@ -114,10 +123,12 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   const stop = (): Promise<RunSummary> => {
     stopping ??= (async () => {
       clearTimeout(durationTimer)
-      // Final figures first, while every part is still up.
+      // Stop the camera first and let consumers finish what is queued, so
+      // the final books balance (delivered + dropped = published, lag 0).
       recorder.sample()
-      const summary = recorder.summary()
       await capture.stop(config.supervisor.stopTimeoutMs)
+      await drainConsumers(capture.ring, 1000)
+      const summary = recorder.summary()
       await kernel.stop()
       await http.close()
       printer?.finish()

@@ -1,0 +1,45 @@
+import t from 'tap'
+import { PassThrough } from 'node:stream'
+import type { HealthReport } from '@heart/kernel'
+import { StatusPrinter, statusLine } from '../src/status-line.js'
+
+const report = {
+  status: 'yellow',
+  reasons: ['x'],
+  camera: { state: 'streaming', frames_per_s: 59.94, decode_ms_p50: 2.1, decode_ms_p99: 4.25, decode_ms_first_frame: 30, last_frame_age_ms: 12, reopens_total: 1, decode_errors_total: 0, backend: 'software', ai_locked: false },
+  consumers: { motion: { delivered: 10, dropped: { motion_slow: 2, stale: 1 }, lag: 0, state: 'active', published: 13 } },
+  thermal: { frames_per_s: 10, lost_total: 0, loss_ratio: 0.01 },
+  loop: { tick_ms_p50: 5.01, tick_ms_p99: 5.6, tick_ms_max: 7.2, late_ticks: 0 },
+  workers: {},
+  events: { queued: 0, dropped: 0 },
+  uptime_s: 3,
+} as HealthReport
+
+t.test('the terminal line carries status, rate, decode, drops, thermal and loop', async (t) => {
+  t.equal(
+    statusLine(report, false),
+    'YELLOW | streaming 59.9 fps decode p50 2.1 p99 4.3 ms age 12 ms | drops 3 | thermal 10.0 Hz loss 1.0% | tick p99 5.60 max 7.20 ms',
+  )
+  t.match(statusLine(report, true), /\x1b\[33mYELLOW\x1b\[0m/)
+})
+
+t.test('JSON lines when not a terminal; an updating line on one', async (t) => {
+  const pipe = new PassThrough() as unknown as NodeJS.WriteStream
+  let out = ''
+  ;(pipe as unknown as PassThrough).on('data', (d) => (out += d))
+  const printer = new StatusPrinter(pipe)
+  printer.print(report)
+  printer.finish()
+  const line = JSON.parse(out.trim())
+  t.match(line, { type: 'status', status: 'yellow', camera: { frames_per_s: 59.94 } })
+
+  const tty = new PassThrough() as unknown as NodeJS.WriteStream & { isTTY: boolean }
+  tty.isTTY = true
+  let screen = ''
+  ;(tty as unknown as PassThrough).on('data', (d) => (screen += d))
+  const live = new StatusPrinter(tty)
+  live.print(report)
+  live.print(report)
+  live.finish()
+  t.match(screen, /^\r\x1b\[2K.*YELLOW.*\r\x1b\[2K.*\n$/s)
+})
