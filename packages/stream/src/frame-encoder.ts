@@ -131,30 +131,42 @@ export class FrameEncoder {
         { width: size.width, height: size.height, quality: config.quality },
       )
     } catch (err) {
-      this.stats.failed++
-      this.consecutiveFailures++
-      this.opts.onError?.(err, this.stats)
-      if (this.consecutiveFailures >= MAX_CONSECUTIVE_ENCODE_FAILURES) throw err
+      this.failed(err)
       return
     } finally {
       release()
     }
-    this.consecutiveFailures = 0
     const doneNs = this.now()
+    const encodeUs = Number((doneNs - startNs) / 1000n)
+    try {
+      share.write(jpeg, {
+        seq,
+        captureTsNs,
+        encodedTsNs: doneNs,
+        srcWidth,
+        srcHeight,
+        width: size.width,
+        height: size.height,
+        encodeUs,
+        flags,
+      })
+    } catch (err) {
+      // A JPEG larger than the share's slot (an unusually busy picture at high
+      // quality) is skipped like a failed encode, not fatal on its own.
+      this.failed(err)
+      return
+    }
+    this.consecutiveFailures = 0
     this.stats.encoded++
-    this.stats.lastEncodeUs = Number((doneNs - startNs) / 1000n)
+    this.stats.lastEncodeUs = encodeUs
     this.stats.bytesTotal += jpeg.byteLength
-    share.write(jpeg, {
-      seq,
-      captureTsNs,
-      encodedTsNs: doneNs,
-      srcWidth,
-      srcHeight,
-      width: size.width,
-      height: size.height,
-      encodeUs: this.stats.lastEncodeUs,
-      flags,
-    })
+  }
+
+  private failed(err: unknown): void {
+    this.stats.failed++
+    this.consecutiveFailures++
+    this.opts.onError?.(err, this.stats)
+    if (this.consecutiveFailures >= MAX_CONSECUTIVE_ENCODE_FAILURES) throw err
   }
 }
 

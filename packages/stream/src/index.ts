@@ -17,6 +17,8 @@ export {
 } from './encoder-service.js'
 export type { EncoderConsumerSpec, EncoderSpecOptions, EventSource } from './encoder-service.js'
 export { loadEncoder } from './load-encoder.js'
+export { startStream } from './stream-service.js'
+export type { StartStreamOptions, StreamService } from './stream-service.js'
 export { thermalRingSource } from './thermal-source.js'
 export type { ThermalRingSource, ThermalRingSourceOptions } from './thermal-source.js'
 export type { StreamError } from './errors.js'

@@ -92,3 +92,19 @@ t.test('a failed encode skips the frame; a long run of failures throws', async (
   t.equal(errors.length, MAX_CONSECUTIVE_ENCODE_FAILURES + 1)
   t.match(encoder.stats, { encoded: 1, failed: MAX_CONSECUTIVE_ENCODE_FAILURES + 1 })
 })
+
+t.test('a JPEG too large for the share is skipped like a failed encode', async (t) => {
+  const share = JpegShare.create(1024)
+  let size = 2000
+  const errors: unknown[] = []
+  const encoder = new FrameEncoder({ encode: () => Buffer.alloc(size), share, config: resolveEncoderConfig(), onError: (e) => errors.push(e) })
+  let released = 0
+  encoder.onFrame(lease(1), () => released++)
+  t.equal(released, 1)
+  t.equal(share.published(), 0)
+  t.match(errors, [{ code: 'ERR_STREAM_JPEG_TOO_LARGE' }])
+  size = 500
+  encoder.onFrame(lease(2), () => released++)
+  t.equal(share.published(), 1)
+  t.match(encoder.stats, { encoded: 1, failed: 1, bytesTotal: 500 })
+})
