@@ -349,15 +349,12 @@ impl Task for OpenTask {
 pub struct ProbeTask(OpenTask);
 
 impl Task for ProbeTask {
-  type Output = Pipeline;
+  type Output = SourceInfo;
   type JsValue = SourceInfo;
 
-  fn compute(&mut self) -> napi::Result<Pipeline> {
-    self.0.open()
-  }
-
-  fn resolve(&mut self, _env: Env, p: Pipeline) -> napi::Result<SourceInfo> {
-    Ok(SourceInfo {
+  fn compute(&mut self) -> napi::Result<SourceInfo> {
+    let p = self.0.open()?;
+    let info = SourceInfo {
       url: p.facts_url(),
       codec: p.facts.codec.clone(),
       width: p.facts.width,
@@ -368,7 +365,14 @@ impl Task for ProbeTask {
       fallback_reason: p.facts.fallback_reason.clone(),
       duration_ms: p.facts.duration_ms,
       bit_rate: p.facts.bit_rate,
-    })
+    };
+    // Close here, off the JS thread (an RTSP teardown talks to the camera).
+    drop(p);
+    Ok(info)
+  }
+
+  fn resolve(&mut self, _env: Env, info: SourceInfo) -> napi::Result<SourceInfo> {
+    Ok(info)
   }
 
   fn reject(&mut self, env: Env, err: napi::Error) -> napi::Result<SourceInfo> {
@@ -539,7 +543,10 @@ impl Source {
   pub fn close(&self) {
     self.shared.close();
     if let Ok(mut guard) = self.shared.pipeline.try_lock() {
-      *guard = None;
+      if let Some(pipeline) = guard.take() {
+        // Closing an RTSP session talks to the camera: keep that off the JS thread.
+        std::thread::spawn(move || drop(pipeline));
+      }
     }
     // Otherwise a read is running: it sees the abort, returns, and frees the pipeline itself.
   }
