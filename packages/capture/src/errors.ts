@@ -55,7 +55,7 @@ export function slotTooSmall(source: string, need: number, have: number, width: 
   return new CaptureError(
     'SLOT_TOO_SMALL',
     `a ${width}x${height} frame from ${source} needs ${need} bytes but ring slots hold ${have}; ` +
-      `raise capture.maxSize so the ring is sized for it`,
+      `raise capture.expect.maxSize so the ring is sized for it`,
   )
 }
 

@@ -2,18 +2,19 @@
 // publishes, how it counts, when it reconnects, and how fast it stops.
 import t from 'tap'
 import { FrameFlags, FrameRing, frameLayout } from '@heart/ring'
-import { runCapture, type CaptureLog } from '../src/capture-loop.js'
+import { runCapture, type CaptureLog, type FrameProducer } from '../src/capture-loop.js'
 import { resolveCaptureConfig } from '../src/config.js'
 import { CaptureHealthReader, CaptureHealthWriter, createHealthBuffer } from '../src/health-block.js'
 import { parseSource } from '../src/source-url.js'
 import type { DecodedFrame, OpenedSource, OpenRequest, SourceInfo } from '../src/decoder.js'
 
-type Step = 'frame' | 'decode-error' | 'frame-with-errors' | 'end' | 'hang' | { fail: string }
+type Step = 'frame' | 'frame-wide' | 'decode-error' | 'frame-with-errors' | 'end' | 'hang' | { fail: string }
 interface OpenScript { fail?: string; info?: Partial<SourceInfo>; steps?: Step[]; hangOpen?: boolean }
 
 const W = 64
 const H = 36
 const layout = frameLayout(W, H, 'yuv420p')
+const wideLayout = frameLayout(W * 2, H, 'yuv420p')
 
 function silentLog(): CaptureLog & { lines: { level: string; msg: string; fields?: object }[] } {
   const lines: { level: string; msg: string; fields?: object }[] = []
@@ -52,8 +53,8 @@ function fakeOpener(scripts: OpenScript[]): { open: (r: OpenRequest, s: AbortSig
         dst[0] = ++counter & 0xff
         const ts = process.hrtime.bigint()
         return {
-          captureTsNs: ts - 3_000_000n, decodeTsNs: ts, width: info.width, height: info.height, pixFmt: 'yuv420p',
-          planes: layout.planes, keyframe: counter % 10 === 1, corrupt: false, decodeMs: 1.5,
+          captureTsNs: ts - 3_000_000n, decodeTsNs: ts, width: step === 'frame-wide' ? W * 2 : info.width, height: info.height, pixFmt: 'yuv420p',
+          planes: step === 'frame-wide' ? wideLayout.planes : layout.planes, keyframe: counter % 10 === 1, corrupt: false, decodeMs: 1.5,
           decodeErrors: step === 'frame-with-errors' ? 2 : 0,
         }
       },
@@ -63,7 +64,7 @@ function fakeOpener(scripts: OpenScript[]): { open: (r: OpenRequest, s: AbortSig
   return Object.assign(state, { open })
 }
 
-function setup(scripts: OpenScript[], overrides: Record<string, unknown> = {}) {
+function setup(scripts: OpenScript[], overrides: Record<string, unknown> = {}, wrapProducer: (p: FrameProducer) => FrameProducer = (p) => p) {
   const spec = parseSource('rtsp://user:hunter2@cam.local/s1')
   const config = resolveCaptureConfig({
     source: spec.url, stallTimeoutMs: 150, openTimeoutMs: 300,
@@ -79,7 +80,7 @@ function setup(scripts: OpenScript[], overrides: Record<string, unknown> = {}) {
   const ac = new AbortController()
   const events: { type: string; payload: unknown }[] = []
   const done = runCapture({
-    spec, config, open: fake.open, producer: ring.producer(), slotBytes: frameLayout(640, 360, 'yuv420p').byteLength,
+    spec, config, open: fake.open, producer: wrapProducer(ring.producer()), slotBytes: frameLayout(640, 360, 'yuv420p').byteLength,
     health, signal: ac.signal, log, emit: (type, payload) => events.push({ type, payload }),
   })
   const snapshot = () => reader.snapshot({ redAfterMs: 3000, yellowForMs: 10_000 })
@@ -197,4 +198,35 @@ t.test('stop returns promptly while the source hangs in open or read', async (t)
     t.ok(Date.now() - started < 1000, `stopped in ${Date.now() - started} ms`)
     t.equal(s.snapshot().state, 'stopped')
   }
+})
+
+t.test('a mid-stream size change bumps the epoch without a reopen', async (t) => {
+  const s = setup([{ steps: ['frame', 'frame', 'frame-wide', 'frame-wide'] }])
+  t.teardown(s.stop)
+  await s.until('4 frames', () => s.snapshot().frames_total === 4)
+  const frames = s.drain()
+  t.same(frames.map((f) => f.epoch), [0, 0, 1, 1])
+  t.equal(s.snapshot().reopens_total, 0)
+  t.ok(s.log.lines.some((l) => l.msg === 'stream renegotiated'))
+})
+
+t.test('with no free slot the frame is still read (into scratch memory) and counted', async (t) => {
+  let calls = 0
+  const s = setup([{ steps: Array(6).fill('frame') }], {}, (p) => ({
+    beginWrite: () => (++calls === 2 || calls === 3 ? null : p.beginWrite()),
+    commit: (slot, meta) => p.commit(slot, meta),
+    abort: (slot) => p.abort(slot),
+    bumpEpoch: () => p.bumpEpoch(),
+  }))
+  t.teardown(s.stop)
+  await s.until('6 frames read', () => s.snapshot().frames_total === 4 && s.snapshot().slots_full_total === 2)
+  t.same(s.drain().map((f) => f.first), [1, 4, 5, 6], 'frames 2 and 3 were read and dropped, the rest published')
+})
+
+t.test('a camera whose frames would not fit the ring slots is refused at open', async (t) => {
+  const s = setup([{ info: { frameBytes: 10 * 1024 * 1024 }, steps: ['frame'] }])
+  t.teardown(s.stop)
+  await s.until('the failure', () => s.snapshot().failures_total >= 1)
+  t.equal(s.snapshot().last_error_code, 'SLOT_TOO_SMALL')
+  t.match(s.snapshot().last_error, /raise capture.expect.maxSize/)
 })
