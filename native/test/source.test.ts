@@ -228,6 +228,10 @@ t.test('bad input gets INVALID_ARGUMENT with a clear message', async (t) => {
   })
   await t.rejects(Source.open('testsrc://?size=1x1'), { code: 'INVALID_ARGUMENT' })
   await t.rejects(Source.open('file:///definitely/not/here.mp4'), { code: 'STREAM_NOT_FOUND' })
+  await t.rejects(Source.open('v4l2:///dev/video-heart-none?format=mjpeg'), { code: 'STREAM_NOT_FOUND', message: /check the path/ })
+  await t.rejects(Source.open('v4l2:///dev/video0?format=rgb'), { code: 'INVALID_ARGUMENT', message: /mjpeg, yuyv or h264/ })
+  await t.rejects(Source.open('testsrc://', { transport: 'sctp' as 'tcp' }), { code: 'INVALID_ARGUMENT' })
+  await t.rejects(Source.open('testsrc://', { fpsCap: 0 }), { code: 'INVALID_ARGUMENT' })
 })
 
 t.test('one read at a time; a too-small buffer is refused untouched', async (t) => {
