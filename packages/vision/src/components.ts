@@ -53,6 +53,12 @@ export class ConnectedComponents {
     let next = 1
     for (let y = 0; y < h; y++) {
       const row = y * w
+      // Motion is sparse: clear empty rows in bulk (indexOf is native).
+      const first = connect.indexOf(1, row)
+      if (first < 0 || first >= row + w) {
+        labels.fill(0, row, row + w)
+        continue
+      }
       for (let x = 0; x < w; x++) {
         const i = row + x
         if (connect[i] === 0) {
@@ -94,7 +100,10 @@ export class ConnectedComponents {
     }
     for (let y = 0; y < h; y++) {
       const row = y * w
-      for (let x = 0; x < w; x++) {
+      const first = weight.indexOf(1, row)
+      if (first < 0) break
+      if (first >= row + w) continue
+      for (let x = first - row; x < w; x++) {
         const i = row + x
         if (weight[i] === 0) continue
         const l = labels[i]!

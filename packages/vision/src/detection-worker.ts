@@ -9,6 +9,7 @@ import type { DropReasonCode } from '@heart/ring'
 import { DeepStackProtocol } from './deepstack.js'
 import { DetectionClient } from './detection-client.js'
 import type { SkipReason } from './detection-client.js'
+import { loadNative, nativeLayout } from './native.js'
 import { OpenInferenceProtocol } from './oip.js'
 import type { DetectionProtocol, ImageEncoder } from './protocol.js'
 import type { DetectionWorkerOptions } from './services.js'
@@ -69,24 +70,16 @@ async function createProtocol(o: DetectionWorkerOptions, log: { warn(msg: string
   return new DeepStackProtocol({ ...o.deepstack!, encode })
 }
 
-/**
- * The native crate's encoder, when this build has it. Looked up at run time
- * so the vision package does not need the native addon to build or test.
- */
+/** The native crate's JPEG encoder (swscale + mjpeg, straight from the slot), when this build has it. */
 async function nativeJpegEncoder(): Promise<ImageEncoder | undefined> {
-  const specifier = '@heart/native'
-  try {
-    const native = (await import(specifier)) as { encodeJpeg?: unknown }
-    if (typeof native.encodeJpeg !== 'function') return undefined
-    const encodeJpeg = native.encodeJpeg as (...args: unknown[]) => unknown
-    return async (frame, maxWidth) => {
-      const scale = Math.min(1, maxWidth / frame.width)
-      const width = Math.max(2, Math.round((frame.width * scale) / 2) * 2)
-      const height = Math.max(2, Math.round((frame.height * scale) / 2) * 2)
-      const data = (await encodeJpeg(frame.bytes, { width: frame.width, height: frame.height, pixFmt: frame.pixFmt, planes: frame.planes }, { width, height, quality: 80 })) as Uint8Array
-      return { data, width, height, type: 'image/jpeg' }
-    }
-  } catch {
-    return undefined
+  const { encodeJpeg } = await loadNative()
+  if (!encodeJpeg) return undefined
+  return (frame, maxWidth) => {
+    const scale = Math.min(1, maxWidth / frame.width)
+    // Even sizes: 4:2:0 JPEG chroma covers 2x2 pixels.
+    const width = Math.max(2, Math.round((frame.width * scale) / 2) * 2)
+    const height = Math.max(2, Math.round((frame.height * scale) / 2) * 2)
+    const data = encodeJpeg(frame.bytes, nativeLayout(frame), { width, height, quality: 80 })
+    return { data, width, height, type: 'image/jpeg' }
   }
 }

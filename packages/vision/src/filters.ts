@@ -57,6 +57,12 @@ export function dilate(src: Uint8Array, w: number, h: number, r: number, tmp: Ui
   }
   for (let y = 0; y < h; y++) {
     const row = y * w
+    // indexOf is native and fast: skip straight past rows with nothing set.
+    const next = src.indexOf(1, row)
+    if (next < 0 || next >= row + w) {
+      tmp.fill(0, row, row + w)
+      continue
+    }
     // Count of set cells in the window [x - r, x + r], clipped to the row.
     let c = 0
     for (let k = 0; k <= r && k < w; k++) c += src[row + k]!

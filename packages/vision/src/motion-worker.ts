@@ -1,34 +1,77 @@
 // Worker entry of the movement detector: reads the luma plane of each frame
 // in place from the ring, runs the detector and emits `motion` events.
 // Started by the kernel (see services.ts); never imported directly.
+//
+// Downsampling in space: with the native addon the frame is scaled to the
+// configured input width straight from the slot (swscale) and the detector
+// runs at factor 1; without it the detector block-averages the luma in JS.
 
 import { serveConsumer } from '@heart/kernel'
+import type { FrameLease } from '@heart/ring'
 import { unsupportedPixelFormat } from './errors.js'
 import { MotionDetector } from './motion.js'
+import type { MotionOptions } from './motion.js'
+import { loadNative, nativeLayout } from './native.js'
 import type { MotionWorkerOptions } from './services.js'
 import type { Box, MotionEventPayload } from './types.js'
 
 const LUMA_FORMATS = ['yuv420p', 'nv12', 'gray'] as const
 
-serveConsumer<MotionWorkerOptions | undefined>((ctx) => {
+serveConsumer<MotionWorkerOptions | undefined>(async (ctx) => {
   const options = ctx.config.app ?? {}
+  const inputWidth = options.inputWidth ?? 320
+  const { scaleInto } = options.scaler === 'js' ? {} : await loadNative()
   let detector: MotionDetector | null = null
   let width = 0
   let height = 0
   let moving = false
+  // Native path state: the scaled plane and how its pixels map to the frame.
+  let scaled: Uint8Array | null = null
+  let sw = 0
+  let sh = 0
+  let kx = 1
+  let ky = 1
+
+  function configure(frame: FrameLease): void {
+    width = frame.width
+    height = frame.height
+    const detectorOptions: MotionOptions = { ...options.detector }
+    if (scaleInto && inputWidth < width) {
+      sw = Math.max(2, Math.round(inputWidth / 2) * 2)
+      sh = Math.max(2, Math.round((height * sw) / width / 2) * 2)
+      kx = width / sw
+      ky = height / sh
+      scaled = new Uint8Array(sw * sh)
+      // Options are in frame pixels; the detector sees scaled pixels.
+      detectorOptions.downscale = 1
+      if (detectorOptions.masks) detectorOptions.masks = detectorOptions.masks.map((m) => ({ x: m.x / kx, y: m.y / ky, w: m.w / kx, h: m.h / ky }))
+      detectorOptions.minArea = (detectorOptions.minArea ?? width * height * 0.0005) / (kx * ky)
+    } else {
+      scaled = null
+      kx = ky = 1
+      if (options.inputWidth !== undefined || detectorOptions.downscale === undefined) {
+        detectorOptions.downscale = Math.max(1, Math.round(width / inputWidth))
+      }
+    }
+    detector = new MotionDetector(detectorOptions)
+    ctx.log.info('motion detector configured', {
+      width,
+      height,
+      scaling: scaled ? `native to ${sw}x${sh}` : `js, factor ${detectorOptions.downscale}`,
+    })
+  }
 
   return {
     onFrame(frame) {
       if (!(LUMA_FORMATS as readonly string[]).includes(frame.pixFmt)) throw unsupportedPixelFormat(frame.pixFmt, 'motion detector', LUMA_FORMATS)
-      if (detector === null || frame.width !== width || frame.height !== height) {
-        // The input size picks the downscale factor for this frame size.
-        width = frame.width
-        height = frame.height
-        const downscale = options.inputWidth ? Math.max(1, Math.round(width / options.inputWidth)) : options.detector?.downscale
-        detector = new MotionDetector({ ...options.detector, downscale })
-        ctx.log.info('motion detector configured', { width, height, downscale: downscale ?? 'auto' })
+      if (detector === null || frame.width !== width || frame.height !== height) configure(frame)
+      let r
+      if (scaled !== null) {
+        scaleInto!(frame.bytes, nativeLayout(frame), scaled, { width: sw, height: sh, pixFmt: 'gray', planes: [{ offset: 0, stride: sw, width: sw, height: sh }] })
+        r = detector!.process(scaled, sw, sh)
+      } else {
+        r = detector!.processPlane(frame.bytes, frame.planes[0]!)
       }
-      const r = detector.processPlane(frame.bytes, frame.planes[0]!)
       if (r.recalibrated) ctx.log.info('global change (lights, exposure): recalibrating', { seq: frame.seq, shift: r.shift, changed: r.changedFraction })
       // One event per frame with motion, and one empty event when it stops.
       if (r.boxCount === 0 && !moving) return
@@ -36,7 +79,9 @@ serveConsumer<MotionWorkerOptions | undefined>((ctx) => {
       const boxes: Box[] = []
       for (let i = 0; i < r.boxCount; i++) {
         const b = r.boxes[i]!
-        boxes.push({ x: b.x, y: b.y, w: b.w, h: b.h })
+        const x = Math.round(b.x * kx)
+        const y = Math.round(b.y * ky)
+        boxes.push({ x, y, w: Math.min(width - x, Math.round(b.w * kx)), h: Math.min(height - y, Math.round(b.h * ky)) })
       }
       const payload: MotionEventPayload = { seq: String(frame.seq), captureTsNs: String(frame.captureTsNs), boxes }
       ctx.emit('motion', payload)

@@ -14,10 +14,14 @@ export interface MotionWorkerOptions {
   /** Detector settings (threshold, minArea, backgroundRate, masks, ...). */
   detector?: MotionOptions
   /**
-   * Width the frame is reduced to before detection (downsampling in space);
-   * overrides detector.downscale with round(frame width / inputWidth).
+   * Width the frame is reduced to before detection (downsampling in space).
+   * Default 320. With the native addon the reduction is swscale, straight
+   * from the slot; otherwise the detector block-averages by
+   * round(frame width / inputWidth) in JS.
    */
   inputWidth?: number
+  /** 'native' (default, when the addon is built) or 'js'. */
+  scaler?: 'native' | 'js'
 }
 
 export interface DetectionWorkerOptions {

@@ -24,8 +24,10 @@ async function joined(ring: FrameRing, n: number): Promise<void> {
   await waitFor(() => ring.consumerStats().filter((s) => s.state === 'active' || s.state === 'joining').length === n)
 }
 
-t.test('motion worker: boxes for a moving square arrive as motion events', async (t) => {
-  const kernel = new Kernel()
+for (const scaler of ['native', 'js'] as const)
+t.test(`motion worker (${scaler} scaling): boxes for a moving square arrive as motion events`, async (t) => {
+  const logs: string[] = []
+  const kernel = new Kernel({ logger: { debug() {}, info: (m, f) => logs.push(`${m} ${JSON.stringify(f)}`), warn() {}, error() {} } })
   t.teardown(() => kernel.stop())
   const W = 640
   const H = 360
@@ -34,7 +36,8 @@ t.test('motion worker: boxes for a moving square arrive as motion events', async
   const events: MotionEventPayload[] = []
   kernel.on<MotionEventPayload>('motion', (e) => events.push(e.payload))
   // Depth 8 so the test sees every frame even on a busy machine.
-  kernel.startConsumer(motionService({ ring: 'camera', consumer: { depth: 8 }, app: { detector: { minArea: 100 } } }))
+  // Without the native addon the 'native' case falls back to JS (and still must pass).
+  kernel.startConsumer(motionService({ ring: 'camera', consumer: { depth: 8 }, app: { scaler, detector: { minArea: 100 } } }))
   kernel.start()
   await joined(ring, 1)
 
@@ -68,6 +71,9 @@ t.test('motion worker: boxes for a moving square arrive as motion events', async
     checked++
   }
   t.ok(checked >= 25)
+  const native = await import('@heart/native').then((m: Record<string, unknown>) => typeof m.scaleInto === 'function', () => false)
+  const configured = logs.find((l) => l.startsWith('motion detector configured'))
+  t.match(configured, scaler === 'native' && native ? /native to 320x180/ : /js, factor 2/, 'the scaler in use is the one asked for (when built)')
 })
 
 t.test('motion worker: an unreadable pixel format crashes it with a clear reason, and it is restarted', async (t) => {
@@ -138,4 +144,36 @@ t.test('detection worker: detections as events; AI-locked and slow frames counte
   t.ok((books.dropped.detection_client_slow ?? 0) >= 4, `busy frames counted as detection_client_slow: ${JSON.stringify(books.dropped)}`)
   const dropped = Object.values(books.dropped).reduce((a, b) => a + b, 0)
   t.equal(books.delivered + dropped, books.published, 'delivered + dropped = published')
+})
+
+t.test('detection worker: JPEG pictures from the native encoder when it is built', async (t) => {
+  const native = await import('@heart/native').then((m: Record<string, unknown>) => typeof m.encodeJpeg === 'function', () => false)
+  const server = await startDeepStackServer()
+  t.teardown(() => server.close())
+  const kernel = new Kernel()
+  t.teardown(() => kernel.stop())
+  const W = 1280
+  const H = 720
+  const layout = frameLayout(W, H, 'nv12')
+  const ring = kernel.createRing('camera', { slotBytes: layout.byteLength, maxConsumers: 2 })
+  const detections: DetectionEventPayload[] = []
+  kernel.on<DetectionEventPayload>('detection', (e) => detections.push(e.payload))
+  kernel.startConsumer(detectionService({ ring: 'camera', app: { protocol: 'deepstack', deepstack: { url: server.url, maxWidth: 640 }, fps: 0 } }))
+  kernel.start()
+  await joined(ring, 1)
+  const producer = ring.producer()
+  const slot = producer.beginWrite()!
+  slot.bytes.set(drawFrame(W, H, 'nv12', { x: 100, y: 100, w: 50, h: 50 }).bytes)
+  const now = process.hrtime.bigint()
+  producer.commit(slot, { captureTsNs: now, decodeTsNs: now, width: W, height: H, pixFmt: 'nv12', planes: layout.planes })
+  await waitFor(() => detections.length === 1)
+  const req = server.requests[0]!
+  if (native) {
+    t.equal(req.imageType, 'image/jpeg')
+    t.same([req.imageWidth, req.imageHeight], [640, 360])
+    // The JPEG answer is the quarter box of the picture, scaled back x2.
+    t.same(detections[0]!.detections[0]!.box, { x: 320, y: 180, w: 320, h: 180 })
+  } else {
+    t.equal(req.imageType, 'image/bmp', 'without the addon the worker falls back to BMP')
+  }
 })
