@@ -408,11 +408,19 @@ pub struct ReadTask {
   dst: ByteView,
   hook: Option<SignalHook>,
   failure: Option<HeartError>,
+  /// The signal was already aborted when readInto() was called.
+  pre_aborted: bool,
 }
 
 impl ReadTask {
   fn read(&mut self) -> HeartResult<FrameStamp> {
     let closed_error = || HeartError::new(ErrorCode::Closed, "the source is closed; open it again");
+    if self.pre_aborted {
+      if let Ok(mut guard) = self.shared.pipeline.try_lock() {
+        *guard = None;
+      }
+      return Err(HeartError::new(ErrorCode::Aborted, "readInto() was given an aborted signal; the source is closed"));
+    }
     if self.shared.closed.load(Ordering::SeqCst) {
       return Err(closed_error());
     }
@@ -529,11 +537,13 @@ impl Source {
     ts_return_type = "Promise<FrameInfo>"
   )]
   pub fn read_into(&self, env: Env, dst: ByteView, signal: Option<Unknown>) -> AsyncTask<ReadTask> {
+    let was_closed = self.closed();
     let hook = SignalHook::attach(&env, signal.map(|s| s.raw()), &self.shared.flags);
-    if self.shared.flags.is_aborted() {
+    let pre_aborted = !was_closed && self.shared.flags.is_aborted();
+    if pre_aborted {
       self.shared.close();
     }
-    AsyncTask::new(ReadTask { shared: self.shared.clone(), dst, hook, failure: None })
+    AsyncTask::new(ReadTask { shared: self.shared.clone(), dst, hook, failure: None, pre_aborted })
   }
 
   /// Stops the source: interrupts a pending readInto() (it rejects with

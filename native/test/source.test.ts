@@ -249,6 +249,21 @@ t.test('one read at a time; a too-small buffer is refused untouched', async (t) 
   t.equal(((refused[0] as PromiseRejectedResult).reason as { code: string }).code, 'BUSY')
 })
 
+t.test('an aborted signal passed to readInto closes the source', async (t) => {
+  const s = await Source.open('testsrc://?size=320x240&fps=30')
+  const dst = new Uint8Array(s.info.byteLength)
+  await s.readInto(dst, new AbortController().signal)
+  const pending = new AbortController()
+  const reading = s.readInto(dst, pending.signal)
+  pending.abort()
+  await t.rejects(reading, { code: 'ABORTED' }, 'aborting during a read')
+  t.equal(s.closed, true)
+  await t.rejects(s.readInto(dst), { code: 'CLOSED' })
+  const other = await Source.open('testsrc://?size=320x240&fps=30')
+  await t.rejects(other.readInto(dst, AbortSignal.abort()), { code: 'ABORTED' }, 'an already aborted signal')
+  t.equal(other.closed, true)
+})
+
 t.test('credentials never appear in errors or info', async (t) => {
   const port = await silentServer(t)
   const refused = 'rtsp://admin:hunter2@127.0.0.1:1/stream'
