@@ -138,3 +138,21 @@ t.test('an expected codec that differs fails at open naming both codecs', async 
   t.match(health.last_error, /h264/)
   t.equal(health.frames_total, 0)
 })
+
+t.test('a camera that wants a password: right credentials stream, wrong ones give AUTH_FAILED, neither leaks', async (t) => {
+  const file = await clip({ codec: 'h264', ...small })
+  const secured = await startRtspServer({ mounts: { '/cam': file }, auth: 'operator:p@ss-W0rd' })
+  t.teardown(() => secured.stop())
+  const good = startCapture({ source: secured.url('/cam', 'operator:p%40ss-W0rd'), expect: { maxSize: '640x360' } })
+  t.teardown(() => good.teardown())
+  const bad = startCapture({ source: secured.url('/cam', 'operator:guessed-Pw1'), expect: { maxSize: '640x360' } })
+  t.teardown(() => bad.teardown())
+  await good.until('frames with the right password', () => good.frames.length >= 10, 15_000)
+  await bad.until('the refusal', () => bad.health().failures_total >= 1, 15_000)
+  t.equal(bad.health().last_error_code, 'AUTH_FAILED')
+  t.match(bad.health().last_error, /rtsp:\/\/\*\*\*@127\.0\.0\.1/)
+  for (const h of [good, bad]) {
+    const everything = JSON.stringify({ health: h.health(), logs: h.logs, events: h.events })
+    t.notMatch(everything, /p@ss-W0rd|p%40ss-W0rd|guessed-Pw1|operator/, 'no credential in health, logs or events')
+  }
+})

@@ -26,6 +26,8 @@ export interface RtspServer {
 export interface StartOptions {
   /** mount path ("/h264") -> MP4 file. */
   mounts: Record<string, string>
+  /** Require RTSP basic authentication with these credentials ("user:pass"). */
+  auth?: string
   /** Reuse this port (to restart a server where a client expects it). */
   port?: number
   readyTimeoutMs?: number
@@ -60,6 +62,7 @@ export async function startRtspServer(opts: StartOptions): Promise<RtspServer> {
 async function launch(port: number, opts: StartOptions): Promise<RtspServer> {
   const args = [SCRIPT, '--port', String(port)]
   for (const [path, file] of Object.entries(opts.mounts)) args.push('--mount', `${path}=${file}`)
+  if (opts.auth) args.push('--auth', opts.auth)
   const child = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {

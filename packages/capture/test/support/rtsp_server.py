@@ -5,7 +5,7 @@ serving pre-encoded MP4 clips (no live encoding, so it costs little CPU).
 Run it with /usr/bin/python3: the python3 first on PATH may be a separate
 build without the gi bindings.
 
-    rtsp_server.py --port 8554 --mount /h264=/tmp/a.mp4 --mount /h265=/tmp/b.mp4
+    rtsp_server.py --port 8554 --mount /h264=/tmp/a.mp4 --mount /h265=/tmp/b.mp4 [--auth user:pass]
 
 Each client gets its own pipeline starting at the beginning of the file (a
 keyframe), paced at real time. Prints "READY <port>" on stdout once the
@@ -50,6 +50,8 @@ def main():
     ap.add_argument("--address", default="127.0.0.1")
     ap.add_argument("--mount", action="append", default=[], metavar="/PATH=FILE.mp4",
                     help="serve FILE.mp4 at rtsp://ADDRESS:PORT/PATH (repeatable)")
+    ap.add_argument("--auth", metavar="USER:PASS",
+                    help="require RTSP basic authentication with these credentials")
     args = ap.parse_args()
     if not args.mount:
         ap.error("give at least one --mount /path=file.mp4")
@@ -59,6 +61,17 @@ def main():
     server.set_address(args.address)
     server.set_service(str(args.port))
     mounts = server.get_mount_points()
+    role = None
+    if args.auth:
+        user, sep, password = args.auth.partition(":")
+        if not sep:
+            ap.error("--auth wants USER:PASS")
+        role = "viewer"
+        auth = GstRtspServer.RTSPAuth()
+        token = GstRtspServer.RTSPToken()
+        token.set_string("media.factory.role", role)
+        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
+        server.set_auth(auth)
     for spec in args.mount:
         path, sep, filename = spec.partition("=")
         if not sep or not path.startswith("/") or not os.path.isfile(filename):
@@ -68,6 +81,11 @@ def main():
         factory = GstRtspServer.RTSPMediaFactory.new()
         factory.set_launch(f'( filesrc location="{location}" ! qtdemux ! {parser} ! {payloader} name=pay0 pt=96 )')
         factory.set_shared(False)
+        if role:
+            structure = Gst.Structure.new_empty(role)
+            structure.set_value("media.factory.access", True)
+            structure.set_value("media.factory.construct", True)
+            factory.add_role_from_structure(structure)
         mounts.add_factory(path, factory)
 
     if server.attach(None) == 0:
