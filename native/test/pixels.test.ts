@@ -92,3 +92,42 @@ t.test('odd sizes keep the ring layout (64-byte strides, rounded-up chroma)', as
   await source.readInto(dst)
   t.ok(unpad(info, dst).equals(reference.subarray(0, frameSize(info))), 'odd-size frame is exact')
 })
+
+t.test('H.265 decodes byte-identical to the CLI', async (t) => {
+  const dir = tempDir(t)
+  const clip = makeClip(dir, 'hevc.mp4', { frames: 4, codec: 'libx265', extra: ['-x265-params', 'log-level=none'] })
+  const reference = cliFrames(clip, 'yuv420p')
+  const source = await Source.open(`file://${clip}`)
+  t.teardown(() => source.close())
+  t.equal(source.info.codec, 'hevc')
+  const size = frameSize(source.info)
+  const dst = new Uint8Array(source.info.byteLength)
+  for (let i = 0; i < 4; i++) {
+    await source.readInto(dst)
+    t.ok(unpad(source.info, dst).equals(reference.subarray(i * size, (i + 1) * size)), `frame ${i} is exact`)
+  }
+})
+
+// What USB cameras send: MJPEG (full-range 4:2:2) and raw YUYV, converted to yuv420p like the CLI does.
+for (const [name, codec, pixFmt] of [
+  ['MJPEG', 'mjpeg', 'yuvj422p'],
+  ['raw YUYV', 'rawvideo', 'yuyv422'],
+] as const) {
+  t.test(`${name} converts to yuv420p like the CLI`, async (t) => {
+    const dir = tempDir(t)
+    const clip = makeClip(dir, `${codec}.mkv`, { frames: 3, codec, extra: ['-pix_fmt', pixFmt] })
+    const reference = cliFrames(clip, 'yuv420p')
+    const source = await Source.open(`file://${clip}`)
+    t.teardown(() => source.close())
+    t.equal(source.info.sourcePixFmt, pixFmt)
+    t.equal(source.info.pixFmt, 'yuv420p')
+    const size = frameSize(source.info)
+    t.equal(reference.length, size * 3)
+    const dst = new Uint8Array(source.info.byteLength)
+    for (let i = 0; i < 3; i++) {
+      await source.readInto(dst)
+      const diff = difference(unpad(source.info, dst), reference.subarray(i * size, (i + 1) * size))
+      t.ok(diff.max <= 2, `frame ${i}: largest difference ${diff.max} <= 2`)
+    }
+  })
+}
