@@ -47,6 +47,18 @@ for (let i = 0; i < 30; i++) {
   oip.recycle(req)
 }
 
+// OIP body with the binary tensor extension (JSON header + raw FP32)
+const oipBin = new OpenInferenceProtocol({ url: 'http://127.0.0.1:1', model: 'm', input: { ...spec, name: 'images' }, output: { boxes: 'b', scores: 's' }, binary: true })
+const bodyBin: number[] = []
+let bodyBinBytes = 0
+for (let i = 0; i < 30; i++) {
+  const t0 = now()
+  const req = oipBin.prepare(frame) as { length: number }
+  if (i >= 5) bodyBin.push(now() - t0)
+  bodyBinBytes = req.length
+  oipBin.recycle(req)
+}
+
 // (b) and (c) piscina
 const results: Record<string, unknown> = {}
 for (const threads of [1, 2]) {
@@ -81,6 +93,7 @@ const out = {
   results: {
     inline: { ms_p50: median(inline), fps: Math.round((1000 / median(inline)) * 10) / 10 },
     oip_body_inline: { ms_p50: median(body), bytes: bodyBytes },
+    oip_binary_body_inline: { ms_p50: median(bodyBin), bytes: bodyBinBytes },
     ...results,
   },
 }

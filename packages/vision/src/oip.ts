@@ -42,6 +42,13 @@ export interface OipOptions {
   output: OipOutputDecoder
   /** Detections below this score are dropped. Default 0.4. */
   minConfidence?: number
+  /**
+   * Send the tensor as raw little-endian bytes after the JSON header (the
+   * binary tensor data extension of Triton and KServe) instead of a JSON
+   * array: about half the bytes for FP32 and no number printing or parsing.
+   * Not every server has it (MLServer does not). Default false.
+   */
+  binary?: boolean
 }
 
 interface OipRequest extends PreparedRequest {
@@ -61,6 +68,9 @@ export class OpenInferenceProtocol implements DetectionProtocol {
   private readonly entry: number
   private readonly maxBody: number
   private readonly free: Buffer[] = []
+  /** Binary mode: the JSON header, padded with spaces so the tensor that follows is 4-byte aligned. */
+  private readonly binaryHeader: Buffer | null = null
+  private readonly fp32Of: Float32Array | null = null
   private readonly o: OipOptions
 
   constructor(o: OipOptions) {
@@ -92,12 +102,26 @@ export class OpenInferenceProtocol implements DetectionProtocol {
       this.tableLen[v] = t.length + 1
     })
     this.maxBody = this.header.length + this.writer.data.length * this.entry + this.footer.length
+    if (o.binary) {
+      const n = this.writer.data.length
+      const size = fp32 ? n * 4 : n
+      const outputs = [o.output.boxes, o.output.scores, o.output.labels, o.output.count]
+        .filter((x): x is string => x !== undefined)
+        .map((name) => ({ name, parameters: { binary_data: false } }))
+      const json = JSON.stringify({
+        inputs: [{ name: o.input.name, shape, datatype: o.input.datatype, parameters: { binary_data_size: size } }],
+        outputs,
+      })
+      this.binaryHeader = Buffer.from(json.padEnd(Math.ceil(json.length / 4) * 4, ' '))
+      this.maxBody = this.binaryHeader.length + size
+      if (fp32) this.fp32Of = Float32Array.from({ length: 256 }, (_, v) => v * k)
+    }
   }
 
   prepare(frame: FrameView): OipRequest {
     const placement = this.writer.write(frame)
     const body = this.free.pop() ?? Buffer.allocUnsafeSlow(this.maxBody)
-    const length = this.serialize(body)
+    const length = this.binaryHeader ? this.writeBinary(body, this.binaryHeader) : this.serialize(body)
     return { body, length, placement }
   }
 
@@ -107,7 +131,9 @@ export class OpenInferenceProtocol implements DetectionProtocol {
       protocol: 'Open Inference Protocol',
       url: this.endpoint,
       body: r.body.subarray(0, r.length),
-      headers: { 'content-type': 'application/json' },
+      headers: this.binaryHeader
+        ? { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(this.binaryHeader.length) }
+        : { 'content-type': 'application/json' },
       deadlineMs,
       signal,
     })
@@ -117,6 +143,21 @@ export class OpenInferenceProtocol implements DetectionProtocol {
   recycle(req: PreparedRequest): void {
     // Keep a couple of bodies around; each is megabytes.
     if (this.free.length < 4) this.free.push((req as OipRequest).body)
+  }
+
+  /** JSON header, then the tensor as little-endian bytes (every platform Node runs heart on is little-endian). */
+  private writeBinary(out: Buffer, header: Buffer): number {
+    const at = header.copy(out, 0)
+    const data = this.writer.data as Uint8Array
+    if (this.fp32Of === null) {
+      out.set(data, at)
+      return at + data.length
+    }
+    const lut = this.fp32Of
+    // allocUnsafeSlow buffers start at offset 0 of their own memory and the header is padded to 4.
+    const f32 = new Float32Array(out.buffer, out.byteOffset + at, data.length)
+    for (let i = 0; i < data.length; i++) f32[i] = lut[data[i]!]!
+    return at + data.length * 4
   }
 
   private serialize(out: Buffer): number {

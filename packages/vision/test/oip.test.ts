@@ -59,6 +59,32 @@ t.test('NCHW FP32 letterboxed input, xyxy pixel boxes with class ids', async (t)
   t.ok(again.result && Math.abs(again.result.detections[0]!.box.x - 100) <= 2 && Math.abs(again.result.detections[0]!.box.y - 500) <= 2, JSON.stringify(again.result?.detections))
 })
 
+t.test('the binary tensor extension (Triton, KServe): FP32 and UINT8 tensors after a JSON header', async (t) => {
+  for (const datatype of ['FP32', 'UINT8'] as const) {
+    const server = await startOipServer({
+      name: 'yolo',
+      input: { name: 'images', datatype, shape: [1, 3, 640, 640], layout: 'NCHW' },
+      outputs: 'xyxy-ids',
+    })
+    t.teardown(() => server.close())
+    const protocol = new OpenInferenceProtocol({
+      url: server.url,
+      model: 'yolo',
+      input: { ...nchwFp32, datatype },
+      output: { boxes: 'boxes', scores: 'scores', labels: 'labels' },
+      binary: true,
+    })
+    const { result, error } = await detectOnce(protocol)
+    t.equal(error, undefined, error?.message ?? 'no error')
+    const req = server.requests[0]!
+    t.equal(req.binary, true, `${datatype}: sent with Inference-Header-Content-Length`)
+    t.equal(req.contentType, 'application/octet-stream')
+    const d = result!.detections[0]!
+    t.equal(d.label, '2', 'no labelNames: the class id as text')
+    t.ok(Math.abs(d.box.x - 600) <= 2 && Math.abs(d.box.y - 300) <= 2 && Math.abs(d.box.w - 200) <= 3, JSON.stringify(d.box))
+  }
+})
+
 t.test('NHWC UINT8 input, TensorFlow-style outputs: normalized yxyx boxes, names, and a count', async (t) => {
   const server = await startOipServer({
     name: 'ssd mobilenet',
@@ -89,24 +115,26 @@ t.test('NHWC UINT8 input, TensorFlow-style outputs: normalized yxyx boxes, names
 t.test('errors: unknown model (404), rejected input (400), missing outputs, slow, refused', async (t) => {
   const server = await startOipServer({
     name: 'yolo',
-    input: { name: 'images', datatype: 'FP32', shape: [1, 3, 640, 640], layout: 'NCHW' },
+    input: { name: 'images', datatype: 'FP32', shape: [1, 3, 64, 64], layout: 'NCHW' },
     outputs: 'xyxy-ids',
   })
   t.teardown(() => server.close())
-  const base: OipOptions = { url: server.url, model: 'yolo', input: nchwFp32, output: { boxes: 'boxes', scores: 'scores' } }
+  // A small model input keeps these many round trips quick.
+  const small64 = { ...nchwFp32, width: 64, height: 64 }
+  const base: OipOptions = { url: server.url, model: 'yolo', input: small64, output: { boxes: 'boxes', scores: 'scores' } }
   const small = drawFrame(320, 240, 'gray', { x: 10, y: 10, w: 30, h: 30 })
 
   let r = await detectOnce(new OpenInferenceProtocol({ ...base, model: 'nope' }), small)
   t.match(r.error, { code: 'ERR_DETECTION_SERVICE', message: /HTTP 404.*unknown model/ })
 
-  r = await detectOnce(new OpenInferenceProtocol({ ...base, input: { ...nchwFp32, name: 'input0' } }), small)
+  r = await detectOnce(new OpenInferenceProtocol({ ...base, input: { ...small64, name: 'input0' } }), small)
   t.match(r.error, { code: 'ERR_DETECTION_SERVICE', message: /HTTP 400.*expected input "images"/ })
 
-  r = await detectOnce(new OpenInferenceProtocol({ ...base, input: { ...nchwFp32, datatype: 'UINT8' } }), small)
+  r = await detectOnce(new OpenInferenceProtocol({ ...base, input: { ...small64, datatype: 'UINT8' } }), small)
   t.match(r.error, { code: 'ERR_DETECTION_SERVICE', message: /HTTP 400.*datatype UINT8/ })
 
-  r = await detectOnce(new OpenInferenceProtocol({ ...base, input: { ...nchwFp32, layout: 'NHWC' } }), small)
-  t.match(r.error, { code: 'ERR_DETECTION_SERVICE', message: /HTTP 400.*shape \[1,640,640,3\]/ })
+  r = await detectOnce(new OpenInferenceProtocol({ ...base, input: { ...small64, layout: 'NHWC' } }), small)
+  t.match(r.error, { code: 'ERR_DETECTION_SERVICE', message: /HTTP 400.*shape \[1,64,64,3\]/ })
 
   r = await detectOnce(new OpenInferenceProtocol({ ...base, output: { boxes: 'detection_boxes', scores: 'scores' } }), small)
   t.match(r.error, { code: 'ERR_DETECTION_BAD_RESPONSE', message: /"detection_boxes" is missing.*boxes, scores, labels/ })

@@ -26,6 +26,7 @@ export interface RecordedRequest {
   minConfidence?: string
   shape?: number[]
   datatype?: string
+  binary?: boolean
 }
 
 export type Mode =
@@ -247,12 +248,30 @@ export async function startOipServer(model: OipModel): Promise<TestServer> {
     const m = /^\/v2\/models\/([^/]+)(?:\/versions\/[^/]+)?\/infer$/.exec(path)
     if (req.method !== 'POST' || !m) return json(res, 404, { error: `no route ${req.method} ${path}` })
     if (decodeURIComponent(m[1]!) !== model.name) return json(res, 404, { error: `Request for unknown model: '${m[1]}' is not found` })
-    if (!contentType.startsWith('application/json')) return json(res, 400, { error: `unsupported content type ${contentType}` })
-    let request: { inputs?: { name?: string; shape?: number[]; datatype?: string; data?: unknown[] }[] }
+    // Binary tensor data extension: a JSON header of the given length, then raw tensors in input order.
+    const headerLength = req.headers['inference-header-content-length']
+    rec.binary = headerLength !== undefined
+    if (!rec.binary && !contentType.startsWith('application/json')) return json(res, 400, { error: `unsupported content type ${contentType}` })
+    type Input = { name?: string; shape?: number[]; datatype?: string; data?: unknown[]; parameters?: { binary_data_size?: number } }
+    let request: { inputs?: Input[] }
+    const jsonEnd = rec.binary ? Number(headerLength) : body.length
+    if (!(jsonEnd >= 0 && jsonEnd <= body.length)) return json(res, 400, { error: 'Inference-Header-Content-Length exceeds the body' })
     try {
-      request = JSON.parse(body.toString('utf8'))
+      request = JSON.parse(body.subarray(0, jsonEnd).toString('utf8'))
     } catch {
       return json(res, 400, { error: 'failed to parse the request JSON' })
+    }
+    let at = jsonEnd
+    for (const i of request.inputs ?? []) {
+      const size = i.parameters?.binary_data_size
+      if (size === undefined) continue
+      if (at + size > body.length) return json(res, 400, { error: `input ${i.name}: binary_data_size ${size} beyond the body` })
+      const raw = body.subarray(at, at + size)
+      at += size
+      if (i.datatype === 'FP32') {
+        if (size % 4 !== 0) return json(res, 400, { error: 'FP32 binary data is not a multiple of 4 bytes' })
+        i.data = Array.from({ length: size / 4 }, (_, k) => raw.readFloatLE(k * 4))
+      } else i.data = Array.from(raw)
     }
     const input = request.inputs?.find((i) => i.name === model.input.name)
     if (!input) return json(res, 400, { error: `expected input "${model.input.name}"` })
