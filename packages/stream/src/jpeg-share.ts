@@ -108,7 +108,12 @@ export class JpegShare {
     const slot = latest < 0 ? 0 : (latest + 1) % SLOT_COUNT
     const h = slotHeaderByte(slot) / 4
     const h64 = slotHeaderByte(slot) / 8
-    Atomics.add(this.i32, h + S_GEN, 1) // odd: readers of this slot will discard what they copy
+    // Odd: readers of this slot discard what they copy. A writer that died
+    // mid-write (a crashed encoder worker) leaves the generation odd; step
+    // past it so the value still changes and stays odd while we write.
+    const gen = Atomics.load(this.i32, h + S_GEN)
+    const writing = (gen | 1) + (gen & 1 ? 2 : 0)
+    Atomics.store(this.i32, h + S_GEN, writing)
     this.u8.set(jpeg, slotDataByte(slot, this.slotBytes))
     this.i32[h + S_LENGTH] = jpeg.byteLength
     this.i32[h + S_WIDTH] = meta.width
@@ -120,7 +125,7 @@ export class JpegShare {
     this.i64[h64 + S64_SEQ] = meta.seq
     this.i64[h64 + S64_CAPTURE_TS] = meta.captureTsNs
     this.i64[h64 + S64_ENCODED_TS] = meta.encodedTsNs
-    Atomics.add(this.i32, h + S_GEN, 1) // even again: complete
+    Atomics.store(this.i32, h + S_GEN, (writing + 1) | 0) // even again: complete
     Atomics.store(this.i32, H_LATEST_SLOT, slot)
     Atomics.add(this.i32, H_PUBLISHED, 1)
     Atomics.notify(this.i32, H_PUBLISHED)

@@ -236,6 +236,7 @@ function normaliseMotion(p: MotionPayload): MotionPayload {
 function normaliseDetection(p: DetectionPayload): DetectionPayload {
   return {
     seq: String(p.seq),
+    ...(p.captureTsNs !== undefined ? { captureTsNs: String(p.captureTsNs) } : {}),
     ...(p.latencyMs !== undefined ? { latencyMs: p.latencyMs } : {}),
     detections: Array.isArray(p.detections)
       ? p.detections.map((d) => ({ label: String(d.label), confidence: Number(d.confidence), box: box(d.box) }))

@@ -60,6 +60,7 @@ export interface Detection {
 /** `detection` event payload (contract), with the same optional coordinate space as motion. */
 export interface DetectionPayload {
   seq: number | string
+  captureTsNs?: string
   latencyMs?: number
   detections: Detection[]
   frameWidth?: number

@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import { Worker } from 'node:worker_threads'
 import t from 'tap'
 import { JpegShare } from '../src/jpeg-share.js'
-import { H_MAGIC, H_VERSION } from '../src/share-layout.js'
+import { H_MAGIC, H_VERSION, S_GEN, slotHeaderByte } from '../src/share-layout.js'
 import type { EncodedFrame } from '../src/types.js'
 import { fakeFrame } from './helpers/frames.js'
 import { matchesPattern } from './fixtures/pattern.js'
@@ -23,6 +23,20 @@ t.test('write then readLatest returns a private copy with the metadata', async (
   const third = fakeFrame(14, 4096)
   share.write(third.jpeg, third.meta)
   t.ok(share.readLatest()!.jpeg.equals(third.jpeg), 'slots alternate and a full-size JPEG fits')
+})
+
+t.test('a writer that died mid-write does not leave a slot unreadable or mislabelled', async (t) => {
+  const share = JpegShare.create(4096)
+  share.write(fakeFrame(1).jpeg, fakeFrame(1).meta) // slot 0
+  // Slot 1 as a crashed writer left it: generation odd, bytes half written.
+  const i32 = new Int32Array(share.buffer)
+  const gen1 = slotHeaderByte(1) / 4 + S_GEN
+  i32[gen1] = 7
+  t.equal(share.readLatest()!.meta.seq, 1n, 'readers still get the last complete frame')
+  share.write(fakeFrame(2).jpeg, fakeFrame(2).meta) // the next writer takes slot 1
+  t.equal(i32[gen1]! % 2, 0, 'the slot is complete (even) again')
+  t.ok(i32[gen1]! > 7, 'and its generation moved past the stale odd value')
+  t.equal(share.readLatest()!.meta.seq, 2n)
 })
 
 t.test('bad input gets clear errors', async (t) => {
