@@ -40,6 +40,9 @@ export class BucketScheme {
   // 2^-e for each octave, so the hot path multiplies instead of dividing.
   private readonly inversePowers: Float64Array
   private readonly subShift: number
+  // Lower bound of every bucket plus the overflow start, computed once, so
+  // exporters walking all buckets do table lookups instead of powers.
+  private readonly lowerBounds: Float64Array
 
   constructor(options: HistogramOptions = {}) {
     const lowest = options.lowest ?? DEFAULT_HISTOGRAM_OPTIONS.lowest
@@ -69,6 +72,13 @@ export class BucketScheme {
     this.subShift = Math.log2(subBuckets)
     this.inversePowers = new Float64Array(octaves)
     for (let e = 0; e < octaves; e++) this.inversePowers[e] = 2 ** -e
+    this.lowerBounds = new Float64Array(this.bucketCount)
+    for (let i = 1; i < this.bucketCount; i++) {
+      const j = i - 1
+      const e = j >> this.subShift
+      const slice = j & (subBuckets - 1)
+      this.lowerBounds[i] = i === this.overflowIndex ? this.maxTicks * lowest : 2 ** e * (1 + slice / subBuckets) * lowest
+    }
   }
 
   /** Value -> ticks (unrounded). */
@@ -89,17 +99,20 @@ export class BucketScheme {
   /** Inclusive lower bound of a bucket, in the histogram's unit. */
   lowerBound(index: number): number {
     if (index <= 0) return 0
-    if (index >= this.overflowIndex) return this.maxTicks * this.lowest
-    const i = index - 1
-    const e = i >> this.subShift
-    const slice = i & (this.subBuckets - 1)
-    return 2 ** e * (1 + slice / this.subBuckets) * this.lowest
+    if (index >= this.overflowIndex) return this.lowerBounds[this.overflowIndex]!
+    return this.lowerBounds[index]!
   }
 
   /** Exclusive upper bound of a bucket (Infinity for overflow). */
   upperBound(index: number): number {
     if (index >= this.overflowIndex) return Infinity
-    return this.lowerBound(index + 1)
+    return this.lowerBounds[index + 1]!
+  }
+
+  /** Middle of a bucket (Infinity for overflow): where exporters cut buckets. */
+  midpoint(index: number): number {
+    if (index >= this.overflowIndex) return Infinity
+    return (this.lowerBound(index) + this.lowerBounds[index + 1]!) / 2
   }
 
   /** Stable text used in catalogue hashes and compatibility checks. */

@@ -28,6 +28,8 @@ const MAX_SUM_TICKS = 2 ** 52
 export class Histogram {
   readonly scheme: BucketScheme
   private readonly words: Int32Array
+  // The bucket counts alone, for a bulk copy in snapshot().
+  private readonly bucketWords: Uint32Array
 
   /** Bytes a histogram with these options needs (a multiple of 8). */
   static byteLength(options: HistogramOptions | BucketScheme = {}): number {
@@ -45,6 +47,7 @@ export class Histogram {
     const byteLength = Histogram.byteLength(this.scheme)
     if (memory === undefined) {
       this.words = new Int32Array(new ArrayBuffer(byteLength))
+      this.bucketWords = new Uint32Array(this.words.buffer, HISTOGRAM_HEADER_WORDS * 4, this.scheme.bucketCount)
       return
     }
     const byteOffset = memory.byteOffset ?? 0
@@ -57,6 +60,7 @@ export class Histogram {
       )
     }
     this.words = new Int32Array(memory.buffer, byteOffset, byteLength / 4)
+    this.bucketWords = new Uint32Array(memory.buffer, byteOffset + HISTOGRAM_HEADER_WORDS * 4, this.scheme.bucketCount)
   }
 
   /**
@@ -82,16 +86,16 @@ export class Histogram {
   /** Copies the live state. Pass `into` to reuse a snapshot and allocate nothing. */
   snapshot(into?: HistogramSnapshot): HistogramSnapshot {
     const target = into ?? new HistogramSnapshot(this.scheme)
-    if (target.scheme.describe() !== this.scheme.describe()) {
+    if (target.scheme !== this.scheme && target.scheme.describe() !== this.scheme.describe()) {
       throw incompatibleSnapshots('the target snapshot was made for a histogram with other bucket options')
     }
     const counts = target.counts
+    // A bulk copy: each aligned u32 element read is tear-free in the JS memory
+    // model, and a snapshot is not an atomic cut anyway (records keep landing
+    // while it is taken), so per-element Atomics.load would only cost time.
+    counts.set(this.bucketWords)
     let count = 0
-    for (let i = 0; i < counts.length; i++) {
-      const c = Atomics.load(this.words, HISTOGRAM_HEADER_WORDS + i) >>> 0
-      counts[i] = c
-      count += c
-    }
+    for (let i = 0; i < counts.length; i++) count += counts[i]!
     target.count = count
     target.sumTicks = read64(this.words, HISTOGRAM_SUM_LOW_WORD)
     target.maxTicks = Atomics.load(this.words, HISTOGRAM_MAX_WORD)
@@ -190,15 +194,31 @@ export class HistogramSnapshot {
     const scheme = this.scheme
     let total = 0
     for (let i = 0; i < counts.length - 1; i++) {
-      if ((scheme.lowerBound(i) + scheme.upperBound(i)) / 2 > bound) return total
+      if (scheme.midpoint(i) > bound) return total
       total += counts[i]!
     }
     return total
   }
 
+  /** cumulativeCount for each of `bounds` (ascending) in one pass over the buckets. */
+  cumulativeCounts(bounds: readonly number[]): number[] {
+    const out = new Array<number>(bounds.length)
+    const counts = this.counts
+    const scheme = this.scheme
+    const last = counts.length - 1 // overflow only counts towards +Inf
+    let i = 0
+    let total = 0
+    for (let b = 0; b < bounds.length; b++) {
+      const bound = bounds[b]!
+      while (i < last && scheme.midpoint(i) <= bound) total += counts[i++]!
+      out[b] = total
+    }
+    return out
+  }
+
   /** The values recorded after `earlier` was taken, as a new snapshot. */
   minus(earlier: HistogramSnapshot, into?: HistogramSnapshot): HistogramSnapshot {
-    if (earlier.scheme.describe() !== this.scheme.describe()) {
+    if (earlier.scheme !== this.scheme && earlier.scheme.describe() !== this.scheme.describe()) {
       throw incompatibleSnapshots('they come from histograms with different bucket options')
     }
     const target = into ?? new HistogramSnapshot(this.scheme)

@@ -68,8 +68,7 @@ export class RegistryMetricProducer implements MetricProducer {
         // OTLP explicit buckets are per-interval counts, one more than bounds.
         const counts: number[] = []
         let below = 0
-        for (const bound of this.bounds) {
-          const cumulative = snapshot.cumulativeCount(bound)
+        for (const cumulative of snapshot.cumulativeCounts(this.bounds)) {
           counts.push(cumulative - below)
           below = cumulative
         }

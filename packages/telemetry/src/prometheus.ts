@@ -46,9 +46,10 @@ export function renderPrometheus(registry: MetricsRegistry, options: PrometheusO
       lines.push(`${name}${labels} ${formatValue((instance.handle as Gauge).value() * scale)}`)
     } else {
       const snapshot = (instance.handle as Histogram).snapshot()
-      for (const bound of bounds) {
-        const le = renderLabels(instance.attributes, ['le', formatValue(bound * scale)])
-        lines.push(`${name}_bucket${le} ${snapshot.cumulativeCount(bound)}`)
+      const cumulative = snapshot.cumulativeCounts(bounds)
+      for (let b = 0; b < bounds.length; b++) {
+        const le = renderLabels(instance.attributes, ['le', formatValue(bounds[b]! * scale)])
+        lines.push(`${name}_bucket${le} ${cumulative[b]}`)
       }
       lines.push(`${name}_bucket${renderLabels(instance.attributes, ['le', '+Inf'])} ${snapshot.count}`)
       lines.push(`${name}_sum${labels} ${formatValue(snapshot.sum * scale)}`)
