@@ -56,6 +56,15 @@ for (const [codec, path] of [['h264', '/h264'], ['hevc', '/h265']] as const) {
   })
 }
 
+t.test('?transport=udp streams too', async (t) => {
+  const h = startCapture({ source: `${server.url('/h264')}?transport=udp`, expect: { maxSize: '640x360' } })
+  t.teardown(() => h.teardown())
+  await h.until('30 frames over UDP', () => h.frames.length >= 30, 15_000)
+  const f = h.frames
+  t.ok(f.every((x, i) => i === 0 || x.seq === f[i - 1]!.seq + 1n))
+  t.equal(h.health().reopens_total, 0)
+})
+
 t.test('the worker records into the shared metrics registry', async (t) => {
   const catalogue = { consumers: ['test'] }
   const registry = MetricsRegistry.create(heartCatalogue(catalogue))
