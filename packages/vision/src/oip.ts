@@ -13,7 +13,9 @@ import type { Placement, TensorSpec } from './image.js'
 import type { DetectionProtocol, PreparedRequest } from './protocol.js'
 import type { Detection, FrameView } from './types.js'
 
-export interface OipOutputDecoder {
+/** Outputs of a model that already selected its detections (NMS inside the model, TF object detection API, ...). */
+export interface BoxesScoresLabelsDecoder {
+  format?: 'boxes-scores-labels'
   /** Output holding boxes, shape [..., N, 4]. */
   boxes: string
   /** Output holding one score per box, shape [..., N]. */
@@ -29,6 +31,27 @@ export interface OipOutputDecoder {
   /** Class id -> name (e.g. the COCO names). */
   labelNames?: string[]
 }
+
+/**
+ * The raw head of a YOLOv8-style export: one tensor [1, 4 + C, N] (or
+ * [1, N, 4 + C]; the smaller dimension is taken as the channels) holding
+ * cx, cy, w, h in model pixels and one score per class for N candidates.
+ * The client keeps the best class per candidate and runs per-class NMS.
+ */
+export interface YoloDecoder {
+  format: 'yolo'
+  /** The output tensor's name (often "output0"). */
+  output: string
+  /** YOLOv5 layout: a fifth channel holds objectness, multiplied into the class scores. Default false. */
+  objectness?: boolean
+  /** Overlap above which the weaker of two same-class boxes is dropped. Default 0.45. */
+  iou?: number
+  /** Most detections kept. Default 100. */
+  maxDetections?: number
+  labelNames?: string[]
+}
+
+export type OipOutputDecoder = BoxesScoresLabelsDecoder | YoloDecoder
 
 export interface OipOptions {
   /** Base URL, e.g. http://127.0.0.1:8000 (Triton) or http://127.0.0.1:8080 (KServe, MLServer). */
@@ -77,8 +100,10 @@ export class OpenInferenceProtocol implements DetectionProtocol {
     if (typeof o.url !== 'string' || !/^https?:\/\//.test(o.url)) throw invalidOption('detection.url', o.url, 'an http:// or https:// URL')
     if (typeof o.model !== 'string' || o.model === '') throw invalidOption('detection.model', o.model, 'the model name the server serves')
     if (!o.input || typeof o.input.name !== 'string') throw invalidOption('detection.input.name', o.input?.name, "the model input's name")
-    if (!o.output || typeof o.output.boxes !== 'string' || typeof o.output.scores !== 'string') {
-      throw invalidOption('detection.output', o.output, 'an object naming at least the "boxes" and "scores" outputs')
+    if (o.output?.format === 'yolo') {
+      if (typeof o.output.output !== 'string') throw invalidOption('detection.output.output', o.output.output, 'the name of the YOLO output tensor')
+    } else if (!o.output || typeof o.output.boxes !== 'string' || typeof o.output.scores !== 'string') {
+      throw invalidOption('detection.output', o.output, 'an object naming at least the "boxes" and "scores" outputs (or format: yolo)')
     }
     this.o = o
     const path = `v2/models/${encodeURIComponent(o.model)}${o.version ? `/versions/${encodeURIComponent(o.version)}` : ''}/infer`
@@ -105,7 +130,8 @@ export class OpenInferenceProtocol implements DetectionProtocol {
     if (o.binary) {
       const n = this.writer.data.length
       const size = fp32 ? n * 4 : n
-      const outputs = [o.output.boxes, o.output.scores, o.output.labels, o.output.count]
+      const out = o.output
+      const outputs = (out.format === 'yolo' ? [out.output] : [out.boxes, out.scores, out.labels, out.count])
         .filter((x): x is string => x !== undefined)
         .map((name) => ({ name, parameters: { binary_data: false } }))
       const json = JSON.stringify({
@@ -181,21 +207,22 @@ export class OpenInferenceProtocol implements DetectionProtocol {
     const P = 'Open Inference Protocol'
     const outputs = (answer as { outputs?: unknown })?.outputs
     if (!Array.isArray(outputs)) throw badResponse(P, 200, 'no "outputs" array in the answer')
-    const d = this.o.output
-    const find = (name: string | undefined, required: boolean): unknown[] | undefined => {
+    const find = (name: string | undefined, required: boolean): { data: unknown[]; shape: unknown } | undefined => {
       if (name === undefined) return undefined
-      const t = outputs.find((x: { name?: unknown }) => x?.name === name) as { data?: unknown } | undefined
+      const t = outputs.find((x: { name?: unknown }) => x?.name === name) as { data?: unknown; shape?: unknown } | undefined
       if (!t || !Array.isArray(t.data)) {
         if (!required) return undefined
         const names = outputs.map((x: { name?: unknown }) => x?.name).join(', ')
         throw badResponse(P, 200, `output "${name}" is missing or has no data (outputs: ${names}); check detection.output`)
       }
-      return (t.data as unknown[]).flat(Infinity)
+      return { data: (t.data as unknown[]).flat(Infinity), shape: t.shape }
     }
-    const boxes = find(d.boxes, true)!
-    const scores = find(d.scores, true)!
-    const labels = find(d.labels, true)
-    const countData = find(d.count, true)
+    const d = this.o.output
+    if (d.format === 'yolo') return this.decodeYolo(find(d.output, true)!, d, placement)
+    const boxes = find(d.boxes, true)!.data
+    const scores = find(d.scores, true)!.data
+    const labels = find(d.labels, true)?.data
+    const countData = find(d.count, true)?.data
     const n = Math.min(scores.length, Math.floor(boxes.length / 4), countData ? Number(countData[0]) : Infinity)
     const min = this.o.minConfidence ?? 0.4
     const sx = d.normalized ? this.o.input.width : 1
@@ -229,4 +256,62 @@ export class OpenInferenceProtocol implements DetectionProtocol {
     }
     return out
   }
+
+  private decodeYolo(t: { data: unknown[]; shape: unknown }, d: YoloDecoder, placement: Placement): Detection[] {
+    const P = 'Open Inference Protocol'
+    const shape = Array.isArray(t.shape) ? (t.shape as number[]).filter((x) => x !== 1) : []
+    if (shape.length !== 2) throw badResponse(P, 200, `YOLO output "${d.output}" has shape ${JSON.stringify(t.shape)}; expected [1, 4 + classes, candidates]`)
+    const data = t.data as number[]
+    // Channels (4 + classes, maybe + objectness) are far fewer than candidates.
+    const channelsFirst = shape[0]! <= shape[1]!
+    const channels = channelsFirst ? shape[0]! : shape[1]!
+    const n = channelsFirst ? shape[1]! : shape[0]!
+    const first = d.objectness ? 5 : 4
+    if (channels <= first || data.length < channels * n) throw badResponse(P, 200, `YOLO output "${d.output}" is too small for ${channels} channels x ${n} candidates`)
+    const at = channelsFirst ? (c: number, i: number) => Number(data[c * n + i]) : (c: number, i: number) => Number(data[i * channels + c])
+    const min = this.o.minConfidence ?? 0.4
+    const cand: { score: number; cls: number; x1: number; y1: number; x2: number; y2: number }[] = []
+    for (let i = 0; i < n; i++) {
+      const obj = d.objectness ? at(4, i) : 1
+      let best = -1
+      let cls = 0
+      for (let c = first; c < channels; c++) {
+        const v = at(c, i)
+        if (v > best) {
+          best = v
+          cls = c - first
+        }
+      }
+      const score = best * obj
+      if (!(score >= min)) continue
+      const cx = at(0, i)
+      const cy = at(1, i)
+      const w = at(2, i)
+      const h = at(3, i)
+      cand.push({ score, cls, x1: cx - w / 2, y1: cy - h / 2, x2: cx + w / 2, y2: cy + h / 2 })
+    }
+    cand.sort((a, b) => b.score - a.score)
+    const iou = d.iou ?? 0.45
+    const max = d.maxDetections ?? 100
+    const kept: typeof cand = []
+    for (const c of cand) {
+      if (kept.length >= max) break
+      if (kept.some((k) => k.cls === c.cls && overlap(k, c) > iou)) continue
+      kept.push(c)
+    }
+    return kept.map((k) => ({
+      label: d.labelNames?.[k.cls] ?? String(k.cls),
+      confidence: k.score,
+      box: toFrameBox(k.x1, k.y1, k.x2, k.y2, placement),
+    }))
+  }
+}
+
+/** Intersection over union of two boxes given as corners. */
+function overlap(a: { x1: number; y1: number; x2: number; y2: number }, b: { x1: number; y1: number; x2: number; y2: number }): number {
+  const iw = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1)
+  const ih = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1)
+  if (iw <= 0 || ih <= 0) return 0
+  const inter = iw * ih
+  return inter / ((a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter)
 }

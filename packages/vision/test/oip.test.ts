@@ -112,6 +112,23 @@ t.test('NHWC UINT8 input, TensorFlow-style outputs: normalized yxyx boxes, names
   t.ok(Math.abs(d.box.w - 160) <= 4 && Math.abs(d.box.h - 120) <= 4, JSON.stringify(d.box))
 })
 
+t.test('a raw YOLO head: best class per candidate, per-class NMS, either tensor orientation', async (t) => {
+  for (const outputs of ['yolo', 'yolo-transposed'] as const) {
+    const server = await startOipServer({ name: 'yolov8n', input: { name: 'images', datatype: 'UINT8', shape: [1, 3, 64, 64], layout: 'NCHW' }, outputs })
+    t.teardown(() => server.close())
+    const protocol = new OpenInferenceProtocol({
+      url: server.url,
+      model: 'yolov8n',
+      input: { name: 'images', width: 64, height: 64, layout: 'NCHW', datatype: 'UINT8' },
+      output: { format: 'yolo', output: 'output0', labelNames: ['person', 'bicycle', 'car'] },
+    })
+    const { result, error } = await detectOnce(protocol, drawFrame(128, 128, 'gray', { x: 32, y: 64, w: 32, h: 32 }))
+    t.equal(error, undefined, error?.message ?? 'no error')
+    const got = result!.detections.map((d) => `${d.label}@${d.confidence}:${d.box.x},${d.box.y},${d.box.w},${d.box.h}`)
+    t.same(got, ['car@0.9:32,64,32,32', 'person@0.6:32,64,32,32'], `${outputs}: duplicate suppressed, other class kept, weak dropped`)
+  }
+})
+
 t.test('errors: unknown model (404), rejected input (400), missing outputs, slow, refused', async (t) => {
   const server = await startOipServer({
     name: 'yolo',
@@ -164,6 +181,7 @@ t.test('bad configuration fails at construction with a clear error', async (t) =
   t.throws(() => new OpenInferenceProtocol({ ...ok, url: 'localhost:8000' }), /http:\/\//)
   t.throws(() => new OpenInferenceProtocol({ ...ok, model: '' }), /model/)
   t.throws(() => new OpenInferenceProtocol({ ...ok, output: { boxes: 'b' } as never }), /"boxes" and "scores"/)
+  t.throws(() => new OpenInferenceProtocol({ ...ok, output: { format: 'yolo' } as never }), /YOLO output tensor/)
   t.throws(() => new OpenInferenceProtocol({ ...ok, input: { ...nchwFp32, layout: 'CHW' as never } }), /layout/)
   t.throws(() => new OpenInferenceProtocol({ ...ok, input: { ...nchwFp32, width: 0 } }), /width/)
 })

@@ -233,7 +233,37 @@ export interface OipModel {
   name: string
   input: { name: string; datatype: 'UINT8' | 'FP32'; shape: number[]; layout: 'NCHW' | 'NHWC' }
   /** How the answer is shaped: plain xyxy pixel boxes with class ids, or TF style normalized yxyx with a count and names. */
-  outputs: 'xyxy-ids' | 'tf-normalized'
+  outputs: 'xyxy-ids' | 'tf-normalized' | 'yolo' | 'yolo-transposed'
+}
+
+/**
+ * A raw YOLOv8-style head: 20 candidates x (cx, cy, w, h, 3 class scores).
+ * Around the found box: the best candidate (class 2, 0.9), a near duplicate
+ * that NMS must drop (class 2, 0.8), the same box as another class (0, 0.6),
+ * and a weak far one (class 1, 0.3).
+ */
+function yoloHead(found: number[][], transposed: boolean): { name: string; datatype: string; shape: number[]; data: number[] } {
+  const n = 20
+  const ch = 7
+  const m = Array.from({ length: ch }, () => new Array<number>(n).fill(0))
+  const put = (i: number, box: number[], cls: number, score: number): void => {
+    const [x1, y1, x2, y2] = box as [number, number, number, number]
+    m[0]![i] = (x1 + x2) / 2
+    m[1]![i] = (y1 + y2) / 2
+    m[2]![i] = x2 - x1
+    m[3]![i] = y2 - y1
+    m[4 + cls]![i] = score
+  }
+  for (const b of found) {
+    put(5, b, 2, 0.9)
+    put(6, [b[0]! + 2, b[1]! + 2, b[2]! + 2, b[3]! + 2], 2, 0.8)
+    put(7, b, 0, 0.6)
+    put(8, [0, 0, 10, 10], 1, 0.3)
+  }
+  if (!transposed) return { name: 'output0', datatype: 'FP32', shape: [1, ch, n], data: m.flat() }
+  const t: number[] = []
+  for (let i = 0; i < n; i++) for (let c = 0; c < ch; c++) t.push(m[c]![i]!)
+  return { name: 'output0', datatype: 'FP32', shape: [1, n, ch], data: t }
 }
 
 export async function startOipServer(model: OipModel): Promise<TestServer> {
@@ -293,8 +323,9 @@ export async function startOipServer(model: OipModel): Promise<TestServer> {
     for (let i = 0; i < red.length; i++) red[i] = Math.round(data[nchw ? i : i * 3]! * k)
     const b = brightBox(red, w!, h!)
     const found = b ? [b] : []
-    const outputs =
-      model.outputs === 'xyxy-ids'
+    const outputs = model.outputs.startsWith('yolo')
+      ? [yoloHead(found, model.outputs === 'yolo-transposed')]
+      : model.outputs === 'xyxy-ids'
         ? [
             { name: 'boxes', datatype: 'FP32', shape: [1, found.length, 4], data: found.flat() },
             { name: 'scores', datatype: 'FP32', shape: [1, found.length], data: found.map(() => 0.91) },
