@@ -20,6 +20,9 @@ export type FeedKind = 'frame' | 'motion' | 'detection' | 'thermal'
 
 const KINDS: readonly FeedKind[] = ['frame', 'motion', 'detection', 'thermal']
 
+/** How many recent frames' motion / detection results are kept for matching by seq. */
+const RECENT_BY_SEQ = 256
+
 /** SSE comment sent on idle connections so proxies and browsers keep them open. */
 const KEEPALIVE_MS = 15_000
 
@@ -51,6 +54,8 @@ export class LiveFeed {
   private readonly latestByKind = new Map<FeedKind, string>()
   private readonly latestJson = new Map<FeedKind, unknown>()
   private readonly clients = new Set<Client>()
+  private readonly motionBySeq = new Map<string, MotionPayload>()
+  private readonly detectionBySeq = new Map<string, DetectionPayload>()
   private keepalive: NodeJS.Timeout | null = null
   private readonly thermalLatest: (() => ThermalPayload | null) | undefined
 
@@ -65,10 +70,16 @@ export class LiveFeed {
    */
   publish(type: string, payload: unknown): boolean {
     switch (type) {
-      case 'motion':
-        return this.set('motion', normaliseMotion(payload as MotionPayload))
-      case 'detection':
-        return this.set('detection', normaliseDetection(payload as DetectionPayload))
+      case 'motion': {
+        const motion = normaliseMotion(payload as MotionPayload)
+        remember(this.motionBySeq, String(motion.seq), motion)
+        return this.set('motion', motion)
+      }
+      case 'detection': {
+        const detection = normaliseDetection(payload as DetectionPayload)
+        remember(this.detectionBySeq, String(detection.seq), detection)
+        return this.set('detection', detection)
+      }
       case 'thermal.frame':
         return this.set('thermal', this.thermalView(payload as ThermalPayload))
       default:
@@ -89,6 +100,16 @@ export class LiveFeed {
       detection: this.latestJson.get('detection') ?? null,
       thermal: this.latestJson.get('thermal') ?? null,
     }
+  }
+
+  /**
+   * The motion and detection results computed on the frame with this seq, if
+   * they arrived (the last 256 frames are remembered). Workers run at their own
+   * rates, so a given frame may have either, both or neither.
+   */
+  resultsFor(seq: bigint | string): { motion: MotionPayload | null; detection: DetectionPayload | null } {
+    const key = String(seq)
+    return { motion: this.motionBySeq.get(key) ?? null, detection: this.detectionBySeq.get(key) ?? null }
   }
 
   clientCount(): number {
@@ -205,6 +226,13 @@ export class LiveFeed {
       this.keepalive = null
     }
   }
+}
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key)
+  map.set(key, value)
+  // Maps iterate in insertion order: the first key is the oldest.
+  if (map.size > RECENT_BY_SEQ) map.delete(map.keys().next().value!)
 }
 
 export function frameMetaJson(frame: EncodedFrame): FrameMetaJson {

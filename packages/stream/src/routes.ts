@@ -51,7 +51,15 @@ export function streamRoutes(deps: StreamRouteDeps): HttpRoute[] {
     {
       method: 'GET',
       path: '/frames/latest.json',
-      handle: (_req, res) => sendJson(res, 200, { ...deps.feed.snapshot(), stream: deps.hub.stats() }),
+      handle: (_req, res) => {
+        const latest = deps.hub.latest()
+        sendJson(res, 200, {
+          ...deps.feed.snapshot(),
+          // Results computed on exactly the latest JPEG's frame, when they exist.
+          forFrame: latest ? deps.feed.resultsFor(latest.meta.seq) : null,
+          stream: deps.hub.stats(),
+        })
+      },
     },
     { method: 'GET', path: '/events', handle: (req, res) => serveEvents(deps.feed, req, res) },
   )

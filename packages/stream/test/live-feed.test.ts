@@ -66,3 +66,13 @@ t.test('closed clients are dropped; unknown events are ignored', async (t) => {
   t.same((feed.snapshot().motion as { boxes: unknown[] }).boxes, [], 'malformed boxes become none')
   t.same(feed.snapshot().detection, null)
 })
+
+t.test('results are remembered by seq for the last 256 frames', async (t) => {
+  const feed = new LiveFeed()
+  for (let seq = 1; seq <= 300; seq++) feed.publish('motion', { seq, boxes: [{ x: seq, y: 0, w: 1, h: 1 }] })
+  feed.publish('detection', { seq: '299', detections: [] })
+  t.same(feed.resultsFor(300n).motion?.boxes, [{ x: 300, y: 0, w: 1, h: 1 }])
+  t.match(feed.resultsFor('299'), { motion: { seq: '299' }, detection: { seq: '299' } })
+  t.match(feed.resultsFor(45n), { motion: { seq: '45' } })
+  t.same(feed.resultsFor(44n), { motion: null, detection: null }, 'older ones are forgotten')
+})

@@ -136,6 +136,7 @@ t.test('GET /frames/latest.json and GET /events carry the metadata alongside the
     motion: { seq: '5' },
     detection: { seq: '9' },
     thermal: { seq: '3' },
+    forFrame: { motion: null, detection: { seq: '9', latencyMs: 12 } },
     stream: { published: 1, latestSeq: '9' },
   })
 })
