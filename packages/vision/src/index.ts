@@ -11,6 +11,13 @@ export type { DetectionProtocol, EncodedImage, ImageEncoder, PreparedRequest } f
 export { BmpEncoder, TensorWriter, placementFor, toFrameBox, SUPPORTED_PIXEL_FORMATS } from './image.js'
 export type { Placement, TensorDatatype, TensorLayout, TensorSpec } from './image.js'
 export { VisionError } from './errors.js'
-export { detectionService, detectionWorkerEntry, motionService, motionWorkerEntry } from './services.js'
+export {
+  detectionService,
+  detectionWorkerEntry,
+  motionService,
+  motionWorkerEntry,
+  validateDetectionWorkerOptions,
+  validateMotionWorkerOptions,
+} from './services.js'
 export type { DetectionWorkerOptions, MotionWorkerOptions, VisionServiceOptions } from './services.js'
 export type { Box, Detection, DetectionEventPayload, FrameView, MotionEventPayload } from './types.js'

@@ -3,8 +3,13 @@
 
 import type { ConsumerSpec } from '@heart/kernel'
 import type { ConsumerOptions } from '@heart/ring'
+import { DeepStackProtocol } from './deepstack.js'
 import type { DeepStackOptions } from './deepstack.js'
+import { DetectionClient } from './detection-client.js'
+import { invalidOption } from './errors.js'
+import { MotionDetector } from './motion.js'
 import type { MotionOptions } from './motion.js'
+import { OpenInferenceProtocol } from './oip.js'
 import type { OipOptions } from './oip.js'
 
 export const motionWorkerEntry = new URL('./motion-worker.js', import.meta.url)
@@ -48,8 +53,41 @@ export interface VisionServiceOptions<A> {
   app: A
 }
 
+/**
+ * Checks motion worker options in the main thread, so a bad config fails at
+ * start-up with a clear message instead of crash-looping the worker.
+ */
+export function validateMotionWorkerOptions(o: unknown): MotionWorkerOptions {
+  const m = (o ?? {}) as MotionWorkerOptions
+  if (m.inputWidth !== undefined && !(Number.isInteger(m.inputWidth) && m.inputWidth >= 16 && m.inputWidth <= 8192)) {
+    throw invalidOption('inputWidth', m.inputWidth, 'an integer from 16 to 8192 (pixels)')
+  }
+  if (m.scaler !== undefined && m.scaler !== 'native' && m.scaler !== 'js') throw invalidOption('scaler', m.scaler, '"native" or "js"')
+  void new MotionDetector(m.detector) // validates every detector option
+  return m
+}
+
+/** Checks detection worker options in the main thread (see validateMotionWorkerOptions). */
+export function validateDetectionWorkerOptions(o: unknown): DetectionWorkerOptions {
+  const d = (o ?? {}) as DetectionWorkerOptions
+  let protocol
+  if (d.protocol === 'deepstack') {
+    if (d.deepstack?.imageFormat !== undefined && d.deepstack.imageFormat !== 'jpeg' && d.deepstack.imageFormat !== 'bmp') {
+      throw invalidOption('deepstack.imageFormat', d.deepstack.imageFormat, '"jpeg" or "bmp"')
+    }
+    protocol = new DeepStackProtocol((d.deepstack ?? {}) as DeepStackOptions)
+  } else if (d.protocol === 'oip') {
+    protocol = new OpenInferenceProtocol((d.oip ?? {}) as OipOptions)
+  } else {
+    throw invalidOption('protocol', d.protocol, '"deepstack" (DeepStack / CodeProject.AI) or "oip" (Open Inference Protocol v2)')
+  }
+  void new DetectionClient({ protocol, deadlineMs: d.deadlineMs, maxInFlight: d.maxInFlight, fps: d.fps })
+  return d
+}
+
 /** The movement detector as a kernel consumer. */
 export function motionService(o: VisionServiceOptions<MotionWorkerOptions>): ConsumerSpec<MotionWorkerOptions> {
+  validateMotionWorkerOptions(o.app)
   return {
     name: o.name ?? 'movement_detector',
     entry: motionWorkerEntry,
@@ -62,6 +100,7 @@ export function motionService(o: VisionServiceOptions<MotionWorkerOptions>): Con
 
 /** The detection client as a kernel consumer. */
 export function detectionService(o: VisionServiceOptions<DetectionWorkerOptions>): ConsumerSpec<DetectionWorkerOptions> {
+  validateDetectionWorkerOptions(o.app)
   return {
     name: o.name ?? 'detection_client',
     entry: detectionWorkerEntry,
