@@ -237,22 +237,27 @@ export class Mlx90640 {
       // No data hold: a subpage only writes its own pattern's pixels, so the next one
       // landing mid-read leaves ours intact and is not lost either (we read it next). What
       // it does replace is the aux block (Ta, Vdd, gain, compensation pixels), so read the
-      // aux words first, then the pixels, then check the whole read fit in one period: a
-      // longer one could have seen a same-pattern subpage, which would tear our pixels.
+      // aux words first and check no subpage landed meanwhile, then the pixels. Only a
+      // subpage of our own pattern (the one after next) would tear our pixels: the status
+      // register's subpage number and the elapsed time tell whether one could have landed.
       let status2 = status
+      let checkedAt = 0
       for (let attempt = 0; ; attempt++) {
         subpage = status2 & STATUS_LAST_SUBPAGE_MASK
         await this.writeRegister(REG_STATUS, STATUS_OVERWRITE_ENABLE) // clear data-ready
         ramStart = this.clock.nowMs()
         await this.readWords(AUX_START, AUX_WORDS, frame, PIXELS)
         status2 = await this.readRegister(REG_STATUS)
+        checkedAt = this.clock.nowMs()
         if (!(status2 & STATUS_DATA_READY)) break
         // The next subpage landed during the aux read: take that one instead.
         if (attempt >= 1) throw overwrittenError()
       }
       await this.readWords(RAM_START, PIXELS, frame, 0)
       ramMs = this.clock.nowMs() - ramStart
-      if (ramMs >= this.subpagePeriodMs) throw overwrittenError()
+      const after = await this.readRegister(REG_STATUS)
+      const sameParityLanded = (after & STATUS_DATA_READY) !== 0 && (after & STATUS_LAST_SUBPAGE_MASK) === subpage
+      if (sameParityLanded || this.clock.nowMs() - checkedAt >= 2 * this.subpagePeriodMs) throw overwrittenError()
     }
     if (subpage > 1) throw frameInvalidError(`status register reports subpage ${subpage}; only 0 and 1 exist`)
     frame[FRAME_CTRL_INDEX] = this.ctrlValue

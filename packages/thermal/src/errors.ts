@@ -90,6 +90,6 @@ export function configMismatchError(wrote: number, read: number): ThermalError {
 export function overwrittenError(): ThermalError {
   return new ThermalError(
     'FRAME_INVALID',
-    'MLX90640 RAM may have been overwritten by a subpage of the same pattern during the read (the read took longer than a subpage period); frame discarded. Raise the bus speed or lower the refresh rate.',
+    'MLX90640 RAM may have been overwritten by a subpage of the same pattern during the read (the read was too slow, or the thread was stalled); frame discarded. Raise the bus speed, lower the refresh rate, or give the machine spare CPU.',
   )
 }

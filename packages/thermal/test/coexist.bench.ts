@@ -5,6 +5,11 @@
 import { Kernel } from '@heart/kernel'
 import { frameLayout } from '@heart/ring'
 import { writeFileSync } from 'node:fs'
+import { VirtualClock } from '../src/clock.js'
+import { Mlx90640 } from '../src/driver.js'
+import { Mlx90640Emulator } from '../src/emulator.js'
+import { ThermalPoller } from '../src/poller.js'
+import { blobScene } from '../src/scenes.js'
 import { startThermal } from '../src/service.js'
 
 const args = process.argv.slice(2)
@@ -45,6 +50,7 @@ async function phase(busHz: number | null) {
   await kernel.stop()
   return {
     camera_fps: Math.round((published / seconds) * 10) / 10,
+    load_avg_1m: Math.round((await import('node:os')).loadavg()[0]! * 10) / 10,
     tick_ms_p50: report.loop.tick_ms_p50,
     tick_ms_p99: report.loop.tick_ms_p99,
     tick_ms_max: report.loop.tick_ms_max,
@@ -61,7 +67,26 @@ async function phase(busHz: number | null) {
   }
 }
 
+/** CPU the thermal path costs per second of sensor time (poller + calibration + the emulator's scene synthesis). */
+async function cpuCost(busHz: number) {
+  const controller = new AbortController()
+  const clock = new (class extends VirtualClock {
+    override async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+      await super.sleep(ms, signal)
+      if (this.nowMs() >= 60_000) controller.abort()
+    }
+  })()
+  const sensor = new Mlx90640(new Mlx90640Emulator({ clock, busHz, scene: blobScene({ noiseCounts: 1 }) }), { clock, refreshHz: 16 })
+  const poller = new ThermalPoller(sensor, { hz: 10 })
+  const before = process.cpuUsage()
+  await poller.run(controller.signal)
+  const used = process.cpuUsage(before)
+  return { cpu_ms_per_s: Math.round(((used.user + used.system) / 1000 / 60) * 100) / 100, published: poller.healthInput().published_total }
+}
+
 const results: Record<string, unknown> = {}
+results.cpu_400khz = await cpuCost(400_000)
+console.log('cpu_400khz', JSON.stringify(results.cpu_400khz))
 for (const p of phases) {
   results[p.name] = await phase(p.busHz)
   console.log(p.name, JSON.stringify(results[p.name]))
