@@ -9,7 +9,7 @@
  */
 export function boxBlur(src: Uint8Array, w: number, h: number, r: number, tmp: Uint16Array, col: Uint32Array, dst: Uint8Array): void {
   if (r <= 0) {
-    dst.set(src.subarray(0, w * h))
+    for (let i = 0, n = w * h; i < n; i++) dst[i] = src[i]!
     return
   }
   const last = w - 1
@@ -52,7 +52,7 @@ export function boxBlur(src: Uint8Array, w: number, h: number, r: number, tmp: U
  */
 export function dilate(src: Uint8Array, w: number, h: number, r: number, tmp: Uint8Array, col: Uint32Array, dst: Uint8Array): void {
   if (r <= 0) {
-    dst.set(src.subarray(0, w * h))
+    for (let i = 0, n = w * h; i < n; i++) dst[i] = src[i]!
     return
   }
   for (let y = 0; y < h; y++) {

@@ -31,10 +31,15 @@ serveConsumer<MotionWorkerOptions | undefined>(async (ctx) => {
   let sh = 0
   let kx = 1
   let ky = 1
+  let pixFmt = ''
+  // Layout objects for scaleInto, made once per frame geometry (per-frame work allocates nothing).
+  let srcLayout: ReturnType<typeof nativeLayout> | null = null
+  let dstLayout: ReturnType<typeof nativeLayout> | null = null
 
   function configure(frame: FrameLease): void {
     width = frame.width
     height = frame.height
+    pixFmt = frame.pixFmt
     const detectorOptions: MotionOptions = { ...options.detector }
     if (scaleInto && inputWidth < width) {
       sw = Math.max(2, Math.round(inputWidth / 2) * 2)
@@ -42,12 +47,15 @@ serveConsumer<MotionWorkerOptions | undefined>(async (ctx) => {
       kx = width / sw
       ky = height / sh
       scaled = new Uint8Array(sw * sh)
+      srcLayout = nativeLayout(frame)
+      dstLayout = { width: sw, height: sh, pixFmt: 'gray', planes: [{ offset: 0, stride: sw, width: sw, height: sh }] }
       // Options are in frame pixels; the detector sees scaled pixels.
       detectorOptions.downscale = 1
       if (detectorOptions.masks) detectorOptions.masks = detectorOptions.masks.map((m) => ({ x: m.x / kx, y: m.y / ky, w: m.w / kx, h: m.h / ky }))
       detectorOptions.minArea = (detectorOptions.minArea ?? width * height * 0.0005) / (kx * ky)
     } else {
       scaled = null
+      srcLayout = null
       kx = ky = 1
       if (options.inputWidth !== undefined || detectorOptions.downscale === undefined) {
         detectorOptions.downscale = Math.max(1, Math.round(width / inputWidth))
@@ -64,10 +72,13 @@ serveConsumer<MotionWorkerOptions | undefined>(async (ctx) => {
   return {
     onFrame(frame) {
       if (!(LUMA_FORMATS as readonly string[]).includes(frame.pixFmt)) throw unsupportedPixelFormat(frame.pixFmt, 'motion detector', LUMA_FORMATS)
-      if (detector === null || frame.width !== width || frame.height !== height) configure(frame)
+      // A new geometry (renegotiation, or a decoder fallback that pads rows differently) means a new setup.
+      if (detector === null || frame.width !== width || frame.height !== height || frame.pixFmt !== pixFmt || !samePlanes(frame.planes, srcLayout)) {
+        configure(frame)
+      }
       let r
       if (scaled !== null) {
-        scaleInto!(frame.bytes, nativeLayout(frame), scaled, { width: sw, height: sh, pixFmt: 'gray', planes: [{ offset: 0, stride: sw, width: sw, height: sh }] })
+        scaleInto!(frame.bytes, srcLayout!, scaled, dstLayout!)
         r = detector!.process(scaled, sw, sh)
       } else {
         r = detector!.processPlane(frame.bytes, frame.planes[0]!)
@@ -88,3 +99,14 @@ serveConsumer<MotionWorkerOptions | undefined>(async (ctx) => {
     },
   }
 })
+
+function samePlanes(planes: FrameLease['planes'], layout: { planes: FrameLease['planes'] } | null): boolean {
+  if (layout === null) return true // JS path: processPlane reads the plane layout of every frame anyway
+  if (planes.length !== layout.planes.length) return false
+  for (let i = 0; i < planes.length; i++) {
+    const a = planes[i]!
+    const b = layout.planes[i]!
+    if (a.offset !== b.offset || a.stride !== b.stride) return false
+  }
+  return true
+}
