@@ -50,20 +50,24 @@ t.test('startStream: encoder worker, hub, live feed and routes working together'
   const producer = ring.producer()
   const thermalProducer = thermalRing.producer()
   let lastSeq = -1n
-  for (let i = 0; i < 30 && parts.length < 5; i++) {
+  // The encoder worker joins the ring when it is up; keep producing until JPEGs come back.
+  await waitFor(() => ring.consumerStats().some((c) => c.name === 'telemetry_stream'), 'the encoder to join the ring')
+  const deadline = Date.now() + 20_000
+  for (let i = 0; parts.length < 5 && Date.now() < deadline; i++) {
     const slot = producer.beginWrite()
     if (slot) {
-      slot.bytes.fill(16 + i * 4, 0, layout.planes[1]!.offset)
+      slot.bytes.fill(16 + (i % 50) * 4, 0, layout.planes[1]!.offset)
       slot.bytes.fill(128, layout.planes[1]!.offset)
       const now = process.hrtime.bigint()
       lastSeq = producer.commit(slot, { captureTsNs: now, decodeTsNs: now, width: W, height: H, pixFmt: 'nv12', planes: layout.planes })
     }
     const tslot = thermalProducer.beginWrite()!
-    new Float32Array(tslot.bytes.buffer, tslot.bytes.byteOffset, 768).fill(30 + i)
+    const celsius = 30 + (i % 10)
+    new Float32Array(tslot.bytes.buffer, tslot.bytes.byteOffset, 768).fill(celsius)
     const now = process.hrtime.bigint()
-    thermalProducer.commit(tslot, { captureTsNs: now, decodeTsNs: now, width: 32, height: 24, pixFmt: 'grayf32', planes: thermalLayout.planes, aux: [21.5, 30 + i, 30 + i] })
+    thermalProducer.commit(tslot, { captureTsNs: now, decodeTsNs: now, width: 32, height: 24, pixFmt: 'grayf32', planes: thermalLayout.planes, aux: [21.5, celsius, celsius] })
     kernel.events.push('motion', { seq: String(lastSeq), captureTsNs: '1', boxes: [{ x: 10, y: 10, w: 50, h: 40 }] }, 'movement_detector')
-    kernel.events.push('thermal.frame', { seq: i, tsNs: '1', ta: 21.5, min: 30 + i, max: 30 + i, mean: 30 + i }, 'thermal')
+    kernel.events.push('thermal.frame', { seq: i, tsNs: '1', ta: 21.5, min: celsius, max: celsius, mean: celsius }, 'thermal')
     await sleep(60)
   }
   await waitFor(() => parts.length >= 3, 'JPEGs on /stream.mjpeg')
