@@ -100,7 +100,7 @@ serveConsumer<MotionWorkerOptions | undefined>(async (ctx) => {
   }
 })
 
-function samePlanes(planes: FrameLease['planes'], layout: { planes: FrameLease['planes'] } | null): boolean {
+function samePlanes(planes: FrameLease['planes'], layout: { planes: ReadonlyArray<{ offset: number; stride: number }> } | null): boolean {
   if (layout === null) return true // JS path: processPlane reads the plane layout of every frame anyway
   if (planes.length !== layout.planes.length) return false
   for (let i = 0; i < planes.length; i++) {
