@@ -388,6 +388,10 @@ impl Pipeline {
     match cfg.url.kind {
       SourceKind::Rtsp => {
         set(&mut opts, "rtsp_transport", if cfg.udp { "udp" } else { "tcp" });
+        if cfg.udp {
+          // A 1080p keyframe is hundreds of datagrams: give the socket room so bursts are not dropped.
+          set(&mut opts, "buffer_size", "4194304");
+        }
         // Socket-level timeout in µs as a second line of defence behind the interrupt callback.
         set(&mut opts, "timeout", &(cfg.timeout_ms as u64 * 1000).to_string());
         // A live camera: do not buffer to reorder, and probe quickly.
@@ -443,6 +447,12 @@ impl Pipeline {
         callback: Some(interrupt_callback),
         opaque: Arc::as_ptr(&self.flags) as *mut c_void,
       };
+      if cfg.url.kind == SourceKind::V4l2 {
+        // DQBUF on a hung camera blocks in the driver, deaf to the interrupt
+        // callback; non-blocking reads let feed_packet wait where abort and
+        // timeout are heard.
+        (*self.fmt).flags |= ffi::AVFMT_FLAG_NONBLOCK as c_int;
+      }
       self.flags.arm(cfg.timeout_ms);
       let r = ffi::avformat_open_input(&mut self.fmt, path.as_ptr(), input_format, &mut opts);
       ffi::av_dict_free(&mut opts);
@@ -767,8 +777,20 @@ impl Pipeline {
     loop {
       self.flags.check()?;
       self.flags.arm(self.cfg.timeout_ms);
-      // SAFETY: fmt and pkt are valid; av_read_frame fills pkt (we unref it below).
-      let ret = unsafe { ffi::av_read_frame(self.fmt, self.pkt) };
+      let ret = loop {
+        // SAFETY: fmt and pkt are valid; av_read_frame fills pkt (we unref it below).
+        let r = unsafe { ffi::av_read_frame(self.fmt, self.pkt) };
+        if r != AVERROR_EAGAIN {
+          break r;
+        }
+        // A non-blocking device (V4L2) has no frame ready yet. Its driver
+        // call would not watch the interrupt callback, so we wait here in
+        // short steps that do.
+        if self.flags.is_aborted() || self.flags.expired() {
+          break AVERROR_EXIT;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+      };
       let timed_out = self.flags.disarm();
       if ret == AVERROR_EOF {
         // SAFETY: a NULL packet asks the decoder to drain.
