@@ -95,7 +95,7 @@ t.test('motion worker: an unreadable pixel format crashes it with a clear reason
   await waitFor(() => kernel.supervisor.status('movement_detector').state === 'running')
 })
 
-t.test('detection worker: detections as events; AI-locked and slow frames counted in health', async (t) => {
+t.test('detection worker: detections as events; AI-locked and slow frames counted in health; motion alongside loses nothing', async (t) => {
   const server = await startDeepStackServer()
   t.teardown(() => server.close())
   const kernel = new Kernel()
@@ -103,7 +103,9 @@ t.test('detection worker: detections as events; AI-locked and slow frames counte
   const W = 640
   const H = 360
   const layout = frameLayout(W, H, 'yuv420p')
-  const ring = kernel.createRing('camera', { slotBytes: layout.byteLength, maxConsumers: 2, defaultDepth: 2 })
+  const ring = kernel.createRing('camera', { slotBytes: layout.byteLength, maxConsumers: 2, defaultDepth: 2, maxDepth: 16 })
+  // The movement detector reads the same frames; it must not suffer from the slow service.
+  kernel.startConsumer(motionService({ ring: 'camera', consumer: { depth: 16 }, app: {} }))
   const detections: DetectionEventPayload[] = []
   kernel.on<DetectionEventPayload>('detection', (e) => detections.push(e.payload))
   kernel.startConsumer(
@@ -114,7 +116,7 @@ t.test('detection worker: detections as events; AI-locked and slow frames counte
     }),
   )
   kernel.start()
-  await joined(ring, 1)
+  await joined(ring, 2)
   const producer = ring.producer()
   const publish = (flags: number): void => {
     const slot = producer.beginWrite()!
@@ -144,6 +146,9 @@ t.test('detection worker: detections as events; AI-locked and slow frames counte
   t.ok((books.dropped.detection_client_slow ?? 0) >= 4, `busy frames counted as detection_client_slow: ${JSON.stringify(books.dropped)}`)
   const dropped = Object.values(books.dropped).reduce((a, b) => a + b, 0)
   t.equal(books.delivered + dropped, books.published, 'delivered + dropped = published')
+  const motion = kernel.report().consumers.movement_detector!
+  t.equal(motion.delivered, motion.published, 'the movement detector got every frame')
+  t.same(Object.values(motion.dropped).filter((n) => n > 0), [], 'and dropped none')
 })
 
 t.test('detection worker: JPEG pictures from the native encoder when it is built', async (t) => {
