@@ -24,9 +24,9 @@ const tap = spawnSync('pnpm', ['exec', 'tap', ...args], { stdio: 'inherit', cwd:
 if (tap.status !== 0) process.exit(tap.status ?? 1)
 if (args.length > 0) process.exit(0) // a partial run says nothing about coverage
 
-const summaryFile = `${root}coverage/coverage-summary.json`
+const summaryFile = `${root}.tap/report/coverage-summary.json`
 if (!existsSync(summaryFile)) {
-  console.error('coverage: no coverage/coverage-summary.json was written; is json-summary in tap.coverage-report?')
+  console.error('coverage: no .tap/report/coverage-summary.json was written; is json-summary in tap.coverage-report?')
   process.exit(1)
 }
 const summary = JSON.parse(readFileSync(summaryFile, 'utf8'))

@@ -8,7 +8,17 @@ export interface RunSummary {
   published: number
   health: HealthReport
   consumers: Record<string, { delivered: number; dropped: Record<string, number> }>
-  loop: { tick_ms_p50: number; tick_ms_p99: number; tick_ms_max: number; late_ticks: number; ticks: number }
+  loop: {
+    tick_ms_p50: number
+    tick_ms_p99: number
+    tick_ms_max: number
+    late_ticks: number
+    ticks: number
+    /** Time spent inside a tick, and how late ticks start against the period. */
+    work_ms_p50: number
+    work_ms_p99: number
+    lateness_ms_p99: number
+  }
   latency_ms: {
     receive_to_publish: { p50: number | null; p99: number | null }
     publish_to_consume: { p50: number | null; p99: number | null }
@@ -68,7 +78,7 @@ export class RunRecorder {
       published,
       health,
       consumers,
-      loop: { tick_ms_p50: totals.tick_ms_p50, tick_ms_p99: totals.tick_ms_p99, tick_ms_max: totals.tick_ms_max, late_ticks: totals.late_ticks, ticks: totals.ticks },
+      loop: totals,
       latency_ms: { receive_to_publish: percentiles(this.receiveToPublish), publish_to_consume: percentiles(this.publishToConsume) },
       rss_mb: { start: mb(this.startRss), end: mb(process.memoryUsage.rss()), max: mb(this.maxRss) },
       cpu: { user_ms: Math.round(cpu.user / 1000), system_ms: Math.round(cpu.system / 1000), percent_of_one_core: round(((cpu.user + cpu.system) / 1e3 / (durationS * 1000)) * 100, 1) },

@@ -9,7 +9,7 @@ const report = {
   camera: { state: 'streaming', frames_per_s: 59.94, decode_ms_p50: 2.1, decode_ms_p99: 4.25, decode_ms_first_frame: 30, last_frame_age_ms: 12, reopens_total: 1, decode_errors_total: 0, backend: 'software', ai_locked: false },
   consumers: { motion: { delivered: 10, dropped: { motion_slow: 2, stale: 1 }, lag: 0, state: 'active', published: 13 } },
   thermal: { frames_per_s: 10, lost_total: 0, loss_ratio: 0.01 },
-  loop: { tick_ms_p50: 5.01, tick_ms_p99: 5.6, tick_ms_max: 7.2, late_ticks: 0 },
+  loop: { tick_ms_p50: 5.01, tick_ms_p99: 5.6, tick_ms_max: 7.2, late_ticks: 0, work_ms_p99: 0.1, lateness_ms_p99: 0.6 },
   workers: {},
   events: { queued: 0, dropped: 0 },
   uptime_s: 3,

@@ -44,7 +44,7 @@ export interface HealthReport {
   camera: CameraHealth
   consumers: Record<string, ConsumerHealth>
   thermal: ThermalHealth | null
-  loop: { tick_ms_p50: number; tick_ms_p99: number; tick_ms_max: number; late_ticks: number }
+  loop: { tick_ms_p50: number; tick_ms_p99: number; tick_ms_max: number; late_ticks: number; work_ms_p99: number; lateness_ms_p99: number }
   workers: Record<string, { state: string; starts: number; crashes: number; last_crash: string | null }>
   events: { queued: number; dropped: number }
   uptime_s: number
@@ -149,7 +149,14 @@ export class HealthAggregator {
       camera,
       consumers,
       thermal,
-      loop: { tick_ms_p50: tick.tick_ms_p50, tick_ms_p99: tick.tick_ms_p99, tick_ms_max: tick.tick_ms_max, late_ticks: tick.late_ticks },
+      loop: {
+        tick_ms_p50: tick.tick_ms_p50,
+        tick_ms_p99: tick.tick_ms_p99,
+        tick_ms_max: tick.tick_ms_max,
+        late_ticks: tick.late_ticks,
+        work_ms_p99: tick.work_ms_p99,
+        lateness_ms_p99: tick.lateness_ms_p99,
+      },
       workers,
       events: this.sources.events(),
       uptime_s: Math.round((performance.now() - this.startedMs) / 100) / 10,

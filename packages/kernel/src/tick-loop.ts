@@ -1,4 +1,4 @@
-import { Histogram, HistogramWindow } from '@heart/telemetry'
+import { Histogram, HistogramWindow, type HistogramSnapshot } from '@heart/telemetry'
 import type { Logger } from './types.js'
 import { silentLogger } from './logger.js'
 
@@ -31,6 +31,11 @@ export interface TickStats {
   tick_ms_max: number
   /** Ticks whose gap exceeded warnGapMs. */
   late_ticks: number
+  /** Time spent working inside a tick (draining events, polling, timers). */
+  work_ms_p50: number
+  work_ms_p99: number
+  /** How late ticks start against the period (interval - period), p99. */
+  lateness_ms_p99: number
 }
 
 /**
@@ -45,6 +50,7 @@ export class TickLoop {
   readonly intervals: Histogram
   readonly durations: Histogram
   private readonly window: HistogramWindow
+  private readonly workWindow: HistogramWindow
   private readonly tasks: TickTask[] = []
   private readonly timers: Timer[] = []
   private readonly logger: Logger
@@ -66,6 +72,7 @@ export class TickLoop {
     this.durations = options.durationHistogram ?? new Histogram()
     // One-second slices; the window reports the last windowSeconds.
     this.window = new HistogramWindow(this.intervals, options.windowSeconds ?? 10)
+    this.workWindow = new HistogramWindow(this.durations, options.windowSeconds ?? 10)
     this.logger = options.logger ?? silentLogger
   }
 
@@ -98,27 +105,26 @@ export class TickLoop {
 
   /** Tick figures over the recent window (the last windowSeconds). */
   stats(): TickStats {
-    const s = this.window.snapshot()
-    const ok = s.count > 0
-    return {
-      ticks: this.ticks,
-      tick_ms_p50: ok ? round3(s.percentile(50)) : 0,
-      tick_ms_p99: ok ? round3(s.percentile(99)) : 0,
-      tick_ms_max: ok ? round3(s.max) : 0,
-      late_ticks: this.lateTicks,
-    }
+    return this.figures(this.window.snapshot(), this.workWindow.snapshot())
   }
 
   /** Tick figures since start. */
   totals(): TickStats {
-    const s = this.intervals.snapshot()
-    const ok = s.count > 0
+    return this.figures(this.intervals.snapshot(), this.durations.snapshot())
+  }
+
+  private figures(intervals: HistogramSnapshot, work: HistogramSnapshot): TickStats {
+    const ok = intervals.count > 0
+    const p99 = ok ? intervals.percentile(99) : 0
     return {
       ticks: this.ticks,
-      tick_ms_p50: ok ? round3(s.percentile(50)) : 0,
-      tick_ms_p99: ok ? round3(s.percentile(99)) : 0,
-      tick_ms_max: ok ? round3(s.max) : 0,
+      tick_ms_p50: ok ? round3(intervals.percentile(50)) : 0,
+      tick_ms_p99: round3(p99),
+      tick_ms_max: ok ? round3(intervals.max) : 0,
       late_ticks: this.lateTicks,
+      work_ms_p50: work.count > 0 ? round3(work.percentile(50)) : 0,
+      work_ms_p99: work.count > 0 ? round3(work.percentile(99)) : 0,
+      lateness_ms_p99: ok ? round3(Math.max(0, p99 - this.periodMs)) : 0,
     }
   }
 
@@ -146,6 +152,7 @@ export class TickLoop {
     }
     if (start - this.lastWindowRotate >= 1000) {
       this.window.rotate()
+      this.workWindow.rotate()
       this.lastWindowRotate = start
     }
     this.durations.record(performance.now() - start)

@@ -87,7 +87,7 @@ t.test('health goes red when the camera stalls, and reports the loop', async (t)
   t.match(red.reasons[0], /last frame 1500 ms ago \(red after 1000 ms\)/)
   age = null
   t.match(kernel.report().reasons[0], /no frame received yet/)
-  t.same(Object.keys(kernel.report().loop).sort(), ['late_ticks', 'tick_ms_max', 'tick_ms_p50', 'tick_ms_p99'])
+  t.same(Object.keys(kernel.report().loop).sort(), ['late_ticks', 'lateness_ms_p99', 'tick_ms_max', 'tick_ms_p50', 'tick_ms_p99', 'work_ms_p99'])
   t.equal(kernel.report().thermal?.frames_per_s, 10)
   t.throws(() => kernel.startConsumer({ name: 'x', entry: consumerEntry, ring: 'nope' }), /no ring named "nope"/)
   await kernel.stop()

@@ -2,7 +2,7 @@ import t from 'tap'
 import { Supervisor, KernelError } from '../src/index.js'
 
 const entry = new URL('./fixtures/echo-service.js', import.meta.url)
-const waitFor = async (cond: () => boolean, ms = 5000): Promise<void> => {
+const waitFor = async (cond: () => boolean, ms = 20_000): Promise<void> => {
   const end = Date.now() + ms
   while (!cond()) {
     if (Date.now() > end) throw new Error('condition not met in time')

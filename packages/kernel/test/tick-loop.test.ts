@@ -18,6 +18,8 @@ t.test('ticks run tasks and timers, and record intervals', async (t) => {
   t.equal(stats.ticks, ticks)
   t.ok(stats.tick_ms_p50 > 0, 'intervals recorded')
   t.ok(stats.tick_ms_max >= stats.tick_ms_p99 && stats.tick_ms_p99 >= stats.tick_ms_p50)
+  t.ok(stats.work_ms_p99 >= stats.work_ms_p50 && stats.work_ms_p99 < stats.tick_ms_p99, 'work inside a tick is shorter than the period')
+  t.equal(stats.lateness_ms_p99, Math.round(Math.max(0, stats.tick_ms_p99 - 2) * 1000) / 1000)
 })
 
 t.test('a gap above warnGapMs is counted and warned about, at most once a second', async (t) => {
@@ -40,5 +42,5 @@ t.test('a gap above warnGapMs is counted and warned about, at most once a second
 t.test('an invalid period is refused', async (t) => {
   t.throws(() => new TickLoop({ periodMs: 0 }), RangeError)
   const stats = new TickLoop().stats()
-  t.same(stats, { ticks: 0, tick_ms_p50: 0, tick_ms_p99: 0, tick_ms_max: 0, late_ticks: 0 })
+  t.same(stats, { ticks: 0, tick_ms_p50: 0, tick_ms_p99: 0, tick_ms_max: 0, late_ticks: 0, work_ms_p50: 0, work_ms_p99: 0, lateness_ms_p99: 0 })
 })
