@@ -191,12 +191,9 @@ export class RingConsumer {
       if (lease) return lease
       const remaining = deadline - performance.now()
       if (remaining <= 0) return null
-      const c = this.v.consumers
-      const w = Atomics.load(c, this.base + C_WRITE)
-      Atomics.store(c, this.base + C_WAITING, 1)
-      // Re-check after announcing the wait, so a publish in between is not missed.
-      if (Atomics.load(c, this.base + C_READ) === w) Atomics.wait(c, this.base + C_WRITE, w, remaining)
-      Atomics.store(c, this.base + C_WAITING, 0)
+      const seen = this.announceWait()
+      if (seen !== null) Atomics.wait(this.v.consumers, this.base + C_WRITE, seen, remaining)
+      Atomics.store(this.v.consumers, this.base + C_WAITING, 0)
     }
   }
 
@@ -208,23 +205,32 @@ export class RingConsumer {
       if (lease) return lease
       const remaining = deadline - performance.now()
       if (remaining <= 0) return null
-      const c = this.v.consumers
-      const w = Atomics.load(c, this.base + C_WRITE)
-      Atomics.store(c, this.base + C_WAITING, 1)
-      if (Atomics.load(c, this.base + C_READ) === w) {
-        const waited = Atomics.waitAsync(c, this.base + C_WRITE, w, remaining)
-        if (waited.async) {
-          // A pending waitAsync does not keep a worker alive; this timer does.
-          const keepAlive = setTimeout(() => {}, remaining + 10)
-          try {
-            await waited.value
-          } finally {
-            clearTimeout(keepAlive)
-          }
+      const seen = this.announceWait()
+      const waited = seen === null ? null : Atomics.waitAsync(this.v.consumers, this.base + C_WRITE, seen, remaining)
+      if (waited?.async) {
+        // A pending waitAsync does not keep a worker alive; this timer does.
+        const keepAlive = setTimeout(() => {}, remaining + 10)
+        try {
+          await waited.value
+        } finally {
+          clearTimeout(keepAlive)
         }
       }
-      Atomics.store(c, this.base + C_WAITING, 0)
+      Atomics.store(this.v.consumers, this.base + C_WAITING, 0)
     }
+  }
+
+  /**
+   * Sets the waiting flag and returns the write index to sleep on, or null
+   * when a frame arrived meanwhile. Checking again after announcing the wait
+   * means a publish in between is never missed: the producer sees the flag,
+   * or we see its write.
+   */
+  private announceWait(): number | null {
+    const c = this.v.consumers
+    const w = Atomics.load(c, this.base + C_WRITE)
+    Atomics.store(c, this.base + C_WAITING, 1)
+    return Atomics.load(c, this.base + C_READ) === w ? w : null
   }
 
   /** Gives the frame back; its slot becomes reusable once every consumer released it. */
