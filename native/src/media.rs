@@ -733,6 +733,9 @@ impl Pipeline {
       (*ctx).get_format = Some(pick_hw_format);
       (*ctx).hw_device_ctx = ffi::av_buffer_ref(device);
       self.configure_threads(ctx);
+      // The hardware does the work; frame threads would only add delay and
+      // hwaccel + frame threading has a history of driver trouble.
+      (*ctx).thread_count = 1;
       let r = ffi::avcodec_open2(ctx, codec, ptr::null_mut());
       if r < 0 {
         ffi::avcodec_free_context(&mut ctx);
