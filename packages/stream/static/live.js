@@ -256,6 +256,9 @@ function showHealth(h) {
   } else {
     rows.push(row('thermal', 'not running'))
   }
+  if (h.stream) {
+    rows.push(row('stream viewers', fmt.n(h.stream.viewers)), row('frames skipped by slow viewers', fmt.n(h.stream.skipped)))
+  }
   if (h.reasons && h.reasons.length > 0) rows.push(row('why not green', h.reasons.join('; '), status === 'red' ? 'bad' : 'warn'))
   fillTable('loop-table', rows)
 
@@ -284,6 +287,23 @@ function showHealth(h) {
       })
       if (c.state && c.state !== 'active') cells[0].textContent += ` (${c.state})`
       tr.append(...cells, reasons)
+      return tr
+    }),
+  )
+  const workers = Object.entries(h.workers || {})
+  $('workers-table').hidden = workers.length === 0
+  $('workers-table').tBodies[0].replaceChildren(
+    ...workers.map(([name, w]) => {
+      const tr = document.createElement('tr')
+      const cells = [name, w.state, fmt.n(w.starts), fmt.n(w.crashes), w.last_crash || '–'].map((text) => {
+        const td = document.createElement('td')
+        td.textContent = text
+        return td
+      })
+      cells[1].className = w.state === 'running' ? 'good' : w.state === 'failed' ? 'bad' : 'warn'
+      cells[2].className = 'num'
+      cells[3].className = w.crashes > 0 ? 'num warn' : 'num'
+      tr.append(...cells)
       return tr
     }),
   )

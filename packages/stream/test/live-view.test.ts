@@ -40,6 +40,11 @@ const fakeHealth = {
   },
   thermal: { frames_per_s: 9.98, lost_total: 2, loss_ratio: 0.0011 },
   loop: { tick_ms_p50: 0.42, tick_ms_p99: 1.87, tick_ms_max: 3.3 },
+  workers: {
+    capture: { state: 'running', starts: 1, crashes: 0, last_crash: null },
+    detection: { state: 'restarting', starts: 3, crashes: 2, last_crash: 'Error: detection server refused the connection' },
+  },
+  stream: { viewers: 1, skipped: 4 },
 }
 
 /** Our own child processes (the browser), so teardown can end exactly them by PID. */
@@ -222,6 +227,10 @@ t.test('live view in chromium: video updates, overlay, heat map and health table
   flags = 1
   await page.locator('#ai-lock').waitFor({ state: 'visible', timeout: 10_000 })
   t.pass('the AI-lock badge shows for AI-locked frames')
+
+  const workers = await page.locator('#workers-table').innerText()
+  t.match(workers, /detection\s+restarting\s+3\s+2\s+Error: detection server refused the connection/)
+  t.match(loop, /stream viewers\s+1/)
 
   mkdirSync(ARTIFACTS, { recursive: true })
   const shotPath = new URL('live-view.png', ARTIFACTS)
