@@ -129,6 +129,44 @@ t.test('the rate cap holds: frames over it are counted by the ring as rate_limit
   t.match(info, { pixFmt: 'nv12', w: 64, h: 48, q: 75 }, 'the fake encoder got the slot in its own format and the configured size')
 })
 
+t.test('a run of failed encodes crashes the worker; after the restart JPEGs flow again through the same share', async (t) => {
+  const W = 64
+  const H = 48
+  const { kernel, ring } = startKernel(t, W, H, 'gray')
+  const share = JpegShare.create(4096)
+  const hub = new MjpegHub()
+  t.teardown(connectEncoder(share, hub))
+  const encoderModule = new URL('./fixtures/fake-encoder.js', import.meta.url).href
+  kernel.startConsumer({ ...encoderConsumerSpec({ ring: 'camera', share, config: { fps: 200, encoderModule } }), restart: { initialMs: 50 } })
+  kernel.start()
+  await joined(ring)
+  const producer = ring.producer()
+  const layout = frameLayout(W, H, 'gray')
+  const send = (first: number): void => {
+    const slot = producer.beginWrite()
+    if (!slot) return
+    slot.bytes.fill(first, 0, layout.byteLength)
+    const now = process.hrtime.bigint()
+    producer.commit(slot, { captureTsNs: now, decodeTsNs: now, width: W, height: H, pixFmt: 'gray', planes: layout.planes })
+  }
+  const crashes = () => kernel.report().workers[DEFAULT_ENCODER_NAME]?.crashes ?? 0
+  // Poisoned frames until the worker gives up (30 failures in a row).
+  const deadline = Date.now() + 20_000
+  while (crashes() === 0 && Date.now() < deadline) {
+    send(0xee)
+    await sleep(10)
+  }
+  t.equal(crashes(), 1, 'the worker crashed after the failures')
+  t.match(kernel.report().workers[DEFAULT_ENCODER_NAME]!.last_crash, /poisoned frame/)
+  t.equal(hub.stats().published, 0)
+  // Good frames: the restarted worker attaches to the same share and encodes them.
+  await waitFor(() => {
+    send(7)
+    return hub.stats().published > 0
+  }, 'JPEGs after the restart')
+  t.match(JSON.parse(hub.latest()!.jpeg.subarray(2, -2).toString()), { first: 7 })
+})
+
 t.test('an encoder module that cannot be loaded crashes the service with a clear reason', async (t) => {
   const { kernel } = startKernel(t, 64, 48, 'gray')
   const share = JpegShare.create(4096)
