@@ -1,5 +1,7 @@
 import { Kernel } from '@heart/kernel'
+import { HeartMetric, MetricsRegistry, heartCatalogue } from '@heart/telemetry'
 import t from 'tap'
+import { THERMAL_LOSS_REASONS } from '../src/health.js'
 import { resolveThermalConfig, defaultRefreshHz, subpageBusMs } from '../src/config.js'
 import { ThermalAux } from '../src/ring.js'
 import { startThermal } from '../src/service.js'
@@ -31,7 +33,14 @@ t.test('the worker publishes 10 Hz frames into the ring, as events and in health
     events.push(e.payload)
   })
   kernel.start()
-  const service = startThermal(kernel, { busHz: 1_000_000, emulator: { ta: 31 } })
+  const catalogue = { thermalLossReasons: [...THERMAL_LOSS_REASONS] }
+  const registry = MetricsRegistry.create(heartCatalogue(catalogue))
+  const service = startThermal(
+    kernel,
+    // A few NACKs so the loss counters have something to count.
+    { busHz: 1_000_000, emulator: { ta: 31, faultRates: { nack: 0.02 }, seed: 3 } },
+    { metrics: { buffer: registry.buffer, catalogue } },
+  )
   const consumer = service.ring.consumer('test', { depth: 4 })
   const deadline = Date.now() + 15_000
   let frames = 0
@@ -61,6 +70,12 @@ t.test('the worker publishes 10 Hz frames into the ring, as events and in health
   t.equal(health.bus_hz, 1_000_000)
   // Real time: the emulator's bus time is slept, so the measured speed is at most the clock.
   t.ok(health.bus_hz_effective! > 200_000 && health.bus_hz_effective! <= 1_050_000, `effective bus ${health.bus_hz_effective} Hz`)
+  t.ok(registry.counter(HeartMetric.thermalFrames).value() > 20, 'subpages counted in the shared metrics')
+  const lost = THERMAL_LOSS_REASONS.reduce((n, reason) => n + registry.counter(HeartMetric.thermalLost, { reason }).value(), 0)
+  // The worker writes health before it adds to the counters, so a later health read is never behind them.
+  const later = service.health()!
+  t.ok(lost <= later.lost_total, `loss counters (${lost}) match health (${later.lost_total})`)
+  t.ok(later.errors_total > 0, 'the injected NACKs were seen')
   const report = kernel.report()
   t.ok(report.thermal && report.thermal.frames_per_s > 0, 'kernel health carries the thermal section')
   t.ok(events.length > 0, `${events.length} thermal.frame events`)
