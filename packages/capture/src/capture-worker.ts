@@ -3,7 +3,7 @@
 // main thread reads health from shared memory and never waits on it.
 import { serveWorker } from '@heart/kernel'
 import { FrameRing } from '@heart/ring'
-import { HeartMetric, MetricsRegistry, heartCatalogue } from '@heart/telemetry'
+import { HeartMetric, MetricsRegistry, heartCatalogue, startWorkerTracing, type WorkerFrameTracing, type WorkerTracingConfig } from '@heart/telemetry'
 import { runCapture, type CaptureObserver } from './capture-loop.js'
 import { CaptureError } from './errors.js'
 import { CaptureHealthWriter } from './health-block.js'
@@ -20,6 +20,7 @@ const PROBE_TIMEOUT_MS = 1000
 serveWorker<CaptureWorkerConfig>(async (ctx) => {
   const { capture } = ctx.config
   const spec = parseSource(capture.source)
+  ctx.log.debug('capture worker starting', { source: spec.redacted })
   const ringBuffer = ctx.shared[ctx.config.ringKey]
   const healthBuffer = ctx.shared[ctx.config.healthKey]
   if (!ringBuffer || !healthBuffer) {
@@ -33,7 +34,10 @@ serveWorker<CaptureWorkerConfig>(async (ctx) => {
   // synthetic:// is drawn, not decoded; it goes through the same loop so load
   // tests exercise the same publish path and health.
   const open = spec.kind === 'synthetic' ? openSynthetic : await nativeOpener()
+  ctx.log.debug('decoder loaded', { source: spec.redacted })
   const timer = setInterval(() => health.summarize(), SUMMARY_TICK_MS)
+  // Frame tracing, when the main thread handed a trace table over (see @heart/telemetry's WorkerTracingConfig).
+  const tracing = startWorkerTracing((ctx.config as { tracing?: WorkerTracingConfig }).tracing, ctx.shared, ctx.name)
   try {
     await runCapture({
       spec,
@@ -45,13 +49,38 @@ serveWorker<CaptureWorkerConfig>(async (ctx) => {
       signal: ctx.signal,
       log: ctx.log,
       emit: ctx.emit,
-      observer: metricsObserver(ctx.config, ctx.shared),
+      observer: withFrameTracing(metricsObserver(ctx.config, ctx.shared), tracing, ring),
       probe: reachabilityProbe(spec, PROBE_TIMEOUT_MS),
     })
   } finally {
     clearInterval(timer)
+    await tracing?.shutdown()
   }
 })
+
+/**
+ * Adds the sampled frame's journey (frame -> receive, decode, publish spans)
+ * to the observer. The observer runs right after commit, so the newest seq is
+ * published() - 1 (one producer), and the stamps are rebuilt from the
+ * frame's durations back from now.
+ */
+function withFrameTracing(observer: CaptureObserver | undefined, tracing: WorkerFrameTracing | null, ring: FrameRing): CaptureObserver | undefined {
+  if (!tracing) return observer
+  const frames = tracing.frames
+  return {
+    ...observer,
+    frame(f) {
+      observer?.frame?.(f)
+      const seq = ring.published() - 1n
+      if (!frames.isSampled(seq)) return
+      const publishNs = process.hrtime.bigint()
+      const receiveNs = publishNs - BigInt(Math.round(f.receiveToPublishMs * 1e6))
+      const decodeEndNs = receiveNs + BigInt(Math.round(f.receiveToDecodeMs * 1e6))
+      const decodeStartNs = decodeEndNs - BigInt(Math.round(f.decodeMs * 1e6))
+      frames.framePublished(seq, receiveNs, decodeStartNs < receiveNs ? receiveNs : decodeStartNs, decodeEndNs, publishNs)
+    },
+  }
+}
 
 function metricsObserver(config: CaptureWorkerConfig, shared: Record<string, SharedArrayBuffer>): CaptureObserver | undefined {
   const buffer = config.metrics ? shared[config.metrics.key] : undefined

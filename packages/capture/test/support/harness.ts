@@ -59,7 +59,8 @@ export function startCapture(
       for (;;) {
         drain()
         if (cond()) return performance.now() - start
-        if (performance.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}; health ${JSON.stringify(service.health())}`)
+        if (performance.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}; health ${JSON.stringify(service.health())}; ` +
+          `worker ${JSON.stringify(supervisor.statuses())}; last log lines ${JSON.stringify(logs.slice(-5))}`)
         await new Promise((r) => setTimeout(r, 20))
       }
     },
