@@ -193,8 +193,10 @@ export function formatProbe(p: ProbeResult): string {
     `size          ${p.width}x${p.height}`,
     `rate          ${p.fps === null ? 'not announced' : `${Math.round(p.fps * 100) / 100} fps`}`,
     `pixel format  ${p.pixFmt}`,
-    `backend       ${p.backend}${p.fallbackReason ? ` (hardware not used: ${p.fallbackReason})` : ''}`,
+    `backend       ${p.backend}`,
   ]
+  // The decoder's reason starts with what it fell back to, which the backend line already says.
+  if (p.fallbackReason) lines.push(`hardware      not used: ${p.fallbackReason.replace(/^software decoding:\s*/, '')}`)
   if (p.durationMs !== null) lines.push(`duration      ${(p.durationMs / 1000).toFixed(1)} s`)
   if (p.bitRate !== null) lines.push(`bit rate      ${(p.bitRate / 1e6).toFixed(2)} Mbit/s`)
   return lines.join('\n')

@@ -90,7 +90,8 @@ t.test('probeSource prints what heart probe shows, for H.264 and H.265 over RTSP
 t.test('formatProbe without a rate, with duration and bit rate', async (t) => {
   const text = formatProbe({ source: 'file:///a.mp4', codec: 'h264', width: 2, height: 2, fps: null, pixFmt: 'yuv420p', backend: 'software', fallbackReason: 'no vaapi', durationMs: 1500, bitRate: 2_000_000 })
   t.match(text, /not announced/)
-  t.match(text, /hardware not used: no vaapi/)
+  t.match(text, /hardware\s+not used: no vaapi/)
+  t.match(formatProbe({ source: 's', codec: 'h264', width: 2, height: 2, fps: 30, pixFmt: 'yuv420p', backend: 'software', fallbackReason: 'software decoding: vaapi: none', durationMs: null, bitRate: null }), /hardware\s+not used: vaapi: none$/)
   t.match(text, /duration\s+1.5 s/)
   t.match(text, /bit rate\s+2.00 Mbit\/s/)
 })
