@@ -8,7 +8,7 @@ import type { MotionOptions } from '../src/motion.js'
 import { Scene } from '../test/scene.js'
 
 const framesArg = process.argv.indexOf('--frames')
-const frames = framesArg > 0 ? Number(process.argv[framesArg + 1]) : 300
+const frames = framesArg > 0 ? Number(process.argv[framesArg + 1]) : 600
 const W = 1920
 const H = 1080
 const scene = new Scene(W, H)
@@ -34,7 +34,7 @@ function run(name: string, opts: MotionOptions, frames_ = clip, w = W, h = H): {
     const t0 = process.hrtime.bigint()
     det.process(frame, w, h)
     const dt = Number(process.hrtime.bigint() - t0) / 1e6
-    if (i >= 20) times.push(dt) // skip JIT warm-up
+    if (i >= 100) times.push(dt) // skip JIT warm-up
   }
   times.sort((a, b) => a - b)
   const g = det.grid

@@ -44,8 +44,9 @@ export class ConnectedComponents {
    * decides where the region really is (dilation would otherwise grow every
    * box by its radius). A region with no `weight` cells has area 0.
    * `active`, when given, is counted per region too (over `weight` cells).
+   * `connectRows` / `weightRows` (0 for a row with no set cell) let empty rows be skipped.
    */
-  label(connect: Uint8Array, weight: Uint8Array, active?: Uint8Array): number {
+  label(connect: Uint8Array, weight: Uint8Array, active?: Uint8Array, connectRows?: ArrayLike<number>, weightRows?: ArrayLike<number>): number {
     const w = this.width
     const h = this.height
     const labels = this.labels
@@ -53,9 +54,8 @@ export class ConnectedComponents {
     let next = 1
     for (let y = 0; y < h; y++) {
       const row = y * w
-      // Motion is sparse: clear empty rows in bulk (indexOf is native).
-      const first = connect.indexOf(1, row)
-      if (first < 0 || first >= row + w) {
+      // Motion is sparse: clear rows known to be empty in bulk.
+      if (connectRows !== undefined && connectRows[y] === 0) {
         labels.fill(0, row, row + w)
         continue
       }
@@ -100,10 +100,8 @@ export class ConnectedComponents {
     }
     for (let y = 0; y < h; y++) {
       const row = y * w
-      const first = weight.indexOf(1, row)
-      if (first < 0) break
-      if (first >= row + w) continue
-      for (let x = first - row; x < w; x++) {
+      if (weightRows !== undefined && weightRows[y] === 0) continue
+      for (let x = 0; x < w; x++) {
         const i = row + x
         if (weight[i] === 0) continue
         const l = labels[i]!

@@ -48,18 +48,31 @@ export function boxBlur(src: Uint8Array, w: number, h: number, r: number, tmp: U
 /**
  * Binary dilation of a 0/1 mask by a (2r+1)² square: a cell is set when any
  * set cell lies within r in both axes. `tmp` is w*h scratch, `col` w entries.
- * Rows with no set cell nearby are cleared in bulk, so sparse motion is cheap.
+ * Rows with no set cell nearby are cleared in bulk, so sparse motion is
+ * cheap; `srcRows` (set cells per source row) lets the first pass skip empty
+ * rows too, and `dstRows` receives 1 for each output row with a set cell.
+ * (TypedArray indexOf was tried for finding empty rows: it is slow in V8.)
  */
-export function dilate(src: Uint8Array, w: number, h: number, r: number, tmp: Uint8Array, col: Uint32Array, dst: Uint8Array): void {
+export function dilate(
+  src: Uint8Array,
+  w: number,
+  h: number,
+  r: number,
+  tmp: Uint8Array,
+  col: Uint32Array,
+  dst: Uint8Array,
+  srcRows?: Int32Array,
+  dstRows?: Uint8Array,
+): void {
   if (r <= 0) {
     for (let i = 0, n = w * h; i < n; i++) dst[i] = src[i]!
+    if (dstRows && srcRows) for (let y = 0; y < h; y++) dstRows[y] = srcRows[y]! > 0 ? 1 : 0
     return
   }
   for (let y = 0; y < h; y++) {
     const row = y * w
-    // indexOf is native and fast: skip straight past rows with nothing set.
-    const next = src.indexOf(1, row)
-    if (next < 0 || next >= row + w) {
+    // Rows known to be empty (srcRows: set cells per row) are cleared in bulk.
+    if (srcRows !== undefined && srcRows[y] === 0) {
       tmp.fill(0, row, row + w)
       continue
     }
@@ -88,6 +101,7 @@ export function dilate(src: Uint8Array, w: number, h: number, r: number, tmp: Ui
     const out = y * w
     if (rowsSet === 0) dst.fill(0, out, out + w)
     else for (let x = 0; x < w; x++) dst[out + x] = col[x]! > 0 ? 1 : 0
+    if (dstRows !== undefined) dstRows[y] = rowsSet > 0 ? 1 : 0
     const add = y + r + 1
     const sub = y - r
     if (add < h) {

@@ -90,6 +90,8 @@ export class MotionDetector {
   // Working storage, sized once per frame size.
   private rowAcc = new Uint32Array(0)
   private colAcc = new Uint32Array(0)
+  private fgRows = new Int32Array(0)
+  private dilRows = new Uint8Array(0)
   private small = new Uint8Array(0)
   private blurTmp = new Uint16Array(0)
   private cur = new Uint8Array(0)
@@ -185,7 +187,7 @@ export class MotionDetector {
     const hist = this.hist
     hist.fill(0)
     // Integer threshold: for integer differences, |d| > floor(t) is |d| > t.
-    const changed = thresholdCells(cur, this.bg, this.prev, ignore, Math.floor(thr), n, fg, this.moving, hist)
+    const changed = thresholdCells(cur, this.bg, this.prev, ignore, Math.floor(thr), gw, gh, fg, this.moving, hist, this.fgRows)
     const active = this.activeCells
     r.changedFraction = active > 0 ? changed / active : 0
     r.shift = medianShift(hist, active)
@@ -217,9 +219,9 @@ export class MotionDetector {
 
     const dil = this.dil
     if (changed > 0) {
-      dilate(fg, gw, gh, this.opts.dilateRadius ?? 2, this.dilTmp, this.colAcc, dil)
+      dilate(fg, gw, gh, this.opts.dilateRadius ?? 2, this.dilTmp, this.colAcc, dil, this.fgRows, this.dilRows)
       if (this.activeCells < n) for (let i = 0; i < n; i++) if (ignore[i] !== 0) dil[i] = 0
-      this.collectBoxes(this.cc!.label(dil, fg, this.moving))
+      this.collectBoxes(this.cc!.label(dil, fg, this.moving, this.dilRows, this.fgRows))
     } else {
       dil.fill(0)
     }
@@ -294,6 +296,8 @@ export class MotionDetector {
     const n = gw * gh
     this.rowAcc = new Uint32Array(gw)
     this.colAcc = new Uint32Array(gw)
+    this.fgRows = new Int32Array(gh)
+    this.dilRows = new Uint8Array(gh)
     this.small = new Uint8Array(n)
     this.blurTmp = new Uint16Array(n)
     this.cur = new Uint8Array(n)
@@ -344,26 +348,33 @@ function thresholdCells(
   prev: Uint8Array,
   ignore: Uint8Array,
   thr: number,
-  n: number,
+  w: number,
+  h: number,
   fg: Uint8Array,
   moving: Uint8Array,
   hist: Uint32Array,
+  fgRows: Int32Array,
 ): number {
   let changed = 0
   // Branch-free: noise makes the threshold outcome unpredictable and
   // mispredicted branches dominated this loop. ((t - v) | (v + t)) >>> 31 is
   // 1 exactly when v > t or v < -t (t a non-negative integer).
-  for (let i = 0; i < n; i++) {
-    const c = cur[i]!
-    const keep = ignore[i]! ^ 1
-    const m = c - prev[i]!
-    moving[i] = (((thr - m) | (m + thr)) >>> 31) & keep
-    prev[i] = c
-    const d = ((c << BG_SHIFT) - bg[i]! + BG_HALF) >> BG_SHIFT
-    hist[d + 255] += keep
-    const f = (((thr - d) | (d + thr)) >>> 31) & keep
-    fg[i] = f
-    changed += f
+  for (let y = 0, i = 0; y < h; y++) {
+    let rowChanged = 0
+    for (let x = 0; x < w; x++, i++) {
+      const c = cur[i]!
+      const keep = ignore[i]! ^ 1
+      const m = c - prev[i]!
+      moving[i] = (((thr - m) | (m + thr)) >>> 31) & keep
+      prev[i] = c
+      const d = ((c << BG_SHIFT) - bg[i]! + BG_HALF) >> BG_SHIFT
+      hist[d + 255] += keep
+      const f = (((thr - d) | (d + thr)) >>> 31) & keep
+      fg[i] = f
+      rowChanged += f
+    }
+    fgRows[y] = rowChanged
+    changed += rowChanged
   }
   return changed
 }
