@@ -1,7 +1,21 @@
 import { writeFile } from 'node:fs/promises'
-import { Kernel, createJsonLogger, type HealthReport, type Logger } from '@heart/kernel'
-import { CaptureService, parseSource } from '@heart/capture'
-import { HeartMetric, MetricsRegistry, heartCatalogue, prometheusRoute, type HeartCatalogueOptions } from '@heart/telemetry'
+import { Kernel, type HealthReport, type Logger } from '@heart/kernel'
+import { CaptureService, parseSource, type CaptureSupervisor } from '@heart/capture'
+import {
+  HeartMetric,
+  MetricsRegistry,
+  TraceTable,
+  createFieldLogger,
+  heartCatalogue,
+  otlpMetricsUrl,
+  otlpTracesUrl,
+  parseTelemetryConfig,
+  prometheusRoute,
+  startOtlpMetrics,
+  type HeartCatalogueOptions,
+  type OtlpMetricsHandle,
+  type WorkerTracingConfig,
+} from '@heart/telemetry'
 import { loadHeartConfig, type ConfigOverrides, type HeartConfig } from './config.js'
 import { consumerEntry } from './consumer-kinds.js'
 import { HttpServer, jsonRoute } from './http-server.js'
@@ -30,6 +44,8 @@ export interface RunOptions extends ConfigOverrides {
   logger?: Logger
   /** Install SIGINT / SIGTERM handlers (the CLI does; embedders may not). */
   handleSignals?: boolean
+  /** The `telemetry` config section, used instead of the file's (see docs/telemetry.md). */
+  telemetry?: unknown
 }
 
 export interface RunningHeart {
@@ -51,8 +67,9 @@ export interface RunningHeart {
  * or a signal arrives.
  */
 export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> {
-  const logger = options.logger ?? createJsonLogger({ base: { app: 'heart' } })
+  const logger = options.logger ?? createFieldLogger({ base: { app: 'heart' } })
   const config = loadHeartConfig(options.configFile, options)
+  const telemetry = parseTelemetryConfig(options.telemetry ?? config.telemetry, `${options.configFile ?? 'config'}: telemetry`)
   const consumers = config.consumers.filter((c) => c.enabled)
   // Fail on a bad consumer kind before starting anything.
   const entries = consumers.map((c) => ({ c, entry: consumerEntry(c.kind, c.name) }))
@@ -60,6 +77,11 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
 
   const catalogueOptions: HeartCatalogueOptions = { consumers: consumers.map((c) => c.name) }
   const metrics = MetricsRegistry.create(heartCatalogue(catalogueOptions))
+  // Frame tracing: the capture worker and every consumer share one table of sampled frames' trace context.
+  const tracesUrl = otlpTracesUrl(telemetry)
+  const traceTable = tracesUrl === null ? null : TraceTable.create()
+  const workerTracing: WorkerTracingConfig | null =
+    tracesUrl === null ? null : { key: 'traces', sampleEvery: telemetry.traces.sampleEvery, url: tracesUrl, headers: telemetry.otlp.headers }
   const kernel = new Kernel({
     loop: config.loop,
     health: config.health,
@@ -68,11 +90,21 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
     tickIntervalHistogram: metrics.histogram(HeartMetric.loopTickInterval),
     tickDurationHistogram: metrics.histogram(HeartMetric.loopTickDuration),
     metrics: { buffer: metrics.buffer, catalogue: catalogueOptions },
+    metricsUpkeepMs: telemetry.enabled ? telemetry.upkeepMs : 0,
+    ...(traceTable && workerTracing ? { tracing: { buffer: traceTable.buffer, config: workerTracing } } : {}),
   })
+  // The capture worker gets the trace table through its service spec (CaptureService passes its own buffers).
+  const captureSupervisor: CaptureSupervisor =
+    traceTable && workerTracing
+      ? {
+          start: (spec) => kernel.supervisor.start({ ...spec, config: { ...spec.config, tracing: workerTracing }, shared: { ...spec.shared, traces: traceTable.buffer } }),
+          stop: (name, timeoutMs) => kernel.supervisor.stop(name, timeoutMs),
+        }
+      : kernel.supervisor
 
   const maxDepth = Math.max(config.ring.depth, ...consumers.map((c) => c.depth ?? config.ring.depth))
   const capture = CaptureService.start(
-    kernel.supervisor,
+    captureSupervisor,
     { ...config.camera, source: config.source },
     {
       ring: {
@@ -112,6 +144,13 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
     throw error
   }
   kernel.start()
+  const metricsUrl = otlpMetricsUrl(telemetry)
+  const otlpMetrics: OtlpMetricsHandle | null =
+    metricsUrl === null ? null : startOtlpMetrics(metrics, { url: metricsUrl, headers: telemetry.otlp.headers, intervalMs: telemetry.otlp.metricsIntervalMs })
+  if (metricsUrl !== null || tracesUrl !== null) {
+    // URLs only: headers may hold credentials.
+    logger.info('telemetry export', { metrics: metricsUrl, traces: tracesUrl, sample_every: tracesUrl === null ? null : telemetry.traces.sampleEvery })
+  }
   logger.info('heart running', { source: spec.redacted, http: `http://${address.host}:${address.port}`, consumers: consumers.map((c) => c.name) })
 
   const printer = options.status === false ? null : new StatusPrinter(options.statusStream)
@@ -130,6 +169,8 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       await drainConsumers(capture.ring, 1000)
       const summary = recorder.summary()
       await kernel.stop()
+      // A last push of the final figures, bounded so an unreachable collector cannot hold the exit.
+      if (otlpMetrics) await Promise.race([otlpMetrics.shutdown().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())])
       await http.close()
       printer?.finish()
       if (options.summaryFile) await writeFile(options.summaryFile, JSON.stringify(summary, null, 2) + '\n')

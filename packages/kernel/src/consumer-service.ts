@@ -1,5 +1,5 @@
 import { FrameRing, type ConsumerOptions, type FrameLease, type RingConsumer } from '@heart/ring'
-import { HeartMetric, MetricsRegistry, heartCatalogue, type HeartCatalogueOptions } from '@heart/telemetry'
+import { HeartMetric, MetricsRegistry, heartCatalogue, startWorkerTracing, type HeartCatalogueOptions, type WorkerTracingConfig } from '@heart/telemetry'
 import { serveWorker, type ServiceContext } from './service.js'
 
 /** The config every consumer worker gets; apps add their own fields in `app`. */
@@ -10,6 +10,8 @@ export interface ConsumerServiceConfig<A = unknown> {
   app: A
   /** Shared metrics to record delivery latency into (key of ctx.shared + its catalogue). */
   metrics?: { key: string; catalogue: HeartCatalogueOptions }
+  /** Frame tracing: a `consume <name>` span for each sampled frame, under the capture worker's `frame` span. */
+  tracing?: WorkerTracingConfig
 }
 
 export interface FrameHandler {
@@ -32,15 +34,20 @@ export function serveConsumer<A>(setup: (ctx: ServiceContext<ConsumerServiceConf
     const ring = FrameRing.attach(buffer)
     const handler = await setup(ctx)
     const consumer = ring.consumer(ctx.name, ctx.config.consumer)
-    const latency = publishToConsume(ctx.config, ctx.shared, ctx.name)
+    const latency = publishToConsume(ctx.config, ctx.shared)
+    const tracing = startWorkerTracing(ctx.config.tracing, ctx.shared, ctx.name)
     try {
       while (!ctx.signal.aborted) {
         const frame = await consumer.acquireAsync(100)
         if (!frame) continue
-        latency?.record(Number(process.hrtime.bigint() - frame.publishTsNs) / 1e6)
+        const acquiredNs = process.hrtime.bigint()
+        latency?.record(Number(acquiredNs - frame.publishTsNs) / 1e6)
+        // null for unsampled frames (one atomic load); the span covers the handler's work.
+        const span = tracing?.frames.startConsume(ctx.name, frame.seq, frame.publishTsNs, acquiredNs) ?? null
         try {
           await handler.onFrame(frame, consumer)
         } finally {
+          span?.end()
           // The handler may have released or discarded it already.
           if (consumer.leaseCount > 0) {
             try {
@@ -54,21 +61,18 @@ export function serveConsumer<A>(setup: (ctx: ServiceContext<ConsumerServiceConf
     } finally {
       consumer.leave()
       await handler.onStop?.()
+      await tracing?.shutdown()
     }
   })
 }
 
 /** The publish-to-consume histogram, when the kernel shares a metrics registry. */
-function publishToConsume(config: ConsumerServiceConfig<unknown>, shared: Record<string, SharedArrayBuffer>, name: string): { record(ms: number): void } | null {
+function publishToConsume(config: ConsumerServiceConfig<unknown>, shared: Record<string, SharedArrayBuffer>): { record(ms: number): void } | null {
   const buffer = config.metrics ? shared[config.metrics.key] : undefined
   if (!config.metrics || !buffer) return null
   const registry = MetricsRegistry.attach(buffer, heartCatalogue(config.metrics.catalogue))
   const all = registry.histogram(HeartMetric.frameLatency, { stage: 'publish_to_consume' })
-  const delivered = (config.metrics.catalogue.consumers ?? []).includes(name) ? registry.counter(HeartMetric.framesDelivered, { consumer: name }) : null
-  return {
-    record(ms: number) {
-      all.record(ms)
-      delivered?.add()
-    },
-  }
+  // heart.frames.delivered is not counted here: the kernel's MetricsUpkeep copies it from the ring's books,
+  // so /metrics and /health show the same number.
+  return all
 }

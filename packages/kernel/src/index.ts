@@ -1,6 +1,8 @@
 export { Kernel } from './kernel.js'
 export type { ConsumerSpec, KernelOptions } from './kernel.js'
 export { TickLoop } from './tick-loop.js'
+export { MetricsUpkeep, dropReasonOf } from './metrics-upkeep.js'
+export type { MetricsUpkeepSources, RingFigures } from './metrics-upkeep.js'
 export type { TickLoopOptions, TickStats, TickTask } from './tick-loop.js'
 export { EventQueue } from './event-queue.js'
 export type { EventHandler } from './event-queue.js'

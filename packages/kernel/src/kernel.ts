@@ -1,9 +1,10 @@
 import { FrameRing, type ConsumerOptions, type RingOptions } from '@heart/ring'
-import type { HeartCatalogueOptions, Histogram } from '@heart/telemetry'
+import { MetricsRegistry, heartCatalogue, type HeartCatalogueOptions, type Histogram } from '@heart/telemetry'
 import { EventQueue, type EventHandler } from './event-queue.js'
 import { HealthAggregator, consumerHealth, type CameraHealth, type ConsumerHealth, type HealthReport, type ThermalHealth } from './health.js'
 import { Supervisor, type RestartPolicy, type ServiceSpec, type ServiceStatus } from './supervisor.js'
 import { TickLoop } from './tick-loop.js'
+import { MetricsUpkeep } from './metrics-upkeep.js'
 import { silentLogger } from './logger.js'
 import type { ConsumerServiceConfig } from './consumer-service.js'
 import type { Logger } from './types.js'
@@ -18,6 +19,14 @@ export interface KernelOptions {
   tickDurationHistogram?: Histogram
   /** The shared metrics registry; consumers started by the kernel record into it. */
   metrics?: { buffer: SharedArrayBuffer; catalogue: HeartCatalogueOptions }
+  /**
+   * How often the tick loop copies the rings' and camera's books into the
+   * metrics (drops, deliveries, occupancy, lag, last frame age). 0 turns the
+   * upkeep off. Default 500 ms.
+   */
+  metricsUpkeepMs?: number
+  /** Trace context table and sampling handed to consumer workers (see @heart/telemetry's WorkerTracingConfig). */
+  tracing?: { buffer: SharedArrayBuffer; config: import('@heart/telemetry').WorkerTracingConfig }
 }
 
 export interface ConsumerSpec<A = unknown> {
@@ -68,10 +77,14 @@ export class Kernel {
   private primaryRing: string | undefined
   private signalHandler: (() => void) | undefined
   private readonly metrics: KernelOptions['metrics']
+  private readonly tracing: KernelOptions['tracing']
+  /** Null without a shared registry or with the upkeep turned off. */
+  readonly metricsUpkeep: MetricsUpkeep | null = null
 
   constructor(options: KernelOptions = {}) {
     this.logger = options.logger ?? silentLogger
     this.metrics = options.metrics
+    this.tracing = options.tracing
     this.loop = new TickLoop({
       periodMs: options.loop?.periodMs,
       warnGapMs: options.loop?.warnGapMs,
@@ -106,6 +119,21 @@ export class Kernel {
       this.pollRings()
       this.events.drain(eventsPerTick)
     })
+    const upkeepMs = options.metricsUpkeepMs ?? 500
+    if (this.metrics && upkeepMs > 0) {
+      const registry = MetricsRegistry.attach(this.metrics.buffer, heartCatalogue(this.metrics.catalogue))
+      const upkeep = new MetricsUpkeep(
+        registry,
+        {
+          consumers: () => this.report().consumers,
+          ring: () => (this.primaryRing ? (this.rings.get(this.primaryRing)?.ring.stats() ?? null) : null),
+          camera: () => this.cameraHealth?.() ?? null,
+        },
+        (what) => this.logger.warn('a figure has no metric in the catalogue; it is not exported', { metric: what }),
+      )
+      this.metricsUpkeep = upkeep
+      this.loop.every(upkeepMs, () => upkeep.update())
+    }
   }
 
   /** Creates a ring the kernel polls each tick; the first one is the camera ring shown in health. */
@@ -138,6 +166,10 @@ export class Kernel {
     if (this.metrics) {
       shared.metrics = this.metrics.buffer
       config.metrics = { key: 'metrics', catalogue: this.metrics.catalogue }
+    }
+    if (this.tracing) {
+      shared.traces = this.tracing.buffer
+      config.tracing = { ...this.tracing.config, key: 'traces' }
     }
     return this.startService({
       name: spec.name,
@@ -181,6 +213,7 @@ export class Kernel {
     this.removeSignalHandlers()
     await this.supervisor.stopAll(this.stopTimeoutMs)
     this.pollRings()
+    this.metricsUpkeep?.update()
     this.loop.stop()
   }
 

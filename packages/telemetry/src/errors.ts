@@ -73,3 +73,7 @@ export function badTraceTable(why: string): TelemetryError {
 export function badTracingOptions(why: string): TelemetryError {
   return make('ERR_HEART_TRACING_OPTIONS', `invalid tracing options: ${why}`)
 }
+
+export function badTelemetryConfig(where: string, why: string): TelemetryError {
+  return make('ERR_HEART_TELEMETRY_CONFIG', `${where} ${why}. See docs/telemetry.md ("Configuration").`)
+}

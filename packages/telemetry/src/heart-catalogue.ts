@@ -25,8 +25,8 @@ export const HeartMetric = Object.freeze({
 })
 
 export const DEFAULT_CONSUMERS = Object.freeze(['motion', 'detection', 'encoder'] as const)
-/** Why a frame did not reach a consumer (or, for `no_slot`, any consumer). */
-export const DEFAULT_DROP_REASONS = Object.freeze(['slow', 'overwritten', 'stale', 'ai_locked', 'rate_limited', 'no_slot', 'corrupt'] as const)
+/** Why a frame did not reach a consumer (or, for `no_slot`, any consumer). `reclaimed`: still queued when its consumer died or left. */
+export const DEFAULT_DROP_REASONS = Object.freeze(['slow', 'overwritten', 'stale', 'ai_locked', 'rate_limited', 'reclaimed', 'no_slot', 'corrupt'] as const)
 /** Latency stages, all measured from CLOCK_MONOTONIC stamps in the ring meta. */
 export const DEFAULT_LATENCY_STAGES = Object.freeze(['receive_to_decode', 'receive_to_publish', 'publish_to_consume'] as const)
 export const DEFAULT_THERMAL_LOSS_REASONS = Object.freeze(['bus_error', 'timeout', 'not_ready', 'late', 'invalid_frame', 'overwritten'] as const)

@@ -11,6 +11,8 @@ export interface LoggerConfig {
   destination?: DestinationStream
   /** Fields on every line, e.g. { thread: 'capture' }. */
   base?: Record<string, unknown>
+  /** `"level":"info"` instead of pino's numbers (heart's other log lines use words). Default false. */
+  levelLabels?: boolean
 }
 
 /** Field names follow the OpenTelemetry log data model's JSON mapping. */
@@ -37,6 +39,7 @@ export function createLogger(config: LoggerConfig = {}): Logger {
       level: config.level ?? 'info',
       base: { pid: process.pid, ...config.base },
       timestamp: pino.stdTimeFunctions.isoTime,
+      ...(config.levelLabels ? { formatters: { level: (label: string) => ({ level: label }) } } : {}),
       mixin() {
         const span = trace.getSpan(context.active())
         if (span === undefined) return {}
@@ -46,4 +49,33 @@ export function createLogger(config: LoggerConfig = {}): Logger {
     },
     config.destination,
   )
+}
+
+/** heart's logger shape (the kernel's `Logger`): message first, fields second. */
+export interface FieldLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void
+  info(msg: string, fields?: Record<string, unknown>): void
+  warn(msg: string, fields?: Record<string, unknown>): void
+  error(msg: string, fields?: Record<string, unknown>): void
+  child(base: Record<string, unknown>): FieldLogger
+}
+
+/**
+ * createLogger() behind heart's (msg, fields) logger interface, writing to
+ * stderr by default so stdout stays free for the status line. Lines carry
+ * trace_id/span_id when a span is active.
+ */
+export function createFieldLogger(config: LoggerConfig = {}): FieldLogger {
+  const destination = config.destination ?? pino.destination({ fd: 2, sync: true })
+  return wrap(createLogger({ levelLabels: true, ...config, destination }))
+}
+
+function wrap(log: Logger): FieldLogger {
+  return {
+    debug: (msg, fields) => log.debug(fields ?? {}, msg),
+    info: (msg, fields) => log.info(fields ?? {}, msg),
+    warn: (msg, fields) => log.warn(fields ?? {}, msg),
+    error: (msg, fields) => log.error(fields ?? {}, msg),
+    child: (base) => wrap(log.child(base)),
+  }
 }

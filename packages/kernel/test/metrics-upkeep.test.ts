@@ -1,0 +1,125 @@
+import t from 'tap'
+import { frameLayout } from '@heart/ring'
+import { HeartMetric, MetricsRegistry, heartCatalogue, renderPrometheus } from '@heart/telemetry'
+import { Kernel, MetricsUpkeep, dropReasonOf, type MetricsUpkeepSources } from '../src/index.js'
+
+const consumerEntry = new URL('./fixtures/counting-consumer.js', import.meta.url)
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const waitFor = async (cond: () => boolean, ms = 15_000): Promise<void> => {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await sleep(10)
+  }
+}
+
+type Books = ReturnType<MetricsUpkeepSources['consumers']>
+
+t.test('ring reason names map to catalogue reasons', async (t) => {
+  t.equal(dropReasonOf('motion', 'motion_slow'), 'slow')
+  t.equal(dropReasonOf('motion', 'rate_limited'), 'rate_limited')
+  // Another consumer's slow name is not this consumer's slow reason.
+  t.equal(dropReasonOf('motion', 'encoder_slow'), 'encoder_slow')
+})
+
+t.test('counters follow the books and only go up; gauges are set', async (t) => {
+  const registry = MetricsRegistry.create(heartCatalogue({ consumers: ['motion', 'encoder'] }))
+  let books: Books = {
+    motion: { delivered: 100, dropped: { motion_slow: 3, rate_limited: 0 }, lag: 2 },
+    encoder: { delivered: 90, dropped: { encoder_slow: 0, ai_locked: 5 }, lag: 0 },
+  }
+  let ring = { slotCount: 10, slotsInUse: 4, noSlotDrops: 1 }
+  let camera: { last_frame_age_ms: number | null; ai_locked: boolean } = { last_frame_age_ms: 12.5, ai_locked: true }
+  const unknown: string[] = []
+  const upkeep = new MetricsUpkeep(registry, { consumers: () => books, ring: () => ring, camera: () => camera }, (w) => unknown.push(w))
+
+  upkeep.update()
+  const delivered = (c: string) => registry.counter(HeartMetric.framesDelivered, { consumer: c }).value()
+  const dropped = (c: string, r: string) => registry.counter(HeartMetric.framesDropped, { consumer: c, reason: r }).value()
+  t.equal(delivered('motion'), 100)
+  t.equal(delivered('encoder'), 90)
+  t.equal(dropped('motion', 'slow'), 3, 'motion_slow counted as consumer=motion, reason=slow')
+  t.equal(dropped('encoder', 'ai_locked'), 5)
+  t.equal(dropped('producer', 'no_slot'), 1)
+  t.equal(registry.gauge(HeartMetric.ringOccupancy).value(), 0.4)
+  t.equal(registry.gauge(HeartMetric.consumerLag, { consumer: 'motion' }).value(), 2)
+  t.equal(registry.gauge(HeartMetric.cameraLastFrameAge).value(), 12.5)
+  t.equal(registry.gauge(HeartMetric.cameraAiLocked).value(), 1)
+
+  // Looking again without change adds nothing.
+  upkeep.update()
+  t.equal(delivered('motion'), 100, 'a second look at the same books adds nothing')
+
+  // The books shrink for a moment (a dead consumer's place not yet collected), then grow past the old mark.
+  books = { ...books, motion: { delivered: 40, dropped: { motion_slow: 1 }, lag: 0 } }
+  upkeep.update()
+  t.equal(delivered('motion'), 100, 'a counter never goes down')
+  books = { ...books, motion: { delivered: 130, dropped: { motion_slow: 4 }, lag: 0 } }
+  ring = { slotCount: 10, slotsInUse: 0, noSlotDrops: 1 }
+  camera = { last_frame_age_ms: null, ai_locked: false }
+  upkeep.update()
+  t.equal(delivered('motion'), 130, 'growth past the high-water mark is added once')
+  t.equal(dropped('motion', 'slow'), 4)
+  t.equal(registry.gauge(HeartMetric.ringOccupancy).value(), 0)
+  t.equal(registry.gauge(HeartMetric.cameraLastFrameAge).value(), 12.5, 'an unknown age leaves the last known one')
+  t.equal(registry.gauge(HeartMetric.cameraAiLocked).value(), 0)
+
+  // A consumer the catalogue does not know is reported once and skipped.
+  books = { ...books, stranger: { delivered: 5, dropped: {}, lag: 0 } }
+  upkeep.update()
+  upkeep.update()
+  t.same(unknown, ['heart.frames.delivered|consumer=stranger', 'heart.consumer.lag|consumer=stranger'])
+})
+
+t.test('a kernel with shared metrics keeps /metrics equal to /health, across a consumer restart', async (t) => {
+  const catalogue = { consumers: ['steady', 'thrower'] }
+  const registry = MetricsRegistry.create(heartCatalogue(catalogue))
+  const kernel = new Kernel({
+    supervisor: { restartInitialMs: 50 },
+    metrics: { buffer: registry.buffer, catalogue },
+    metricsUpkeepMs: 100,
+  })
+  t.teardown(() => kernel.stop())
+  t.ok(kernel.metricsUpkeep, 'the kernel runs an upkeep when it has a registry')
+  const layout = frameLayout(160, 120, 'yuv420p')
+  const ring = kernel.createRing('camera', { slotBytes: layout.byteLength, maxConsumers: 4, defaultDepth: 8, maxDepth: 8 })
+  kernel.startConsumer({ name: 'steady', entry: consumerEntry, ring: 'camera' })
+  kernel.startConsumer({ name: 'thrower', entry: consumerEntry, ring: 'camera', app: { throwOnFrame: 15, crashFlag: 'crash' }, shared: { crash: new SharedArrayBuffer(4) } })
+  kernel.start()
+  // Consumers turn active at the next publish.
+  await waitFor(() => ring.consumerStats().filter((s) => s.state === 'active' || s.state === 'joining').length === 2)
+
+  const producer = ring.producer()
+  const crashed = new Promise<void>((resolve) => kernel.on('worker.crashed', () => resolve()))
+  let published = 0
+  const produce = setInterval(() => {
+    const slot = producer.beginWrite()
+    if (!slot) return
+    const now = process.hrtime.bigint()
+    producer.commit(slot, { captureTsNs: now, decodeTsNs: now, width: 160, height: 120, pixFmt: 'yuv420p', planes: layout.planes })
+    published++
+  }, 10)
+  t.teardown(() => clearInterval(produce))
+  await crashed
+  // Let the restarted consumer rejoin and take frames, then stop producing and let everyone drain.
+  await waitFor(() => (kernel.report().consumers['thrower']?.delivered ?? 0) > 30)
+  clearInterval(produce)
+  await waitFor(() => ring.consumerStats().every((s) => s.lag === 0))
+  await sleep(300) // two upkeep periods
+
+  const report = kernel.report()
+  for (const name of ['steady', 'thrower']) {
+    const books = report.consumers[name]!
+    t.equal(registry.counter(HeartMetric.framesDelivered, { consumer: name }).value(), books.delivered, `${name}: delivered agrees with /health`)
+    let droppedTotal = 0
+    for (const reason of ['slow', 'rate_limited', 'ai_locked', 'reclaimed', 'stale']) {
+      droppedTotal += registry.counter(HeartMetric.framesDropped, { consumer: name, reason }).value()
+    }
+    const healthDropped = Object.values(books.dropped).reduce((a, b) => a + b, 0)
+    t.equal(droppedTotal, healthDropped, `${name}: drops agree with /health`)
+  }
+  t.equal(registry.counter(HeartMetric.framesDelivered, { consumer: 'steady' }).value(), published, 'the steady consumer got every frame')
+  t.ok((report.workers['thrower']?.crashes ?? 0) >= 1, 'the thrower did crash')
+  const text = renderPrometheus(registry)
+  t.match(text, /heart_frames_delivered_total\{consumer="steady"\} \d+/)
+})
