@@ -6,20 +6,32 @@
 /**
  * Box blur of radius r (a (2r+1)² mean) with edge replication.
  * `tmp` holds horizontal sums (w*h entries); `col` holds running column sums (w entries).
+ * The source may be a padded plane (srcOffset, srcStride); `dst` is w*h, packed.
  */
-export function boxBlur(src: Uint8Array, w: number, h: number, r: number, tmp: Uint16Array, col: Uint32Array, dst: Uint8Array): void {
+export function boxBlur(
+  src: Uint8Array,
+  w: number,
+  h: number,
+  r: number,
+  tmp: Uint16Array,
+  col: Uint32Array,
+  dst: Uint8Array,
+  srcOffset = 0,
+  srcStride = w,
+): void {
   if (r <= 0) {
-    for (let i = 0, n = w * h; i < n; i++) dst[i] = src[i]!
+    for (let y = 0, i = 0; y < h; y++) for (let x = 0, p = srcOffset + y * srcStride; x < w; x++) dst[i++] = src[p++]!
     return
   }
   const last = w - 1
   for (let y = 0; y < h; y++) {
-    const row = y * w
+    const row = srcOffset + y * srcStride
+    const out = y * w
     let s = 0
     for (let k = -r; k <= r; k++) s += src[row + (k < 0 ? 0 : k > last ? last : k)]!
-    // Edges replicate the border pixel; the interior needs no clamping.
+    // Edges replicate the border pixel.
     for (let x = 0; x < w; x++) {
-      tmp[row + x] = s
+      tmp[out + x] = s
       const add = x + r + 1
       const sub = x - r
       s += src[row + (add > last ? last : add)]! - src[row + (sub < 0 ? 0 : sub)]!

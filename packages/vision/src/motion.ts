@@ -155,12 +155,18 @@ export class MotionDetector {
 
     const { f, gw, gh } = this
     const n = gw * gh
-    if ((this.opts.downscaleMode ?? 'average') === 'sample') {
-      downscaleSample(data, offset, stride, f, gw, gh, this.small)
+    const blur = this.opts.blurRadius ?? 1
+    if (f === 1) {
+      // Nothing to reduce: blur straight from the plane.
+      boxBlur(data, gw, gh, blur, this.blurTmp, this.colAcc, this.cur, offset, stride)
     } else {
-      downscaleAverage(data, offset, stride, f, gw, gh, this.rowAcc, this.small)
+      if ((this.opts.downscaleMode ?? 'average') === 'sample') {
+        downscaleSample(data, offset, stride, f, gw, gh, this.small)
+      } else {
+        downscaleAverage(data, offset, stride, f, gw, gh, this.rowAcc, this.small)
+      }
+      boxBlur(this.small, gw, gh, blur, this.blurTmp, this.colAcc, this.cur)
     }
-    boxBlur(this.small, gw, gh, this.opts.blurRadius ?? 1, this.blurTmp, this.colAcc, this.cur)
 
     const r = this.result
     r.boxCount = 0

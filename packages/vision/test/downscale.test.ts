@@ -55,6 +55,15 @@ t.test('blur and dilate on a single point', async (t) => {
   t.equal(out[0], 0)
   boxBlur(img, w, h, 0, new Uint16Array(w * h), new Uint32Array(w), out)
   t.equal(out[2 * w + 3], 90, 'radius 0 copies')
+  // From a padded plane: 2 bytes of offset, rows of 10.
+  const padded = new Uint8Array(2 + 10 * h)
+  for (let y = 0; y < h; y++) padded.set(img.subarray(y * w, y * w + w), 2 + y * 10)
+  const fromPadded = new Uint8Array(w * h)
+  boxBlur(padded, w, h, 1, new Uint16Array(w * h), new Uint32Array(w), fromPadded, 2, 10)
+  boxBlur(img, w, h, 1, new Uint16Array(w * h), new Uint32Array(w), out)
+  t.same(fromPadded, out, 'a padded source blurs the same')
+  boxBlur(padded, w, h, 0, new Uint16Array(w * h), new Uint32Array(w), fromPadded, 2, 10)
+  t.same(fromPadded, img, 'and copies the same')
 })
 
 t.test('blur and dilate match plain references on random grids, edges included', async (t) => {
