@@ -20,12 +20,14 @@ export interface MotionWorkerOptions {
   detector?: MotionOptions
   /**
    * Width the frame is reduced to before detection (downsampling in space).
-   * Default 320. With the native addon the reduction is swscale, straight
-   * from the slot; otherwise the detector block-averages by
-   * round(frame width / inputWidth) in JS.
+   * Default 320. The detector block-averages by round(frame width /
+   * inputWidth) in JS, or swscale scales the slot when scaler is 'native'.
    */
   inputWidth?: number
-  /** 'native' (default, when the addon is built) or 'js'. */
+  /**
+   * 'js' (default: measured cheaper than the native scaler today) or
+   * 'native' (swscale from the slot; falls back to 'js' without the addon).
+   */
   scaler?: 'native' | 'js'
 }
 
