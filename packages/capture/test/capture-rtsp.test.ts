@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap'
 import { FrameFlags } from '@heart/ring'
 import { HeartMetric, MetricsRegistry, heartCatalogue } from '@heart/telemetry'
-import { clip } from './support/media.js'
+import { clip, resolutionChangeClip } from './support/media.js'
 import { startRtspServer, type RtspServer } from './support/rtsp-server.js'
 import { startCapture, type Harness } from './support/harness.js'
 
@@ -164,4 +164,21 @@ t.test('a camera that wants a password: right credentials stream, wrong ones giv
     const everything = JSON.stringify({ health: h.health(), logs: h.logs, events: h.events })
     t.notMatch(everything, /p@ss-W0rd|p%40ss-W0rd|guessed-Pw1|operator/, 'no credential in health, logs or events')
   }
+})
+
+t.test('a camera that changes resolution mid-stream: a new epoch, no reopen', async (t) => {
+  const file = await resolutionChangeClip([{ width: 640, height: 360, seconds: 3 }, { width: 320, height: 180, seconds: 3 }, { width: 640, height: 360, seconds: 3 }])
+  const changing = await startRtspServer({ mounts: { '/cam': file } })
+  t.teardown(() => changing.stop())
+  const h = startCapture({ source: changing.url('/cam'), expect: { maxSize: '640x360' } })
+  t.teardown(() => h.teardown())
+  await h.until('the size to change twice', () => h.frames.some((f) => f.width === 320) && h.frames.at(-1)!.width === 640, 20_000)
+  const shapes: string[] = []
+  for (const f of h.frames) {
+    const shape = `${f.width}x${f.height}@${f.epoch}`
+    if (shapes.at(-1) !== shape) shapes.push(shape)
+  }
+  t.same(shapes, ['640x360@0', '320x180@1', '640x360@2'], 'each size change starts a new epoch')
+  t.equal(h.health().reopens_total, 0, 'renegotiation is not a reconnect')
+  t.ok(h.logs.some((l) => l.msg === 'stream renegotiated'))
 })

@@ -54,6 +54,31 @@ export async function clip(spec: ClipSpec): Promise<string> {
   return out
 }
 
+/**
+ * One H.264 clip whose segments have different sizes, like a camera
+ * renegotiating mid-stream: each segment starts with its own SPS/PPS and a
+ * keyframe, and the container keeps the in-band parameter sets.
+ */
+export async function resolutionChangeClip(segments: Array<{ width: number; height: number; seconds: number }>, fps = 30): Promise<string> {
+  const name = `h264-change-${segments.map((s) => `${s.width}x${s.height}x${s.seconds}`).join('-')}-${fps}fps.mp4`
+  const out = join(MEDIA_DIR, name)
+  if (existsSync(out)) return out
+  await mkdir(MEDIA_DIR, { recursive: true })
+  const tag = `${process.pid}-${Math.random().toString(36).slice(2)}`
+  const parts = segments.map((_, i) => join(MEDIA_DIR, `${tag}-${i}.h264`))
+  const raw = join(MEDIA_DIR, `${tag}.h264`)
+  const tmp = join(MEDIA_DIR, `${tag}.mp4`)
+  try {
+    await Promise.all(segments.map((s, i) => encodeElementary({ codec: 'h264', width: s.width, height: s.height, fps, seconds: s.seconds }, parts[i]!)))
+    await writeFile(raw, Buffer.concat(await Promise.all(parts.map((p) => readFile(p)))))
+    await ffmpeg(['-framerate', String(fps), '-f', 'h264', '-i', raw, '-c', 'copy', '-movflags', '+faststart', tmp])
+    await rename(tmp, out)
+  } finally {
+    for (const f of [...parts, raw, tmp]) await rm(f, { force: true })
+  }
+  return out
+}
+
 async function encodeElementary(spec: ClipSpec, out: string): Promise<void> {
   const gop = String(spec.fps) // a keyframe a second, like an IP camera
   const rate = spec.bitrateKbps
