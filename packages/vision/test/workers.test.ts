@@ -163,7 +163,9 @@ t.test('detection worker: JPEG pictures from the native encoder when it is built
   const ring = kernel.createRing('camera', { slotBytes: layout.byteLength, maxConsumers: 2 })
   const detections: DetectionEventPayload[] = []
   kernel.on<DetectionEventPayload>('detection', (e) => detections.push(e.payload))
-  kernel.startConsumer(detectionService({ ring: 'camera', app: { protocol: 'deepstack', deepstack: { url: server.url, maxWidth: 640 }, fps: 0 } }))
+  const stats: { sent: number; succeeded: number }[] = []
+  kernel.on<{ sent: number; succeeded: number }>('detection.stats', (e) => stats.push(e.payload))
+  kernel.startConsumer(detectionService({ ring: 'camera', app: { protocol: 'deepstack', deepstack: { url: server.url, maxWidth: 640 }, fps: 0, statsEveryMs: 50 } }))
   kernel.start()
   await joined(ring, 1)
   const producer = ring.producer()
@@ -172,6 +174,8 @@ t.test('detection worker: JPEG pictures from the native encoder when it is built
   const now = process.hrtime.bigint()
   producer.commit(slot, { captureTsNs: now, decodeTsNs: now, width: W, height: H, pixFmt: 'nv12', planes: layout.planes })
   await waitFor(() => detections.length === 1)
+  await waitFor(() => stats.some((x) => x.succeeded === 1))
+  t.match(stats.at(-1), { sent: 1, succeeded: 1, skipped: { detection_client_slow: 0 } }, 'periodic detection.stats events')
   const req = server.requests[0]!
   if (native) {
     t.equal(req.imageType, 'image/jpeg')
