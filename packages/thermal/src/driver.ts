@@ -79,6 +79,12 @@ export interface SubpageRead {
   /** Wall time of the RAM read alone, ms: with its byte count this gives the real bus speed. */
   ramReadMs: number
   ramReadBytes: number
+  /**
+   * The other pattern's pixels in `frame` are the previous subpage's, untouched during the
+   * read (RAM always holds the newest subpage of each pattern). When that subpage was
+   * never read, the poller can still use its pixels (see ThermalPoller).
+   */
+  otherPatternIntact: boolean
 }
 
 export function refreshCode(hz: number): number {
@@ -218,6 +224,9 @@ export class Mlx90640 {
     let subpage = status & STATUS_LAST_SUBPAGE_MASK
     let ramStart = 0
     let ramMs = 0
+    // With data hold a subpage finishing while RAM is frozen is dropped, not stored: the other
+    // pattern's pixels may be older than the previous subpage, so they are never salvaged.
+    let otherPatternIntact = false
     if (this.dataHold) {
       // Freeze RAM and clear data-ready (both in one write), read, then look again at the
       // status: the subpage number is final now, nothing can replace RAM under us.
@@ -258,12 +267,23 @@ export class Mlx90640 {
       const after = await this.readRegister(REG_STATUS)
       const sameParityLanded = (after & STATUS_DATA_READY) !== 0 && (after & STATUS_LAST_SUBPAGE_MASK) === subpage
       if (sameParityLanded || this.clock.nowMs() - checkedAt >= 2 * this.subpagePeriodMs) throw overwrittenError()
+      // A subpage of the other pattern landing during the pixel read rewrote part of that half.
+      otherPatternIntact = (after & STATUS_DATA_READY) === 0
     }
     if (subpage > 1) throw frameInvalidError(`status register reports subpage ${subpage}; only 0 and 1 exist`)
     frame[FRAME_CTRL_INDEX] = this.ctrlValue
     frame[FRAME_SUBPAGE_INDEX] = subpage
     validateFrame(frame, this.params)
-    return { frame, subpage, readyAtMs, notReadyAtMs, transactions: this.transactions - before, ramReadMs: ramMs, ramReadBytes: this.ramReadBytes() }
+    return {
+      frame,
+      subpage,
+      readyAtMs,
+      notReadyAtMs,
+      transactions: this.transactions - before,
+      ramReadMs: ramMs,
+      ramReadBytes: this.ramReadBytes(),
+      otherPatternIntact,
+    }
   }
 
   /** Bytes on the wire for one RAM read: per transaction, address+W, 2 register bytes, address+R, then the data. */

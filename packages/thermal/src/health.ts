@@ -16,8 +16,10 @@ export type ThermalHealthSnapshot = {
   /** Published 32x24 frames per second over the last few seconds. */
   frames_per_s: number
   published_total: number
-  /** Subpages read and turned into temperatures. */
+  /** Subpages read and turned into temperatures (salvaged ones included). */
   subpages_total: number
+  /** Subpages we were too late for whose pixels were still in RAM, used with the next subpage's aux block. */
+  subpages_salvaged_total: number
   /** Subpages the sensor measured that we lost, and why. */
   lost_total: number
   loss_ratio: number
@@ -55,6 +57,7 @@ const FIELDS = [
   'frames_per_s',
   'published_total',
   'subpages_total',
+  'subpages_salvaged_total',
   'lost_total',
   'errors_total',
   'reinits_total',
@@ -112,6 +115,7 @@ export class ThermalHealthWriter {
     f[F.frames_per_s] = h.frames_per_s
     f[F.published_total] = h.published_total
     f[F.subpages_total] = h.subpages_total
+    f[F.subpages_salvaged_total] = h.subpages_salvaged_total
     f[F.lost_total] = h.lost_total
     f[F.errors_total] = h.errors_total
     f[F.reinits_total] = h.reinits_total
@@ -176,6 +180,7 @@ export function thermalHealth(buffer: SharedArrayBuffer, nowMs = Number(process.
       frames_per_s: f[F.frames_per_s]!,
       published_total: f[F.published_total]!,
       subpages_total: subpages,
+      subpages_salvaged_total: f[F.subpages_salvaged_total]!,
       lost_total: lost,
       loss_ratio: lost + subpages > 0 ? lost / (lost + subpages) : 0,
       lost_by_reason: lostByReason,

@@ -6,12 +6,18 @@
 // (lost_total, by reason). Gaps are found from the ready times and the subpage parity, and
 // charged to the failure that caused them, or to `late` when nothing failed (we simply
 // polled too slowly).
+//
+// Salvage: RAM always holds the newest subpage of each pattern, and a subpage writes only
+// its own pattern's pixels. So when we were late by one subpage, its pixels are still in
+// the RAM we just read; only its aux block (Ta, Vdd, gain, compensation pixel) was
+// replaced by the next subpage's, which differs by noise. Those pixels are turned into
+// temperatures with the newer aux block and counted as salvaged, not lost.
 import type { Clock } from './clock.js'
 import { DriftTracker, type DriftOptions } from './drift.js'
 import type { Mlx90640 } from './driver.js'
 import { ThermalError } from './errors.js'
 import { emptyDrift, THERMAL_LOSS_REASONS, type HealthWriteInput, type ThermalLossReason, type ThermalState } from './health.js'
-import { FRAME_WORDS, PIXELS } from './registers.js'
+import { FRAME_SUBPAGE_INDEX, FRAME_WORDS, PIXELS } from './registers.js'
 
 export interface CooldownOptions {
   /** Pause reading every this many seconds (0: only on drift). */
@@ -73,6 +79,7 @@ export class ThermalPoller {
   private seq = 0
   private published = 0
   private subpages = 0
+  private salvaged = 0
   private lost = 0
   private readonly lostByReason = Object.fromEntries(THERMAL_LOSS_REASONS.map((r) => [r, 0])) as Record<ThermalLossReason, number>
   private errors = 0
@@ -131,7 +138,14 @@ export class ThermalPoller {
       if (signal.aborted) break
       try {
         const read = await this.sensor.readSubpage(signal, this.frameWords)
-        this.accountRead(read.subpage, this.estimateCompletion(read.readyAtMs, read.notReadyAtMs))
+        const salvage = this.accountRead(read.subpage, this.estimateCompletion(read.readyAtMs, read.notReadyAtMs), read.otherPatternIntact)
+        if (salvage) {
+          const other = read.subpage ^ 1
+          read.frame[FRAME_SUBPAGE_INDEX] = other
+          this.sensor.computeTo(read.frame, this.image, this.emissivity, undefined)
+          read.frame[FRAME_SUBPAGE_INDEX] = read.subpage
+          this.seen[other] = true
+        }
         if (read.ramReadMs > 0) {
           // Smoothed: one read stretched by a preempted thread should not swing the figure.
           const hz = (read.ramReadBytes * 9 * 1000) / read.ramReadMs
@@ -186,6 +200,7 @@ export class ThermalPoller {
       frames_per_s: Math.round(fps * 100) / 100,
       published_total: this.published,
       subpages_total: this.subpages,
+      subpages_salvaged_total: this.salvaged,
       lost_total: this.lost,
       loss_ratio: this.lost + this.subpages > 0 ? this.lost / (this.lost + this.subpages) : 0,
       lost_by_reason: { ...this.lostByReason },
@@ -251,7 +266,9 @@ export class ThermalPoller {
     return c
   }
 
-  private accountRead(subpage: number, readyAtMs: number): void {
+  /** Books a successful read; true when the previous, unread subpage's pixels should be salvaged. */
+  private accountRead(subpage: number, readyAtMs: number, otherPatternIntact: boolean): boolean {
+    let salvage = false
     if (this.lastGoodReadyAt !== null) {
       const period = this.sensor.subpagePeriodMs
       const elapsed = Math.max(1, Math.round((readyAtMs - this.lastGoodReadyAt) / period))
@@ -260,7 +277,14 @@ export class ThermalPoller {
       const sameSubpage = subpage === this.lastGoodSubpage
       if (sameSubpage && missed % 2 === 0) missed += 1
       else if (!sameSubpage && missed % 2 === 1) missed -= 1
-      const extra = Math.max(0, missed - this.lostSinceGood)
+      let extra = Math.max(0, missed - this.lostSinceGood)
+      // The subpage just before this one is the only missed one still in RAM.
+      if (extra > 0 && otherPatternIntact) {
+        salvage = true
+        extra--
+        this.salvaged++
+        this.subpages++
+      }
       if (extra > 0) this.countLost(this.pendingReason ?? 'late', extra)
     }
     this.subpages++
@@ -268,6 +292,7 @@ export class ThermalPoller {
     this.lastGoodSubpage = subpage
     this.lostSinceGood = 0
     this.pendingReason = null
+    return salvage
   }
 
   private recordFailure(error: unknown): void {

@@ -4,7 +4,7 @@ import { Mlx90640 } from '../src/driver.js'
 import { Mlx90640Emulator, type EmulatorOptions } from '../src/emulator.js'
 import { createThermalHealthBuffer, thermalHealth, ThermalHealthWriter } from '../src/health.js'
 import { ThermalPoller, type PollerOptions, type ThermalFrame } from '../src/poller.js'
-import { blobScene } from '../src/scenes.js'
+import { blobScene, TemperatureScene } from '../src/scenes.js'
 
 /** A virtual clock that stops the run once it reaches the end time. */
 class StopAt extends VirtualClock {
@@ -127,13 +127,67 @@ t.test('a slow frame handler makes the poller late: missed subpages counted as l
   let clockRef: VirtualClock | undefined
   const { health } = await run(10, {}, {
     onFrame: (f) => {
-      if (f.seq % 10 === 5) clockRef!.block(200) // a 200 ms stall in the handler
+      if (f.seq % 10 === 5) clockRef!.block(220) // a 220 ms stall in the handler
     },
   }, 16, (e) => {
     clockRef = e.clock as VirtualClock
   })
   t.ok(health.lost_by_reason.late > 0, `late: ${health.lost_by_reason.late}`)
   t.equal(health.lost_total, health.lost_by_reason.late)
+  // Each 220 ms stall skips 3 subpages; the last of them is still in RAM and is salvaged
+  // (the next one does not land during the read, with these timings).
+  t.ok(health.subpages_salvaged_total > 0, `salvaged: ${health.subpages_salvaged_total}`)
+  t.ok(health.lost_total > health.subpages_salvaged_total, 'the older ones are lost')
+})
+
+t.test('late by one subpage: its pixels are salvaged from RAM, accurately', async (t) => {
+  let clockRef: VirtualClock | undefined
+  const errors: number[] = []
+  const scene = blobScene({ backgroundC: 22, blobC: 37, periodS: 0, center: [11, 15], ta: 29 })
+  const { health } = await run(10, { scene }, {
+    onFrame: (f) => {
+      if (f.seq > 2) for (let p = 0; p < 768; p++) errors.push(Math.abs(f.temps[p]! - scene.temperatureAt(Math.floor(p / 32), p % 32, 0)))
+      // Reads end ~40 ms after a subpage lands: 100 ms more skips the next one, and the read
+      // of the one after starts early enough in its period to end before another lands.
+      if (f.seq % 10 === 5) clockRef!.block(100)
+    },
+  }, 16, (e) => {
+    clockRef = e.clock as VirtualClock
+  })
+  t.ok(health.subpages_salvaged_total >= 5, `salvaged: ${health.subpages_salvaged_total}`)
+  t.equal(health.lost_total, 0, 'nothing lost')
+  t.ok(Math.max(...errors) < 0.5, `worst pixel over all frames ${Math.max(...errors).toFixed(3)} °C`)
+})
+
+t.test('salvaged pixels are the skipped subpage, not older data', async (t) => {
+  // A scene warming 10 °C/s: how old a pixel's data is shows in its temperature.
+  let clockRef: VirtualClock | undefined
+  let worstAgeMs = 0
+  const scene = new TemperatureScene((_r, _c, timeS) => 20 + 10 * timeS, { ta: 29 })
+  const { health } = await run(10, { scene }, {
+    onFrame: (f) => {
+      const nowS = Number(f.publishTsNs) / 1e9
+      if (f.seq > 3) worstAgeMs = Math.max(worstAgeMs, (nowS - (f.min - 20) / 10) * 1000)
+      if (f.seq % 10 === 5) clockRef!.block(100)
+    },
+  }, 16, (e) => {
+    clockRef = e.clock as VirtualClock
+  })
+  t.ok(health.subpages_salvaged_total >= 5)
+  // Without salvage, after each stall one half would be from before it (~240 ms old).
+  t.ok(worstAgeMs < 200, `oldest pixel data in any frame: ${worstAgeMs.toFixed(0)} ms`)
+})
+
+t.test('with data hold nothing is salvaged (missed subpages never reached RAM)', async (t) => {
+  const controller = new AbortController()
+  const clock = new StopAt(10_000, controller)
+  const emu = new Mlx90640Emulator({ clock })
+  const sensor = new Mlx90640(emu, { clock, refreshHz: 16, dataHold: true })
+  const poller = new ThermalPoller(sensor, { onFrame: (f) => f.seq % 10 === 5 && clock.block(100) })
+  await poller.run(controller.signal)
+  const h = poller.healthInput()
+  t.equal(h.subpages_salvaged_total, 0)
+  t.ok(h.lost_by_reason.late > 0, `late: ${h.lost_by_reason.late}`)
 })
 
 t.test('drift: a warming die is flagged, a steady one is not', async (t) => {
