@@ -69,6 +69,12 @@ async function launch(port: number, opts: StartOptions): Promise<RtspServer> {
     stderr = (stderr + d).slice(-4000)
   })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  // Last resort if the test process exits without running its teardowns (the server also dies with its parent).
+  const onParentExit = (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  }
+  process.once('exit', onParentExit)
+  void exited.then(() => process.off('exit', onParentExit))
   try {
     await waitReady(child, opts.readyTimeoutMs ?? 10_000, () => stderr)
   } catch (err) {

@@ -12,6 +12,7 @@ keyframe), paced at real time. Prints "READY <port>" on stdout once the
 server listens, so the test harness knows when to connect.
 """
 import argparse
+import ctypes
 import os
 import signal
 import sys
@@ -44,7 +45,21 @@ def codec_of(path):
     raise SystemExit(f"rtsp_server: {path} has no video stream")
 
 
+def die_with_parent():
+    """Ask Linux to SIGTERM us when the test process that started us dies,
+    so a test runner killed on a timeout cannot leave a server behind."""
+    parent = os.getppid()
+    try:
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        return  # not Linux/glibc: the harness still stops us by PID
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        sys.exit(0)
+
+
 def main():
+    die_with_parent()
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--address", default="127.0.0.1")
