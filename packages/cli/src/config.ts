@@ -20,9 +20,32 @@ export const heartConfigSchema = object({
 
 export type HeartConfig = Infer<typeof heartConfigSchema>
 
-/** The consumers `heart run` starts when the config names none. */
+/**
+ * The consumers `heart run` starts when the config names none: the movement
+ * detector, the detection client (CodeProject.AI's default address, 5 frames
+ * a second; with no service there it counts refused requests and goes on) and
+ * the telemetry encoder behind the live view.
+ */
 export function defaultConsumers(): ConsumerConfig[] {
-  return [{ name: 'frame_verifier', kind: 'verify', enabled: true, depth: undefined, fpsCap: undefined, skipAiLocked: undefined, options: undefined }]
+  const entry = (name: string, kind: string, extra: Partial<ConsumerConfig> = {}): ConsumerConfig => ({
+    name,
+    kind,
+    enabled: true,
+    depth: undefined,
+    fpsCap: undefined,
+    skipAiLocked: undefined,
+    options: undefined,
+    ...extra,
+  })
+  return [
+    // Two queued frames: a short stall of the worker costs no frame, and it still works on fresh ones.
+    entry('movement_detector', 'motion', { depth: 2 }),
+    entry('detection_client', 'detection', {
+      fpsCap: 5,
+      options: { protocol: 'deepstack', deepstack: { url: 'http://127.0.0.1:32168' } },
+    }),
+    entry('telemetry_stream', 'encoder', { options: { fps: 15 } }),
+  ]
 }
 
 export interface ConfigOverrides {

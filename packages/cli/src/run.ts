@@ -17,7 +17,9 @@ import {
   type WorkerTracingConfig,
 } from '@heart/telemetry'
 import { loadHeartConfig, type ConfigOverrides, type HeartConfig } from './config.js'
-import { consumerEntry } from './consumer-kinds.js'
+import { startConsumerKind, type StartedConsumer } from './consumer-kinds.js'
+import { usage } from './errors.js'
+import { startThermal, type ThermalConfig } from '@heart/thermal'
 import { HttpServer, jsonRoute } from './http-server.js'
 import { StatusPrinter } from './status-line.js'
 import { RunRecorder, type RunSummary } from './summary.js'
@@ -71,8 +73,12 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   const config = loadHeartConfig(options.configFile, options)
   const telemetry = parseTelemetryConfig(options.telemetry ?? config.telemetry, `${options.configFile ?? 'config'}: telemetry`)
   const consumers = config.consumers.filter((c) => c.enabled)
-  // Fail on a bad consumer kind before starting anything.
-  const entries = consumers.map((c) => ({ c, entry: consumerEntry(c.kind, c.name) }))
+  const names = new Set<string>()
+  for (const c of consumers) {
+    if (names.has(c.name)) throw usage(`consumers: the name "${c.name}" is used twice; each consumer needs its own name`)
+    names.add(c.name)
+  }
+  if (consumers.filter((c) => c.kind === 'encoder').length > 1) throw usage('consumers: at most one encoder (it serves the live view routes)')
   const spec = parseSource(config.source)
 
   const catalogueOptions: HeartCatalogueOptions = { consumers: consumers.map((c) => c.name) }
@@ -120,21 +126,41 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   kernel.addRing('camera', capture.ring)
   kernel.setCameraHealth(() => capture.health())
 
-  for (const { c, entry } of entries) {
-    kernel.startConsumer({
-      name: c.name,
-      entry,
-      ring: 'camera',
-      consumer: { depth: c.depth, fpsCap: c.fpsCap, skipAiLocked: c.skipAiLocked },
-      app: { synthetic: spec.kind === 'synthetic', ...c.options },
-    })
+  // The MLX90640: the emulator unless a bus is configured; `thermal: { enabled: false }` turns it off.
+  const thermalConfig = config.thermal as ThermalConfig
+  let thermal: ReturnType<typeof startThermal> | null = null
+  if (thermalConfig.enabled !== false) {
+    try {
+      thermal = startThermal(kernel, thermalConfig, {
+        metrics: { buffer: metrics.buffer, catalogue: catalogueOptions },
+        restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs },
+      })
+    } catch (error) {
+      await Promise.all([capture.stop(), kernel.stop()])
+      throw error
+    }
+  }
+
+  const started: StartedConsumer[] = []
+  try {
+    for (const c of consumers) {
+      started.push(startConsumerKind(c, { kernel, ring: 'camera', synthetic: spec.kind === 'synthetic', thermalRing: thermal?.ring ?? null }))
+    }
+  } catch (error) {
+    await Promise.all([capture.stop(), kernel.stop()])
+    throw error
+  }
+  const report = (): HealthReport => {
+    const base = kernel.report()
+    for (const s of started) if (s.health) Object.assign(base, s.health())
+    return base
   }
 
   const recorder = new RunRecorder(kernel, capture.ring, metrics)
   kernel.loop.every(1000, () => recorder.sample())
 
   const http = new HttpServer(logger)
-  http.add([jsonRoute('/health', () => kernel.report()), prometheusRoute(metrics), ...capture.routes()])
+  http.add([jsonRoute('/health', report), prometheusRoute(metrics), ...capture.routes(), ...started.flatMap((s) => s.routes ?? [])])
   let address: { host: string; port: number }
   try {
     const a = await http.listen(config.http.host, config.http.port)
@@ -154,7 +180,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   logger.info('heart running', { source: spec.redacted, http: `http://${address.host}:${address.port}`, consumers: consumers.map((c) => c.name) })
 
   const printer = options.status === false ? null : new StatusPrinter(options.statusStream)
-  if (printer) kernel.loop.every(1000, () => printer.print(kernel.report()))
+  if (printer) kernel.loop.every(1000, () => printer.print(report()))
 
   let resolveFinished!: (s: RunSummary) => void
   const finished = new Promise<RunSummary>((r) => (resolveFinished = r))
@@ -168,6 +194,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       await capture.stop(config.supervisor.stopTimeoutMs)
       await drainConsumers(capture.ring, 1000)
       const summary = recorder.summary()
+      for (const s of started) s.stop?.()
       await kernel.stop()
       // A last push of the final figures, bounded so an unreachable collector cannot hold the exit.
       if (otlpMetrics) await Promise.race([otlpMetrics.shutdown().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())])
@@ -190,5 +217,5 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       process.off('SIGTERM', onSignal)
     })
   }
-  return { config, kernel, capture, http: address, report: () => kernel.report(), stop, finished }
+  return { config, kernel, capture, http: address, report, stop, finished }
 }

@@ -3,10 +3,10 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadHeartConfig } from '../src/config.js'
 
-t.test('no file: the built-in test camera and the frame verifier', async (t) => {
+t.test('no file: the built-in test camera and the three standard consumers', async (t) => {
   const config = loadHeartConfig(undefined)
   t.match(config.source, /^testsrc:\/\//)
-  t.same(config.consumers.map((c) => [c.name, c.kind]), [['frame_verifier', 'verify']])
+  t.same(config.consumers.map((c) => [c.name, c.kind]), [['movement_detector', 'motion'], ['detection_client', 'detection'], ['telemetry_stream', 'encoder']])
   t.same(config.http, { host: '127.0.0.1', port: 8080 })
 })
 
