@@ -17,8 +17,10 @@ export interface CameraHealth {
   ai_locked: boolean
   /** The source URL with credentials removed. */
   source?: string
-  /** Set after the first failure; cleared only by a restart of heart. */
+  /** Failures since start (reopens, open errors). */
   failures_total?: number
+  /** The camera's own verdict, when its package judges it (capture does). */
+  status?: HealthStatus
   last_error?: string | null
 }
 
@@ -130,16 +132,28 @@ export class HealthAggregator {
     const tick = this.sources.loop()
     const reasons: string[] = []
     let status: HealthStatus = 'green'
-    const age = camera.last_frame_age_ms
-    if (camera.state !== 'none' && (age === null || age > this.thresholds.redAfterMs)) {
-      status = 'red'
-      reasons.push(age === null ? 'no frame received yet' : `last frame ${Math.round(age)} ms ago (red after ${this.thresholds.redAfterMs} ms)`)
-    }
     const yellow = (why: string): void => {
       if (status === 'green') status = 'yellow'
       reasons.push(why)
     }
-    if ((camera.failures_total ?? camera.reopens_total) > 0) yellow(`camera failed ${camera.failures_total ?? camera.reopens_total} time(s)`)
+    if (camera.status) {
+      // The capture package judges its own camera (yellow for a while after a
+      // failure, red when the newest frame is too old); the kernel adds why.
+      if (camera.status === 'red') {
+        status = 'red'
+        const age = camera.last_frame_age_ms
+        reasons.push(age === null ? `no frame received yet${camera.last_error ? ` (${camera.last_error})` : ''}` : `last frame ${Math.round(age)} ms ago`)
+      } else if (camera.status === 'yellow') {
+        yellow(`camera recovering${camera.last_error ? ` after ${camera.last_error}` : ''}`)
+      }
+    } else if (camera.state !== 'none') {
+      const age = camera.last_frame_age_ms
+      if (age === null || age > this.thresholds.redAfterMs) {
+        status = 'red'
+        reasons.push(age === null ? 'no frame received yet' : `last frame ${Math.round(age)} ms ago (red after ${this.thresholds.redAfterMs} ms)`)
+      }
+      if ((camera.failures_total ?? camera.reopens_total) > 0) yellow(`camera failed ${camera.failures_total ?? camera.reopens_total} time(s)`)
+    }
     for (const [name, w] of Object.entries(workers)) if (w.crashes > 0) yellow(`worker ${name} crashed ${w.crashes} time(s): ${w.last_crash}`)
     if (tick.tick_ms_p99 > this.thresholds.tickP99WarnMs) yellow(`main loop tick p99 ${tick.tick_ms_p99} ms above ${this.thresholds.tickP99WarnMs} ms`)
     if (thermal && thermal.loss_ratio > this.thresholds.thermalLossWarn) yellow(`thermal loss ${(thermal.loss_ratio * 100).toFixed(1)} %`)

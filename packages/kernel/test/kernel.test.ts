@@ -93,6 +93,21 @@ t.test('health goes red when the camera stalls, and reports the loop', async (t)
   await kernel.stop()
 })
 
+t.test('a camera that judges itself (capture) decides camera red / yellow', async (t) => {
+  const kernel = new Kernel()
+  let status: 'green' | 'yellow' | 'red' = 'yellow'
+  const base = { state: 'streaming', frames_per_s: 60, decode_ms_p50: 2, decode_ms_p99: 4, decode_ms_first_frame: 30, reopens_total: 3, decode_errors_total: 0, backend: 'software', ai_locked: false }
+  kernel.setCameraHealth(() => ({ ...base, last_frame_age_ms: status === 'red' ? 9000 : 10, status, last_error: 'TIMEOUT: no frame for 3000 ms' }))
+  const yellow = kernel.report()
+  t.equal(yellow.status, 'yellow')
+  t.match(yellow.reasons, [/camera recovering after TIMEOUT/])
+  status = 'green'
+  t.equal(kernel.report().status, 'green', 'reopens long ago no longer count once the camera says green')
+  status = 'red'
+  t.match(kernel.report(), { status: 'red', reasons: [/last frame 9000 ms ago/] })
+  await kernel.stop()
+})
+
 t.test('SIGTERM stops the kernel and calls back', async (t) => {
   const kernel = new Kernel()
   kernel.start()
