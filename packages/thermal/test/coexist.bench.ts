@@ -70,6 +70,7 @@ async function phase(busHz: number | null) {
         ) / 10000,
       rate_over_run: Math.round((th.published_total / seconds) * 100) / 100,
       subpages_total: th.subpages_total,
+      subpages_salvaged_total: th.subpages_salvaged_total,
       lost_total: th.lost_total,
       loss_ratio: Math.round(th.loss_ratio * 10000) / 10000,
       bus_hz_effective: th.bus_hz_effective,
