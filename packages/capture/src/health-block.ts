@@ -9,7 +9,8 @@ import {
   I32_STATE, I32_VERSION, I32_WIDTH, STATE_CODES, STR_BACKEND, STR_CODEC, STR_ERROR_CODE, STR_ERROR_MESSAGE,
   STR_SOURCE, type StringField,
 } from './health-layout.js'
-import { LogHistogram, monotonicMs, RateWindow, SampleWindow } from './stats.js'
+import { Histogram } from '@heart/telemetry'
+import { monotonicMs, RateWindow, SampleWindow } from './stats.js'
 import type { CameraHealth, CaptureState, HealthStatus } from './types.js'
 
 const encoder = new TextEncoder()
@@ -72,7 +73,7 @@ export class CaptureHealthWriter {
   private readonly decodeMs = new SampleWindow(1024)
   private readonly recvToPublishWindow = new SampleWindow(1024)
   /** Whole-run receive-to-publish latency (ms), for summaries and benches. */
-  readonly recvToPublish = new LogHistogram()
+  readonly recvToPublish = new Histogram()
   private readonly rate = new RateWindow(2000)
   private lastSummaryMs = -Infinity
   private firstFramePending = true

@@ -28,7 +28,7 @@ export type { ReconnectDecision, PolicyDeps } from './reconnect.js'
 export { tcpReachable, reachabilityProbe } from './reachability.js'
 export { createHealthBuffer, CaptureHealthReader, CaptureHealthWriter, healthStatus } from './health-block.js'
 export type { HealthThresholds } from './health-block.js'
-export { LogHistogram, SampleWindow, RateWindow, monotonicMs } from './stats.js'
+export { SampleWindow, RateWindow, monotonicMs } from './stats.js'
 
 export type {
   CameraHealth, CaptureConfig, CaptureExpectation, CaptureState, CaptureWorkerConfig, DecoderChoice, FileSource,

@@ -1,6 +1,7 @@
 // Parsing and validation of source URLs (DESIGN.md, "Sources"). Everything a
 // user can mistype is checked here, before any thread or socket exists, and
 // each error says what was wrong and what would be right.
+import { closest } from '@heart/kernel'
 import { invalidSource } from './errors.js'
 import { redactUrl } from './redact.js'
 import type {
@@ -226,30 +227,4 @@ function checkOptions(ctx: Ctx, passThroughUnknown: boolean): void {
 
 function isKind(s: string): s is SourceKind {
   return (SCHEMES as readonly string[]).includes(s)
-}
-
-/** The candidate within edit distance 2 (1 for short words), if any. */
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined
-  let bestDistance = Infinity
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c)
-    if (d < bestDistance) { best = c; bestDistance = d }
-  }
-  const limit = word.length <= 4 ? 1 : 2
-  return bestDistance <= limit ? best : undefined
-}
-
-function editDistance(a: string, b: string): number {
-  // Damerau (adjacent swaps count as one edit): "rstp" is one typo away from "rtsp".
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost)
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1)
-      d[i]![j] = v
-    }
-  }
-  return d[a.length]![b.length]!
 }

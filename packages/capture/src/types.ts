@@ -1,5 +1,6 @@
 // Message and value shapes shared by the capture worker, the main-side
 // service and the CLI.
+import type { CameraHealth as CoreCameraHealth } from '@heart/kernel'
 
 export type DecoderChoice = 'auto' | 'software' | 'vaapi' | 'cuda' | 'v4l2m2m'
 export type SourceKind = 'rtsp' | 'file' | 'v4l2' | 'testsrc' | 'synthetic'
@@ -77,17 +78,10 @@ export type CaptureState = 'idle' | 'connecting' | 'streaming' | 'backoff' | 'st
 export type HealthStatus = 'green' | 'yellow' | 'red'
 
 /** The `camera` object of GET /health (DESIGN.md), plus a few extras. */
-export interface CameraHealth {
+/** The camera section of /health: the kernel's DESIGN.md fields plus what capture knows besides. */
+export interface CameraHealth extends CoreCameraHealth {
   state: CaptureState
-  frames_per_s: number
-  decode_ms_p50: number | null
-  decode_ms_p99: number | null
-  decode_ms_first_frame: number | null
-  last_frame_age_ms: number | null
-  reopens_total: number
-  decode_errors_total: number
   backend: string
-  ai_locked: boolean
   // extras
   status: HealthStatus
   source: string

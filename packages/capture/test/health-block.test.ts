@@ -31,7 +31,7 @@ t.test('figures written by the worker side are read back on the main side', asyn
     receive_to_publish_ms_p50: 3, receive_to_publish_ms_p99: 6,
   })
   t.ok(Math.abs(h.frames_per_s - 30) < 1, `fps ${h.frames_per_s}`)
-  t.equal(w.recvToPublish.count, 61)
+  t.equal(w.recvToPublish.snapshot().count, 61)
 
   w.decodeError()
   h = r.snapshot(thresholds)
