@@ -1,4 +1,5 @@
 // Defaults and checks for the `thermal:` config section.
+import { closest } from '@heart/kernel'
 import { badArgumentError } from './errors.js'
 import { REFRESH_RATES_HZ } from './registers.js'
 import type { ThermalConfig } from './types.js'
@@ -18,7 +19,34 @@ export function defaultRefreshHz(hz: number): number {
   return rate
 }
 
+const KEYS = {
+  '': ['enabled', 'bus', 'address', 'hz', 'refreshHz', 'busHz', 'emissivity', 'trOffsetC', 'dataHold', 'maxReadBytes', 'reinitAfter', 'drift', 'cooldown', 'emulator'],
+  drift: ['windowS', 'maxTaCPerMin', 'maxMeanCPerMin', 'samplesPerS'],
+  cooldown: ['everyS', 'forS', 'onDrift'],
+  emulator: ['backgroundC', 'blobC', 'ta', 'noiseCounts', 'seed', 'faultRates'],
+} as const
+
+/** A misspelt key would silently fall back to its default: refuse it, with the likely intended one. */
+function checkKeys(section: keyof typeof KEYS, value: unknown): void {
+  if (value === undefined || value === null) return
+  const path = section ? `thermal.${section}` : 'thermal'
+  if (typeof value !== 'object' || Array.isArray(value)) throw badArgumentError(`${path} must be a mapping of settings; got ${JSON.stringify(value)}`)
+  const known: readonly string[] = KEYS[section]
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue
+    const hint = closest(key, known)
+    throw badArgumentError(`${path}.${key} is not a setting${hint ? `; did you mean ${hint}?` : `. Known: ${known.join(', ')}`}`)
+  }
+}
+
 export function resolveThermalConfig(c: ThermalConfig = {}): ResolvedThermalConfig {
+  checkKeys('', c)
+  checkKeys('drift', c.drift)
+  checkKeys('cooldown', c.cooldown)
+  checkKeys('emulator', c.emulator)
+  if (c.cooldown && !(typeof c.cooldown.forS === 'number' && c.cooldown.forS > 0)) {
+    throw badArgumentError(`thermal.cooldown.forS must be a positive number of seconds; got ${String(c.cooldown.forS)}`)
+  }
   const hz = c.hz ?? 10
   if (!(typeof hz === 'number' && hz > 0 && hz <= 32)) throw badArgumentError(`thermal.hz must be a number in (0, 32]; got ${String(c.hz)}`)
   const bus = c.bus ?? null

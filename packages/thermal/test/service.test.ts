@@ -22,6 +22,11 @@ t.test('config: defaults and clear refusals', async (t) => {
   t.throws(() => resolveThermalConfig({ hz: 10, refreshHz: 8 }), { message: /below thermal.hz/ })
   t.throws(() => resolveThermalConfig({ busHz: 5 }), { message: /busHz/ })
   t.throws(() => resolveThermalConfig({ emissivity: 1.5 }), { message: /emissivity/ })
+  t.throws(() => resolveThermalConfig({ adress: 0x33 } as never), { message: /thermal.adress is not a setting; did you mean address\?/ })
+  t.throws(() => resolveThermalConfig({ drift: { windowSeconds: 30 } } as never), { message: /thermal.drift.windowSeconds is not a setting/ })
+  t.throws(() => resolveThermalConfig({ emulator: 5 } as never), { message: /thermal.emulator must be a mapping/ })
+  t.throws(() => resolveThermalConfig({ cooldown: { everyS: 60 } } as never), { message: /cooldown.forS/ })
+  t.same(resolveThermalConfig({ cooldown: { everyS: 60, forS: 5 }, drift: { windowS: 30 } }).cooldown, { everyS: 60, forS: 5 })
   t.ok(subpageBusMs(400_000) > 37 && subpageBusMs(400_000) < 39, 'one subpage costs ~38 ms of a 400 kHz bus')
 })
 
