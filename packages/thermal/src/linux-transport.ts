@@ -164,10 +164,12 @@ function mapErrno(error: unknown, what: string, path: string): ThermalError {
   if (error instanceof ThermalError) return error
   const code = (error as { code?: string })?.code ?? ''
   const detail = (error as Error)?.message ?? String(error)
-  if (code === 'ENXIO' || code === 'EREMOTEIO' || code === 'I2C_NACK') {
+  // errno codes come from i2c-bus (Node fs errors); I2C_ERROR / TIMEOUT from @heart/native.
+  const nativeNack = code === 'I2C_ERROR' && /no acknowledge/.test(detail)
+  if (code === 'ENXIO' || code === 'EREMOTEIO' || code === 'I2C_NACK' || nativeNack) {
     return new ThermalError('I2C_NACK', `${what}: no acknowledge (${code}). Check wiring, power and the address (i2cdetect -y 1 should show 33).`, { cause: error })
   }
-  if (code === 'ETIMEDOUT' || code === 'I2C_TIMEOUT') {
+  if (code === 'ETIMEDOUT' || code === 'I2C_TIMEOUT' || code === 'TIMEOUT') {
     return new ThermalError('I2C_TIMEOUT', `${what}: timed out (${code}); a slave may be holding SDA low, or the clock is stretched too long.`, { cause: error })
   }
   if (code === 'ENOENT') {

@@ -48,17 +48,26 @@ t.test('combined reads go through I2C_RDWR, writes through i2c-bus', async (t) =
   await t.rejects(bus.writeRead(0x33, Uint8Array.of(0, 0), 2), { code: 'I2C_IO', message: /closed/ })
 })
 
-t.test('errno values become NACK / timeout / I/O errors with advice', async (t) => {
-  const failing = (code: string) =>
+t.test('errno values and native error codes become NACK / timeout / I/O errors with advice', async (t) => {
+  const failing = (code: string, message = code) =>
     fakes({
       loadNative: async () => ({
         i2cWriteRead: () => {
-          throw Object.assign(new Error(code), { code })
+          throw Object.assign(new Error(message), { code })
         },
       }),
     }).deps
-  for (const [errno, ours] of [['EREMOTEIO', 'I2C_NACK'], ['ENXIO', 'I2C_NACK'], ['ETIMEDOUT', 'I2C_TIMEOUT'], ['EIO', 'I2C_IO']] as const) {
-    const bus = await openLinuxI2c(1, { clockHz: 400_000 }, failing(errno))
+  const nativeNack = 'I2C transfer to 0x33 failed: no acknowledge from the device: check the address, wiring and power (os error 121)'
+  for (const [errno, ours, message] of [
+    ['EREMOTEIO', 'I2C_NACK'],
+    ['ENXIO', 'I2C_NACK'],
+    ['ETIMEDOUT', 'I2C_TIMEOUT'],
+    ['EIO', 'I2C_IO'],
+    ['I2C_ERROR', 'I2C_NACK', nativeNack],
+    ['I2C_ERROR', 'I2C_IO', 'I2C transfer to 0x33 failed: bus arbitration lost: retry'],
+    ['TIMEOUT', 'I2C_TIMEOUT'],
+  ] as const) {
+    const bus = await openLinuxI2c(1, { clockHz: 400_000 }, failing(errno, message))
     t.equal(bus.clockHz, 400_000)
     await t.rejects(bus.writeRead(0x33, Uint8Array.of(0x24, 0), 2), { code: ours }, errno)
   }
@@ -99,4 +108,26 @@ t.test('the real i2c-bus module loads and reports a bus that does not exist', as
     return
   }
   await t.rejects(openLinuxI2c(97, {}, { ...deps, loadI2cBus: realI2cBus }), { code: 'I2C_IO', message: /\/dev\/i2c-97 does not exist/ })
+})
+
+t.test('the real native I2C_RDWR call is reached and its errors are mapped', async (t) => {
+  // @heart/native is not a dependency of this package yet; reach the built crate by path.
+  let native: Awaited<ReturnType<LinuxI2cDeps['loadNative']>>
+  try {
+    native = (await import(new URL('../../../../native/index.js', import.meta.url).href)) as typeof native
+    if (typeof native.i2cWriteRead !== 'function') throw new Error('no i2cWriteRead')
+  } catch (error) {
+    t.comment(`native crate not built here (${(error as Error).message})`)
+    return
+  }
+  const { openSync, closeSync } = await import('node:fs')
+  const { deps } = fakes({
+    loadNative: async () => native,
+    // /dev/null is no I²C adapter: the ioctl must fail, and say so.
+    openDevice: () => openSync('/dev/null', 'r+'),
+    closeDevice: (fd) => closeSync(fd),
+  })
+  const bus = await openLinuxI2c(1, {}, deps)
+  await t.rejects(bus.writeRead(0x33, Uint8Array.of(0x80, 0x0d), 2), { code: 'I2C_IO', message: /not an I2C bus/ })
+  await bus.close()
 })
