@@ -17,6 +17,8 @@ import type { MotionWorkerOptions } from './services.js'
 import type { Box, MotionEventPayload } from './types.js'
 
 const LUMA_FORMATS = ['yuv420p', 'nv12', 'gray'] as const
+/** Least time between two "recalibrating" log lines. */
+const RECAL_LOG_MS = 10_000
 
 serveConsumer<MotionWorkerOptions | undefined>(async (ctx) => {
   const options = ctx.config.app ?? {}
@@ -72,6 +74,26 @@ serveConsumer<MotionWorkerOptions | undefined>(async (ctx) => {
     })
   }
 
+  // A scene that keeps changing globally (a flickering light, a looping
+  // clip) would log on every recalibration: one line per RECAL_LOG_MS at
+  // most, saying how many happened since the last.
+  let recalibrations = 0
+  let lastRecalLog = -Infinity
+  function noteRecalibration(seq: bigint, shift: number, moving: number): void {
+    recalibrations++
+    const now = performance.now()
+    if (now - lastRecalLog < RECAL_LOG_MS) return
+    ctx.log.info('global change (lights, exposure): recalibrating', {
+      seq: String(seq),
+      shift,
+      moving: Math.round(moving * 1000) / 1000,
+      // This one included: 1 unless lines were held back.
+      recalibrations_since_last_line: recalibrations,
+    })
+    recalibrations = 0
+    lastRecalLog = now
+  }
+
   return {
     onFrame(frame) {
       if (!(LUMA_FORMATS as readonly string[]).includes(frame.pixFmt)) throw unsupportedPixelFormat(frame.pixFmt, 'motion detector', LUMA_FORMATS)
@@ -86,7 +108,7 @@ serveConsumer<MotionWorkerOptions | undefined>(async (ctx) => {
       } else {
         r = detector!.processPlane(frame.bytes, frame.planes[0]!)
       }
-      if (r.recalibrated) ctx.log.info('global change (lights, exposure): recalibrating', { seq: frame.seq, shift: r.shift, changed: r.changedFraction })
+      if (r.recalibrated) noteRecalibration(frame.seq, r.shift, r.movingFraction)
       // One event per frame with motion, and one empty event when it stops.
       if (r.boxCount === 0 && !moving) return
       moving = r.boxCount > 0

@@ -42,14 +42,29 @@ export interface MotionOptions {
   masks?: Box[]
   /** Frames spent learning the background after start and after a global change, with no reports. Default 5. */
   calibrationFrames?: number
-  /** A global change (lights, exposure) when more than this fraction of cells changed at once. Default 0.35. */
+  /**
+   * A global change (lights switched, exposure jump, camera knocked) when more
+   * than this fraction of cells changed since the previous frame. Measured
+   * frame to frame, not against the background: a scene that is busy all the
+   * time (a sliding texture, many movers) keeps a large part of the view
+   * different from the background, and recalibrating would not help it;
+   * what marks a global change is that it happens at once. Default 0.35.
+   */
   globalChangeFraction?: number
   /**
    * ...or when the median signed difference moves by more than this many
-   * levels. A moving object, however large, does not move the median until it
-   * covers half of the view; a lighting change moves all of it. Default 12.
+   * levels in one frame. A moving object, however large, does not move the
+   * median until it covers half of the view; a lighting change moves all of
+   * it. Default 12.
    */
   globalShift?: number
+  /**
+   * Move the whole background by each frame's median difference, so global
+   * brightness changes smaller than globalShift per frame (exposure ramps, a
+   * gradient sliding across the view) are followed instead of accumulating
+   * into a recalibration. Default true.
+   */
+  followGlobalShift?: boolean
   /** Most boxes reported per frame (the largest are kept). Default 32. */
   maxBoxes?: number
 }
@@ -64,6 +79,8 @@ export interface MotionResult {
   recalibrated: boolean
   /** Fraction of unmasked cells that differed from the background this frame. */
   changedFraction: number
+  /** Fraction of unmasked cells that differed from the previous frame (what globalChangeFraction is compared with). */
+  movingFraction: number
   /** Median signed difference frame − background, in luma levels. */
   shift: number
 }
@@ -104,6 +121,8 @@ export class MotionDetector {
   private prev = new Uint8Array(0)
   private moving = new Uint8Array(0)
   private readonly hist = new Uint32Array(HIST_BINS)
+  /** Out parameter of thresholdCells: [0] = cells that changed since the previous frame. */
+  private readonly tally = new Int32Array(1)
   private cc: ConnectedComponents | null = null
   private activeCells = 0
   private readonly boxArea: Float64Array
@@ -117,7 +136,7 @@ export class MotionDetector {
     this.boxArea = new Float64Array(maxBoxes)
     const boxes: Box[] = []
     for (let i = 0; i < maxBoxes; i++) boxes.push({ x: 0, y: 0, w: 0, h: 0 })
-    this.result = { boxes, boxCount: 0, calibrating: true, recalibrated: false, changedFraction: 0, shift: 0 }
+    this.result = { boxes, boxCount: 0, calibrating: true, recalibrated: false, changedFraction: 0, movingFraction: 0, shift: 0 }
   }
 
   /** Working grid size (after the downscale), known after the first frame. */
@@ -182,6 +201,7 @@ export class MotionDetector {
       this.calibrationLeft = this.opts.calibrationFrames ?? 5
       r.calibrating = true
       r.changedFraction = 0
+      r.movingFraction = 0
       r.shift = 0
       return r
     }
@@ -193,9 +213,10 @@ export class MotionDetector {
     const hist = this.hist
     hist.fill(0)
     // Integer threshold: for integer differences, |d| > floor(t) is |d| > t.
-    const changed = thresholdCells(cur, this.bg, this.prev, ignore, Math.floor(thr), gw, gh, fg, this.moving, hist, this.fgRows)
+    const changed = thresholdCells(cur, this.bg, this.prev, ignore, Math.floor(thr), gw, gh, fg, this.moving, hist, this.fgRows, this.tally)
     const active = this.activeCells
     r.changedFraction = active > 0 ? changed / active : 0
+    r.movingFraction = active > 0 ? this.tally[0]! / active : 0
     r.shift = medianShift(hist, active)
 
     if (this.calibrationLeft > 0) {
@@ -214,7 +235,7 @@ export class MotionDetector {
 
     const globalFraction = this.opts.globalChangeFraction ?? 0.35
     const globalShift = this.opts.globalShift ?? 12
-    if (r.changedFraction > globalFraction || r.shift > globalShift || r.shift < -globalShift) {
+    if (r.movingFraction > globalFraction || r.shift > globalShift || r.shift < -globalShift) {
       for (let i = 0; i < n; i++) bg[i] = cur[i]! << BG_SHIFT
       this.stuck.fill(0)
       this.calibrationLeft = this.opts.calibrationFrames ?? 5
@@ -231,7 +252,7 @@ export class MotionDetector {
     } else {
       dil.fill(0)
     }
-    this.updateBackground()
+    this.updateBackground(r.shift)
     return r
   }
 
@@ -265,18 +286,28 @@ export class MotionDetector {
     }
   }
 
-  private updateBackground(): void {
+  /**
+   * Learns the frame into the background. `shift` (the median difference of
+   * this frame) moves the whole background first: brightness that changes
+   * everywhere at once (an exposure ramp, or a gradient sliding across the
+   * view, which looks the same to a pixel) is followed frame by frame instead
+   * of piling up behind a slow running average until it looks like a global
+   * change and forces a recalibration.
+   */
+  private updateBackground(shift: number): void {
     const n = this.gw * this.gh
     const { cur, bg, fg, dil, stuck } = this
     const rate = this.opts.backgroundRate ?? 0.05
     const fgRate = this.opts.foregroundRate ?? rate / 20
     const absorb = this.opts.absorbFrames ?? 15
     const moving = this.moving
+    const s = this.opts.followGlobalShift === false ? 0 : shift * (1 << BG_SHIFT)
     for (let i = 0; i < n; i++) {
       const c = cur[i]! << BG_SHIFT
+      const b = bg[i]! + s
       if (dil[i] === 0) {
         stuck[i] = 0
-        bg[i]! += ((c - bg[i]!) * rate) | 0
+        bg[i] = b + (((c - b) * rate) | 0)
         continue
       }
       if (moving[i] !== 0 || fg[i] === 0) stuck[i] = 0
@@ -285,7 +316,7 @@ export class MotionDetector {
         bg[i] = c
         continue
       }
-      bg[i]! += ((c - bg[i]!) * fgRate) | 0
+      bg[i] = b + (((c - b) * fgRate) | 0)
     }
   }
 
@@ -346,7 +377,7 @@ export class MotionDetector {
  * Marks cells that differ from the background (fg) and from the previous
  * frame (moving), histograms the signed difference and rolls `prev` forward.
  * A free function over typed arrays so V8 keeps it monomorphic and fast.
- * Returns the number of changed cells.
+ * Returns the number of changed cells; tally[0] gets the number of moving cells.
  */
 function thresholdCells(
   cur: Uint8Array,
@@ -360,8 +391,10 @@ function thresholdCells(
   moving: Uint8Array,
   hist: Uint32Array,
   fgRows: Int32Array,
+  tally: Int32Array,
 ): number {
   let changed = 0
+  let movingCount = 0
   // Branch-free: noise makes the threshold outcome unpredictable and
   // mispredicted branches dominated this loop. ((t - v) | (v + t)) >>> 31 is
   // 1 exactly when v > t or v < -t (t a non-negative integer).
@@ -371,7 +404,9 @@ function thresholdCells(
       const c = cur[i]!
       const keep = ignore[i]! ^ 1
       const m = c - prev[i]!
-      moving[i] = (((thr - m) | (m + thr)) >>> 31) & keep
+      const mv = (((thr - m) | (m + thr)) >>> 31) & keep
+      moving[i] = mv
+      movingCount += mv
       prev[i] = c
       const d = ((c << BG_SHIFT) - bg[i]! + BG_HALF) >> BG_SHIFT
       hist[d + 255] += keep
@@ -382,6 +417,7 @@ function thresholdCells(
     fgRows[y] = rowChanged
     changed += rowChanged
   }
+  tally[0] = movingCount
   return changed
 }
 
@@ -421,6 +457,9 @@ function validate(o: MotionOptions): void {
   frac('foregroundRate', 0, 1)
   frac('globalChangeFraction', 0, 1)
   frac('globalShift', 0, 255)
+  if (o.followGlobalShift !== undefined && typeof o.followGlobalShift !== 'boolean') {
+    throw invalidOption('followGlobalShift', o.followGlobalShift, 'true or false')
+  }
   if (o.downscaleMode !== undefined && o.downscaleMode !== 'average' && o.downscaleMode !== 'sample') {
     throw invalidOption('downscaleMode', o.downscaleMode, '"average" or "sample"')
   }

@@ -274,3 +274,68 @@ t.test('real video from ffmpeg: a moving box on SMPTE bars', async (t) => {
   t.ok(checked > 50, `checked ${checked} frames`)
   t.ok(worst <= 6, `worst edge error ${worst} px`)
 })
+
+// The built-in test camera (testsrc://) slides a diagonal gradient across the
+// whole view, 4 px a frame, with a white box sweeping over it. To a pixel,
+// a sliding gradient is a brightness ramp: nearly every cell gets ~5 levels
+// brighter each frame. A background that only learns at backgroundRate fell
+// further behind every frame until the median difference passed globalShift,
+// and the detector recalibrated every ~9 frames (changed ≈ 0.14, shift 15)
+// and never reported the box. Frames come from the real native decoder.
+t.test('the built-in test camera (a gradient sliding across the view) does not recalibrate', async (t) => {
+  const specifier = '@heart/native' // variable: the package builds without the addon's types
+  type NativeSource = {
+    info: { width: number; height: number; byteLength: number; planes: Array<{ offset: number; stride: number }> }
+    readInto(dst: Uint8Array): Promise<unknown>
+    close(): void
+  }
+  let native: { Source: { open(url: string, options: object): Promise<NativeSource> } }
+  try {
+    native = (await import(specifier)) as typeof native
+  } catch (error) {
+    t.plan(0, `@heart/native is not built: ${(error as Error).message}`)
+    return
+  }
+  const w = 1920
+  const h = 1080
+  // The clip is 120 frames and jumps back to its start after that (a real
+  // global change); stay inside one pass.
+  const frames = 110
+  const run = async (det: MotionDetector, frameCount: number): Promise<{ recalibrated: number; boxFound: number; live: number }> => {
+    const source = await native.Source.open(`testsrc://?size=${w}x${h}&fps=60`, { realtime: false, output: { pixFmt: 'gray' } })
+    t.teardown(() => source.close())
+    const slot = new Uint8Array(source.info.byteLength)
+    const { offset, stride } = source.info.planes[0]!
+    let recalibrated = 0
+    let boxFound = 0
+    let live = 0
+    for (let n = 0; n < frameCount; n++) {
+      await source.readInto(slot)
+      const r = det.process(slot, w, h, stride, offset)
+      if (r.recalibrated) recalibrated++
+      if (r.calibrating) continue
+      live++
+      // Where the native test picture draws its box (testsrc.rs): x0 = (w - w/8) * n / 120, y centred.
+      const cx = ((w - w / 8) * n) / 120 + w / 16
+      const cy = h / 2
+      for (let i = 0; i < r.boxCount; i++) {
+        const b = r.boxes[i]!
+        if (cx >= b.x && cx < b.x + b.w && cy >= b.y && cy < b.y + b.h) {
+          boxFound++
+          break
+        }
+      }
+    }
+    source.close()
+    return { recalibrated, boxFound, live }
+  }
+  const followed = await run(new MotionDetector(), frames)
+  t.equal(followed.recalibrated, 0, 'no recalibration: the ramp is followed frame by frame')
+  t.ok(followed.live >= frames - 8, `${followed.live} frames past calibration`)
+  t.equal(followed.boxFound, followed.live, 'the sweeping box is inside a reported region on every live frame')
+
+  // The same frames with the old behaviour (background not moved by the
+  // median) recalibrate again and again: this is what the test guards.
+  const stale = await run(new MotionDetector({ followGlobalShift: false }), frames)
+  t.ok(stale.recalibrated >= 5, `without following the median: ${stale.recalibrated} recalibrations in ${frames} frames`)
+})
