@@ -48,7 +48,7 @@ t.test('sampled frames become one span tree across threads; metrics arrive over 
   t.teardown(() => receiver.close())
   const heart = await startTestHeart({
     consumers: CONSUMERS,
-    telemetry: { otlp: { endpoint: receiver.url, metricsIntervalMs: 1000 }, traces: { sampleEvery: SAMPLE_EVERY }, upkeepMs: 250 },
+    telemetry: { otlp: { endpoint: receiver.url, metricsIntervalMs: 1000 }, traces: { sampleEvery: SAMPLE_EVERY, exportDelayMs: 500 }, upkeepMs: 250 },
   })
   let stopped = false
   t.teardown(async () => {

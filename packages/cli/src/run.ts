@@ -56,6 +56,10 @@ export interface RunningHeart {
   capture: CaptureService
   /** Where HTTP listens (port 0 in the config picks a free one). */
   http: { host: string; port: number }
+  /** The shared metrics registry (latency, decode and tick histograms): the soak bench samples it. */
+  metrics: MetricsRegistry
+  /** The thermal service, or null when thermal is disabled. */
+  thermal: ReturnType<typeof startThermal> | null
   report(): HealthReport
   /** Stops everything; resolves with the summary (also written to summaryFile). */
   stop(): Promise<RunSummary>
@@ -87,7 +91,9 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   const tracesUrl = otlpTracesUrl(telemetry)
   const traceTable = tracesUrl === null ? null : TraceTable.create()
   const workerTracing: WorkerTracingConfig | null =
-    tracesUrl === null ? null : { key: 'traces', sampleEvery: telemetry.traces.sampleEvery, url: tracesUrl, headers: telemetry.otlp.headers }
+    tracesUrl === null
+      ? null
+      : { key: 'traces', sampleEvery: telemetry.traces.sampleEvery, url: tracesUrl, headers: telemetry.otlp.headers, scheduledDelayMillis: telemetry.traces.exportDelayMs }
   const kernel = new Kernel({
     loop: config.loop,
     health: config.health,
@@ -217,5 +223,5 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       process.off('SIGTERM', onSignal)
     })
   }
-  return { config, kernel, capture, http: address, report, stop, finished }
+  return { config, kernel, capture, http: address, metrics, thermal, report, stop, finished }
 }

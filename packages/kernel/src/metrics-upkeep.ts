@@ -42,16 +42,27 @@ export function dropReasonOf(consumer: string, ringReason: string): string {
   return ringReason === `${consumer}_slow` ? 'slow' : ringReason
 }
 
-interface Tracked<T> {
-  handle: T | null
+interface Tracked {
+  handle: Counter | null
   last: number
+}
+
+/** One consumer's handles, looked up once (update() runs for the life of the process). */
+interface ConsumerHandles {
+  delivered: Tracked
+  lag: Gauge | null
+  /** By the ring's reason name. */
+  dropped: Map<string, Tracked>
 }
 
 export class MetricsUpkeep {
   private readonly registry: MetricsRegistry
   private readonly sources: MetricsUpkeepSources
-  private readonly counters = new Map<string, Tracked<Counter>>()
-  private readonly gauges = new Map<string, Gauge | null>()
+  private readonly consumers = new Map<string, ConsumerHandles>()
+  private readonly noSlot: Tracked
+  private readonly occupancy: Gauge | null
+  private readonly lastFrameAge: Gauge | null
+  private readonly aiLocked: Gauge | null
   /** Books names the catalogue does not know (reported once, not every look). */
   private readonly unknown = new Set<string>()
   private readonly onUnknown: ((what: string) => void) | undefined
@@ -60,58 +71,70 @@ export class MetricsUpkeep {
     this.registry = registry
     this.sources = sources
     this.onUnknown = onUnknown
+    this.noSlot = this.counter(HeartMetric.framesDropped, { consumer: PRODUCER, reason: 'no_slot' })
+    this.occupancy = this.gauge(HeartMetric.ringOccupancy, {})
+    this.lastFrameAge = this.gauge(HeartMetric.cameraLastFrameAge, {})
+    this.aiLocked = this.gauge(HeartMetric.cameraAiLocked, {})
   }
 
-  /** One look at every source. Cheap (a handful of map lookups per consumer); run it every 250 ms to 1 s. */
+  /** One look at every source: a few map lookups per consumer, no allocation once warm. Run it every 250 ms to 1 s. */
   update(): void {
     const consumers = this.sources.consumers()
-    for (const [name, books] of Object.entries(consumers)) {
-      this.advance(HeartMetric.framesDelivered, { consumer: name }, books.delivered)
-      for (const [ringReason, n] of Object.entries(books.dropped)) {
-        this.advance(HeartMetric.framesDropped, { consumer: name, reason: dropReasonOf(name, ringReason) }, n)
+    for (const name in consumers) {
+      const books = consumers[name]!
+      const h = this.handlesOf(name)
+      advance(h.delivered, books.delivered)
+      for (const ringReason in books.dropped) {
+        let tracked = h.dropped.get(ringReason)
+        if (tracked === undefined) {
+          tracked = this.counter(HeartMetric.framesDropped, { consumer: name, reason: dropReasonOf(name, ringReason) })
+          h.dropped.set(ringReason, tracked)
+        }
+        advance(tracked, books.dropped[ringReason]!)
       }
-      this.set(HeartMetric.consumerLag, { consumer: name }, Math.max(0, books.lag))
+      h.lag?.set(Math.max(0, books.lag))
     }
     const ring = this.sources.ring?.() ?? null
     if (ring) {
-      this.set(HeartMetric.ringOccupancy, {}, ring.slotCount > 0 ? ring.slotsInUse / ring.slotCount : 0)
-      this.advance(HeartMetric.framesDropped, { consumer: PRODUCER, reason: 'no_slot' }, ring.noSlotDrops)
+      this.occupancy?.set(ring.slotCount > 0 ? ring.slotsInUse / ring.slotCount : 0)
+      advance(this.noSlot, ring.noSlotDrops)
     }
     const camera = this.sources.camera?.() ?? null
     if (camera) {
-      if (camera.last_frame_age_ms !== null) this.set(HeartMetric.cameraLastFrameAge, {}, camera.last_frame_age_ms)
-      this.set(HeartMetric.cameraAiLocked, {}, camera.ai_locked ? 1 : 0)
+      if (camera.last_frame_age_ms !== null) this.lastFrameAge?.set(camera.last_frame_age_ms)
+      this.aiLocked?.set(camera.ai_locked ? 1 : 0)
     }
   }
 
-  private advance(name: string, attributes: Record<string, string>, total: number): void {
-    const key = keyOf(name, attributes)
-    let t = this.counters.get(key)
-    if (t === undefined) {
-      // The upkeep is the only writer of these counters: they equal the books.
-      t = { handle: this.resolve(key, () => this.registry.counter(name, attributes)), last: 0 }
-      this.counters.set(key, t)
+  private handlesOf(name: string): ConsumerHandles {
+    let h = this.consumers.get(name)
+    if (h === undefined) {
+      h = {
+        delivered: this.counter(HeartMetric.framesDelivered, { consumer: name }),
+        lag: this.gauge(HeartMetric.consumerLag, { consumer: name }),
+        dropped: new Map(),
+      }
+      this.consumers.set(name, h)
     }
-    if (t.handle === null || !(total > t.last)) return
-    t.handle.add(total - t.last)
-    t.last = total
+    return h
   }
 
-  private set(name: string, attributes: Record<string, string>, value: number): void {
-    const key = keyOf(name, attributes)
-    let g = this.gauges.get(key)
-    if (g === undefined) {
-      g = this.resolve(key, () => this.registry.gauge(name, attributes))
-      this.gauges.set(key, g)
-    }
-    g?.set(value)
+  // The upkeep is the only writer of these counters: they equal the books.
+  private counter(name: string, attributes: Record<string, string>): Tracked {
+    return { handle: this.resolve(name, attributes, () => this.registry.counter(name, attributes)), last: 0 }
   }
 
-  /** A handle, or null (remembered) for a name or attribute value the catalogue does not declare. */
-  private resolve<T>(key: string, make: () => T): T | null {
+  private gauge(name: string, attributes: Record<string, string>): Gauge | null {
+    return this.resolve(name, attributes, () => this.registry.gauge(name, attributes))
+  }
+
+  /** A handle, or null for a name or attribute value the catalogue does not declare (reported once). */
+  private resolve<T>(name: string, attributes: Record<string, string>, make: () => T): T | null {
     try {
       return make()
     } catch {
+      let key = name
+      for (const [k, v] of Object.entries(attributes)) key += `|${k}=${v}`
       if (!this.unknown.has(key)) {
         this.unknown.add(key)
         this.onUnknown?.(key)
@@ -121,8 +144,8 @@ export class MetricsUpkeep {
   }
 }
 
-function keyOf(name: string, attributes: Record<string, string>): string {
-  let key = name
-  for (const [k, v] of Object.entries(attributes)) key += `|${k}=${v}`
-  return key
+function advance(t: Tracked, total: number): void {
+  if (t.handle === null || !(total > t.last)) return
+  t.handle.add(total - t.last)
+  t.last = total
 }

@@ -22,6 +22,12 @@ export interface TelemetryConfig {
     sampleEvery: number
     /** Full OTLP/HTTP traces URL; default `<otlp.endpoint>/v1/traces`. null with no otlp.endpoint: no tracing. */
     endpoint: string | null
+    /**
+     * How long each thread batches its spans before one export. Every thread
+     * (capture and each consumer) exports its own, so this sets the number of
+     * HTTP requests: threads / (exportDelayMs / 1000) a second.
+     */
+    exportDelayMs: number
   }
   /** How often the main loop copies ring and camera books into the metrics. */
   upkeepMs: number
@@ -30,11 +36,11 @@ export interface TelemetryConfig {
 export const DEFAULT_TELEMETRY_CONFIG: TelemetryConfig = Object.freeze({
   enabled: true,
   otlp: { endpoint: null, headers: {}, metricsIntervalMs: 10_000 },
-  traces: { sampleEvery: 60, endpoint: null },
-  upkeepMs: 500,
+  traces: { sampleEvery: 60, endpoint: null, exportDelayMs: 5000 },
+  upkeepMs: 1000,
 }) as TelemetryConfig
 
-const KEYS = { top: ['enabled', 'otlp', 'traces', 'upkeepMs'], otlp: ['endpoint', 'headers', 'metricsIntervalMs'], traces: ['sampleEvery', 'endpoint'] }
+const KEYS = { top: ['enabled', 'otlp', 'traces', 'upkeepMs'], otlp: ['endpoint', 'headers', 'metricsIntervalMs'], traces: ['sampleEvery', 'endpoint', 'exportDelayMs'] }
 
 /**
  * Validates the `telemetry` section and fills defaults. `where` names the
@@ -59,6 +65,7 @@ export function parseTelemetryConfig(input: unknown, where = 'telemetry'): Telem
     traces: {
       sampleEvery: int(traces.sampleEvery, `${where}.traces.sampleEvery`, d.traces.sampleEvery, 1, 1_000_000),
       endpoint: url(traces.endpoint, `${where}.traces.endpoint`, 'a full OTLP/HTTP traces URL, e.g. http://127.0.0.1:4318/v1/traces'),
+      exportDelayMs: int(traces.exportDelayMs, `${where}.traces.exportDelayMs`, d.traces.exportDelayMs, 100, 60_000),
     },
     upkeepMs: int(top.upkeepMs, `${where}.upkeepMs`, d.upkeepMs, 50, 60_000),
   }

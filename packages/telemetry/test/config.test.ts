@@ -37,6 +37,7 @@ t.test('mistakes get a message naming the key and what to do', async (t) => {
   }
   bad('yes', /heart\.yaml: telemetry must be an object, got a string/)
   bad({ enable: true }, /telemetry\.enable is not a setting; allowed here: enabled, otlp, traces, upkeepMs/)
+  bad({ traces: { exportDelayMs: 5 } }, /traces\.exportDelayMs must be a whole number from 100 to 60000, got 5/)
   bad({ traces: { sampleEvery: 0 } }, /telemetry\.traces\.sampleEvery must be a whole number from 1 to 1000000, got 0/)
   bad({ traces: { sampleEvery: 1.5 } }, /sampleEvery must be a whole number/)
   bad({ otlp: { endpoint: 'collector:4318' } }, /otlp\.endpoint must be an http:\/\/ or https:\/\/ URL/)
