@@ -37,6 +37,9 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await probeCommand(rest)
       case 'bench':
         return await benchCommand(rest)
+      case 'budget':
+        // The budget math lives beside the soak harness (bench/src/budget.ts), which also generates the planning page from it.
+        return await benchEntry(['budget', ...rest])
       case undefined:
       case 'help':
       case '--help':
@@ -105,7 +108,7 @@ async function probeCommand(argv: readonly string[]): Promise<number> {
   return 0
 }
 
-const BENCH_SCOPES = ['ring', 'decode', 'soak']
+const BENCH_SCOPES = ['ring', 'decode', 'soak', 'backpressure']
 
 /** Runs the bench harness (bench/) in its own process so its figures are not disturbed by this one. */
 async function benchCommand(argv: readonly string[]): Promise<number> {
@@ -115,6 +118,11 @@ async function benchCommand(argv: readonly string[]): Promise<number> {
     return scope ? 0 : 2
   }
   if (!BENCH_SCOPES.includes(scope)) throw usage(`heart bench: unknown scope "${scope}"; use ${BENCH_SCOPES.join(', ')}`)
+  return benchEntry(argv)
+}
+
+/** Runs bench/dist/src/main.js with these arguments, forwarding signals; resolves with its exit code. */
+async function benchEntry(argv: readonly string[]): Promise<number> {
   const script = fileURLToPath(new URL('../../../../bench/dist/src/main.js', import.meta.url))
   const child = spawn(process.execPath, [script, ...argv], { stdio: 'inherit' })
   const forward = (signal: NodeJS.Signals): void => void child.kill(signal)
