@@ -2,13 +2,17 @@
 // in place from the ring, runs the detector and emits `motion` events.
 // Started by the kernel (see services.ts); never imported directly.
 //
-// Downsampling in space: the detector block-averages the luma to about the
-// configured input width in JS (default), or, with scaler: 'native' and the
-// addon built, swscale scales the slot to that width and the detector runs
-// at factor 1.
+// Downsampling in space: the luma is reduced to about the configured input
+// width before detection, either by the detector's JS block average or by
+// the native swscale `scaleInto` straight from the slot (the detector then
+// runs at factor 1). With scaler 'auto' (the default) the worker times both
+// on its first frames and keeps the faster: which one wins depends on the
+// build of the native addon and on the machine, and the answer is logged.
 
 import { serveConsumer } from '@heart/kernel'
 import type { FrameLease } from '@heart/ring'
+import { downscaleAverage } from './downscale.js'
+import { Durations } from './durations.js'
 import { unsupportedPixelFormat } from './errors.js'
 import { MotionDetector } from './motion.js'
 import type { MotionOptions } from './motion.js'
@@ -19,17 +23,26 @@ import type { Box, MotionEventPayload } from './types.js'
 const LUMA_FORMATS = ['yuv420p', 'nv12', 'gray'] as const
 /** Least time between two "recalibrating" log lines. */
 const RECAL_LOG_MS = 10_000
+/** Period of the "motion detector" timing log line. */
+const STATS_LOG_MS = 10_000
+/** Frames on which 'auto' times both scalers before choosing. */
+const TRIAL_FRAMES = 12
 
 serveConsumer<MotionWorkerOptions | undefined>(async (ctx) => {
   const options = ctx.config.app ?? {}
   const inputWidth = options.inputWidth ?? 320
-  // JS block averaging is the default: measured cheaper than the native
-  // scaleInto today (0.85 vs 1.0 ms for 1080p -> 320x180; see docs/vision.md).
-  const { scaleInto } = options.scaler === 'native' ? await loadNative() : {}
+  const wanted = options.scaler ?? 'auto'
+  const { scaleInto } = wanted === 'js' ? {} : await loadNative()
+  // 'auto' starts on JS and switches if the native scaler times faster.
+  let useNative = wanted === 'native' && scaleInto !== undefined
+  let trial: { js: Durations; native: Durations; scratch: Uint8Array; rowAcc: Uint32Array } | null =
+    wanted === 'auto' && scaleInto !== undefined ? { js: new Durations(TRIAL_FRAMES), native: new Durations(TRIAL_FRAMES), scratch: new Uint8Array(0), rowAcc: new Uint32Array(0) } : null
   let detector: MotionDetector | null = null
   let width = 0
   let height = 0
   let moving = false
+  // JS path: the detector's block factor.
+  let jsFactor = 1
   // Native path state: the scaled plane and how its pixels map to the frame.
   let scaled: Uint8Array | null = null
   let sw = 0
@@ -46,32 +59,81 @@ serveConsumer<MotionWorkerOptions | undefined>(async (ctx) => {
     height = frame.height
     pixFmt = frame.pixFmt
     const detectorOptions: MotionOptions = { ...options.detector }
-    if (scaleInto && inputWidth < width) {
+    jsFactor = options.inputWidth !== undefined || detectorOptions.downscale === undefined ? Math.max(1, Math.round(width / inputWidth)) : detectorOptions.downscale
+    const canScale = scaleInto !== undefined && inputWidth < width
+    if (canScale) {
       sw = Math.max(2, Math.round(inputWidth / 2) * 2)
       sh = Math.max(2, Math.round((height * sw) / width / 2) * 2)
-      kx = width / sw
-      ky = height / sh
       scaled = new Uint8Array(sw * sh)
       srcLayout = nativeLayout(frame)
       dstLayout = { width: sw, height: sh, pixFmt: 'gray', planes: [{ offset: 0, stride: sw, width: sw, height: sh }] }
+    } else {
+      scaled = null
+      srcLayout = null
+      useNative = false
+      trial = null // nothing to scale: nothing to choose
+    }
+    if (useNative) {
+      kx = width / sw
+      ky = height / sh
       // Options are in frame pixels; the detector sees scaled pixels.
       detectorOptions.downscale = 1
       if (detectorOptions.masks) detectorOptions.masks = detectorOptions.masks.map((m) => ({ x: m.x / kx, y: m.y / ky, w: m.w / kx, h: m.h / ky }))
       detectorOptions.minArea = (detectorOptions.minArea ?? width * height * 0.0005) / (kx * ky)
     } else {
-      scaled = null
-      srcLayout = null
       kx = ky = 1
-      if (options.inputWidth !== undefined || detectorOptions.downscale === undefined) {
-        detectorOptions.downscale = Math.max(1, Math.round(width / inputWidth))
-      }
+      detectorOptions.downscale = jsFactor
     }
     detector = new MotionDetector(detectorOptions)
     ctx.log.info('motion detector configured', {
       width,
       height,
-      scaling: scaled ? `native to ${sw}x${sh}` : `js, factor ${detectorOptions.downscale}`,
+      scaling: useNative ? `native to ${sw}x${sh}` : `js, factor ${jsFactor}`,
+      choosing: trial !== null,
     })
+  }
+
+  /** 'auto': times the JS block average and the native scaler on this frame; decides after TRIAL_FRAMES. */
+  function runTrial(frame: FrameLease): void {
+    const t = trial!
+    const plane = frame.planes[0]!
+    const gw = Math.floor(width / jsFactor)
+    const gh = Math.floor(height / jsFactor)
+    if (t.scratch.length < gw * gh) t.scratch = new Uint8Array(gw * gh)
+    if (t.rowAcc.length < gw) t.rowAcc = new Uint32Array(gw)
+    const timeJs = (): void => {
+      const t0 = performance.now()
+      downscaleAverage(frame.bytes, plane.offset, plane.stride, jsFactor, gw, gh, t.rowAcc, t.scratch)
+      t.js.record(performance.now() - t0)
+    }
+    const timeNative = (): void => {
+      const t0 = performance.now()
+      scaleInto!(frame.bytes, srcLayout!, scaled!, dstLayout!)
+      t.native.record(performance.now() - t0)
+    }
+    // Alternate the order so neither always runs with a warm cache.
+    if (t.js.size % 2 === 0) {
+      timeJs()
+      timeNative()
+    } else {
+      timeNative()
+      timeJs()
+    }
+    if (t.js.size < TRIAL_FRAMES) return
+    const jsMs = t.js.percentile(0.5)
+    const nativeMs = t.native.percentile(0.5)
+    trial = null
+    const pickNative = nativeMs < jsMs
+    ctx.log.info('motion scaler chosen', {
+      scaler: pickNative ? 'native' : 'js',
+      js_ms_p50: round3(jsMs),
+      native_ms_p50: round3(nativeMs),
+      frames: TRIAL_FRAMES,
+    })
+    if (pickNative !== useNative) {
+      useNative = pickNative
+      configure(frame)
+    }
   }
 
   // A scene that keeps changing globally (a flickering light, a looping
@@ -79,20 +141,41 @@ serveConsumer<MotionWorkerOptions | undefined>(async (ctx) => {
   // most, saying how many happened since the last.
   let recalibrations = 0
   let lastRecalLog = -Infinity
-  function noteRecalibration(seq: bigint, shift: number, moving: number): void {
+  function noteRecalibration(seq: bigint, shift: number, movingFraction: number): void {
     recalibrations++
     const now = performance.now()
     if (now - lastRecalLog < RECAL_LOG_MS) return
     ctx.log.info('global change (lights, exposure): recalibrating', {
       seq: String(seq),
       shift,
-      moving: Math.round(moving * 1000) / 1000,
+      moving: round3(movingFraction),
       // This one included: 1 unless lines were held back.
       recalibrations_since_last_line: recalibrations,
     })
     recalibrations = 0
     lastRecalLog = now
   }
+
+  // Where the time goes: per-frame work (scale + detect), logged every STATS_LOG_MS.
+  const frameMs = new Durations(1024)
+  let statsFrames = 0
+  let statsBoxes = 0
+  let statsRecalibrations = 0
+  const statsTimer = setInterval(() => {
+    if (statsFrames === 0) return
+    ctx.log.info('motion detector', {
+      frames: statsFrames,
+      scaler: useNative ? 'native' : 'js',
+      ms_p50: round3(frameMs.percentile(0.5)),
+      ms_p99: round3(frameMs.percentile(0.99)),
+      ms_max: round3(frameMs.max()),
+      boxes_per_frame: round3(statsBoxes / statsFrames),
+      recalibrations: statsRecalibrations,
+    })
+    frameMs.clear()
+    statsFrames = statsBoxes = statsRecalibrations = 0
+  }, STATS_LOG_MS)
+  statsTimer.unref()
 
   return {
     onFrame(frame) {
@@ -101,14 +184,22 @@ serveConsumer<MotionWorkerOptions | undefined>(async (ctx) => {
       if (detector === null || frame.width !== width || frame.height !== height || frame.pixFmt !== pixFmt || !samePlanes(frame.planes, srcLayout)) {
         configure(frame)
       }
+      if (trial !== null) runTrial(frame)
+      const t0 = performance.now()
       let r
-      if (scaled !== null) {
-        scaleInto!(frame.bytes, srcLayout!, scaled, dstLayout!)
-        r = detector!.process(scaled, sw, sh)
+      if (useNative) {
+        scaleInto!(frame.bytes, srcLayout!, scaled!, dstLayout!)
+        r = detector!.process(scaled!, sw, sh)
       } else {
         r = detector!.processPlane(frame.bytes, frame.planes[0]!)
       }
-      if (r.recalibrated) noteRecalibration(frame.seq, r.shift, r.movingFraction)
+      frameMs.record(performance.now() - t0)
+      statsFrames++
+      statsBoxes += r.boxCount
+      if (r.recalibrated) {
+        statsRecalibrations++
+        noteRecalibration(frame.seq, r.shift, r.movingFraction)
+      }
       // One event per frame with motion, and one empty event when it stops.
       if (r.boxCount === 0 && !moving) return
       moving = r.boxCount > 0
@@ -122,8 +213,15 @@ serveConsumer<MotionWorkerOptions | undefined>(async (ctx) => {
       const payload: MotionEventPayload = { seq: String(frame.seq), captureTsNs: String(frame.captureTsNs), boxes }
       ctx.emit('motion', payload)
     },
+    onStop() {
+      clearInterval(statsTimer)
+    },
   }
 })
+
+function round3(v: number): number {
+  return Math.round(v * 1000) / 1000
+}
 
 function samePlanes(planes: FrameLease['planes'], layout: { planes: ReadonlyArray<{ offset: number; stride: number }> } | null): boolean {
   if (layout === null) return true // JS path: processPlane reads the plane layout of every frame anyway

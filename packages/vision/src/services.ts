@@ -21,14 +21,15 @@ export interface MotionWorkerOptions {
   /**
    * Width the frame is reduced to before detection (downsampling in space).
    * Default 320. The detector block-averages by round(frame width /
-   * inputWidth) in JS, or swscale scales the slot when scaler is 'native'.
+   * inputWidth) in JS, or swscale scales the slot natively to that width.
    */
   inputWidth?: number
   /**
-   * 'js' (default: measured cheaper than the native scaler today) or
-   * 'native' (swscale from the slot; falls back to 'js' without the addon).
+   * 'auto' (default): time both on the first frames and keep the faster
+   * (logged as "motion scaler chosen"). 'native': swscale from the slot
+   * (falls back to 'js' without the addon). 'js': the block average.
    */
-  scaler?: 'native' | 'js'
+  scaler?: 'auto' | 'native' | 'js'
 }
 
 export interface DetectionWorkerOptions {
@@ -64,7 +65,7 @@ export function validateMotionWorkerOptions(o: unknown): MotionWorkerOptions {
   if (m.inputWidth !== undefined && !(Number.isInteger(m.inputWidth) && m.inputWidth >= 16 && m.inputWidth <= 8192)) {
     throw invalidOption('inputWidth', m.inputWidth, 'an integer from 16 to 8192 (pixels)')
   }
-  if (m.scaler !== undefined && m.scaler !== 'native' && m.scaler !== 'js') throw invalidOption('scaler', m.scaler, '"native" or "js"')
+  if (m.scaler !== undefined && m.scaler !== 'auto' && m.scaler !== 'native' && m.scaler !== 'js') throw invalidOption('scaler', m.scaler, '"auto", "native" or "js"')
   void new MotionDetector(m.detector) // validates every detector option
   return m
 }

@@ -76,6 +76,53 @@ t.test(`motion worker (${scaler} scaling): boxes for a moving square arrive as m
   t.match(configured, scaler === 'native' && native ? /native to 320x180/ : /js, factor 2/, 'the scaler in use is the one asked for (when built)')
 })
 
+t.test('motion worker (auto scaling): times both scalers on its first frames, keeps the faster, and still finds motion', async (t) => {
+  const logs: string[] = []
+  const kernel = new Kernel({ logger: { debug() {}, info: (m, f) => logs.push(`${m} ${JSON.stringify(f)}`), warn() {}, error() {} } })
+  t.teardown(() => kernel.stop())
+  const W = 640
+  const H = 360
+  const layout = frameLayout(W, H, 'yuv420p')
+  const ring = kernel.createRing('camera', { slotBytes: layout.byteLength, maxConsumers: 2, defaultDepth: 4, maxDepth: 64 })
+  const events: MotionEventPayload[] = []
+  kernel.on<MotionEventPayload>('motion', (e) => events.push(e.payload))
+  kernel.startConsumer(motionService({ ring: 'camera', consumer: { depth: 64 }, app: { detector: { minArea: 100 } } }))
+  kernel.start()
+  await joined(ring, 1)
+  const scene = new Scene(W, H, { stride: layout.planes[0]!.stride })
+  const producer = ring.producer()
+  const truth = new Map<string, { x: number; y: number }>()
+  for (let i = 0; i < 60; i++) {
+    const slot = producer.beginWrite()
+    if (!slot) continue
+    const sq = i < 30 ? [] : [{ x: 50 + i * 6, y: 100 + i, size: 48, luma: 240 }]
+    scene.render(slot.bytes, sq)
+    const now = process.hrtime.bigint()
+    const seq = producer.commit(slot, { captureTsNs: now, decodeTsNs: now, width: W, height: H, pixFmt: 'yuv420p', planes: layout.planes })
+    if (sq[0]) truth.set(String(seq), { x: sq[0].x, y: sq[0].y })
+    await sleep(15)
+  }
+  await waitFor(() => ring.consumerStats().every((s) => s.lag === 0))
+  await sleep(100)
+  const native = await import('@heart/native').then((m: Record<string, unknown>) => typeof m.scaleInto === 'function', () => false)
+  const chosen = logs.find((l) => l.startsWith('motion scaler chosen'))
+  if (native) {
+    t.match(chosen, /"scaler":"(js|native)","js_ms_p50":[\d.]+,"native_ms_p50":[\d.]+/, `the choice and both timings are logged: ${chosen}`)
+    const pick = /"scaler":"(\w+)","js_ms_p50":([\d.]+),"native_ms_p50":([\d.]+)/.exec(chosen ?? '')
+    if (pick) t.equal(pick[1], Number(pick[3]) < Number(pick[2]) ? 'native' : 'js', 'the faster one is kept')
+  } else {
+    t.equal(chosen, undefined, 'without the addon there is nothing to choose')
+  }
+  const late = events.filter((e) => e.boxes.length > 0 && truth.has(e.seq))
+  t.ok(late.length >= 20, `${late.length} of 30 frames with the moving square have motion after the choice`)
+  for (const e of late) {
+    const want = truth.get(e.seq)!
+    const b = e.boxes[0]!
+    if (!(Math.abs(b.x - want.x) <= 4 && Math.abs(b.y - want.y) <= 4)) t.fail(`seq ${e.seq}: ${JSON.stringify(b)} vs ${JSON.stringify(want)}`)
+  }
+  t.notOk(events.some((e) => e.boxes.length > 0 && !truth.has(e.seq)), 'no motion before the square moves')
+})
+
 t.test('motion worker: an unreadable pixel format crashes it with a clear reason, and it is restarted', async (t) => {
   const kernel = new Kernel({ supervisor: { restartInitialMs: 50 } })
   t.teardown(() => kernel.stop())
