@@ -35,7 +35,13 @@ serveWorker<CaptureWorkerConfig>(async (ctx) => {
   // tests exercise the same publish path and health.
   const open = spec.kind === 'synthetic' ? openSynthetic : await nativeOpener()
   ctx.log.debug('decoder loaded', { source: spec.redacted })
-  const timer = setInterval(() => health.summarize(), SUMMARY_TICK_MS)
+  const timer = setInterval(() => {
+    health.summarize()
+    // While the camera is down nothing is published, and publishing is when
+    // the ring activates joiners and reclaims dead consumers: do it here too,
+    // so a consumer restarted during an outage gets its place back.
+    producer.service()
+  }, SUMMARY_TICK_MS)
   // Frame tracing, when the main thread handed a trace table over (see @heart/telemetry's WorkerTracingConfig).
   const tracing = startWorkerTracing((ctx.config as { tracing?: WorkerTracingConfig }).tracing, ctx.shared, ctx.name)
   try {
