@@ -76,6 +76,7 @@ export class Kernel {
   private thermalHealth: (() => ThermalHealth | null) | undefined
   private primaryRing: string | undefined
   private signalHandler: (() => void) | undefined
+  private lastStatus: HealthReport['status'] = 'green'
   private readonly metrics: KernelOptions['metrics']
   private readonly tracing: KernelOptions['tracing']
   /** Null without a shared registry or with the upkeep turned off. */
@@ -118,6 +119,14 @@ export class Kernel {
     this.loop.onTick(() => {
       this.pollRings()
       this.events.drain(eventsPerTick)
+    })
+    // Subscribers learn about a status change without polling /health.
+    this.loop.every(1000, () => {
+      const { status, reasons } = this.report()
+      if (status !== this.lastStatus) {
+        this.events.push('health.change', { from: this.lastStatus, to: status, reasons })
+        this.lastStatus = status
+      }
     })
     const upkeepMs = options.metricsUpkeepMs ?? 500
     if (this.metrics && upkeepMs > 0) {

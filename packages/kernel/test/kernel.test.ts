@@ -108,6 +108,20 @@ t.test('a camera that judges itself (capture) decides camera red / yellow', asyn
   await kernel.stop()
 })
 
+t.test('a status change is announced as a health.change event', async (t) => {
+  const kernel = new Kernel({ loop: { periodMs: 2 } })
+  let age = 10
+  kernel.setCameraHealth(() => ({ state: 'streaming', frames_per_s: 60, decode_ms_p50: 1, decode_ms_p99: 2, decode_ms_first_frame: 5, last_frame_age_ms: age, reopens_total: 0, decode_errors_total: 0, backend: 'software', ai_locked: false }))
+  const changes: unknown[] = []
+  kernel.on('health.change', (e) => changes.push(e.payload))
+  kernel.start()
+  t.teardown(() => kernel.stop())
+  age = 60_000
+  const end = Date.now() + 5000
+  while (changes.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
+  t.match(changes[0], { from: 'green', to: 'red', reasons: [/last frame 60000 ms ago/] })
+})
+
 t.test('SIGTERM stops the kernel and calls back', async (t) => {
   const kernel = new Kernel()
   kernel.start()
