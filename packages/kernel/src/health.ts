@@ -108,7 +108,9 @@ export class HealthAggregator {
 
   constructor(sources: HealthSources, thresholds: Partial<HealthThresholds> = {}) {
     this.sources = sources
-    this.thresholds = { redAfterMs: 3000, tickP99WarnMs: 8, thermalLossWarn: 0.05, ...thresholds }
+    // An option given as undefined keeps its default.
+    const given = Object.fromEntries(Object.entries(thresholds).filter(([, v]) => v !== undefined))
+    this.thresholds = { redAfterMs: 3000, tickP99WarnMs: 8, thermalLossWarn: 0.05, ...given }
   }
 
   /** Keeps a consumer's books before the ring reclaims it. */

@@ -119,7 +119,9 @@ t.test('a status change is announced as a health.change event', async (t) => {
   age = 60_000
   const end = Date.now() + 5000
   while (changes.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
-  t.match(changes[0], { from: 'green', to: 'red', reasons: [/last frame 60000 ms ago/] })
+  // The loop may be yellow first on a busy machine (tick p99); red must come.
+  while (!changes.some((c) => (c as { to: string }).to === 'red') && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
+  t.match(changes.find((c) => (c as { to: string }).to === 'red'), { to: 'red', reasons: [/last frame 60000 ms ago \(red after 3000 ms\)/] }, 'the default red threshold applies')
 })
 
 t.test('SIGTERM stops the kernel and calls back', async (t) => {
