@@ -94,9 +94,12 @@ export interface FrameInfo {
    */
   reconfigured: boolean
   /**
-   * Packets the decoder rejected plus frames with concealed damage (dropped
-   * unless `dropCorrupt: false`), since the previous call. Frames lost before
-   * the decoder (damaged container packets, UDP loss) are not seen here.
+   * Frames lost to damage since the previous call: frames the decoder
+   * failed on or swallowed without a word (a slice header it could not
+   * parse), plus frames with concealed damage (dropped unless
+   * `dropCorrupt: false`). Each lost frame counts once. Frames that never
+   * reached the decoder at all (a whole frame lost on UDP) are not seen
+   * here, nor is a frame swallowed just before END_OF_STREAM.
    */
   decodeErrors: number
   /** Frames decoded but skipped to honour fpsCap, since the previous call. */
@@ -263,8 +266,10 @@ export declare function probe(url: string, options?: OpenOptions | null, signal?
 
 /**
  * Scales and/or converts the frame in `src` (laid out as `srcLayout`) into
- * `dst` (laid out as `dstLayout`) with swscale (bicubic), e.g. a consumer
- * shrinking 1080p to 320x180 gray for motion detection. Both layouts are
+ * `dst` (laid out as `dstLayout`) with swscale, e.g. a consumer shrinking
+ * 1080p to 320x180 gray for motion detection: area averaging when
+ * shrinking, bicubic otherwise. The swscale context is built once per
+ * geometry and thread and reused (the last four are kept). Both layouts are
  * checked against their buffers (INVALID_ARGUMENT / BUFFER_TOO_SMALL).
  */
 export declare function scaleInto(src: Uint8Array, srcLayout: FrameLayoutInput, dst: Uint8Array, dstLayout: FrameLayoutInput): void

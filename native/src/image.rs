@@ -50,6 +50,54 @@ impl Drop for Sws {
   }
 }
 
+/// What a swscale context is built for: source and destination size and
+/// format, and the filter.
+type SwsKey = (c_int, c_int, ffi::AVPixelFormat, c_int, c_int, ffi::AVPixelFormat, c_int);
+
+/// Contexts kept per thread (each consumer worker is its own thread), most
+/// recently used first. Building one costs more than a 1080p -> 320x180
+/// scale itself (filter tables, and bicubic's wide taps), and a consumer
+/// scales the same geometry frame after frame.
+const SWS_CACHE_SIZE: usize = 4;
+
+thread_local! {
+  static SWS_CACHE: std::cell::RefCell<Vec<(SwsKey, Sws)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Area averaging when shrinking (every source pixel counts once: cheap, and
+/// no aliasing on the 6x reductions consumers do); bicubic otherwise.
+fn scale_flags(src_w: u32, src_h: u32, dst_w: u32, dst_h: u32) -> c_int {
+  if dst_w <= src_w && dst_h <= src_h && (dst_w < src_w || dst_h < src_h) {
+    ffi::SWS_AREA as c_int
+  } else {
+    ffi::SWS_BICUBIC as c_int
+  }
+}
+
+/// Runs `f` with a cached context for `key`, building (and caching) it first if needed.
+fn with_sws<T>(key: SwsKey, f: impl FnOnce(*mut ffi::SwsContext) -> HeartResult<T>) -> HeartResult<T> {
+  SWS_CACHE.with(|cache| {
+    let mut cache = cache.borrow_mut();
+    let found = cache.iter().position(|(k, _)| *k == key);
+    let entry = match found {
+      Some(i) => cache.remove(i),
+      None => {
+        let (sw, sh, sf, dw, dh, df, flags) = key;
+        // SAFETY: plain constructor; NULL (an impossible conversion) is checked.
+        let ctx = unsafe { ffi::sws_getContext(sw, sh, sf, dw, dh, df, flags, ptr::null_mut(), ptr::null_mut(), ptr::null()) };
+        if ctx.is_null() {
+          return Err(HeartError::invalid("swscale cannot do this conversion"));
+        }
+        (key, Sws(ctx))
+      }
+    };
+    let result = f(entry.1 .0);
+    cache.insert(0, entry);
+    cache.truncate(SWS_CACHE_SIZE);
+    result
+  })
+}
+
 /// Converts/scales `src` (described by `src_layout`) into planes given as pointers + strides.
 fn sws_into(
   src: &ByteView,
@@ -60,23 +108,17 @@ fn sws_into(
   dst_h: u32,
   dst_fmt: ffi::AVPixelFormat,
 ) -> HeartResult<()> {
+  let key = (
+    src_layout.width as c_int,
+    src_layout.height as c_int,
+    src_layout.pix_fmt.av(),
+    dst_w as c_int,
+    dst_h as c_int,
+    dst_fmt,
+    scale_flags(src_layout.width, src_layout.height, dst_w, dst_h),
+  );
   // SAFETY: both layouts were checked against their buffers, so swscale reads and writes inside them.
-  unsafe {
-    let ctx = Sws(ffi::sws_getContext(
-      src_layout.width as c_int,
-      src_layout.height as c_int,
-      src_layout.pix_fmt.av(),
-      dst_w as c_int,
-      dst_h as c_int,
-      dst_fmt,
-      ffi::SWS_BICUBIC as c_int,
-      ptr::null_mut(),
-      ptr::null_mut(),
-      ptr::null(),
-    ));
-    if ctx.0.is_null() {
-      return Err(HeartError::invalid("swscale cannot do this conversion"));
-    }
+  with_sws(key, |ctx| unsafe {
     let mut src_ptrs = [ptr::null::<u8>(); 4];
     let mut src_strides = [0 as c_int; 4];
     for (i, p) in src_layout.planes.iter().enumerate() {
@@ -84,7 +126,7 @@ fn sws_into(
       src_strides[i] = p.stride as c_int;
     }
     let r = ffi::sws_scale(
-      ctx.0,
+      ctx,
       src_ptrs.as_ptr(),
       src_strides.as_ptr(),
       0,
@@ -95,13 +137,15 @@ fn sws_into(
     if r < 0 {
       return Err(map_error(r, "scaling", "a frame"));
     }
-  }
-  Ok(())
+    Ok(())
+  })
 }
 
 /// Scales and/or converts the frame in `src` (laid out as `srcLayout`) into
-/// `dst` (laid out as `dstLayout`) with swscale (bicubic), e.g. a consumer
-/// shrinking 1080p to 320x180 gray for motion detection. Both layouts are
+/// `dst` (laid out as `dstLayout`) with swscale, e.g. a consumer shrinking
+/// 1080p to 320x180 gray for motion detection: area averaging when
+/// shrinking, bicubic otherwise. The swscale context is built once per
+/// geometry and thread and reused (the last four are kept). Both layouts are
 /// checked against their buffers (INVALID_ARGUMENT / BUFFER_TOO_SMALL).
 #[napi(ts_args_type = "src: Uint8Array, srcLayout: FrameLayoutInput, dst: Uint8Array, dstLayout: FrameLayoutInput")]
 pub fn scale_into(

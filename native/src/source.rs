@@ -159,9 +159,12 @@ pub struct FrameInfo {
   /// call. Re-read `source.info` (layout, byteLength), bump the ring epoch,
   /// and call readInto() again to get this frame in the new layout.
   pub reconfigured: bool,
-  /// Packets the decoder rejected plus frames with concealed damage (dropped
-  /// unless `dropCorrupt: false`), since the previous call. Frames lost before
-  /// the decoder (damaged container packets, UDP loss) are not seen here.
+  /// Frames lost to damage since the previous call: frames the decoder
+  /// failed on or swallowed without a word (a slice header it could not
+  /// parse), plus frames with concealed damage (dropped unless
+  /// `dropCorrupt: false`). Each lost frame counts once. Frames that never
+  /// reached the decoder at all (a whole frame lost on UDP) are not seen
+  /// here, nor is a frame swallowed just before END_OF_STREAM.
   pub decode_errors: u32,
   /// Frames decoded but skipped to honour fpsCap, since the previous call.
   pub rate_limited: u32,

@@ -22,11 +22,43 @@ t.test('scaleInto shrinks a frame like the CLI scale filter, into a padded layou
   const dstInfo = small.info // the layout frameLayout(160, 120, 'gray') gives
   const dst = new Uint8Array(dstInfo.byteLength)
   scaleInto(frame, layoutOf(src.info), dst, layoutOf(dstInfo))
-  const reference = cliFrames(clip, 'gray', 'scale=160:120')
+  // Shrinking uses swscale's area filter, as the CLI's scale filter does with flags=area.
+  const reference = cliFrames(clip, 'gray', 'scale=160:120:flags=area')
   const diff = difference(unpad(dstInfo, dst), reference.subarray(0, frameSize(dstInfo)))
   t.ok(diff.max <= 3, `largest difference ${diff.max} <= 3`)
   t.throws(() => scaleInto(frame.subarray(0, 100), layoutOf(src.info), dst, layoutOf(dstInfo)), { code: 'BUFFER_TOO_SMALL' })
   t.throws(() => scaleInto(frame, { ...layoutOf(src.info), planes: [] }, dst, layoutOf(dstInfo)), { code: 'INVALID_ARGUMENT' })
+})
+
+t.test('scaleInto reuses its swscale contexts without mixing geometries up', async (t) => {
+  const dir = tempDir(t)
+  const clip = makeClip(dir, 'c.mp4', { frames: 1 })
+  const src = await Source.open(`file://${clip}`)
+  t.teardown(() => src.close())
+  const frame = new Uint8Array(src.info.byteLength)
+  await src.readInto(frame)
+  const targets = [
+    [160, 120, 'gray'], [80, 60, 'yuv420p'], [64, 48, 'nv12'], [32, 24, 'rgb24'], [48, 36, 'bgr24'], [640, 480, 'yuv420p'],
+  ] as const
+  const layouts = await Promise.all(targets.map(async ([width, height, pixFmt]) => {
+    const s = await Source.open(`file://${clip}`, { output: { width, height, pixFmt } })
+    const info = s.info
+    s.close()
+    return info
+  }))
+  const once = layouts.map((l) => {
+    const dst = new Uint8Array(l.byteLength)
+    scaleInto(frame, layoutOf(src.info), dst, layoutOf(l))
+    return dst
+  })
+  // Twice round all six (more than the cache holds), in another order: every result must repeat exactly.
+  for (const round of [0, 1]) {
+    for (const i of [5, 3, 1, 0, 2, 4]) {
+      const dst = new Uint8Array(once[i]!.length)
+      scaleInto(frame, layoutOf(src.info), dst, layoutOf(layouts[i]!))
+      t.ok(Buffer.compare(Buffer.from(dst), Buffer.from(once[i]!)) === 0, `round ${round}: ${targets[i]!.join(' ')} as the first time`)
+    }
+  }
 })
 
 t.test('encodeJpeg writes a JPEG the CLI decodes to the same picture', async (t) => {

@@ -1,7 +1,7 @@
 // Test media made with the FFmpeg CLI (the reference decoder) in a temp dir,
 // plus helpers to compare what readInto() wrote against the CLI's raw output.
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { OutputInfo } from '@heart/native'
@@ -76,4 +76,43 @@ export function difference(a: Uint8Array, b: Uint8Array): { max: number; mean: n
     if (d > max) max = d
   }
   return { max, mean: sum / a.length }
+}
+
+/**
+ * An H.264 MP4 of testsrc2 whose every `every`-th P-frame slice has bytes
+ * flipped in its slice header and payload. The H.264 decoder drops some of
+ * those frames without an error (a header it cannot parse) and conceals
+ * damage in others, which is what the decodeErrors accounting must catch.
+ * The damage avoids zero and 0x03 bytes and never writes a byte below 4, so
+ * no start code appears or vanishes, and the first header byte stays (its
+ * top bit tells the parser where a frame starts), so packets = frames.
+ */
+export function makeDamagedClip(dir: string, name: string, opts: { frames: number; every: number }): { path: string; damaged: number } {
+  const raw = makeClip(dir, `${name}.h264`, { frames: opts.frames, extra: ['-g', '30', '-bf', '0'] })
+  const data = readFileSync(raw)
+  const starts: number[] = []
+  for (let i = 2; i < data.length; i++) if (data[i] === 1 && data[i - 1] === 0 && data[i - 2] === 0) starts.push(i + 1)
+  let slices = 0
+  let damaged = 0
+  const flip = (from: number, to: number): void => {
+    for (let j = from; j < to; j++) {
+      const b = data[j]!
+      if (b === 0 || b === 3) continue
+      const v = b ^ 0xa5
+      data[j] = v < 4 ? v | 0x80 : v
+    }
+  }
+  starts.forEach((begin, i) => {
+    const end = i + 1 < starts.length ? starts[i + 1]! - 3 : data.length
+    if ((data[begin]! & 0x1f) !== 1 || end - begin < 64) return // non-IDR slices only
+    if (++slices % opts.every !== 0) return
+    flip(begin + 2, begin + 12)
+    const mid = begin + ((end - begin) >> 1)
+    flip(mid, Math.min(end, mid + 48))
+    damaged++
+  })
+  writeFileSync(raw, data)
+  const path = join(dir, name)
+  ffmpeg(['-framerate', '30', '-f', 'h264', '-i', raw, '-c', 'copy', path])
+  return { path, damaged }
 }

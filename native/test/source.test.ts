@@ -1,12 +1,13 @@
 // Source behaviour: the test camera, timestamps, rate cap, renegotiation,
 // stable error codes, credentials kept out of messages, and interruption.
 import t from 'tap'
+import { createHash } from 'node:crypto'
 import { createServer, type Socket } from 'node:net'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monotonicNs, probe, Source } from '@heart/native'
-import { makeClip, tempDir } from './media.js'
+import { makeClip, makeDamagedClip, tempDir } from './media.js'
 import { startRtspServer } from './rtsp.js'
 
 // The test camera's clips go to a private cache so tests never depend on (or fill) ~/.cache.
@@ -178,9 +179,44 @@ t.test('a damaged frame is dropped and counted; the stream goes on', async (t) =
   const dropped = await readAll(true)
   t.ok(dropped.errors > 0, `damaged frames are counted (${dropped.errors})`)
   t.equal(dropped.corrupt, 0, 'no damaged frame is delivered by default')
+  t.equal(dropped.delivered + dropped.errors, 60, 'every frame is delivered or counted')
   const kept = await readAll(false)
-  t.equal(kept.delivered, dropped.delivered + dropped.errors, 'each counted frame was one dropped frame')
-  t.equal(kept.corrupt, dropped.errors, 'with dropCorrupt: false they arrive flagged corrupt')
+  t.ok(kept.corrupt > 0, 'with dropCorrupt: false concealed frames arrive flagged corrupt')
+  t.equal(kept.delivered, dropped.delivered + kept.corrupt, 'each flagged frame is one the default drops')
+  t.equal(kept.errors, dropped.errors, 'and is counted the same way')
+})
+
+/** Reads a source to its end: frames delivered, decode errors and corrupt flags seen, first pts. */
+async function drain(s: Source) {
+  const dst = new Uint8Array(new SharedArrayBuffer(s.info.byteLength))
+  let delivered = 0
+  let errors = 0
+  let corrupt = 0
+  for (;;) {
+    const f = await s.readInto(dst).catch((e: { code: string }) => e)
+    if ('code' in f) {
+      if (f.code !== 'END_OF_STREAM') throw f
+      break
+    }
+    delivered++
+    errors += f.decodeErrors
+    if (f.corrupt) corrupt++
+  }
+  s.close()
+  return { delivered, errors, corrupt }
+}
+
+t.test('frames the decoder swallows without an error are counted too', async (t) => {
+  const dir = tempDir(t)
+  // 90 frames; the last damaged slice is well before the end (a frame lost at
+  // the very end has no later frame to reveal it, and END_OF_STREAM carries no count).
+  const { path, damaged } = makeDamagedClip(dir, 'damaged.mp4', { frames: 90, every: 6 })
+  t.ok(damaged >= 10, `${damaged} P-frames damaged`)
+  const dropped = await drain(await Source.open(`file://${path}`))
+  t.ok(dropped.delivered < 90, `${90 - dropped.delivered} frames not delivered`)
+  t.equal(dropped.delivered + dropped.errors, 90, 'each frame is delivered or counted in decodeErrors, once')
+  const kept = await drain(await Source.open(`file://${path}`, { dropCorrupt: false }))
+  t.equal(kept.delivered + kept.errors - kept.corrupt, 90, 'with dropCorrupt: false, concealed frames are delivered (and counted), swallowed ones counted')
 })
 
 t.test('expectations are checked at open and name both sides', async (t) => {
@@ -310,8 +346,11 @@ t.test('RTSP: TCP and UDP, auth failure, a stalled camera is closed within a sec
   for (let i = 0; i < 3; i++) await source.readInto(dst)
   // Freeze the server: the TCP connection stays up but no data comes.
   process.kill(server.child.pid!, 'SIGSTOP')
-  const pending = source.readInto(dst)
-  await new Promise((r) => setTimeout(r, 400))
+  // Frames already buffered (the open's stream analysis, the socket) still
+  // arrive; the first read that waits is the hung one.
+  let pending = source.readInto(dst)
+  const waited = (p: Promise<unknown>) => Promise.race([p.then(() => false, () => false), new Promise((r) => setTimeout(() => r(true), 400))])
+  for (let i = 0; i < 30 && !(await waited(pending)); i++) pending = source.readInto(dst)
   const closedAt = performance.now()
   source.close()
   await t.rejects(pending, { code: 'ABORTED' })
@@ -327,3 +366,45 @@ t.test('RTSP: TCP and UDP, auth failure, a stalled camera is closed within a sec
   right.close()
 })
 
+
+t.test('RTSP: every frame from the first keyframe on, codec, size and rate found by a short analysis', async (t) => {
+  const dir = tempDir(t)
+  /** A digest of every frame `url` delivers, in order. */
+  async function digests(url: string): Promise<string[]> {
+    const source = await Source.open(url, { timeoutMs: 10_000 })
+    const dst = new Uint8Array(new SharedArrayBuffer(source.info.byteLength))
+    const out: string[] = []
+    for (;;) {
+      const f = await source.readInto(dst).catch((e: { code: string }) => e)
+      if ('code' in f) {
+        t.equal(f.code, 'END_OF_STREAM')
+        break
+      }
+      out.push(createHash('sha1').update(dst).digest('hex'))
+    }
+    source.close()
+    return out
+  }
+  const clips = {
+    h264: makeClip(dir, 'cam264.mp4', { fps: 30, frames: 60, extra: ['-g', '30', '-bf', '0'] }),
+    hevc: makeClip(dir, 'cam265.mp4', { fps: 30, frames: 60, codec: 'libx265', extra: ['-x265-params', 'log-level=error:bframes=0:keyint=30', '-tag:v', 'hvc1'] }),
+  }
+  for (const [codec, clip] of Object.entries(clips)) {
+    const server = await startRtspServer(t, clip)
+    const started = performance.now()
+    const info = await probe(server.url, { timeoutMs: 10_000 })
+    t.comment(`${codec}: RTSP probe (open, analysis, first frame decoded, close) ${(performance.now() - started).toFixed(0)} ms`)
+    t.equal(info.codec, codec)
+    t.equal(info.width, 320)
+    t.equal(info.fps, 30, `${codec}: the rate is known after the short analysis`)
+    const expected = await digests(`file://${clip}`)
+    t.equal(expected.length, 60)
+    t.same(await digests(server.url), expected, `${codec}: the same 60 frames as the file, the ones read during the analysis included`)
+  }
+
+  const damaged = makeDamagedClip(dir, 'damaged.mp4', { frames: 90, every: 6 })
+  const bad = await startRtspServer(t, damaged.path)
+  const counted = await drain(await Source.open(bad.url, { timeoutMs: 10_000 }))
+  t.ok(counted.delivered < 90, `${90 - counted.delivered} frames not delivered`)
+  t.equal(counted.delivered + counted.errors, 90, 'over RTSP too, each frame is delivered or counted')
+})
