@@ -1,4 +1,34 @@
-import { consumerListSchema, kernelConfigShape, object, parseConfig, readConfigFile, section, string, type ConsumerConfig, type Infer } from '@heart/kernel'
+import {
+  array,
+  consumerConfigSchema,
+  kernelConfigShape,
+  object,
+  parseConfig,
+  readConfigFile,
+  section,
+  string,
+  type ConsumerConfig,
+  type Infer,
+  type Schema,
+} from '@heart/kernel'
+
+/**
+ * The kernel's consumer entry, except that `options` may hold any keys: each
+ * consumer kind checks its own options when it starts (the kernel's schema
+ * declares options as an object with no known keys and refused every one).
+ */
+function consumerWithOptions(entry: Schema<ConsumerConfig>): Schema<ConsumerConfig> {
+  const options = section()
+  return {
+    describe: () => entry.describe(),
+    parse(value, path, problems) {
+      if (value === null || typeof value !== 'object' || Array.isArray(value) || !('options' in value)) return entry.parse(value, path, problems)
+      const { options: raw, ...rest } = value as Record<string, unknown>
+      const parsed = entry.parse(rest, path, problems)
+      return { ...parsed, options: raw === undefined ? undefined : options.parse(raw, `${path}.options`, problems) }
+    },
+  }
+}
 
 /**
  * heart's whole config: the kernel's sections, the camera source, the
@@ -11,7 +41,7 @@ export const heartConfigSchema = object({
   source: string({ default: 'testsrc://?size=1920x1080&fps=60', hint: 'a source URL (rtsp://, file://, v4l2://, testsrc://, synthetic://)' }),
   /** Capture options beyond the URL (decoder, pixFmt, expect, reconnect...): see docs/capture.md. */
   camera: section(),
-  consumers: consumerListSchema,
+  consumers: array(consumerWithOptions(consumerConfigSchema), { default: [], maxItems: 30 }),
   /** The MLX90640 thermal sensor: see docs/thermal.md. */
   thermal: section(),
   /** OTLP export, trace sampling, Prometheus: see docs/telemetry.md. */
@@ -38,13 +68,17 @@ export function defaultConsumers(): ConsumerConfig[] {
     ...extra,
   })
   return [
-    // Two queued frames: a short stall of the worker costs no frame, and it still works on fresh ones.
-    entry('movement_detector', 'motion', { depth: 2 }),
+    // Six queued frames (100 ms at 60 FPS): on a busy 2-core machine a worker
+    // thread can wait that long for a core. The detector needs ~3 ms a frame,
+    // so it empties the queue within a few frames once it runs; depth 2 lost
+    // frames to such waits (docs/consumers.md has the measurements).
+    entry('movement_detector', 'motion', { depth: 6 }),
     entry('detection_client', 'detection', {
       fpsCap: 5,
       options: { protocol: 'deepstack', deepstack: { url: 'http://127.0.0.1:32168' } },
     }),
-    entry('telemetry_stream', 'encoder', { options: { fps: 15 } }),
+    // Three queued frames at 15 FPS ride out a 200 ms wait for a core; the live view is at most that much behind after one.
+    entry('telemetry_stream', 'encoder', { depth: 3, options: { fps: 15 } }),
   ]
 }
 

@@ -71,10 +71,8 @@ export const CONSUMER_KINDS: Record<string, Kind> = {
   encoder: {
     description: 'JPEG / MJPEG downlink and the live view: GET /, /stream.mjpeg, /snapshot.jpg',
     start(c, ctx) {
-      if (c.depth !== undefined || c.fpsCap !== undefined) {
-        throw usage(`consumers: "${c.name}" (encoder) takes its rate from options.fps, not fpsCap/depth`)
-      }
-      const stream = startStream(ctx.kernel, { ring: ctx.ring, name: c.name, config: c.options ?? {}, thermalRing: ctx.thermalRing ?? undefined })
+      if (c.fpsCap !== undefined) throw usage(`consumers: "${c.name}" (encoder) takes its rate from options.fps, not fpsCap`)
+      const stream = startStream(ctx.kernel, { ring: ctx.ring, name: c.name, depth: c.depth, config: c.options ?? {}, thermalRing: ctx.thermalRing ?? undefined })
       return { routes: stream.routes, health: () => ({ stream: stream.stats() }), stop: () => stream.stop() }
     },
   },

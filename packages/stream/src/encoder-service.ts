@@ -34,14 +34,17 @@ export interface EncoderSpecOptions {
   share: JpegShare
   config?: EncoderConfig
   name?: string
+  /** Frames queued for the encoder before the oldest is dropped as `<name>_slow`. Default 1. */
+  depth?: number
 }
 
 /**
- * What to pass to `kernel.startConsumer()`. The consumer keeps one frame
- * queued and holds one lease: a live view wants the newest frame, and older
- * ones are dropped (and counted) in the ring rather than encoded late. The
- * rate cap is the ring's `fpsCap`, so skipped frames show up as
- * `rate_limited` in /health.
+ * What to pass to `kernel.startConsumer()`. By default the consumer keeps one
+ * frame queued and holds one lease: a live view wants the newest frame, and
+ * older ones are dropped (and counted) in the ring rather than encoded late.
+ * A deeper queue rides out the encoder thread waiting for a core on a busy
+ * machine (at 15 fps each queued frame is 67 ms of slack). The rate cap is
+ * the ring's `fpsCap`, so skipped frames show up as `rate_limited` in /health.
  */
 export function encoderConsumerSpec(opts: EncoderSpecOptions): EncoderConsumerSpec {
   const config = opts.config ?? {}
@@ -50,7 +53,7 @@ export function encoderConsumerSpec(opts: EncoderSpecOptions): EncoderConsumerSp
     name: opts.name ?? DEFAULT_ENCODER_NAME,
     entry: encoderWorkerUrl(),
     ring: opts.ring,
-    consumer: { depth: 1, maxLeases: 1, fpsCap: resolved.fps },
+    consumer: { depth: opts.depth ?? 1, maxLeases: 1, fpsCap: resolved.fps },
     app: config,
     shared: { [JPEG_SHARE_KEY]: opts.share.buffer },
   }

@@ -17,6 +17,8 @@ export interface StartStreamOptions {
   ring?: string
   /** Service and ring consumer name. Default `telemetry_stream`. */
   name?: string
+  /** The encoder's queue depth (see encoderConsumerSpec). Default 1. */
+  depth?: number
   config?: EncoderConfig
   /** The thermal ring, for the heat map's temperatures (thermal.frame events carry only Ta/min/max). */
   thermalRing?: FrameRing
@@ -38,7 +40,7 @@ export interface StreamService {
 
 export function startStream(kernel: Kernel, opts: StartStreamOptions = {}): StreamService {
   const share = JpegShare.create(opts.slotBytes ?? DEFAULT_SLOT_BYTES)
-  const spec = encoderConsumerSpec({ ring: opts.ring ?? 'camera', share, config: opts.config, name: opts.name })
+  const spec = encoderConsumerSpec({ ring: opts.ring ?? 'camera', share, config: opts.config, name: opts.name, depth: opts.depth })
   const thermal: ThermalRingSource | null = opts.thermalRing ? thermalRingSource(opts.thermalRing) : null
   const hub = new MjpegHub()
   const feed = new LiveFeed(thermal ? { thermalLatest: () => thermal.latest() } : {})

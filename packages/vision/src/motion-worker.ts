@@ -37,6 +37,11 @@ serveConsumer<MotionWorkerOptions | undefined>(async (ctx) => {
   let useNative = wanted === 'native' && scaleInto !== undefined
   let trial: { js: Durations; native: Durations; scratch: Uint8Array; rowAcc: Uint32Array } | null =
     wanted === 'auto' && scaleInto !== undefined ? { js: new Durations(TRIAL_FRAMES), native: new Durations(TRIAL_FRAMES), scratch: new Uint8Array(0), rowAcc: new Uint32Array(0) } : null
+  // Before joining the ring: a cold worker runs the detector in V8's
+  // interpreter, many times slower than optimised code, and at 60 FPS it
+  // lost its first frames (as <name>_slow) while the JIT caught up.
+  const warm = warmUp(inputWidth)
+  ctx.log.info('motion detector warmed up', warm)
   let detector: MotionDetector | null = null
   let width = 0
   let height = 0
@@ -218,6 +223,37 @@ serveConsumer<MotionWorkerOptions | undefined>(async (ctx) => {
     },
   }
 })
+
+/**
+ * Runs the per-frame code paths on generated frames (a 16:9 luma plane at
+ * six times the input width, a square moving over a gradient) until V8 has
+ * optimised them. Nothing is kept.
+ */
+function warmUp(inputWidth: number): { frames: number; ms: number } {
+  const t0 = performance.now()
+  const f = 6
+  const w = inputWidth * f
+  const h = Math.round((w * 9) / 16 / f) * f
+  const plane = new Uint8Array(w * h)
+  const gw = w / f
+  const gh = h / f
+  const small = new Uint8Array(gw * gh)
+  const rowAcc = new Uint32Array(gw)
+  const full = new MotionDetector({ downscale: f, calibrationFrames: 1 })
+  const grid = new MotionDetector({ downscale: 1, calibrationFrames: 1 })
+  const frames = 40
+  for (let n = 0; n < frames; n++) {
+    const sx = (n * 7 * f) % (w - 40 * f)
+    for (let y = 0; y < h; y++) {
+      const row = y * w
+      for (let x = 0; x < w; x++) plane[row + x] = x >= sx && x < sx + 40 * f && y >= h / 3 && y < h / 3 + 30 * f ? 230 : (x + y + n * 4) & 127
+    }
+    full.process(plane, w, h)
+    downscaleAverage(plane, 0, w, f, gw, gh, rowAcc, small)
+    grid.process(small, gw, gh)
+  }
+  return { frames, ms: Math.round(performance.now() - t0) }
+}
 
 function round3(v: number): number {
   return Math.round(v * 1000) / 1000
