@@ -137,8 +137,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const { kernel, capture, metrics } = heart
   log(`soak: ${source}, ${durationS} s (warm-up ${warmupS} s), faults: ${plan.map((p) => `${p.kind}@${p.atS}s`).join(', ') || 'none'}`)
 
-  // A verifier reading every pixel of every frame beside the standard consumers.
-  const verifier = { name: 'frame_verifier', kind: 'verify', enabled: true, depth: 4, fpsCap: undefined, skipAiLocked: undefined, options: undefined }
+  // A verifier reading every pixel of every frame beside the standard consumers (depth within the ring's maxDepth).
+  const verifier = { name: 'frame_verifier', kind: 'verify', enabled: true, depth: heart.config.ring.depth, fpsCap: undefined, skipAiLocked: undefined, options: undefined }
   CONSUMER_KINDS.verify!.start(verifier, { kernel, ring: 'camera', synthetic: source.startsWith('synthetic:'), thermalRing: null })
   const control = new SharedArrayBuffer(SOAK_CONTROL_BYTES)
   const stallFlag = new Int32Array(control)
@@ -410,6 +410,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     rss_mb_max: summary.rss_mb.max,
     cpu_percent_of_one_core: summary.cpu.percent_of_one_core,
     camera_reopens: summary.health.camera.reopens_total,
+    // Crashes beyond the one the consumer_crash fault causes mean a worker is failing on its own.
+    worker_crashes: Object.values(summary.health.workers).reduce((a, w) => a + w.crashes, 0),
     log_warnings: logger.warnings,
     log_errors: logger.errors,
   }

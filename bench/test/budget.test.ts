@@ -56,3 +56,9 @@ t.test('text, JSON and the generated planning page', async (t) => {
   for (const s of standardConfigurations()) t.match(md, `| ${s.label} |`)
   t.match(md, /100 kHz/)
 })
+
+t.test('the committed planning page is what the generator writes (regenerate: pnpm heart budget --standard --markdown docs/planning/camera_ingest_budget.md)', async (t) => {
+  const { readFileSync } = await import('node:fs')
+  const committed = readFileSync(new URL('../../../docs/planning/camera_ingest_budget.md', import.meta.url), 'utf8')
+  t.equal(committed, budgetMarkdown(), 'docs/planning/camera_ingest_budget.md is up to date')
+})
