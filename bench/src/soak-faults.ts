@@ -55,7 +55,13 @@ export interface FaultRecord extends FaultPlan {
 /** Faults spread over the middle of the run, each with room to recover before the next. */
 export function defaultFaultPlan(durationS: number, warmupS: number, kinds: readonly FaultKind[] = FAULT_KINDS): FaultPlan[] {
   const span = durationS - warmupS
-  const hold: Record<FaultKind, number> = { camera_restart: 0, consumer_crash: 0, stalled_consumer: Math.min(10, span * 0.05), thermal_bus_errors: Math.min(20, span * 0.08) }
+  // Held faults last long enough to show (a few seconds even in a short run) and no longer than they need to.
+  const hold: Record<FaultKind, number> = {
+    camera_restart: 0,
+    consumer_crash: 0,
+    stalled_consumer: Math.min(10, Math.max(3, span * 0.05)),
+    thermal_bus_errors: Math.min(20, Math.max(5, span * 0.08)),
+  }
   return kinds.map((kind, i) => ({ kind, atS: Math.round(warmupS + (span * (i + 1.5)) / (kinds.length + 2)), holdS: Math.round(hold[kind]) }))
 }
 

@@ -454,7 +454,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   log(targetTable(checks))
   log('')
   for (const f of faults) {
-    log(`fault ${f.kind}: at ${f.startedS ?? '-'} s, ended ${f.endedS ?? '-'} s, recovered ${f.recoveredS === null ? 'NO' : `${f.recoveredS} s (+${f.recoveryS} s)`}; ${JSON.stringify(f.effect)}${f.error ? `; error: ${f.error}` : ''}`)
+    log(`fault ${f.kind}: at ${f.startedS ?? '-'} s, ended ${f.endedS ?? '-'} s, recovered ${f.recoveredS === null ? 'NO' : `${f.recoveredS} s (+${f.recoveryS} s)`}; ${describeEffect(f.effect)}${f.error ? `; error: ${f.error}` : ''}`)
   }
   log(`soak: ${pass ? 'every target met' : 'TARGETS MISSED'} over ${steadySeconds} steady seconds; load ${loadStart.map((x) => x.toFixed(2)).join(' ')} -> ${loadEnd.map((x) => x.toFixed(2)).join(' ')}`)
   if (options.json) {
@@ -555,11 +555,23 @@ function renderSoakHtml(json: Record<string, unknown>, seconds: SoakSecond[], fa
       {
         caption: 'Faults',
         head: ['fault', 'at (s)', 'ended (s)', 'recovered (s)', 'recovery (s)', 'effect'],
-        rows: faults.map((f) => [f.kind, String(f.startedS ?? '-'), String(f.endedS ?? '-'), f.recoveredS === null ? 'NOT RECOVERED' : String(f.recoveredS), String(f.recoveryS ?? '-'), JSON.stringify(f.effect) + (f.error ? ` error: ${f.error}` : '')]),
+        rows: faults.map((f) => [f.kind, String(f.startedS ?? '-'), String(f.endedS ?? '-'), f.recoveredS === null ? 'NOT RECOVERED' : String(f.recoveredS), String(f.recoveryS ?? '-'), describeEffect(f.effect) + (f.error ? `; error: ${f.error}` : '')]),
       },
     ],
     t,
     bands,
     charts,
   })
+}
+
+/** A fault's effect as one readable line: "window 10 s, min fps 1, lost: a 3, b 0, ...". */
+function describeEffect(effect: Record<string, unknown>): string {
+  return Object.entries(effect)
+    .filter(([, v]) => v !== undefined && v !== null)
+    .map(([k, v]) => {
+      const name = k.replace(/_/g, ' ')
+      if (typeof v === 'object') return `${name}: ${Object.entries(v as Record<string, number>).map(([n, x]) => `${n} ${x}`).join(', ')}`
+      return `${name} ${String(v)}`
+    })
+    .join('; ')
 }
