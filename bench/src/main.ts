@@ -39,10 +39,13 @@ switch (scope) {
     process.exitCode = pass ? 0 : 1
     break
   }
+  case 'decode':
+    await (await import('./decode.js')).benchDecode({ json: flag('json'), seconds: flag('seconds') ? Number(flag('seconds')) : undefined, runs: flag('runs') ? Number(flag('runs')) : undefined, codecs: flag('codecs') ? (flag('codecs')!.split(',') as never) : undefined })
+    break
   case 'budget':
     process.exitCode = await (await import('./budget-cli.js')).budgetMain(args)
     break
   default:
-    process.stderr.write(`heart bench: unknown scope "${scope ?? ''}"; use ring, telemetry, soak, backpressure or budget\n`)
+    process.stderr.write(`heart bench: unknown scope "${scope ?? ''}"; use ring, decode, telemetry, soak, backpressure or budget\n`)
     process.exitCode = 2
 }

@@ -1192,6 +1192,12 @@ impl Pipeline {
           let src = (*f).data[i];
           let src_stride = (*f).linesize[i] as isize;
           let out = dst.add(plane.offset as usize);
+          if src_stride == plane.stride as isize {
+            // Same row pitch on both sides: one copy of the whole plane
+            // (glibc switches to non-temporal stores for copies this large).
+            ptr::copy_nonoverlapping(src, out, plane.stride as usize * plane.height as usize);
+            continue;
+          }
           for row in 0..plane.height as usize {
             ptr::copy_nonoverlapping(
               src.offset(src_stride * row as isize),

@@ -1,0 +1,276 @@
+// `heart bench decode`: decode throughput and CPU per frame, heart beside the
+// FFmpeg CLI and the usual FFmpeg-pipe-into-Node approach, on the same
+// 1080p60 H.264 and H.265 clips, in one run. Runs alternate (heart, CLI, pipe,
+// heart without consumers; three times per codec) so a change in machine load hits all three alike,
+// and each figure is the median of its three runs.
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { homedir, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Worker } from 'node:worker_threads'
+import { FrameRing, frameLayout } from '@heart/ring'
+import { Source } from '@heart/native'
+import { machine, median, round, table, writeReport, type BenchReport } from './report.js'
+
+const CONSUMERS = 4
+// Deep enough that a consumer descheduled for a few frames on a busy 2-core machine still sees every frame.
+const DEPTH = 8
+const WIDTH = 1920
+const HEIGHT = 1080
+const FPS = 60
+const BITRATE = '8M'
+const layout = frameLayout(WIDTH, HEIGHT, 'yuv420p')
+
+export type Codec = 'h264' | 'hevc'
+
+export interface DecodeBenchOptions {
+  /** Clip length in seconds (default 10): 600 frames at 60 fps. */
+  seconds?: number
+  /** Alternating rounds per codec (default 3). */
+  runs?: number
+  codecs?: Codec[]
+  json?: string
+  log?: (line: string) => void
+}
+
+export interface RunFigures {
+  frames: number
+  wallMs: number
+  cpuMs: number
+}
+
+interface ClipFile {
+  path: string
+  frames: number
+}
+
+function cacheDir(): string {
+  const dir = join(process.env.HEART_CACHE_DIR ?? join(homedir(), '.cache', 'heart'), 'bench')
+  mkdirSync(dir, { recursive: true })
+  return dir
+}
+
+/**
+ * A 1080p60 clip like an IP camera's (8 Mbit/s, a keyframe a second, no
+ * B-frames), encoded once with the FFmpeg CLI and cached.
+ */
+export function benchClip(codec: Codec, seconds: number): ClipFile {
+  const path = join(cacheDir(), `decode-${codec}-${WIDTH}x${HEIGHT}-${FPS}fps-${seconds}s-${BITRATE}.mp4`)
+  if (!existsSync(path)) {
+    const tmp = join(tmpdir(), `heart-bench-${process.pid}.mp4`)
+    const codecArgs = codec === 'h264'
+      ? ['-c:v', 'libx264', '-preset', 'veryfast', '-bf', '0']
+      : ['-c:v', 'libx265', '-preset', 'veryfast', '-tag:v', 'hvc1', '-x265-params', 'log-level=error:bframes=0']
+    const r = spawnSync('ffmpeg', [
+      '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
+      '-f', 'lavfi', '-i', `testsrc2=size=${WIDTH}x${HEIGHT}:rate=${FPS}`, '-t', String(seconds),
+      ...codecArgs, '-g', String(FPS), '-b:v', BITRATE, '-maxrate', BITRATE, '-bufsize', BITRATE, '-pix_fmt', 'yuv420p', tmp,
+    ], { encoding: 'utf8' })
+    if (r.status !== 0) throw new Error(`making the ${codec} bench clip failed (is ffmpeg with libx264/libx265 installed?): ${r.stderr || r.error}`)
+    renameSync(tmp, path)
+  }
+  const probe = spawnSync('ffprobe', ['-v', 'error', '-count_packets', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', path], { encoding: 'utf8' })
+  const frames = Number(probe.stdout.trim())
+  if (!(frames > 0)) throw new Error(`ffprobe could not count the frames of ${path}: ${probe.stderr}`)
+  return { path, frames }
+}
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start)
+  return (d.user + d.system) / 1000
+}
+
+/**
+ * heart: the native source reads the clip flat out straight into ring slots
+ * and the frame is published to 4 worker consumers, each touching every 4 KiB
+ * page of every frame in place. CPU is the whole process (decoder threads,
+ * the libuv pool, the consumers).
+ */
+export async function runHeart(clip: ClipFile, consumers = CONSUMERS): Promise<RunFigures & { delivered: number; dropped: number }> {
+  const ring = FrameRing.create({ slotBytes: layout.byteLength, maxConsumers: CONSUMERS, defaultDepth: DEPTH })
+  const producer = ring.producer()
+  const workers = Array.from({ length: consumers }, (_, i) =>
+    new Worker(new URL('./decode-worker.js', import.meta.url), { workerData: { ring: ring.buffer, name: `consumer_${i}`, depth: DEPTH } }))
+  const exited = workers.map((w) => new Promise<{ frames: number }>((resolve, reject) => {
+    w.on('message', (m: unknown) => { if (typeof m === 'object') resolve(m as { frames: number }) })
+    w.once('error', reject)
+  }))
+  await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))))
+
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  const source = await Source.open(`file://${clip.path}`, { realtime: false, loop: false, decoder: 'software' })
+  if (source.info.byteLength > layout.byteLength) throw new Error(`the clip is larger than ${WIDTH}x${HEIGHT}`)
+  let frames = 0
+  for (;;) {
+    const slot = producer.beginWrite()
+    if (!slot) throw new Error('no free ring slot: the ring is sized too small for its consumers')
+    const f = await source.readInto(slot.bytes).catch((e: { code?: string }) => e)
+    if ('code' in f && f.code === 'END_OF_STREAM') {
+      producer.abort(slot)
+      break
+    }
+    if (!('seq' in f)) throw f
+    producer.commit(slot, {
+      captureTsNs: f.captureTsNs, decodeTsNs: f.decodeTsNs, width: source.info.width, height: source.info.height,
+      pixFmt: 'yuv420p', planes: source.info.planes,
+    })
+    frames++
+  }
+  source.close()
+  // The run ends when every consumer has taken the last frame.
+  while (ring.consumerStats().some((c) => c.lag > 0 || c.leases > 0)) await new Promise((r) => setTimeout(r, 1))
+  const wallMs = performance.now() - t0
+  const cpuMs = cpuMsSince(cpu0)
+  const books = ring.consumerStats()
+  const delivered = books.length ? Math.min(...books.map((c) => Number(c.delivered))) : 0
+  const dropped = books.reduce((sum, c) => sum + Object.values(c.dropped).reduce((a, b) => a + Number(b), 0), 0)
+  for (const w of workers) w.postMessage('stop')
+  await Promise.all(exited)
+  await Promise.all(workers.map((w) => w.terminate()))
+  return { frames, wallMs, cpuMs, delivered, dropped }
+}
+
+/** Runs `args` under bash's `time`, which reports the child's own CPU (rusage of waited-for children). */
+function timed(args: string[], stdout: 'ignore' | 'pipe'): { child: ReturnType<typeof spawn>; done: Promise<{ wallMs: number; cpuMs: number }> } {
+  const timeFile = join(tmpdir(), `heart-bench-time-${process.pid}-${Math.random().toString(36).slice(2)}`)
+  const t0 = performance.now()
+  const child = spawn('bash', ['-c', 'TIMEFORMAT="%3U %3S"; { time "$@" 2>/dev/null; } 2>"$HEART_TIME_FILE"', 'bench', ...args], {
+    env: { ...process.env, HEART_TIME_FILE: timeFile },
+    stdio: ['ignore', stdout, 'inherit'],
+  })
+  const done = new Promise<{ wallMs: number; cpuMs: number }>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('exit', (code) => {
+      const wallMs = performance.now() - t0
+      try {
+        if (code !== 0) throw new Error(`${args.join(' ')} exited with ${code}`)
+        const [user, sys] = readFileSync(timeFile, 'utf8').trim().split(/\s+/).map(Number)
+        resolve({ wallMs, cpuMs: (user! + sys!) * 1000 })
+      } catch (err) {
+        reject(err)
+      } finally {
+        rmSync(timeFile, { force: true })
+      }
+    })
+  })
+  return { child, done }
+}
+
+/** The FFmpeg CLI decoding to the null muxer: the decoder alone, frames never leave FFmpeg. */
+export async function runCli(clip: ClipFile): Promise<RunFigures> {
+  const { done } = timed(['ffmpeg', '-hide_banner', '-nostdin', '-nostats', '-i', clip.path, '-f', 'null', '-'], 'ignore')
+  const { wallMs, cpuMs } = await done
+  return { frames: clip.frames, wallMs, cpuMs }
+}
+
+/**
+ * The usual approach: FFmpeg decodes to raw yuv420p on stdout, Node
+ * reassembles each frame from the pipe's chunks into one buffer (a copy)
+ * and touches every 4 KiB page. CPU is FFmpeg's plus this process's.
+ */
+export async function runPipe(clip: ClipFile): Promise<RunFigures> {
+  const frameBytes = (WIDTH * HEIGHT * 3) / 2
+  const frame = Buffer.allocUnsafe(frameBytes)
+  let filled = 0
+  let frames = 0
+  let checksum = 0
+  const cpu0 = process.cpuUsage()
+  const { child, done } = timed(['ffmpeg', '-hide_banner', '-nostdin', '-nostats', '-i', clip.path, '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-'], 'pipe')
+  child.stdout!.on('data', (chunk: Buffer) => {
+    let at = 0
+    while (at < chunk.length) {
+      const n = Math.min(frameBytes - filled, chunk.length - at)
+      chunk.copy(frame, filled, at, at + n)
+      filled += n
+      at += n
+      if (filled === frameBytes) {
+        for (let i = 0; i < frameBytes; i += 4096) checksum = (checksum + frame[i]!) | 0
+        frames++
+        filled = 0
+      }
+    }
+  })
+  const { wallMs, cpuMs } = await done
+  return { frames, wallMs, cpuMs: cpuMs + cpuMsSince(cpu0) }
+}
+
+// heart_no_consumers is heart with nobody attached to the ring: the
+// difference to heart is what the four consumers cost (waking, touching).
+type Peer = 'heart' | 'ffmpeg_cli' | 'ffmpeg_pipe' | 'heart_no_consumers'
+const PEERS: Peer[] = ['heart', 'ffmpeg_cli', 'ffmpeg_pipe', 'heart_no_consumers']
+
+function loadAverage(): number[] {
+  return loadavg().map((x) => round(x, 2))
+}
+
+export async function benchDecode(options: DecodeBenchOptions = {}): Promise<BenchReport> {
+  const log = options.log ?? ((line: string) => process.stdout.write(line + '\n'))
+  const seconds = options.seconds ?? 10
+  const runs = options.runs ?? 3
+  const codecs = options.codecs ?? ['h264', 'hevc']
+  const results: BenchReport['results'] = {}
+  const ratios: BenchReport['ratios'] = {}
+  const loadStart = loadAverage()
+  for (const codec of codecs) {
+    const clip = benchClip(codec, seconds)
+    log(`${codec}: ${clip.path} (${clip.frames} frames); load average ${loadAverage().join(' ')}`)
+    const figures: Record<Peer, RunFigures[]> = { heart: [], ffmpeg_cli: [], ffmpeg_pipe: [], heart_no_consumers: [] }
+    const heartExtra: Array<{ delivered: number; dropped: number }> = []
+    for (let run = 0; run < runs; run++) {
+      const h = await runHeart(clip)
+      figures.heart.push(h)
+      heartExtra.push(h)
+      figures.ffmpeg_cli.push(await runCli(clip))
+      figures.ffmpeg_pipe.push(await runPipe(clip))
+      figures.heart_no_consumers.push(await runHeart(clip, 0))
+      const fps = (f: RunFigures): string => ((f.frames / f.wallMs) * 1000).toFixed(0)
+      log(`  run ${run + 1}: heart ${fps(h)} fps, cli ${fps(figures.ffmpeg_cli.at(-1)!)} fps, pipe ${fps(figures.ffmpeg_pipe.at(-1)!)} fps; load ${loadAverage().join(' ')}`)
+    }
+    const suffix = codec === 'h264' ? '' : `_${codec}`
+    for (const peer of PEERS) {
+      const fpsRuns = figures[peer].map((f) => (f.frames / f.wallMs) * 1000)
+      const cpuRuns = figures[peer].map((f) => f.cpuMs / f.frames)
+      results[peer + suffix] = {
+        codec,
+        fps: round(median(fpsRuns), 1),
+        cpu_ms_per_frame: round(median(cpuRuns), 3),
+        frames: figures[peer][0]!.frames,
+        fps_runs: fpsRuns.map((x) => x.toFixed(1)).join(' '),
+        cpu_ms_per_frame_runs: cpuRuns.map((x) => x.toFixed(3)).join(' '),
+      }
+    }
+    const heart = results['heart' + suffix]!
+    heart.consumers = CONSUMERS
+    heart.consumer_delivered_min = Math.min(...heartExtra.map((e) => e.delivered))
+    heart.consumer_dropped_max = Math.max(...heartExtra.map((e) => e.dropped))
+    const cli = results['ffmpeg_cli' + suffix]!
+    const pipe = results['ffmpeg_pipe' + suffix]!
+    const num = (v: unknown): number => v as number
+    ratios['heart_fps_vs_cli' + suffix] = round(num(heart.fps) / num(cli.fps), 3)
+    ratios['heart_cpu_vs_cli' + suffix] = round(num(heart.cpu_ms_per_frame) / num(cli.cpu_ms_per_frame), 3)
+    ratios['pipe_fps_vs_cli' + suffix] = round(num(pipe.fps) / num(cli.fps), 3)
+    ratios['pipe_cpu_vs_cli' + suffix] = round(num(pipe.cpu_ms_per_frame) / num(cli.cpu_ms_per_frame), 3)
+    ratios['heart_fps_vs_pipe' + suffix] = round(num(heart.fps) / num(pipe.fps), 3)
+    ratios['heart_no_consumers_cpu_vs_cli' + suffix] = round(num(results['heart_no_consumers' + suffix]!.cpu_ms_per_frame) / num(cli.cpu_ms_per_frame), 3)
+  }
+  const report: BenchReport = {
+    scope: 'decode',
+    machine: {
+      ...machine(),
+      load_average_start: loadStart.join(' '),
+      load_average_end: loadAverage().join(' '),
+      clip: `${WIDTH}x${HEIGHT} ${FPS} fps ${BITRATE}bit/s ${seconds} s, testsrc2, keyframe every second, no B-frames`,
+      decoder_threads: 'FFmpeg default (auto) for all three',
+      runs_per_peer: runs,
+    },
+    results,
+    ratios,
+  }
+  log('')
+  log(table(results))
+  log('')
+  log(Object.entries(ratios).map(([k, v]) => `${k} ${v}`).join('\n'))
+  await writeReport(report, options.json)
+  return report
+}
