@@ -19,6 +19,17 @@ serveConsumer<EncoderConfig>(async (ctx) => {
   if (!shareBuffer) throw missingSharedBuffer(JPEG_SHARE_KEY)
   const share = JpegShare.attach(shareBuffer)
   const encode = await loadEncoder(config.encoderModule)
+  // One throwaway encode before joining the ring: the first call pays for
+  // loading and setting up the codec, and on a busy machine that cost the
+  // first live frames (as <name>_slow). A failure here is left to the real
+  // frames, which count and report it.
+  try {
+    const w = 64
+    const h = 48
+    encode(new Uint8Array(w * h), { width: w, height: h, pixFmt: 'gray', planes: [{ offset: 0, stride: w, width: w, height: h }] }, { width: 32, height: 24, quality: config.quality })
+  } catch {
+    // see above
+  }
   const encoder = new FrameEncoder({
     encode,
     share,
