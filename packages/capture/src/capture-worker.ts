@@ -71,8 +71,8 @@ serveWorker<CaptureWorkerConfig>(async (ctx) => {
  * frame's durations back from now.
  */
 function withFrameTracing(observer: CaptureObserver | undefined, tracing: WorkerFrameTracing | null, ring: FrameRing): CaptureObserver | undefined {
-  if (!tracing) return observer
-  const frames = tracing.frames
+  const frames = tracing?.frames
+  if (!tracing || !frames) return observer
   return {
     ...observer,
     frame(f) {
@@ -84,6 +84,8 @@ function withFrameTracing(observer: CaptureObserver | undefined, tracing: Worker
       const decodeEndNs = receiveNs + BigInt(Math.round(f.receiveToDecodeMs * 1e6))
       const decodeStartNs = decodeEndNs - BigInt(Math.round(f.decodeMs * 1e6))
       frames.framePublished(seq, receiveNs, decodeStartNs < receiveNs ? receiveNs : decodeStartNs, decodeEndNs, publishNs)
+      // Consumers' spans for earlier sampled frames, from the shared consume log (one exporter for all threads).
+      tracing.emitConsumeSpans()
     },
   }
 }

@@ -3,6 +3,7 @@ import { Kernel, type HealthReport, type Logger } from '@heart/kernel'
 import { CaptureService, parseSource, type CaptureSupervisor } from '@heart/capture'
 import {
   HeartMetric,
+  ConsumeLog,
   MetricsRegistry,
   TraceTable,
   createFieldLogger,
@@ -90,10 +91,19 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   // Frame tracing: the capture worker and every consumer share one table of sampled frames' trace context.
   const tracesUrl = otlpTracesUrl(telemetry)
   const traceTable = tracesUrl === null ? null : TraceTable.create()
+  // Consumers hand their span timings to the capture worker through this, so only one thread runs an exporter.
+  const consumeLog = tracesUrl === null ? null : ConsumeLog.create()
   const workerTracing: WorkerTracingConfig | null =
     tracesUrl === null
       ? null
-      : { key: 'traces', sampleEvery: telemetry.traces.sampleEvery, url: tracesUrl, headers: telemetry.otlp.headers, scheduledDelayMillis: telemetry.traces.exportDelayMs }
+      : {
+          key: 'traces',
+          sampleEvery: telemetry.traces.sampleEvery,
+          url: tracesUrl,
+          headers: telemetry.otlp.headers,
+          scheduledDelayMillis: telemetry.traces.exportDelayMs,
+          consumeLog: { key: 'consumes', consumers: consumers.map((c) => c.name) },
+        }
   const kernel = new Kernel({
     loop: config.loop,
     health: config.health,
@@ -103,13 +113,14 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
     tickDurationHistogram: metrics.histogram(HeartMetric.loopTickDuration),
     metrics: { buffer: metrics.buffer, catalogue: catalogueOptions },
     metricsUpkeepMs: telemetry.enabled ? telemetry.upkeepMs : 0,
-    ...(traceTable && workerTracing ? { tracing: { buffer: traceTable.buffer, config: workerTracing } } : {}),
+    ...(traceTable && workerTracing && consumeLog ? { tracing: { buffer: traceTable.buffer, config: workerTracing, shared: { consumes: consumeLog.buffer } } } : {}),
   })
   // The capture worker gets the trace table through its service spec (CaptureService passes its own buffers).
   const captureSupervisor: CaptureSupervisor =
-    traceTable && workerTracing
+    traceTable && workerTracing && consumeLog
       ? {
-          start: (spec) => kernel.supervisor.start({ ...spec, config: { ...spec.config, tracing: workerTracing }, shared: { ...spec.shared, traces: traceTable.buffer } }),
+          start: (spec) =>
+            kernel.supervisor.start({ ...spec, config: { ...spec.config, tracing: workerTracing }, shared: { ...spec.shared, traces: traceTable.buffer, consumes: consumeLog.buffer } }),
           stop: (name, timeoutMs) => kernel.supervisor.stop(name, timeoutMs),
         }
       : kernel.supervisor

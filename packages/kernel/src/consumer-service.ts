@@ -43,7 +43,7 @@ export function serveConsumer<A>(setup: (ctx: ServiceContext<ConsumerServiceConf
         const acquiredNs = process.hrtime.bigint()
         latency?.record(Number(acquiredNs - frame.publishTsNs) / 1e6)
         // null for unsampled frames (one atomic load); the span covers the handler's work.
-        const span = tracing?.frames.startConsume(ctx.name, frame.seq, frame.publishTsNs, acquiredNs) ?? null
+        const span = tracing?.consume(frame.seq, frame.publishTsNs, acquiredNs) ?? null
         try {
           await handler.onFrame(frame, consumer)
         } finally {

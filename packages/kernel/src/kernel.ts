@@ -26,7 +26,7 @@ export interface KernelOptions {
    */
   metricsUpkeepMs?: number
   /** Trace context table and sampling handed to consumer workers (see @heart/telemetry's WorkerTracingConfig). */
-  tracing?: { buffer: SharedArrayBuffer; config: import('@heart/telemetry').WorkerTracingConfig }
+  tracing?: { buffer: SharedArrayBuffer; config: import('@heart/telemetry').WorkerTracingConfig; shared?: Record<string, SharedArrayBuffer> }
 }
 
 export interface ConsumerSpec<A = unknown> {
@@ -178,6 +178,7 @@ export class Kernel {
     }
     if (this.tracing) {
       shared.traces = this.tracing.buffer
+      Object.assign(shared, this.tracing.shared)
       config.tracing = { ...this.tracing.config, key: 'traces' }
     }
     return this.startService({

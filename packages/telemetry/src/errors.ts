@@ -77,3 +77,7 @@ export function badTracingOptions(why: string): TelemetryError {
 export function badTelemetryConfig(where: string, why: string): TelemetryError {
   return make('ERR_HEART_TELEMETRY_CONFIG', `${where} ${why}. See docs/telemetry.md ("Configuration").`)
 }
+
+export function badConsumeLog(why: string): TelemetryError {
+  return make('ERR_HEART_CONSUME_LOG', `consume log rejected: ${why}. Pass the buffer of the ConsumeLog the main thread created.`)
+}
