@@ -254,6 +254,8 @@ pub struct Pipeline {
   /// A frame has come out since the decoder started (or was flushed): from
   /// then on a swallowed packet is a lost frame, not the wait for a keyframe.
   decoder_primed: bool,
+  /// The last frame was progressive: one packet per frame, so leftover receipts are lost frames.
+  progressive: bool,
   // Looping and pacing, in stream time-base units.
   loop_offset: i64,
   pass_start: Option<i64>,
@@ -336,6 +338,7 @@ impl Pipeline {
       layout: None,
       receipt: VecDeque::with_capacity(64),
       decoder_primed: false,
+      progressive: true,
       loop_offset: 0,
       pass_start: None,
       pass_end: 0,
@@ -917,7 +920,7 @@ impl Pipeline {
       }
       if ret == AVERROR_EOF {
         // Drained: a packet still waiting for its frame will never get one.
-        if self.decoder_primed {
+        if self.decoder_primed && self.progressive {
           self.decode_errors += self.receipt.len() as u32;
         }
         self.receipt.clear();
@@ -950,8 +953,10 @@ impl Pipeline {
   /// it with an earlier pts will never come out: the decoder swallowed it
   /// (H.264/H.265 decoders drop a frame whose slice headers are damaged
   /// without returning an error). Each counts as a decode error, except
-  /// while the decoder waits for its first keyframe after (re)starting.
-  fn settle_swallowed(&mut self, index: usize, pts: i64) {
+  /// while the decoder waits for its first keyframe after (re)starting, and
+  /// for interlaced frames (`count` false), whose fields may have come in
+  /// packets of their own.
+  fn settle_swallowed(&mut self, index: usize, pts: i64, count: bool) {
     let mut lost = 0u32;
     let mut i = 0;
     let mut end = index;
@@ -965,7 +970,7 @@ impl Pipeline {
         i += 1;
       }
     }
-    if self.decoder_primed {
+    if self.decoder_primed && count {
       self.decode_errors += lost;
     }
   }
@@ -974,7 +979,7 @@ impl Pipeline {
   /// settle_swallowed (its receipt left behind, with a timestamp), so the
   /// error it reports must not be counted again.
   fn losses_tracked(&self) -> bool {
-    self.decoder_primed && self.receipt.back().is_some_and(|(p, _)| *p != NOPTS)
+    self.decoder_primed && self.progressive && self.receipt.back().is_some_and(|(p, _)| *p != NOPTS)
   }
 
   fn stamp_frame(&mut self, decode_ts: u64) -> HeartResult<FrameStamp> {
@@ -988,7 +993,9 @@ impl Pipeline {
       let capture = match self.receipt.iter().position(|(p, _)| *p == pts && pts != NOPTS) {
         Some(i) => {
           let c = self.receipt.remove(i).map(|(_, c)| c).unwrap_or(decode_ts);
-          self.settle_swallowed(i, pts);
+          // Interlaced streams may carry each field in its own packet: two receipts, one frame.
+          self.progressive = (*f).interlaced_frame == 0;
+          self.settle_swallowed(i, pts, self.progressive);
           c
         }
         None => self.receipt.pop_front().map(|(_, c)| c).unwrap_or(decode_ts),
