@@ -64,3 +64,41 @@ export class SecondBySecond {
     accumulate(this.steady, this.delta)
   }
 }
+
+/**
+ * Memory drift over the steady seconds only: a least-squares line with one
+ * slope shared by every stretch of consecutive steady seconds and its own
+ * level per stretch. Steps at fault windows (a restarted worker's heap)
+ * fall between stretches and do not count; GC saw-teeth average out instead
+ * of deciding the result the way two end-point samples would. Returns the
+ * growth over the steady time as a ratio of the first stretch's mean, or
+ * null with fewer than 20 steady seconds.
+ */
+export function steadyDrift(points: ReadonlyArray<{ t: number; value: number; steady: boolean }>): { ratio: number; perMinute: number; base: number } | null {
+  const stretches: Array<Array<{ t: number; value: number }>> = []
+  let current: Array<{ t: number; value: number }> | null = null
+  for (const p of points) {
+    if (!p.steady) {
+      current = null
+      continue
+    }
+    if (!current) stretches.push((current = []))
+    current.push(p)
+  }
+  const used = stretches.filter((s) => s.length >= 5)
+  const n = used.reduce((a, s) => a + s.length, 0)
+  if (n < 20) return null
+  let sxy = 0
+  let sxx = 0
+  for (const s of used) {
+    const tMean = s.reduce((a, p) => a + p.t, 0) / s.length
+    const vMean = s.reduce((a, p) => a + p.value, 0) / s.length
+    for (const p of s) {
+      sxy += (p.t - tMean) * (p.value - vMean)
+      sxx += (p.t - tMean) ** 2
+    }
+  }
+  const slope = sxx > 0 ? sxy / sxx : 0
+  const base = used[0]!.reduce((a, p) => a + p.value, 0) / used[0]!.length
+  return { ratio: (slope * n) / base, perMinute: slope * 60, base }
+}

@@ -103,7 +103,7 @@ export function judge(f: SteadyFigures): TargetCheck[] {
       pass: f.thermalLoss !== null && f.thermalLoss <= t.thermalLossMax,
     },
     {
-      name: 'RSS growth after warm-up',
+      name: 'RSS growth after warm-up (steady drift)',
       target: `<= ${pct(t.rssGrowthMax, 0)}`,
       value: f.rssGrowth,
       shown: f.rssGrowth === null ? 'too short' : pct(f.rssGrowth, 2),

@@ -25,7 +25,7 @@ import {
   type RecoveryView,
 } from './soak-faults.js'
 import { SOAK_CONTROL_BYTES } from './soak-layout.js'
-import { accumulate, SecondBySecond, spread, type Spread } from './soak-stats.js'
+import { SecondBySecond, spread, steadyDrift, type Spread } from './soak-stats.js'
 import { isLoss, judge, targetTable, worstDropRatio, type SteadyFigures, type TargetCheck } from './soak-targets.js'
 
 export interface SoakOptions {
@@ -335,13 +335,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const summary: RunSummary = await heart.stop()
   const loadEnd = loadavg()
 
-  // RSS: the mean of the 10 s after warm-up against the mean of the last 10 s.
-  const afterWarmup = seconds.filter((s) => s.t > warmupS && s.t <= warmupS + 10)
-  const last10 = seconds.slice(-10)
+  // RSS: judged on its drift over the steady seconds (steadyDrift); the whole-run change, faults included,
+  // is reported beside it: the mean of the first window after warm-up against the mean of the last.
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
+  const drift = steadyDrift(seconds.map((s) => ({ t: s.t, value: s.rss_mb, steady: s.steady })))
+  const rssWindow = Math.max(5, Math.min(60, Math.round((durationS - warmupS) / 10)))
+  const afterWarmup = seconds.filter((s) => s.t > warmupS && s.t <= warmupS + rssWindow)
+  const lastWindow = seconds.slice(-rssWindow)
   const rssBase = afterWarmup.length >= 5 ? mean(afterWarmup.map((s) => s.rss_mb)) : null
-  const rssEnd = last10.length >= 5 && seconds.length >= warmupS + 20 ? mean(last10.map((s) => s.rss_mb)) : null
-  const rssGrowth = rssBase !== null && rssEnd !== null ? rssEnd / rssBase - 1 : null
+  const rssEnd = lastWindow.length >= 5 && seconds.length >= warmupS + 2 * rssWindow ? mean(lastWindow.map((s) => s.rss_mb)) : null
+  const rssGrowth = drift === null ? null : drift.ratio
+  // What each fault did to memory: the mean of the 5 s before it against the 5 s after its window.
+  const rssAround = (fromS: number, toS: number): number | null => {
+    const xs = seconds.filter((s) => s.t >= fromS && s.t < toS).map((s) => s.rss_mb)
+    return xs.length >= 3 ? mean(xs) : null
+  }
 
   const steadyFigures: SteadyFigures = {
     seconds: steadySeconds,
@@ -369,6 +377,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       thermal_lost: b.thermalLost,
       thermal_frames: Math.round(b.thermalFrames),
       receive_to_publish_max_ms: round(b.rtpMax, 2),
+      rss_step_mb: (() => {
+        if (f.startedS === null) return null
+        const before = rssAround(f.startedS - 5, f.startedS)
+        const end = Math.min(faultBooks[i]!.guardUntil, durationS)
+        const after = rssAround(end, end + 5)
+        return before === null || after === null ? null : round(after - before, 1)
+      })(),
     }
   })
 
@@ -393,9 +408,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     decode_ms_p99: pooled(h.decode.steady).p99,
     thermal_hz: steadyFigures.thermalHz,
     thermal_loss_ratio: steadyFigures.thermalLoss,
-    rss_mb_after_warmup: rssBase === null ? null : round(rssBase, 1),
-    rss_mb_end: rssEnd === null ? null : round(rssEnd, 1),
     rss_growth_ratio: steadyFigures.rssGrowth,
+    rss_drift_mb_per_min: drift === null ? null : round(drift.perMinute, 3),
     cpu_percent_mean: round(mean(seconds.filter((s) => s.steady).map((s) => s.cpu_percent)), 1),
   }
   const wholeRun = {
@@ -408,6 +422,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     receive_to_publish_ms_p99: spread(h.rtp.all).p99,
     receive_to_publish_ms_max: spread(h.rtp.all).max,
     rss_mb_max: summary.rss_mb.max,
+    // Faults included (worker restarts): first window after warm-up against the last window.
+    rss_window_s: rssWindow,
+    rss_mb_after_warmup: rssBase === null ? null : round(rssBase, 1),
+    rss_mb_end: rssEnd === null ? null : round(rssEnd, 1),
+    rss_change_ratio: rssBase !== null && rssEnd !== null ? round(rssEnd / rssBase - 1, 4) : null,
     cpu_percent_of_one_core: summary.cpu.percent_of_one_core,
     camera_reopens: summary.health.camera.reopens_total,
     // Crashes beyond the one the consumer_crash fault causes mean a worker is failing on its own.

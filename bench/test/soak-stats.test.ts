@@ -37,3 +37,19 @@ t.test('accumulate adds counts, sums and extremes', async (t) => {
   t.ok(Math.abs(total.max - 2) < 0.1)
   t.ok(Math.abs(total.min - 1) < 0.1)
 })
+
+t.test('steady drift: a shared slope over the steady stretches; steps between them do not count', async (t) => {
+  const { steadyDrift } = await import('../src/soak-stats.js')
+  // Flat with +/- 5 MB of GC noise, a 30 MB step inside a fault window, flat again.
+  const noise = (i: number) => 5 * Math.sin(i * 2.3)
+  const flat = Array.from({ length: 200 }, (_, i) => ({ t: i, value: (i < 100 ? 400 : 430) + noise(i), steady: i < 90 || i >= 110 }))
+  const d = steadyDrift(flat)!
+  t.ok(Math.abs(d.ratio) < 0.005, `no drift (${d.ratio})`)
+  t.ok(Math.abs(d.base - 400) < 1, `base ${d.base}`)
+  // A real leak: 0.1 MB a second over 180 steady seconds = 18 MB on 400.
+  const leak = flat.map((p) => ({ ...p, value: p.value + 0.1 * p.t }))
+  const l = steadyDrift(leak)!
+  t.ok(Math.abs(l.ratio - 18 / 400) < 0.005, `drift ${l.ratio}`)
+  t.ok(Math.abs(l.perMinute - 6) < 0.3, `${l.perMinute} MB a minute`)
+  t.equal(steadyDrift(flat.slice(0, 10)), null, 'too few seconds')
+})
