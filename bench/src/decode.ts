@@ -131,26 +131,33 @@ export async function runHeart(clip: ClipFile, consumers = CONSUMERS): Promise<R
   return { frames, wallMs, cpuMs, delivered, dropped }
 }
 
-/** Runs `args` under bash's `time`, which reports the child's own CPU (rusage of waited-for children). */
-function timed(args: string[], stdout: 'ignore' | 'pipe'): { child: ReturnType<typeof spawn>; done: Promise<{ wallMs: number; cpuMs: number }> } {
-  const timeFile = join(tmpdir(), `heart-bench-time-${process.pid}-${Math.random().toString(36).slice(2)}`)
+/**
+ * Runs `args` under bash's `time`, which reports the child's own CPU (rusage
+ * of waited-for children). The command's stderr is kept for its frame count.
+ */
+function timed(args: string[], stdout: 'ignore' | 'pipe'): { child: ReturnType<typeof spawn>; done: Promise<{ wallMs: number; cpuMs: number; stderr: string }> } {
+  const base = join(tmpdir(), `heart-bench-${process.pid}-${Math.random().toString(36).slice(2)}`)
+  const timeFile = `${base}.time`
+  const errFile = `${base}.err`
   const t0 = performance.now()
-  const child = spawn('bash', ['-c', 'TIMEFORMAT="%3U %3S"; { time "$@" 2>/dev/null; } 2>"$HEART_TIME_FILE"', 'bench', ...args], {
-    env: { ...process.env, HEART_TIME_FILE: timeFile },
+  const child = spawn('bash', ['-c', 'TIMEFORMAT="%3U %3S"; { time "$@" 2>"$HEART_ERR_FILE"; } 2>"$HEART_TIME_FILE"', 'bench', ...args], {
+    env: { ...process.env, HEART_TIME_FILE: timeFile, HEART_ERR_FILE: errFile },
     stdio: ['ignore', stdout, 'inherit'],
   })
-  const done = new Promise<{ wallMs: number; cpuMs: number }>((resolve, reject) => {
+  const done = new Promise<{ wallMs: number; cpuMs: number; stderr: string }>((resolve, reject) => {
     child.once('error', reject)
     child.once('exit', (code) => {
       const wallMs = performance.now() - t0
       try {
-        if (code !== 0) throw new Error(`${args.join(' ')} exited with ${code}`)
+        const stderr = existsSync(errFile) ? readFileSync(errFile, 'utf8') : ''
+        if (code !== 0) throw new Error(`${args.join(' ')} exited with ${code}: ${stderr.slice(-2000)}`)
         const [user, sys] = readFileSync(timeFile, 'utf8').trim().split(/\s+/).map(Number)
-        resolve({ wallMs, cpuMs: (user! + sys!) * 1000 })
+        resolve({ wallMs, cpuMs: (user! + sys!) * 1000, stderr })
       } catch (err) {
         reject(err)
       } finally {
         rmSync(timeFile, { force: true })
+        rmSync(errFile, { force: true })
       }
     })
   })
@@ -159,9 +166,12 @@ function timed(args: string[], stdout: 'ignore' | 'pipe'): { child: ReturnType<t
 
 /** The FFmpeg CLI decoding to the null muxer: the decoder alone, frames never leave FFmpeg. */
 export async function runCli(clip: ClipFile): Promise<RunFigures> {
-  const { done } = timed(['ffmpeg', '-hide_banner', '-nostdin', '-nostats', '-i', clip.path, '-f', 'null', '-'], 'ignore')
-  const { wallMs, cpuMs } = await done
-  return { frames: clip.frames, wallMs, cpuMs }
+  const { done } = timed(['ffmpeg', '-hide_banner', '-nostdin', '-i', clip.path, '-f', 'null', '-'], 'ignore')
+  const { wallMs, cpuMs, stderr } = await done
+  // The last progress line says how many frames went through (stats print twice a second: negligible).
+  const counted = [...stderr.matchAll(/frame=\s*(\d+)/g)].at(-1)?.[1]
+  if (counted === undefined) throw new Error(`the FFmpeg CLI printed no frame count: ${stderr.slice(-2000)}`)
+  return { frames: Number(counted), wallMs, cpuMs }
 }
 
 /**
@@ -176,7 +186,7 @@ export async function runPipe(clip: ClipFile): Promise<RunFigures> {
   let frames = 0
   let checksum = 0
   const cpu0 = process.cpuUsage()
-  const { child, done } = timed(['ffmpeg', '-hide_banner', '-nostdin', '-nostats', '-i', clip.path, '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-'], 'pipe')
+  const { child, done } = timed(['ffmpeg', '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-i', clip.path, '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-'], 'pipe')
   child.stdout!.on('data', (chunk: Buffer) => {
     let at = 0
     while (at < chunk.length) {
