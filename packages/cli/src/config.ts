@@ -73,12 +73,15 @@ export function defaultConsumers(): ConsumerConfig[] {
     // so it empties the queue within a few frames once it runs; depth 2 lost
     // frames to such waits (docs/consumers.md has the measurements).
     entry('movement_detector', 'motion', { depth: 6 }),
+    // The ring applies fpsCap when a frame is taken, so a capped consumer's
+    // queue still fills at the camera's rate: depth 6 is 100 ms of slack at
+    // 60 FPS, as for the detector. Free in memory: slots follow the largest depth.
     entry('detection_client', 'detection', {
+      depth: 6,
       fpsCap: 5,
       options: { protocol: 'deepstack', deepstack: { url: 'http://127.0.0.1:32168' } },
     }),
-    // Three queued frames at 15 FPS ride out a 200 ms wait for a core; the live view is at most that much behind after one.
-    entry('telemetry_stream', 'encoder', { depth: 3, options: { fps: 15 } }),
+    entry('telemetry_stream', 'encoder', { depth: 6, options: { fps: 15 } }),
   ]
 }
 
