@@ -86,7 +86,15 @@ function cpuMsSince(start: NodeJS.CpuUsage): number {
  * page of every frame in place. CPU is the whole process (decoder threads,
  * the libuv pool, the consumers).
  */
-export async function runHeart(clip: ClipFile, consumers = CONSUMERS): Promise<RunFigures & { delivered: number; dropped: number }> {
+export interface HeartFigures extends RunFigures {
+  /** Frames the consumer that got fewest got. */
+  delivered: number
+  /** Frames the consumer that lost most lost, and why ("consumer_1_slow=3"). */
+  dropped: number
+  dropReasons: string
+}
+
+export async function runHeart(clip: ClipFile, consumers = CONSUMERS): Promise<HeartFigures> {
   const ring = FrameRing.create({ slotBytes: layout.byteLength, maxConsumers: CONSUMERS, defaultDepth: DEPTH })
   const producer = ring.producer()
   const workers = Array.from({ length: consumers }, (_, i) =>
@@ -124,11 +132,13 @@ export async function runHeart(clip: ClipFile, consumers = CONSUMERS): Promise<R
   const cpuMs = cpuMsSince(cpu0)
   const books = ring.consumerStats()
   const delivered = books.length ? Math.min(...books.map((c) => Number(c.delivered))) : 0
-  const dropped = books.reduce((sum, c) => sum + Object.values(c.dropped).reduce((a, b) => a + Number(b), 0), 0)
+  const lost = books.map((c) => Object.values(c.dropped).reduce((a, b) => a + Number(b), 0))
+  const dropped = lost.length ? Math.max(...lost) : 0
+  const dropReasons = books.flatMap((c) => Object.entries(c.dropped).filter(([, n]) => n > 0n).map(([r, n]) => `${r}=${n}`)).join(' ')
   for (const w of workers) w.postMessage('stop')
   await Promise.all(exited)
   await Promise.all(workers.map((w) => w.terminate()))
-  return { frames, wallMs, cpuMs, delivered, dropped }
+  return { frames, wallMs, cpuMs, delivered, dropped, dropReasons }
 }
 
 /**
@@ -226,7 +236,7 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Ben
     const clip = benchClip(codec, seconds)
     log(`${codec}: ${clip.path} (${clip.frames} frames); load average ${loadAverage().join(' ')}`)
     const figures: Record<Peer, RunFigures[]> = { heart: [], ffmpeg_cli: [], ffmpeg_pipe: [], heart_no_consumers: [] }
-    const heartExtra: Array<{ delivered: number; dropped: number }> = []
+    const heartExtra: HeartFigures[] = []
     for (let run = 0; run < runs; run++) {
       const h = await runHeart(clip)
       figures.heart.push(h)
@@ -254,6 +264,7 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Ben
     heart.consumers = CONSUMERS
     heart.consumer_delivered_min = Math.min(...heartExtra.map((e) => e.delivered))
     heart.consumer_dropped_max = Math.max(...heartExtra.map((e) => e.dropped))
+    heart.consumer_drops = heartExtra.map((e, i) => `run ${i + 1}: ${e.dropReasons || 'none'}`).join('; ')
     const cli = results['ffmpeg_cli' + suffix]!
     const pipe = results['ffmpeg_pipe' + suffix]!
     const num = (v: unknown): number => v as number
