@@ -164,11 +164,11 @@ type BenchSettings = Required<Omit<TelemetryBenchOptions, 'json' | 'log'>>
  * same time, measured over the same window, so a load change on the machine
  * hits both sides alike.
  */
-async function onePair(o: BenchSettings, receiver: OtlpReceiver, dir: string): Promise<{ on: RunFigures; off: RunFigures }> {
+async function onePair(o: BenchSettings, receiver: OtlpReceiver, dir: string, offFirst: boolean): Promise<{ on: RunFigures; off: RunFigures }> {
   const sides: Side[] = []
   try {
-    sides.push(await startSide(true, o, receiver, dir))
-    sides.push(await startSide(false, o, receiver, dir))
+    // Which side starts first alternates, so start order (core placement, warm caches) favours neither.
+    for (const on of offFirst ? [false, true] : [true, false]) sides.push(await startSide(on, o, receiver, dir))
     await new Promise((r) => setTimeout(r, o.warmupS * 1000))
     const spans0 = receiver.spans.length
     const begin = await Promise.all(sides.map(async (s) => ({ frames: await framesTotal(s), cpu: await processCpuMs(s.child.pid!), main: await threadCpuMs(s.child.pid!, s.child.pid!), scrapes: s.scrapes })))
@@ -185,7 +185,8 @@ async function onePair(o: BenchSettings, receiver: OtlpReceiver, dir: string): P
       spans: s.on ? spans : 0,
       load1: loadavg()[0]!,
     }))
-    return { on: figures[0]!, off: figures[1]! }
+    const on = sides.findIndex((s) => s.on)
+    return { on: figures[on]!, off: figures[1 - on]! }
   } finally {
     await Promise.all(sides.map(stopSide))
   }
@@ -207,7 +208,7 @@ export async function benchTelemetry(options: TelemetryBenchOptions = {}): Promi
   const ratios: number[] = []
   try {
     for (let i = 0; i < o.runs; i++) {
-      const pair = await onePair(o, receiver, dir)
+      const pair = await onePair(o, receiver, dir, i % 2 === 1)
       runs.on.push(pair.on)
       runs.off.push(pair.off)
       ratios.push(pair.on.cpu_ms_per_s / pair.off.cpu_ms_per_s)
