@@ -17,6 +17,8 @@ export interface BackpressureOptions {
   size?: string
   /** Consumers that keep up (frame verifiers reading every pixel). */
   verifiers?: number
+  /** Queue depth of the verifiers (default 8: a 133 ms scheduling hiccup at 60 FPS costs no frame). */
+  verifierDepth?: number
   /** The slow consumer's cost per frame, ms (40 ms: 25 frames a second of 60). */
   slowMsPerFrame?: number
   json?: string
@@ -58,8 +60,7 @@ export async function runBackpressure(options: BackpressureOptions): Promise<Bac
     JSON.stringify({
       source: `synthetic://?size=${size}&fps=${fps}`,
       http: { host: '127.0.0.1', port: 0 },
-      // Deep enough that a verifier's scheduling hiccup on a busy machine costs no frame.
-      consumers: Array.from({ length: verifiers }, (_, i) => ({ name: `verify_${i}`, kind: 'verify', depth: 8 })),
+      consumers: Array.from({ length: verifiers }, (_, i) => ({ name: `verify_${i}`, kind: 'verify', depth: options.verifierDepth ?? 8 })),
       thermal: { enabled: false },
     }),
   )
