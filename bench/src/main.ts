@@ -33,6 +33,7 @@ switch (scope) {
     const pass = await benchBackpressure({
       seconds: flag('seconds') ? Number(flag('seconds')) : 60,
       verifiers: flag('consumers') ? Number(flag('consumers')) : undefined,
+      verifierDepth: flag('depth') ? Number(flag('depth')) : undefined,
       size: flag('size'),
       json: flag('json'),
     })
