@@ -1,6 +1,6 @@
 import t from 'tap'
 import { MetricsRegistry } from '../src/registry.js'
-import { heartCatalogue, HeartMetric } from '../src/heart-catalogue.js'
+import { heartCatalogue, HeartMetric, DEFAULT_DROP_REASONS } from '../src/heart-catalogue.js'
 import { startOtlpMetrics, RegistryMetricProducer } from '../src/otel-metrics.js'
 import { startOtlpReceiver, decodeAttributes } from '../src/testing/otlp-receiver.js'
 
@@ -50,7 +50,7 @@ t.test('the registry is pushed over OTLP/HTTP as sums, gauges and histograms', a
   t.equal(Number(published.sum?.dataPoints[0]?.asInt), 600)
 
   const dropped = find(HeartMetric.framesDropped).sum!.dataPoints
-  t.equal(dropped.length, 4 * 7)
+  t.equal(dropped.length, 4 * DEFAULT_DROP_REASONS.length)
   const slowEncoder = dropped.find((p) => {
     const a = decodeAttributes(p.attributes as never)
     return a['consumer'] === 'encoder' && a['reason'] === 'slow'

@@ -2,7 +2,7 @@ import t from 'tap'
 import { createServer, type Server } from 'node:http'
 import { existsSync } from 'node:fs'
 import { MetricsRegistry } from '../src/registry.js'
-import { heartCatalogue, HeartMetric } from '../src/heart-catalogue.js'
+import { heartCatalogue, HeartMetric, DEFAULT_DROP_REASONS } from '../src/heart-catalogue.js'
 import { renderPrometheus, prometheusRoute, PROMETHEUS_CONTENT_TYPE } from '../src/prometheus.js'
 import { prometheusNaming } from '../src/naming.js'
 import { startPrometheus } from '../src/testing/prometheus-server.js'
@@ -93,7 +93,7 @@ t.test('a real Prometheus scrapes the /metrics route and answers queries', { ski
   const dropped = await prometheus.query('heart_frames_dropped_total{consumer="detection",reason="slow"}')
   t.equal(dropped[0]?.value[1], '5')
   const allDrops = await prometheus.query('count(heart_frames_dropped_total)')
-  t.equal(allDrops[0]?.value[1], String(4 * 7), 'every consumer x reason series exists (3 consumers + producer, 7 reasons)')
+  t.equal(allDrops[0]?.value[1], String(4 * DEFAULT_DROP_REASONS.length), `every consumer x reason series exists (3 consumers + producer, ${DEFAULT_DROP_REASONS.length} reasons)`)
   const occupancy = await prometheus.query('heart_ring_occupancy_ratio')
   t.equal(occupancy[0]?.value[1], '0.375')
   const p50 = Number((await prometheus.query('histogram_quantile(0.5, heart_decode_duration_seconds_bucket)'))[0]?.value[1])
