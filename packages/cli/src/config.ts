@@ -1,34 +1,4 @@
-import {
-  array,
-  consumerConfigSchema,
-  kernelConfigShape,
-  object,
-  parseConfig,
-  readConfigFile,
-  section,
-  string,
-  type ConsumerConfig,
-  type Infer,
-  type Schema,
-} from '@heart/kernel'
-
-/**
- * The kernel's consumer entry, except that `options` may hold any keys: each
- * consumer kind checks its own options when it starts (the kernel's schema
- * declares options as an object with no known keys and refused every one).
- */
-function consumerWithOptions(entry: Schema<ConsumerConfig>): Schema<ConsumerConfig> {
-  const options = section()
-  return {
-    describe: () => entry.describe(),
-    parse(value, path, problems) {
-      if (value === null || typeof value !== 'object' || Array.isArray(value) || !('options' in value)) return entry.parse(value, path, problems)
-      const { options: raw, ...rest } = value as Record<string, unknown>
-      const parsed = entry.parse(rest, path, problems)
-      return { ...parsed, options: raw === undefined ? undefined : options.parse(raw, `${path}.options`, problems) }
-    },
-  }
-}
+import { consumerListSchema, kernelConfigShape, object, parseConfig, readConfigFile, section, string, type ConsumerConfig, type Infer } from '@heart/kernel'
 
 /**
  * heart's whole config: the kernel's sections, the camera source, the
@@ -41,7 +11,7 @@ export const heartConfigSchema = object({
   source: string({ default: 'testsrc://?size=1920x1080&fps=60', hint: 'a source URL (rtsp://, file://, v4l2://, testsrc://, synthetic://)' }),
   /** Capture options beyond the URL (decoder, pixFmt, expect, reconnect...): see docs/capture.md. */
   camera: section(),
-  consumers: array(consumerWithOptions(consumerConfigSchema), { default: [], maxItems: 30 }),
+  consumers: consumerListSchema,
   /** The MLX90640 thermal sensor: see docs/thermal.md. */
   thermal: section(),
   /** OTLP export, trace sampling, Prometheus: see docs/telemetry.md. */
@@ -73,15 +43,16 @@ export function defaultConsumers(): ConsumerConfig[] {
     // so it empties the queue within a few frames once it runs; depth 2 lost
     // frames to such waits (docs/consumers.md has the measurements).
     entry('movement_detector', 'motion', { depth: 6 }),
-    // The ring applies fpsCap when a frame is taken, so a capped consumer's
-    // queue still fills at the camera's rate: depth 6 is 100 ms of slack at
-    // 60 FPS, as for the detector. Free in memory: slots follow the largest depth.
+    // Capped consumers: the ring skips frames over the cap when it publishes
+    // (counted rate_limited), so their queues only ever hold frames they will
+    // use, and three is slack for a worker waiting for a core. Every queued
+    // frame is a slot in memory (3 MB at 1080p): depths are kept to need.
     entry('detection_client', 'detection', {
-      depth: 6,
+      depth: 3,
       fpsCap: 5,
       options: { protocol: 'deepstack', deepstack: { url: 'http://127.0.0.1:32168' } },
     }),
-    entry('telemetry_stream', 'encoder', { depth: 6, options: { fps: 15 } }),
+    entry('telemetry_stream', 'encoder', { depth: 3, options: { fps: 15 } }),
   ]
 }
 

@@ -62,7 +62,8 @@ export const CONSUMER_KINDS: Record<string, Kind> = {
   detection: {
     description: 'object detection client (DeepStack / CodeProject.AI or Open Inference Protocol v2): detections as events',
     start(c, ctx) {
-      const app = (c.options ?? { protocol: 'deepstack' }) as Parameters<typeof detectionService>[0]['app']
+      // The detection service checks the options (and names what is wrong) before the worker starts.
+      const app = (c.options ?? { protocol: 'deepstack' }) as unknown as Parameters<typeof detectionService>[0]['app']
       const spec = detectionService({ ring: ctx.ring, name: c.name, app })
       ctx.kernel.startConsumer({ ...spec, consumer: { ...spec.consumer, ...ringOptions(c) } })
       return {}

@@ -126,6 +126,13 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       : kernel.supervisor
 
   const maxDepth = Math.max(config.ring.depth, ...consumers.map((c) => c.depth ?? config.ring.depth))
+  // Exactly the slots the configured consumers can hold (queue + leases each),
+  // room for the spare places at the default depth, plus the one being
+  // written and a spare: every consumer within its budget, the producer never
+  // finds the pool empty, and no memory for queues nobody asked for.
+  const leases = config.ring.maxLeases
+  const slotCount =
+    consumers.reduce((n, c) => n + (c.depth ?? config.ring.depth) + leases, 0) + config.ring.spareConsumers * (config.ring.depth + leases) + 2
   const capture = CaptureService.start(
     captureSupervisor,
     { ...config.camera, source: config.source },
@@ -135,6 +142,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
         defaultDepth: config.ring.depth,
         maxDepth,
         maxLeases: config.ring.maxLeases,
+        slotCount,
       },
       metrics: { buffer: metrics.buffer, catalogue: catalogueOptions },
       restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs },

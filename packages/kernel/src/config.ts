@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { extname } from 'node:path'
 import { parse as parseYaml } from 'yaml'
-import { array, boolean, integer, number, object, optional, string, validate, type Infer, type Schema } from './schema.js'
+import { array, boolean, integer, number, object, optional, section, string, validate, type Infer, type Schema } from './schema.js'
 import { configError, configUnreadable } from './errors.js'
 
 /** The kernel's own sections of heart's config. Other packages add theirs. */
@@ -47,7 +47,8 @@ export const consumerConfigSchema = object({
   skipAiLocked: optional(boolean()),
   enabled: boolean({ default: true }),
   /** Options specific to the kind, passed to its worker as is. */
-  options: optional(object({})),
+  /** Checked by the consumer's kind when it starts. */
+  options: optional(section()),
 })
 export type ConsumerConfig = Infer<typeof consumerConfigSchema>
 

@@ -1,8 +1,13 @@
 import {
   CB_DELIVERED,
   CB_DROPPED,
+  CB_LAST_ENQUEUED,
+  CB_MIN_INTERVAL,
+  ConsumerFlags,
   C_DEPTH,
+  C_FLAGS,
   C_GENERATION,
+  C_MAX_LEASES,
   C_LEASES,
   C_NAME,
   C_NAME_LENGTH,
@@ -16,17 +21,16 @@ import {
   ConsumerState,
   DropReason,
   type DropReasonCode,
-  FrameFlags,
   H_DEFAULT_DEPTH,
   H_MAX_LEASES,
   NAME_BYTES,
-  S_FLAGS,
   S_HOLDERS,
+  SLOT_RESERVE,
   SB_CAPTURE_TS,
   SLOT_I32_WORDS,
   SLOT_I64_WORDS,
 } from './layout.js'
-import { consumerClosed, foreignLease, invalidArgument, leaseLimit, noConsumerSlot } from './errors.js'
+import { consumerClosed, foreignLease, invalidArgument, leaseLimit, noConsumerSlot, slotBudgetExceeded } from './errors.js'
 import type { RingViews } from './views.js'
 import type { ConsumerOptions, FrameLease } from './types.js'
 import { SlotLease } from './lease.js'
@@ -50,14 +54,11 @@ export class RingConsumer {
   private readonly queueBase: number
   private readonly cap: number
   private readonly maxLeases: number
-  private readonly minIntervalNs: bigint
   private readonly maxAgeNs: bigint
-  private readonly skipAiLocked: boolean
   private readonly held: FrameLease[] = []
   private readonly slotViews: Array<Uint8Array | undefined> = []
   private readonly auxViews: Array<Float64Array | undefined> = []
-  private lastDeliveredCaptureNs = -1n
-  /** Any of the skip rules is on; when none is, acquire reads no metadata at all. */
+  /** A maximum age is set; without one, acquire reads no metadata at all. */
   private readonly filtering: boolean
   private closed = false
   private generation = 0
@@ -71,10 +72,8 @@ export class RingConsumer {
     this.cap = views.geometry.queueCapacity
     this.queueBase = index * this.cap
     this.maxLeases = options.maxLeases ?? views.header[H_MAX_LEASES]!
-    this.minIntervalNs = options.fpsCap ? BigInt(Math.round(1e9 / options.fpsCap)) : 0n
     this.maxAgeNs = options.maxAgeMs ? BigInt(Math.round(options.maxAgeMs * 1e6)) : 0n
-    this.skipAiLocked = options.skipAiLocked ?? false
-    this.filtering = this.skipAiLocked || this.minIntervalNs > 0n || this.maxAgeNs > 0n
+    this.filtering = this.maxAgeNs > 0n
   }
 
   static join(views: RingViews, name: string, options: ConsumerOptions): RingConsumer {
@@ -96,6 +95,7 @@ export class RingConsumer {
       throw invalidArgument(`consumer "${name}": fpsCap must be a positive number, got ${String(options.fpsCap)}`)
     }
     const c = views.consumers
+    checkSlotBudget(views, name, depth, maxLeases)
     // Prefer a free place; take a retired one (losing its final books) only when none is free.
     const candidates: number[] = []
     for (const wanted of [ConsumerState.FREE, ConsumerState.RETIRED]) {
@@ -115,6 +115,11 @@ export class RingConsumer {
       nameView.set(nameBytes)
       c[base + C_NAME_LENGTH] = nameBytes.length
       c[base + C_DEPTH] = depth
+      c[base + C_MAX_LEASES] = maxLeases
+      c[base + C_FLAGS] = options.skipAiLocked ? ConsumerFlags.SKIP_AI_LOCKED : 0
+      const b64 = i * CONSUMER_I64_WORDS
+      Atomics.store(views.consumers64, b64 + CB_MIN_INTERVAL, options.fpsCap ? BigInt(Math.round(1e9 / options.fpsCap)) : 0n)
+      Atomics.store(views.consumers64, b64 + CB_LAST_ENQUEUED, -1n)
       Atomics.store(c, base + C_THREAD_ID, threadId)
       Atomics.store(c, base + C_LEASES, 0)
       Atomics.store(c, base + C_WAITING, 0)
@@ -283,17 +288,10 @@ export class RingConsumer {
     }
   }
 
+  /** The one rule only the consumer can apply: the frame's age when it gets to it. */
   private skipReason(slot: number): number {
-    const flags = this.v.slots[slot * SLOT_I32_WORDS + S_FLAGS]!
     const captureTsNs = this.v.slots64[slot * SLOT_I64_WORDS + SB_CAPTURE_TS]!
-    if (this.skipAiLocked && (flags & FrameFlags.AI_LOCKED) !== 0) return DropReason.AI_LOCKED
-    if (this.maxAgeNs > 0n && process.hrtime.bigint() - captureTsNs > this.maxAgeNs) return DropReason.STALE
-    if (this.minIntervalNs > 0n && this.lastDeliveredCaptureNs >= 0n) {
-      // A little slack so a 60 fps stream capped at 30 keeps every other frame despite jitter.
-      const interval = captureTsNs - this.lastDeliveredCaptureNs
-      if (interval < (this.minIntervalNs * 9n) / 10n) return DropReason.RATE_LIMITED
-    }
-    this.lastDeliveredCaptureNs = captureTsNs
+    if (process.hrtime.bigint() - captureTsNs > this.maxAgeNs) return DropReason.STALE
     return -1
   }
 
@@ -301,4 +299,23 @@ export class RingConsumer {
     Atomics.and(this.v.slots, slot * SLOT_I32_WORDS + S_HOLDERS, ~this.bit)
     this.v.add64(this.index * CONSUMER_I64_WORDS + CB_DROPPED + reason, 1)
   }
+}
+
+/**
+ * Refuses a consumer whose queue and leases would not fit the slots left:
+ * with every joined consumer inside its budget, the producer always finds a
+ * free slot. (Two consumers joining at the same instant could both pass; the
+ * producer then drops with a counted no-free-slot instead of ever waiting.)
+ */
+function checkSlotBudget(views: RingViews, name: string, depth: number, leases: number): void {
+  const c = views.consumers
+  let committed = 0
+  for (let i = 0; i < views.geometry.maxConsumers; i++) {
+    const base = i * CONSUMER_I32_WORDS
+    const state = Atomics.load(c, base + C_STATE)
+    if (state === ConsumerState.FREE || state === ConsumerState.RETIRED) continue
+    committed += c[base + C_DEPTH]! + c[base + C_MAX_LEASES]!
+  }
+  const budget = views.geometry.slotCount - SLOT_RESERVE
+  if (committed + depth + leases > budget) throw slotBudgetExceeded(name, depth, leases, committed, budget)
 }

@@ -44,3 +44,10 @@ export function frameTooLarge(byteLength: number, slotBytes: number): RingError 
     `a frame of ${byteLength} bytes does not fit a ${slotBytes}-byte slot; renegotiate a smaller output or create the ring for the larger format`,
   )
 }
+
+export function slotBudgetExceeded(name: string, depth: number, leases: number, committed: number, budget: number): RingError {
+  return new RingError(
+    'RING_SLOTS_EXHAUSTED',
+    `consumer "${name}" needs ${depth + leases} slots (depth ${depth} + ${leases} lease(s)) but only ${budget - committed} of the ring's ${budget} consumer slots are left; join with a smaller depth or create the ring with more slots`,
+  )
+}

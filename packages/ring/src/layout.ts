@@ -4,7 +4,7 @@
 // refuses a buffer whose magic or version differ.
 
 export const RING_MAGIC = 0x48525447 // "HRTG"
-export const RING_VERSION = 1
+export const RING_VERSION = 2
 
 /** The most consumers one ring serves: a slot's holders are one bit each in an Int32. */
 export const MAX_CONSUMERS_LIMIT = 32
@@ -53,7 +53,16 @@ export const C_GENERATION = 6
 export const C_LEASES = 7
 export const C_NAME_LENGTH = 8
 export const C_NAME = 9 // NAME_BYTES / 4 words
+/** ConsumerFlags the producer honours when it publishes. */
+export const C_FLAGS = 17
+/** Leases this consumer may hold (part of its slot budget). */
+export const C_MAX_LEASES = 18
 export const CONSUMER_I32_WORDS = 24
+
+/** Per-consumer rules the producer applies at publish time, so skipped frames never take queue room. */
+export const ConsumerFlags = {
+  SKIP_AI_LOCKED: 1,
+} as const
 
 export const ConsumerState = {
   FREE: 0,
@@ -82,7 +91,11 @@ export const CB_DELIVERED = 1
 /** Published count when the consumer was reclaimed: its books end there. */
 export const CB_END_SEQ = 2
 export const CB_DROPPED = 3 // + DropReason
-export const CONSUMER_I64_WORDS = 8
+/** Minimum capture-time interval between frames the consumer gets (0: no cap). */
+export const CB_MIN_INTERVAL = 8
+/** Capture time of the last frame enqueued for it (-1: none yet). */
+export const CB_LAST_ENQUEUED = 9
+export const CONSUMER_I64_WORDS = 12
 
 /** Why a consumer did not get a frame that was published while it was joined. */
 export const DropReason = {
@@ -178,5 +191,8 @@ export function computeOffsets(g: RingGeometry): RingOffsets {
  * producer never waits and never finds the pool exhausted.
  */
 export function requiredSlotCount(maxConsumers: number, depth: number, leases: number): number {
-  return maxConsumers * (depth + leases) + 2
+  return maxConsumers * (depth + leases) + SLOT_RESERVE
 }
+
+/** Slots outside every consumer's budget: the one being written and a spare. */
+export const SLOT_RESERVE = 2

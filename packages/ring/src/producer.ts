@@ -3,8 +3,13 @@ import {
   CB_DROPPED,
   CB_JOIN_SEQ,
   CB_END_SEQ,
+  CB_LAST_ENQUEUED,
+  CB_MIN_INTERVAL,
+  ConsumerFlags,
+  FrameFlags,
   C_LEASES,
   C_DEPTH,
+  C_FLAGS,
   C_READ,
   C_STATE,
   C_WAITING,
@@ -171,6 +176,22 @@ export class RingProducer {
       } else if (state !== ConsumerState.ACTIVE) {
         continue
       }
+      // Frames this consumer would skip anyway never take room in its queue.
+      const c64 = c * CONSUMER_I64_WORDS
+      if ((consumers[cb + C_FLAGS]! & ConsumerFlags.SKIP_AI_LOCKED) !== 0 && ((meta.flags ?? 0) & FrameFlags.AI_LOCKED) !== 0) {
+        v.add64(c64 + CB_DROPPED + DropReason.AI_LOCKED, 1)
+        continue
+      }
+      const minInterval = v.consumers64[c64 + CB_MIN_INTERVAL]!
+      if (minInterval > 0n) {
+        const last = v.consumers64[c64 + CB_LAST_ENQUEUED]!
+        // 10 % slack, so a 60 fps stream capped at 30 keeps every other frame despite jitter.
+        if (last >= 0n && meta.captureTsNs - last < (minInterval * 9n) / 10n) {
+          v.add64(c64 + CB_DROPPED + DropReason.RATE_LIMITED, 1)
+          continue
+        }
+        v.consumers64[c64 + CB_LAST_ENQUEUED] = meta.captureTsNs
+      }
       const bit = 1 << c
       const depth = consumers[cb + C_DEPTH]!
       const w = Atomics.load(consumers, cb + C_WRITE)
@@ -222,6 +243,7 @@ export class RingProducer {
     const b64 = c * CONSUMER_I64_WORDS
     Atomics.store(v.consumers64, b64 + CB_JOIN_SEQ, seq)
     Atomics.store(v.consumers64, b64 + CB_DELIVERED, 0n)
+    Atomics.store(v.consumers64, b64 + CB_LAST_ENQUEUED, -1n)
     for (let r = 0; r < DROP_REASON_COUNT; r++) Atomics.store(v.consumers64, b64 + CB_DROPPED + r, 0n)
     // A consumer that left in the meantime stays LEAVING and is reclaimed.
     const cb = c * CONSUMER_I32_WORDS + C_STATE

@@ -41,6 +41,7 @@ import {
   S_HOLDERS,
   SLOT_ALIGN,
   SLOT_I32_WORDS,
+  SLOT_RESERVE,
   computeOffsets,
   requiredSlotCount,
 } from './layout.js'
@@ -96,9 +97,11 @@ export class FrameRing {
     const maxLeases = positiveInt('maxLeases', options.maxLeases ?? 1, 1, 64)
     const auxWords = positiveInt('auxWords', options.auxWords ?? 0, 0, 4096)
     const slotBytes = Math.ceil(positiveInt('slotBytes', options.slotBytes, 1, 2 ** 30) / SLOT_ALIGN) * SLOT_ALIGN
-    const minimum = requiredSlotCount(maxConsumers, maxDepth, maxLeases)
-    const slotCount = options.slotCount ?? minimum
-    positiveInt('slotCount', slotCount, minimum, 65536)
+    // By default every place can hold a full queue and its leases (the
+    // iceoryx rule). A caller that knows its consumers' depths may ask for
+    // fewer slots; joins are then checked against what is left.
+    const slotCount = options.slotCount ?? requiredSlotCount(maxConsumers, maxDepth, maxLeases)
+    positiveInt('slotCount', slotCount, SLOT_RESERVE + 1 + maxLeases, 65536)
     const geometry = { slotCount, slotBytes, maxConsumers, queueCapacity: maxDepth, auxWords }
     const offsets = computeOffsets(geometry)
     const buffer = new SharedArrayBuffer(offsets.totalBytes)

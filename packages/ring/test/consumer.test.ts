@@ -119,6 +119,40 @@ t.test('frame-rate cap, AI-lock skip and staleness count as their own reasons', 
   }
 })
 
+t.test('capped and AI-lock-skipping consumers never lose frames to a full queue', async (t) => {
+  const ring = smallRing()
+  const p = ring.producer()
+  // Depth 1: if skipped frames were queued, every other frame would overflow as _slow.
+  const capped = ring.consumer('capped', { fpsCap: 30, depth: 1 })
+  const locked = ring.consumer('skipper', { skipAiLocked: true, depth: 1 })
+  const got: bigint[] = []
+  for (let i = 0n; i < 12n; i++) {
+    publishPattern(p, i >= 6n ? FrameFlags.AI_LOCKED : 0, 1_000_000_000n + i * 16_666_667n)
+    for (let l = capped.tryAcquire(); l; l = capped.tryAcquire()) {
+      got.push(l.seq)
+      capped.release(l)
+    }
+  }
+  t.same(got, [0n, 2n, 4n, 6n, 8n, 10n])
+  const stats = Object.fromEntries(ring.consumerStats().map((s) => [s.name, s]))
+  t.equal(stats.capped!.dropped.capped_slow, 0n)
+  t.equal(stats.capped!.dropped.rate_limited, 6n)
+  t.equal(stats.skipper!.dropped.ai_locked, 6n, 'locked frames skipped at publish')
+  t.equal(stats.skipper!.dropped.skipper_slow, 5n, 'the unlocked frames it never read overflowed its depth-1 queue')
+  t.equal(stats.skipper!.lag, 1)
+})
+
+t.test('a ring with fewer slots than the worst case refuses a consumer that would not fit', async (t) => {
+  const ring = smallRing({ slotCount: 8 }) // 6 slots for consumers' queues and leases
+  ring.consumer('first', { depth: 3 }) // 3 + 1 lease
+  t.throws(() => ring.consumer('second', { depth: 2 }), {
+    code: 'RING_SLOTS_EXHAUSTED',
+    message: /consumer "second" needs 3 slots \(depth 2 \+ 1 lease\(s\)\) but only 2 of the ring's 6 consumer slots are left/,
+  })
+  ring.consumer('third', { depth: 1 })
+  t.throws(() => smallRing({ slotCount: 3 }), { message: /slotCount must be an integer from 4/ })
+})
+
 t.test('discard counts a taken frame under a reason instead of delivered', async (t) => {
   const ring = smallRing()
   const p = ring.producer()
