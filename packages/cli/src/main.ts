@@ -108,7 +108,7 @@ async function probeCommand(argv: readonly string[]): Promise<number> {
   return 0
 }
 
-const BENCH_SCOPES = ['ring', 'decode', 'soak', 'backpressure']
+const BENCH_SCOPES = ['ring', 'decode', 'soak', 'backpressure', 'telemetry']
 
 /** Runs the bench harness (bench/) in its own process so its figures are not disturbed by this one. */
 async function benchCommand(argv: readonly string[]): Promise<number> {
