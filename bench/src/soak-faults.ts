@@ -112,13 +112,15 @@ export function healthyAfter(kind: FaultKind, v: RecoveryView, names: { crashCon
   switch (kind) {
     case 'camera_restart':
       return v.cameraState === 'streaming' && v.fps >= 0.95 * v.nominalFps
+    // A consumer is back when it runs and takes (nearly) every frame again; the odd frame lost to a busy
+    // machine counts against the drop target in the steady seconds, not against recovery.
     case 'consumer_crash': {
       const c = v.consumers[names.crashConsumer]
-      return v.workerState(names.crashConsumer) === 'running' && c !== undefined && c.delivered > 0 && c.lost === 0
+      return v.workerState(names.crashConsumer) === 'running' && c !== undefined && c.delivered > 0 && c.lost <= 0.05 * (c.delivered + c.lost)
     }
     case 'stalled_consumer': {
       const c = v.consumers[names.stallConsumer]
-      return c !== undefined && c.delivered > 0 && c.lost === 0
+      return c !== undefined && c.delivered > 0 && c.lost <= 0.05 * (c.delivered + c.lost)
     }
     case 'thermal_bus_errors':
       return v.thermalHz !== null && v.thermalHz >= 9.5 && v.thermalLost === 0

@@ -478,7 +478,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   log(`soak: ${pass ? 'every target met' : 'TARGETS MISSED'} over ${steadySeconds} steady seconds; load ${loadStart.map((x) => x.toFixed(2)).join(' ')} -> ${loadEnd.map((x) => x.toFixed(2)).join(' ')}`)
   if (options.json) {
     await mkdir(dirname(options.json), { recursive: true })
-    await writeFile(options.json, JSON.stringify(json, null, 1) + '\n')
+    await writeFile(options.json, soakJsonText(json))
     const htmlFile = options.html ?? options.json.replace(/\.json$/, '') + '.html'
     await writeFile(htmlFile, html)
     log(`soak: wrote ${options.json} and ${htmlFile}`)
@@ -593,4 +593,12 @@ function describeEffect(effect: Record<string, unknown>): string {
       return `${name} ${String(v)}`
     })
     .join('; ')
+}
+
+/** The JSON file: readable keys, and one line per second so a 10-minute run stays a reviewable size. */
+function soakJsonText(json: Record<string, unknown>): string {
+  const { seconds, ...rest } = json
+  const head = JSON.stringify({ ...rest, seconds: [] }, null, 2)
+  const body = (seconds as unknown[]).map((s) => `    ${JSON.stringify(s)}`).join(',\n')
+  return head.replace(/"seconds": \[\]\n\}$/, `"seconds": [\n${body}\n  ]\n}`) + '\n'
 }

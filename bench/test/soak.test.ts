@@ -12,7 +12,7 @@ t.test('a short soak records every second, plays its faults and writes both repo
   const json = join(dir, 'soak.json')
   const lines: string[] = []
   const result = await runSoak({
-    durationS: 30,
+    durationS: 36,
     warmupS: 3,
     source: 'synthetic://?size=640x360&fps=30',
     faults: ['consumer_crash', 'stalled_consumer', 'thermal_bus_errors'],
