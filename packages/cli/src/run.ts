@@ -216,9 +216,13 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       // Stop the camera first and let consumers finish what is queued, so
       // the final books balance (delivered + dropped = published, lag 0).
       recorder.sample()
+      // Health as it was while running (stopping the camera turns it red)...
+      const running = report()
       await capture.stop(config.supervisor.stopTimeoutMs)
       await drainConsumers(capture.ring, 1000)
+      // ...with the consumers' final, drained books.
       const summary = recorder.summary()
+      summary.health = { ...running, consumers: summary.health.consumers }
       for (const s of started) s.stop?.()
       await kernel.stop()
       // A last push of the final figures, bounded so an unreachable collector cannot hold the exit.
