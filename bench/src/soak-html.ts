@@ -124,7 +124,8 @@ export function svgChart(chart: Chart, t: readonly number[], bands: readonly Ban
 }
 
 function table(head: readonly string[], rows: ReadonlyArray<readonly string[]>, cls = ''): string {
-  return `<table class="${cls}"><thead><tr>${head.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>${rows
+  const thead = head.some((c) => c !== '') ? `<thead><tr>${head.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead>` : ''
+  return `<table class="${cls}">${thead}<tbody>${rows
     .map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`
 }
@@ -132,7 +133,7 @@ function table(head: readonly string[], rows: ReadonlyArray<readonly string[]>, 
 const STYLE = `
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:960px;color:#222}
 h1{font-size:22px;margin:0}h2{font-size:17px;margin:28px 0 8px}.sub{color:#555;margin:4px 0 16px}
-table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;overflow-wrap:anywhere}th{background:#f3f3f3}
+table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;overflow-wrap:anywhere}th{background:#f3f3f3;white-space:nowrap;overflow-wrap:normal}
 .pass{color:#116611;font-weight:600}.fail{color:#b00;font-weight:600}
 svg{display:block;margin:10px 0}.ct{font-weight:600;font-size:13px}.cu{font-weight:400;fill:#666}
 .ax,.lg,.tl{font-size:11px;fill:#444}.grid{stroke:#e6e6e6}.frame{fill:none;stroke:#999}
