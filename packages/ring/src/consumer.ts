@@ -116,7 +116,7 @@ export class RingConsumer {
       c[base + C_NAME_LENGTH] = nameBytes.length
       c[base + C_DEPTH] = depth
       c[base + C_MAX_LEASES] = maxLeases
-      c[base + C_FLAGS] = options.skipAiLocked ? ConsumerFlags.SKIP_AI_LOCKED : 0
+      c[base + C_FLAGS] = (options.skipAiLocked ? ConsumerFlags.SKIP_AI_LOCKED : 0) | (options.fpsCap ? ConsumerFlags.RATE_CAPPED : 0)
       const b64 = i * CONSUMER_I64_WORDS
       Atomics.store(views.consumers64, b64 + CB_MIN_INTERVAL, options.fpsCap ? BigInt(Math.round(1e9 / options.fpsCap)) : 0n)
       Atomics.store(views.consumers64, b64 + CB_LAST_ENQUEUED, -1n)

@@ -62,6 +62,8 @@ export const CONSUMER_I32_WORDS = 24
 /** Per-consumer rules the producer applies at publish time, so skipped frames never take queue room. */
 export const ConsumerFlags = {
   SKIP_AI_LOCKED: 1,
+  /** CB_MIN_INTERVAL is set (a flag, so uncapped consumers cost no BigInt read at publish). */
+  RATE_CAPPED: 2,
 } as const
 
 export const ConsumerState = {

@@ -178,12 +178,13 @@ export class RingProducer {
       }
       // Frames this consumer would skip anyway never take room in its queue.
       const c64 = c * CONSUMER_I64_WORDS
-      if ((consumers[cb + C_FLAGS]! & ConsumerFlags.SKIP_AI_LOCKED) !== 0 && ((meta.flags ?? 0) & FrameFlags.AI_LOCKED) !== 0) {
+      const rules = consumers[cb + C_FLAGS]!
+      if ((rules & ConsumerFlags.SKIP_AI_LOCKED) !== 0 && ((meta.flags ?? 0) & FrameFlags.AI_LOCKED) !== 0) {
         v.add64(c64 + CB_DROPPED + DropReason.AI_LOCKED, 1)
         continue
       }
-      const minInterval = v.consumers64[c64 + CB_MIN_INTERVAL]!
-      if (minInterval > 0n) {
+      if ((rules & ConsumerFlags.RATE_CAPPED) !== 0) {
+        const minInterval = v.consumers64[c64 + CB_MIN_INTERVAL]!
         const last = v.consumers64[c64 + CB_LAST_ENQUEUED]!
         // 10 % slack, so a 60 fps stream capped at 30 keeps every other frame despite jitter.
         if (last >= 0n && meta.captureTsNs - last < (minInterval * 9n) / 10n) {
