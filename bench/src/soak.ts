@@ -10,7 +10,7 @@ import type { Logger } from '@heart/kernel'
 import { HeartMetric, HistogramSnapshot, type Counter } from '@heart/telemetry'
 import { THERMAL_LOSS_REASONS, type ThermalConfig } from '@heart/thermal'
 import { CONSUMER_KINDS, runHeart, type RunningHeart, type RunSummary } from 'heart'
-import { machine, round } from './report.js'
+import { machine, median, round } from './report.js'
 import { renderReport, type Band, type Chart } from './soak-html.js'
 import {
   defaultFaultPlan,
@@ -59,6 +59,8 @@ export interface SoakSecond {
   cpu_percent: number
   camera_state: string
   load1: number
+  /** Main-thread time the harness's previous per-second sample took, ms. */
+  sampler_ms: number
 }
 
 export interface SoakResult {
@@ -214,6 +216,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     )
   }
 
+  // What the sampler itself costs the main thread (it runs between ticks): the previous call's duration.
+  let lastSampleMs = 0
   const sample = (): void => {
     const now = performance.now()
     const dt = (now - lastMs) / 1000
@@ -318,12 +322,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       cpu_percent: round(((cpu.user + cpu.system) / 1e3 / (dt * 1000)) * 100, 1),
       camera_state: report.camera.state,
       load1: round(loadavg()[0]!, 2),
+      sampler_ms: round(lastSampleMs, 3),
     })
     occSum = occN = occMax = 0
     if (t % 30 === 0) {
       const s = seconds[seconds.length - 1]!
       log(`soak: t=${t}s fps ${s.fps} rtp p99 ${s.latency_ms.receive_to_publish.p99 ?? '-'} ms tick p99 ${s.tick_ms.p99 ?? '-'} ms thermal ${s.thermal.hz ?? '-'} Hz rss ${s.rss_mb} MB cpu ${s.cpu_percent} % load ${s.load1}`)
     }
+    lastSampleMs = performance.now() - now
   }
 
   const sampler = setInterval(sample, 1000)
@@ -411,6 +417,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     rss_growth_ratio: steadyFigures.rssGrowth,
     rss_drift_mb_per_min: drift === null ? null : round(drift.perMinute, 3),
     cpu_percent_mean: round(mean(seconds.filter((s) => s.steady).map((s) => s.cpu_percent)), 1),
+    // The harness's own main-thread cost once a second (it shares the thread with the tick loop).
+    sampler_ms_p50: round(median(seconds.map((s) => s.sampler_ms)), 3),
+    sampler_ms_max: round(Math.max(...seconds.map((s) => s.sampler_ms)), 3),
   }
   const wholeRun = {
     duration_s: summary.duration_s,
