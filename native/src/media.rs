@@ -1000,7 +1000,10 @@ impl Pipeline {
         }
         None => self.receipt.pop_front().map(|(_, c)| c).unwrap_or(decode_ts),
       };
-      self.decoder_primed = true;
+      // After a frame without a timestamp its packets' receipts cannot be
+      // told apart from lost ones (an RTSP frame's first packet may lack the
+      // pts its other slices carry): the next frame settles without counting.
+      self.decoder_primed = pts != NOPTS;
       let corrupt = (*f).flags & (ffi::AV_FRAME_FLAG_CORRUPT as c_int) != 0 || (*f).decode_error_flags != 0;
       let keyframe = (*f).key_frame != 0;
       self.held_is_sw = false;
