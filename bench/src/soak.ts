@@ -369,6 +369,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     rssGrowth: rssGrowth === null ? null : round(rssGrowth, 4),
   }
   const checks = judge(steadyFigures)
+  if (faults.length > 0) {
+    // The run must also come back from every fault it played.
+    const recovered = faults.filter((f) => f.recoveredS !== null && f.error === null).length
+    checks.push({ name: 'scripted faults recovered', target: 'all', value: recovered, shown: `${recovered} of ${faults.length}`, pass: recovered === faults.length })
+  }
   const pass = checks.every((c) => c.pass)
 
   faults.forEach((f, i) => {

@@ -23,7 +23,7 @@ t.test('a short soak records every second, plays its faults and writes both repo
   const html = readFileSync(join(dir, 'soak.html'), 'utf8')
   t.equal(written.scope, 'soak')
   t.match(written.machine, { cores: Number, cpu_model: String })
-  t.equal(written.targets.length, 6)
+  t.equal(written.targets.length, 7, 'six targets and the fault recovery check')
   t.equal(result.pass, written.targets.every((c: { pass: boolean }) => c.pass), 'the verdict is the targets together')
   t.ok(written.seconds.length >= 28, `one record a second (${written.seconds.length})`)
   const s = written.seconds[10]
