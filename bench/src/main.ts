@@ -13,7 +13,7 @@ switch (scope) {
   case 'ring':
     await benchRing({ json: flag('json'), frames: flag('frames') ? Number(flag('frames')) : undefined })
     break
-  case 'telemetry': await (await import('./telemetry.js')).benchTelemetry({ json: flag('json'), seconds: flag('seconds') ? Number(flag('seconds')) : undefined, runs: flag('runs') ? Number(flag('runs')) : undefined, consumers: flag('consumers') ? Number(flag('consumers')) : undefined }); break
+  case 'telemetry': await (await import('./telemetry.js')).benchTelemetry({ json: flag('json'), seconds: flag('seconds') ? Number(flag('seconds')) : undefined, runs: flag('runs') ? Number(flag('runs')) : undefined, consumers: flag('consumers') ? Number(flag('consumers')) : undefined, source: flag('source') }); break
   case 'soak': {
     const { runSoak } = await import('./soak.js')
     const faults = flag('faults')

@@ -32,6 +32,8 @@ export interface TelemetryBenchOptions {
   warmupS?: number
   size?: string
   fps?: number
+  /** The camera; default synthetic:// at size/fps (no decoding: the lightest base). */
+  source?: string
   consumers?: number
   json?: string
   log?: (line: string) => void
@@ -93,6 +95,10 @@ async function freePort(): Promise<number> {
   })
 }
 
+function sourceOf(o: BenchSettings): string {
+  return o.source ?? `synthetic://?size=${o.size}&fps=${o.fps}`
+}
+
 /** A running `heart run` child for one side of a pair. */
 interface Side {
   on: boolean
@@ -113,7 +119,7 @@ async function startSide(on: boolean, o: BenchSettings, receiver: OtlpReceiver, 
   await writeFile(
     file,
     [
-      `source: "synthetic://?size=${o.size}&fps=${o.fps}"`,
+      `source: "${sourceOf(o)}"`,
       `http: { host: 127.0.0.1, port: ${port} }`,
       'consumers:',
       ...Array.from({ length: o.consumers }, (_, i) => `  - { name: consumer_${i}, kind: verify, depth: 8 }`),
@@ -157,7 +163,7 @@ async function framesTotal(side: Side): Promise<number> {
   return health.camera.frames_total ?? 0
 }
 
-type BenchSettings = Required<Omit<TelemetryBenchOptions, 'json' | 'log'>>
+type BenchSettings = Required<Omit<TelemetryBenchOptions, 'json' | 'log' | 'source'>> & { source?: string }
 
 /**
  * One pair: heart with telemetry on and heart with it off, running at the
@@ -201,6 +207,7 @@ export async function benchTelemetry(options: TelemetryBenchOptions = {}): Promi
     size: options.size ?? '1920x1080',
     fps: options.fps ?? 60,
     consumers: options.consumers ?? 3,
+    ...(options.source ? { source: options.source } : {}),
   }
   const receiver = await startOtlpReceiver()
   const dir = await mkdtemp(join(tmpdir(), 'heart-bench-telemetry-'))
@@ -239,7 +246,7 @@ export async function benchTelemetry(options: TelemetryBenchOptions = {}): Promi
   const off = side(runs.off)
   const report: BenchReport = {
     scope: 'telemetry',
-    machine: { ...machine(), source: `synthetic://?size=${o.size}&fps=${o.fps}`, consumers: o.consumers, seconds_per_run: o.seconds },
+    machine: { ...machine(), source: sourceOf(o), consumers: o.consumers, seconds_per_run: o.seconds },
     results: { on, off },
     ratios: {
       cpu_on_vs_off: round(on['cpu_ms_per_s']! / off['cpu_ms_per_s']!, 4),
