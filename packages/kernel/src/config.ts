@@ -35,6 +35,8 @@ export const kernelConfigShape = {
     restartInitialMs: integer({ min: 10, max: 60_000, default: 200 }),
     restartMaxMs: integer({ min: 10, max: 600_000, default: 10_000 }),
     stopTimeoutMs: integer({ min: 100, max: 60_000, default: 2000 }),
+    /** Worker threads run this much nicer than the main thread (Linux; 0 = same). */
+    workerNice: integer({ min: 0, max: 19, default: 5 }),
   }),
 }
 

@@ -12,7 +12,7 @@ import type { Logger } from './types.js'
 export interface KernelOptions {
   loop?: { periodMs?: number; warnGapMs?: number; eventsPerTick?: number; eventQueueCapacity?: number }
   health?: { redAfterMs?: number }
-  supervisor?: { restartInitialMs?: number; restartMaxMs?: number; stopTimeoutMs?: number }
+  supervisor?: { restartInitialMs?: number; restartMaxMs?: number; stopTimeoutMs?: number; workerNice?: number }
   logger?: Logger
   /** Shared histograms so /metrics reads the same tick figures as /health. */
   tickIntervalHistogram?: Histogram
@@ -103,6 +103,7 @@ export class Kernel {
         onCrash: (service, crash, backoffMs) => this.events.push('worker.crashed', { service, reason: crash.reason, exitCode: crash.exitCode, restartInMs: backoffMs }),
       },
       this.logger,
+      options.supervisor?.workerNice ?? 0,
     )
     this.health = new HealthAggregator(
       {

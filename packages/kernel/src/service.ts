@@ -1,6 +1,7 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads'
 import type { FromWorker, LogLevel, Logger, ToWorker, WorkerBootstrap } from './types.js'
 import { notInWorker } from './errors.js'
+import { setThreadNice } from './thread-priority.js'
 
 /** What a service's function receives inside its worker. */
 export interface ServiceContext<C> {
@@ -38,6 +39,10 @@ export function serveWorker<C>(fn: (ctx: ServiceContext<C>) => Promise<void> | v
     signal: controller.signal,
     emit: (type, payload) => post({ kind: 'event', type, payload }),
     log: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
+  }
+  if (boot.nice) {
+    const result = setThreadNice(boot.nice)
+    if ('skipped' in result) ctx.log.debug('thread priority left as is', { nice: boot.nice, reason: result.skipped })
   }
   post({ kind: 'ready' })
   Promise.resolve()

@@ -23,6 +23,8 @@ export interface ServiceSpec<C = unknown> {
   /** SharedArrayBuffers the worker attaches to (rings, metrics). */
   shared?: Record<string, SharedArrayBuffer>
   restart?: RestartPolicy
+  /** Nice value for this worker's thread; default the supervisor's workerNice. */
+  nice?: number
   /** Extra resource limits for the worker. */
   resourceLimits?: ConstructorParameters<typeof Worker>[1] extends infer O ? (O extends { resourceLimits?: infer R } ? R : never) : never
 }
@@ -80,10 +82,16 @@ export class Supervisor {
   private readonly logger: Logger
   private readonly hooks: SupervisorHooks
   private stopping = false
+  private readonly workerNice: number
 
-  constructor(hooks: SupervisorHooks = {}, logger: Logger = silentLogger) {
+  /**
+   * workerNice: workers run this much nicer than the main thread (Linux), so
+   * the tick loop is scheduled first when the cores are busy.
+   */
+  constructor(hooks: SupervisorHooks = {}, logger: Logger = silentLogger, workerNice = 0) {
     this.hooks = hooks
     this.logger = logger
+    this.workerNice = workerNice
   }
 
   start<C>(spec: ServiceSpec<C>): ServiceStatus {
@@ -138,7 +146,7 @@ export class Supervisor {
 
   private spawn(entry: Entry): void {
     const { spec } = entry
-    const bootstrap: WorkerBootstrap = { heartService: true, name: spec.name, config: spec.config ?? {}, shared: spec.shared ?? {} }
+    const bootstrap: WorkerBootstrap = { heartService: true, name: spec.name, config: spec.config ?? {}, shared: spec.shared ?? {}, nice: spec.nice ?? this.workerNice }
     const worker = new Worker(spec.entry, { workerData: bootstrap, resourceLimits: spec.resourceLimits, stdout: false, stderr: false })
     const threadId = worker.threadId
     entry.worker = worker

@@ -40,4 +40,6 @@ export interface WorkerBootstrap<C = unknown> {
   name: string
   config: C
   shared: Record<string, SharedArrayBuffer>
+  /** Nice value for the worker's thread (0: leave it). */
+  nice?: number
 }
