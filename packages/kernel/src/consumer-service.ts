@@ -1,6 +1,6 @@
 import { FrameRing, type ConsumerOptions, type FrameLease, type RingConsumer } from '@heart/ring'
 import { HeartMetric, MetricsRegistry, heartCatalogue, startWorkerTracing, type HeartCatalogueOptions, type WorkerTracingConfig } from '@heart/telemetry'
-import { serveWorker, type ServiceContext } from './service.js'
+import { serveWorker, setWorkerLogFields, type ServiceContext } from './service.js'
 
 /** The config every consumer worker gets; apps add their own fields in `app`. */
 export interface ConsumerServiceConfig<A = unknown> {
@@ -44,10 +44,12 @@ export function serveConsumer<A>(setup: (ctx: ServiceContext<ConsumerServiceConf
         latency?.record(Number(acquiredNs - frame.publishTsNs) / 1e6)
         // null for unsampled frames (one atomic load); the span covers the handler's work.
         const span = tracing?.consume(frame.seq, frame.publishTsNs, acquiredNs) ?? null
+        if (span) setWorkerLogFields({ trace_id: span.traceId, span_id: span.spanId })
         try {
           await handler.onFrame(frame, consumer)
         } finally {
           span?.end()
+          if (span) setWorkerLogFields(null)
           // The handler may have released or discarded it already.
           if (consumer.leaseCount > 0) {
             try {

@@ -31,7 +31,10 @@ export function serveWorker<C>(fn: (ctx: ServiceContext<C>) => Promise<void> | v
   parentPort.on('message', (message: ToWorker) => {
     if (message?.kind === 'stop') controller.abort()
   })
-  const log = (level: LogLevel) => (msg: string, fields?: Record<string, unknown>) => post({ kind: 'log', level, msg, fields: sanitize(fields) })
+  // Fields every log line carries while they are set: the trace of the
+  // sampled frame being worked on, so a log line can be found from its trace.
+  const log = (level: LogLevel) => (msg: string, fields?: Record<string, unknown>) =>
+    post({ kind: 'log', level, msg, fields: sanitize(currentLogFields ? { ...currentLogFields, ...fields } : fields) })
   const ctx: ServiceContext<C> = {
     name: boot.name,
     config: boot.config,
@@ -61,6 +64,13 @@ export function serveWorker<C>(fn: (ctx: ServiceContext<C>) => Promise<void> | v
         })
       },
     )
+}
+
+let currentLogFields: Record<string, unknown> | null = null
+
+/** Sets (or clears, with null) fields added to every log line of this worker. */
+export function setWorkerLogFields(fields: Record<string, unknown> | null): void {
+  currentLogFields = fields
 }
 
 /** Makes log fields structured-clone safe (errors become plain objects). */

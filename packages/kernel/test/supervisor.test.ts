@@ -75,3 +75,15 @@ t.test('a worker that ignores the stop request is terminated within the timeout'
   t.ok(took >= 290, `waited for the timeout (${took.toFixed(0)} ms)`)
   t.match(warnings, [/did not stop in time/])
 })
+
+t.test('worker log fields (the trace of a sampled frame) travel with its log lines', async (t) => {
+  const lines: Array<[string, Record<string, unknown> | undefined]> = []
+  const logger = { debug() {}, warn() {}, error() {}, info: (m: string, f?: Record<string, unknown>) => lines.push([m, f]) }
+  const sup = new Supervisor({}, logger)
+  t.teardown(() => sup.stopAll(500))
+  sup.start({ name: 'logs', entry: new URL('./fixtures/log-fields-service.js', import.meta.url), restart: { enabled: false } })
+  await waitFor(() => lines.length >= 3)
+  t.same(lines[0], ['plain', { service: 'logs' }])
+  t.same(lines[1], ['inside a sampled frame', { service: 'logs', trace_id: '0af7651916cd43dd8448eb211c80319c', span_id: 'b7ad6b7169203331', seq: 60 }])
+  t.same(lines[2], ['after', { service: 'logs' }])
+})

@@ -31,6 +31,9 @@ export interface WorkerTracingConfig {
 /** A sampled frame's consume in progress; end() when the work is done. */
 export interface ConsumeTrace {
   end(): void
+  /** The frame's trace, for log lines written while working on it. */
+  readonly traceId: string
+  readonly spanId: string
 }
 
 export interface WorkerFrameTracing {
@@ -70,7 +73,12 @@ export function startWorkerTracing(
       consume(seq, publishNs, acquiredNs) {
         const n = Number(seq)
         if (!table.has(n)) return null
-        return { end: () => log.write(myIndex, n, acquiredNs, process.hrtime.bigint(), Number(acquiredNs - publishNs) / 1e6) }
+        const context = table.read(n)
+        return {
+          end: () => log.write(myIndex, n, acquiredNs, process.hrtime.bigint(), Number(acquiredNs - publishNs) / 1e6),
+          traceId: context?.traceId ?? '',
+          spanId: context?.spanId ?? '',
+        }
       },
       emitConsumeSpans: () => 0,
       shutdown: async () => undefined,
@@ -110,7 +118,10 @@ export function startWorkerTracing(
     frames,
     tracing,
     consume(seq, publishNs, acquiredNs) {
-      return frames.startConsume(threadName, seq, publishNs, acquiredNs)
+      const span = frames.startConsume(threadName, seq, publishNs, acquiredNs)
+      if (!span) return null
+      const { traceId, spanId } = span.spanContext()
+      return { end: () => span.end(), traceId, spanId }
     },
     emitConsumeSpans,
     shutdown: async (timeoutMs = 700) => {
