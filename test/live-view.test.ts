@@ -8,32 +8,15 @@
 /// <reference lib="dom" />
 // (DOM types for the page.evaluate() callbacks, which run in the browser.)
 
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { silentLogger } from '@heart/kernel'
 import { runHeart, type RunningHeart } from 'heart'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { CHROMIUM, openChromiumPage } from '@heart/stream/testing'
 import t from 'tap'
 
-const CHROMIUM = '/usr/bin/chromium'
 const ARTIFACTS = new URL('../artifacts/', import.meta.url) // test/dist/ -> test/artifacts/
-
-/** Our own child processes (the browser), so teardown can end exactly them by PID. */
-function childPids(): number[] {
-  const pids: number[] = []
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid === process.pid) pids.push(Number(entry))
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return pids
-}
 
 /** The number in a key/value table row, e.g. "frames / s\t29.9" -> 29.9. */
 function figure(table: string, label: string): number {
@@ -52,44 +35,7 @@ t.test('live view of a real heart run in chromium', { skip: existsSync(CHROMIUM)
   t.teardown(() => heart.stop())
   const base = `http://127.0.0.1:${heart.http.port}`
 
-  const profile = mkdtempSync(join(tmpdir(), 'heart-chromium-'))
-  t.teardown(() => rmSync(profile, { recursive: true, force: true }))
-  const before = new Set(childPids())
-  let context: BrowserContext | undefined
-  t.teardown(async () => {
-    await Promise.race([context?.close(), new Promise((r) => setTimeout(r, 5000))])
-    for (const pid of childPids()) {
-      if (before.has(pid)) continue
-      try {
-        process.kill(pid, 'SIGKILL') // only our own child: the browser we launched
-      } catch {
-        // already gone
-      }
-    }
-  })
-  // launchPersistentContext is playwright's way of giving chromium a --user-data-dir.
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
-  const page: Page = context.pages()[0] ?? (await context.newPage())
-  const foreign: string[] = []
-  const pageErrors: string[] = []
-  page.on('request', (req) => {
-    if (!req.url().startsWith(base)) foreign.push(req.url())
-  })
-  page.on('pageerror', (err) => pageErrors.push(String(err)))
+  const { page, foreign, pageErrors } = await openChromiumPage(base, (fn) => t.teardown(fn))
 
   const response = await page.goto(`${base}/`)
   t.equal(response?.status(), 200, 'GET / loads the live view')

@@ -3,10 +3,9 @@
 // routes, publishes real JPEGs made by the ffmpeg CLI, motion boxes,
 // detections and thermal frames, and serves a fake /health.
 
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { CHROMIUM, openChromiumPage } from '../src/testing/chromium.js'
 import t from 'tap'
 import { LiveFeed } from '../src/live-feed.js'
 import { MjpegHub } from '../src/mjpeg-hub.js'
@@ -15,7 +14,6 @@ import type { HttpRoute } from '../src/types.js'
 import { ffmpegJpegs } from './helpers/frames.js'
 import { startServer } from './helpers/server.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const ARTIFACTS = new URL('../../test/artifacts/', import.meta.url)
 
 const fakeHealth = {
@@ -45,22 +43,6 @@ const fakeHealth = {
     detection: { state: 'restarting', starts: 3, crashes: 2, last_crash: 'Error: detection server refused the connection' },
   },
   stream: { viewers: 1, skipped: 4 },
-}
-
-/** Our own child processes (the browser), so teardown can end exactly them by PID. */
-function childPids(): number[] {
-  const pids: number[] = []
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid === process.pid) pids.push(Number(entry))
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return pids
 }
 
 function thermalFrame(seq: number): number[] {
@@ -108,44 +90,7 @@ t.test('live view in chromium: video updates, overlay, heat map and health table
   const timer = setInterval(publishOne, 100)
   t.teardown(() => clearInterval(timer))
 
-  const profile = mkdtempSync(join(tmpdir(), 'heart-chromium-'))
-  t.teardown(() => rmSync(profile, { recursive: true, force: true }))
-  const before = new Set(childPids())
-  let context: BrowserContext | undefined
-  t.teardown(async () => {
-    await Promise.race([context?.close(), new Promise((r) => setTimeout(r, 5000))])
-    for (const pid of childPids()) {
-      if (before.has(pid)) continue
-      try {
-        process.kill(pid, 'SIGKILL') // only our own child: the browser we launched
-      } catch {
-        // already gone
-      }
-    }
-  })
-  // launchPersistentContext is playwright's way of giving chromium a --user-data-dir.
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
-  const page: Page = context.pages()[0] ?? (await context.newPage())
-  const foreign: string[] = []
-  const pageErrors: string[] = []
-  page.on('request', (req) => {
-    if (!req.url().startsWith(server.url)) foreign.push(req.url())
-  })
-  page.on('pageerror', (err) => pageErrors.push(String(err)))
+  const { page, foreign, pageErrors } = await openChromiumPage(server.url, (fn) => t.teardown(fn))
 
   const response = await page.goto(`${server.url}/`)
   t.equal(response?.status(), 200, 'the page loads')

@@ -1,0 +1,81 @@
+// Opening a page in Debian's chromium for the live-view tests (this package's
+// and the top-level integration test), so both launch it the same way:
+// playwright-core with executablePath /usr/bin/chromium (never `playwright
+// install`), the flags this machine's closed network needs, a throwaway
+// profile, and a teardown that ends exactly the browser processes we started.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium, type BrowserContext, type Page } from 'playwright-core'
+
+export const CHROMIUM = '/usr/bin/chromium'
+
+/** Flags for headless chromium on a machine that reaches no network but localhost. */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+
+export interface LivePage {
+  page: Page
+  /** Requests the page made to anything but `origin` (the live view must need none). */
+  foreign: string[]
+  /** Uncaught errors in the page. */
+  pageErrors: string[]
+}
+
+/** Our own child processes (the browser), so teardown can end exactly them by PID. */
+function childPids(): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid === process.pid) pids.push(Number(entry))
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids
+}
+
+/**
+ * Launches chromium with a fresh profile and returns its page, watching for
+ * requests that leave `origin` and for page errors. `teardown` (tap's
+ * t.teardown) closes the browser, kills any of its processes still alive (ours
+ * only, by PID) and removes the profile, even when the test fails.
+ */
+export async function openChromiumPage(origin: string, teardown: (fn: () => unknown) => void, viewport = { width: 1280, height: 900 }): Promise<LivePage> {
+  const profile = mkdtempSync(join(tmpdir(), 'heart-chromium-'))
+  teardown(() => rmSync(profile, { recursive: true, force: true }))
+  const before = new Set(childPids())
+  let context: BrowserContext | undefined
+  teardown(async () => {
+    await Promise.race([context?.close(), new Promise((r) => setTimeout(r, 5000))])
+    for (const pid of childPids()) {
+      if (before.has(pid)) continue
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }
+  })
+  // launchPersistentContext is playwright's way of giving chromium a --user-data-dir.
+  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, viewport, args: CHROMIUM_ARGS })
+  const page = context.pages()[0] ?? (await context.newPage())
+  const foreign: string[] = []
+  const pageErrors: string[] = []
+  page.on('request', (req) => {
+    if (!req.url().startsWith(origin)) foreign.push(req.url())
+  })
+  page.on('pageerror', (err) => pageErrors.push(String(err)))
+  return { page, foreign, pageErrors }
+}
