@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { silentLogger } from '@heart/kernel'
 import { runHeart, type RunningHeart } from 'heart'
-import { CHROMIUM, openChromiumPage } from '@heart/stream/testing'
+import { CHROMIUM, openChromiumPage, pictureFingerprint } from '@heart/stream/testing'
 import t from 'tap'
 
 const ARTIFACTS = new URL('../artifacts/', import.meta.url) // test/dist/ -> test/artifacts/
@@ -48,18 +48,7 @@ t.test('live view of a real heart run in chromium', { skip: existsSync(CHROMIUM)
     return { w: img.naturalWidth, h: img.naturalHeight }
   })
   t.ok(size.w > 0 && size.h > 0, `the MJPEG stream shows in the <img> (${size.w}x${size.h})`)
-  // A fingerprint of the picture itself (a screenshot would include the
-  // moving overlay and differ even on a frozen video).
-  const picture = (): Promise<string> =>
-    page.evaluate(() => {
-      const img = document.getElementById('video') as HTMLImageElement
-      const c = document.createElement('canvas')
-      c.width = 64
-      c.height = 36
-      const ctx = c.getContext('2d')!
-      ctx.drawImage(img, 0, 0, 64, 36)
-      return Array.from(ctx.getImageData(0, 0, 64, 36).data).join(',')
-    })
+  const picture = () => pictureFingerprint(page)
   const first = await picture()
   let changed = false
   for (let i = 0; i < 50 && !changed; i++) {

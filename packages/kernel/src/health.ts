@@ -103,8 +103,6 @@ export class HealthAggregator {
   private readonly sources: HealthSources
   private readonly thresholds: HealthThresholds
   private readonly startedMs = performance.now()
-  /** Consumers whose thread died keep their last books here (the ring forgets them). */
-  private readonly departed = new Map<string, ConsumerHealth>()
 
   constructor(sources: HealthSources, thresholds: Partial<HealthThresholds> = {}) {
     this.sources = sources
@@ -113,16 +111,10 @@ export class HealthAggregator {
     this.thresholds = { redAfterMs: 3000, tickP99WarnMs: 8, thermalLossWarn: 0.05, ...given }
   }
 
-  /** Keeps a consumer's books before the ring reclaims it. */
-  rememberConsumer(name: string, health: ConsumerHealth): void {
-    this.departed.set(name, health)
-  }
-
   report(): HealthReport {
     const camera = this.sources.camera?.() ?? emptyCamera
     const ring = this.sources.ring?.() ?? null
     const consumers: Record<string, ConsumerHealth> = {}
-    for (const [name, h] of this.departed) consumers[name] = h
     if (ring) for (const s of ring.consumerStats()) consumers[s.name] = consumerHealth(s)
     const workers: HealthReport['workers'] = {}
     for (const w of this.sources.workers()) {

@@ -5,7 +5,7 @@
 
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { CHROMIUM, openChromiumPage } from '../src/testing/chromium.js'
+import { CHROMIUM, openChromiumPage, pictureFingerprint } from '../src/testing/chromium.js'
 import t from 'tap'
 import { LiveFeed } from '../src/live-feed.js'
 import { MjpegHub } from '../src/mjpeg-hub.js'
@@ -99,18 +99,7 @@ t.test('live view in chromium: video updates, overlay, heat map and health table
   // The video: the <img> decodes frames, and they change over time.
   await page.waitForFunction(() => (document.getElementById('video') as HTMLImageElement).naturalWidth === 640, null, { timeout: 15_000 })
   t.pass('the MJPEG stream shows in the <img>')
-  // A fingerprint of the picture the <img> shows now (not a screenshot: the
-  // moving overlay on top would make screenshots differ even on a frozen video).
-  const picture = () =>
-    page.evaluate(() => {
-      const img = document.getElementById('video') as HTMLImageElement
-      const c = document.createElement('canvas')
-      c.width = 64
-      c.height = 36
-      const ctx = c.getContext('2d')!
-      ctx.drawImage(img, 0, 0, 64, 36)
-      return Array.from(ctx.getImageData(0, 0, 64, 36).data).join(',')
-    })
+  const picture = () => pictureFingerprint(page)
   const first = await picture()
   const seqA = await page.locator('#frame-info').textContent()
   await page.waitForFunction((before) => document.getElementById('frame-info')!.textContent !== before, seqA, { timeout: 10_000 })

@@ -79,3 +79,20 @@ export async function openChromiumPage(origin: string, teardown: (fn: () => unkn
   page.on('pageerror', (err) => pageErrors.push(String(err)))
   return { page, foreign, pageErrors }
 }
+
+/**
+ * A fingerprint of the picture the live view's <img id="video"> shows now,
+ * drawn at 64x36: unlike a screenshot it ignores the moving overlay, so it
+ * changes only when the video does.
+ */
+export function pictureFingerprint(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const img = document.getElementById('video') as HTMLImageElement
+    const c = document.createElement('canvas')
+    c.width = 64
+    c.height = 36
+    const ctx = c.getContext('2d')!
+    ctx.drawImage(img, 0, 0, 64, 36)
+    return Array.from(ctx.getImageData(0, 0, 64, 36).data).join(',')
+  })
+}
