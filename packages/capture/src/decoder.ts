@@ -1,7 +1,7 @@
 // The seam between the capture loop and a decoder. The loop only sees these
 // shapes; native-source.ts adapts @heart/native to them, and the unit tests
 // drive the loop with scripted fakes.
-import type { PixelFormatName, PlaneLayout } from '@heart/ring'
+import type { FrameMeta } from '@heart/ring'
 import type { CaptureConfig, CaptureExpectation, DecoderChoice, SourceSpec } from './types.js'
 
 /** What an opened source delivers (also what `heart probe` prints). */
@@ -21,15 +21,11 @@ export interface SourceInfo {
   frameBytes?: number
 }
 
-export interface DecodedFrame {
-  /** CLOCK_MONOTONIC ns at packet receipt. */
-  captureTsNs: bigint
-  /** CLOCK_MONOTONIC ns when decoded and converted into the slot. */
-  decodeTsNs: bigint
-  width: number
-  height: number
-  pixFmt: PixelFormatName
-  planes: readonly PlaneLayout[]
+/**
+ * A frame the decoder wrote into the slot: the ring's frame metadata
+ * (capture / decode stamps, size, format, planes) plus what only the decoder knows.
+ */
+export interface DecodedFrame extends Pick<FrameMeta, 'captureTsNs' | 'decodeTsNs' | 'width' | 'height' | 'pixFmt' | 'planes'> {
   keyframe: boolean
   /** Decoded with errors concealed (the decoder said so). */
   corrupt: boolean
