@@ -1,52 +1,112 @@
 // Entry of the bench harness: `heart bench <scope> [...]` runs this file.
-import { benchRing } from './ring.js'
+// Every scope's flags are checked like heart's own commands: a typo such as
+// --durration is an error with a suggestion, never a silent 10-minute default.
+import { helpText, parseArgs, parsePositiveNumber, UsageError, type FlagSpec } from 'heart'
+import { FAULT_KINDS, type FaultKind } from './soak-faults.js'
 
-const [scope, ...args] = process.argv.slice(2)
+const JSON_FLAG: FlagSpec = { value: true, help: 'write the results as JSON to FILE' }
+const HELP_FLAG: FlagSpec = { value: false, help: 'show this help' }
 
-function flag(name: string): string | undefined {
-  const i = args.indexOf(`--${name}`)
-  if (i >= 0) return args[i + 1]
-  return args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]
+const SCOPES: Record<string, { synopsis: string; flags: Record<string, FlagSpec> }> = {
+  ring: { synopsis: '[options]', flags: { frames: { value: true, help: 'frames to publish (default 400)' }, json: JSON_FLAG, help: HELP_FLAG } },
+  decode: {
+    synopsis: '[options]',
+    flags: {
+      seconds: { value: true, help: 'length of the test clip in seconds (default 10)' },
+      runs: { value: true, help: 'alternating rounds, the median is reported (default 3)' },
+      codecs: { value: true, help: 'comma-separated: h264,hevc (default both)' },
+      json: JSON_FLAG,
+      help: HELP_FLAG,
+    },
+  },
+  telemetry: {
+    synopsis: '[options]',
+    flags: {
+      seconds: { value: true, help: 'length of each run in seconds (default 20)' },
+      runs: { value: true, help: 'alternating runs with and without telemetry (default 3)' },
+      consumers: { value: true, help: 'consumer workers (default 3)' },
+      source: { value: true, help: 'camera URL (default synthetic://)' },
+      json: JSON_FLAG,
+      help: HELP_FLAG,
+    },
+  },
+  soak: {
+    synopsis: '[options]',
+    flags: {
+      duration: { value: true, help: 'seconds to run (default 600)' },
+      source: { value: true, help: 'camera URL (default testsrc://?size=1920x1080&fps=60)' },
+      warmup: { value: true, help: 'seconds before the targets are judged (default 10 % of the run, 5 to 60)' },
+      faults: { value: true, help: `comma-separated scripted faults, or none (default all: ${FAULT_KINDS.join(',')})` },
+      json: JSON_FLAG,
+      html: { value: true, help: 'write the HTML report to FILE (default: beside --json)' },
+      help: HELP_FLAG,
+    },
+  },
+  backpressure: {
+    synopsis: '[options]',
+    flags: {
+      seconds: { value: true, help: 'seconds of synthetic 60 FPS load (default 60)' },
+      consumers: { value: true, help: 'verifying consumers beside the slow one (default 3)' },
+      depth: { value: true, help: 'queue depth of the verifiers (default 8)' },
+      size: { value: true, help: 'frame size WxH (default 1920x1080)' },
+      json: JSON_FLAG,
+      help: HELP_FLAG,
+    },
+  },
 }
 
-switch (scope) {
-  case 'ring':
-    await benchRing({ json: flag('json'), frames: flag('frames') ? Number(flag('frames')) : undefined })
-    break
-  case 'telemetry': await (await import('./telemetry.js')).benchTelemetry({ json: flag('json'), seconds: flag('seconds') ? Number(flag('seconds')) : undefined, runs: flag('runs') ? Number(flag('runs')) : undefined, consumers: flag('consumers') ? Number(flag('consumers')) : undefined, source: flag('source') }); break
-  case 'soak': {
-    const { runSoak } = await import('./soak.js')
-    const faults = flag('faults')
-    const result = await runSoak({
-      durationS: flag('duration') ? Number(flag('duration')) : 600,
-      source: flag('source'),
-      json: flag('json'),
-      html: flag('html'),
-      warmupS: flag('warmup') ? Number(flag('warmup')) : undefined,
-      faults: faults === undefined ? undefined : faults === 'none' ? [] : (faults.split(',') as never),
-    })
-    process.exitCode = result.pass ? 0 : 1
-    break
+function parseFaults(value: string | undefined): FaultKind[] | undefined {
+  if (value === undefined) return undefined
+  if (value === 'none') return []
+  const kinds = value.split(',')
+  for (const k of kinds) {
+    if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new UsageError(`--faults: unknown fault "${k}"; use none or any of ${FAULT_KINDS.join(', ')}`)
   }
-  case 'backpressure': {
-    const { benchBackpressure } = await import('./backpressure.js')
-    const pass = await benchBackpressure({
-      seconds: flag('seconds') ? Number(flag('seconds')) : 60,
-      verifiers: flag('consumers') ? Number(flag('consumers')) : undefined,
-      verifierDepth: flag('depth') ? Number(flag('depth')) : undefined,
-      size: flag('size'),
-      json: flag('json'),
-    })
-    process.exitCode = pass ? 0 : 1
-    break
+  return kinds as FaultKind[]
+}
+
+async function runScope(scope: string, args: readonly string[]): Promise<number> {
+  // budget has its own parser and help (it is also `heart budget`).
+  if (scope === 'budget') return (await import('./budget-cli.js')).budgetMain(args)
+  const spec = SCOPES[scope]
+  if (!spec) throw new UsageError(`heart bench: unknown scope "${scope}"; use ${[...Object.keys(SCOPES), 'budget'].join(', ')}`)
+  const { flags, positionals } = parseArgs(args, spec.flags, `bench ${scope}`)
+  if (flags.help) {
+    process.stdout.write(helpText(`bench ${scope}`, spec.synopsis, spec.flags))
+    return 0
   }
-  case 'decode':
-    await (await import('./decode.js')).benchDecode({ json: flag('json'), seconds: flag('seconds') ? Number(flag('seconds')) : undefined, runs: flag('runs') ? Number(flag('runs')) : undefined, codecs: flag('codecs') ? (flag('codecs')!.split(',') as never) : undefined })
-    break
-  case 'budget':
-    process.exitCode = await (await import('./budget-cli.js')).budgetMain(args)
-    break
-  default:
-    process.stderr.write(`heart bench: unknown scope "${scope ?? ''}"; use ring, decode, telemetry, soak, backpressure or budget\n`)
-    process.exitCode = 2
+  if (positionals.length > 0) throw new UsageError(`heart bench ${scope}: unexpected argument "${positionals[0]}"; see heart bench ${scope} --help`)
+  const text = (name: string): string | undefined => flags[name] as string | undefined
+  const num = (name: string): number | undefined => (flags[name] === undefined ? undefined : parsePositiveNumber(name, flags[name] as string))
+  switch (scope) {
+    case 'ring':
+      await (await import('./ring.js')).benchRing({ json: text('json'), frames: num('frames') })
+      return 0
+    case 'decode':
+      await (await import('./decode.js')).benchDecode({ json: text('json'), seconds: num('seconds'), runs: num('runs'), codecs: text('codecs')?.split(',') as never })
+      return 0
+    case 'telemetry':
+      await (await import('./telemetry.js')).benchTelemetry({ json: text('json'), seconds: num('seconds'), runs: num('runs'), consumers: num('consumers'), source: text('source') })
+      return 0
+    case 'soak': {
+      const faults = parseFaults(text('faults'))
+      const { runSoak } = await import('./soak.js')
+      const result = await runSoak({ durationS: num('duration') ?? 600, source: text('source'), json: text('json'), html: text('html'), warmupS: num('warmup'), faults })
+      return result.pass ? 0 : 1
+    }
+    default: {
+      const { benchBackpressure } = await import('./backpressure.js')
+      const pass = await benchBackpressure({ seconds: num('seconds') ?? 60, verifiers: num('consumers'), verifierDepth: num('depth'), size: text('size'), json: text('json') })
+      return pass ? 0 : 1
+    }
+  }
+}
+
+const [scope, ...args] = process.argv.slice(2)
+try {
+  process.exitCode = await runScope(scope ?? '', args)
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error
+  process.stderr.write(`${error.message.startsWith('heart ') ? '' : 'heart: '}${error.message}\n`)
+  process.exitCode = 2
 }

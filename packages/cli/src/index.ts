@@ -7,3 +7,7 @@ export { CONSUMER_KINDS } from './consumer-kinds.js'
 export { HttpServer, jsonRoute } from './http-server.js'
 export { statusLine, StatusPrinter } from './status-line.js'
 export type { RunSummary } from './summary.js'
+// Shared with the bench harness, so `heart bench` checks its flags the way heart's own commands do.
+export { parseArgs, helpText, parsePositiveNumber } from './args.js'
+export type { FlagSpec, ParsedArgs } from './args.js'
+export { UsageError } from './errors.js'
