@@ -5,7 +5,7 @@
 use std::os::raw::c_int;
 use std::ptr;
 
-use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::BufferSlice;
 use napi::Env;
 use napi_derive::napi;
 
@@ -178,6 +178,9 @@ struct JpegState {
   enc: *mut ffi::AVCodecContext,
   frame: *mut ffi::AVFrame,
   pkt: *mut ffi::AVPacket,
+  /// Output size and quality the encoder was opened for.
+  key: (u32, u32, u32),
+  next_pts: i64,
 }
 impl Drop for JpegState {
   fn drop(&mut self) {
@@ -190,15 +193,30 @@ impl Drop for JpegState {
   }
 }
 
-fn encode(src: &ByteView, layout: &Layout, width: u32, height: u32, quality: u32) -> HeartResult<Vec<u8>> {
+thread_local! {
+  /// The encoder of the last size and quality this thread encoded. A consumer
+  /// encodes the same geometry frame after frame; opening an encoder and its
+  /// frame for every call allocated and freed several MB each time, and at
+  /// 15 JPEGs a second that churn grew the worker's malloc arena for minutes
+  /// (the soak's RSS drift, bench/results/README.md).
+  static JPEG_ENCODER: std::cell::RefCell<Option<JpegState>> = const { std::cell::RefCell::new(None) };
+}
+
+fn open_jpeg(width: u32, height: u32, quality: u32) -> HeartResult<JpegState> {
   crate::media::ffmpeg_init();
-  // SAFETY: standard encoder use; every object is owned by `s` and freed by its Drop.
+  // SAFETY: standard encoder setup; every object is owned by the state and freed by its Drop.
   unsafe {
     let codec = ffi::avcodec_find_encoder(ffi::AV_CODEC_ID_MJPEG);
     if codec.is_null() {
       return Err(HeartError::new(ErrorCode::EncodeError, "this FFmpeg build has no mjpeg encoder"));
     }
-    let s = JpegState { enc: ffi::avcodec_alloc_context3(codec), frame: ffi::av_frame_alloc(), pkt: ffi::av_packet_alloc() };
+    let s = JpegState {
+      enc: ffi::avcodec_alloc_context3(codec),
+      frame: ffi::av_frame_alloc(),
+      pkt: ffi::av_packet_alloc(),
+      key: (width, height, quality),
+      next_pts: 0,
+    };
     if s.enc.is_null() || s.frame.is_null() || s.pkt.is_null() {
       return Err(HeartError::new(ErrorCode::Internal, "out of memory"));
     }
@@ -223,6 +241,22 @@ fn encode(src: &ByteView, layout: &Layout, width: u32, height: u32, quality: u32
     if r < 0 {
       return Err(map_error(r, "allocating", "a JPEG frame"));
     }
+    Ok(s)
+  }
+}
+
+/// Encodes one frame with `s` (MJPEG is intra-only and has no delay: each
+/// frame sent comes straight back as a packet) and hands the packet's bytes
+/// to `out`.
+fn encode_with<T>(s: &mut JpegState, src: &ByteView, layout: &Layout, out: impl FnOnce(&[u8]) -> T) -> HeartResult<T> {
+  let (width, height, _) = s.key;
+  // SAFETY: the state's objects are open and owned; the packet is unreferenced before returning.
+  unsafe {
+    // The encoder holds no reference to the previous frame, so this is normally free; it copies if it does.
+    let r = ffi::av_frame_make_writable(s.frame);
+    if r < 0 {
+      return Err(map_error(r, "allocating", "a JPEG frame"));
+    }
     let mut ptrs = [ptr::null_mut::<u8>(); 4];
     let mut strides = [0 as c_int; 4];
     let frame = &*s.frame;
@@ -230,20 +264,35 @@ fn encode(src: &ByteView, layout: &Layout, width: u32, height: u32, quality: u32
     strides[..3].copy_from_slice(&frame.linesize[..3]);
     sws_into(src, layout, ptrs, strides, width, height, ffi::AV_PIX_FMT_YUVJ420P)?;
     (*s.frame).quality = (*s.enc).global_quality;
-    (*s.frame).pts = 0;
+    (*s.frame).pts = s.next_pts;
+    s.next_pts += 1;
     let r = ffi::avcodec_send_frame(s.enc, s.frame);
     if r < 0 {
       return Err(HeartError::new(ErrorCode::EncodeError, format!("JPEG encoding failed ({})", crate::error::av_error_text(r))));
     }
-    ffi::avcodec_send_frame(s.enc, ptr::null());
     let r = ffi::avcodec_receive_packet(s.enc, s.pkt);
     if r < 0 || r == AVERROR_EAGAIN || r == AVERROR_EOF {
       return Err(HeartError::new(ErrorCode::EncodeError, format!("JPEG encoding produced nothing ({})", crate::error::av_error_text(r))));
     }
-    let mut out = vec![0u8; (*s.pkt).size as usize];
-    ptr::copy_nonoverlapping((*s.pkt).data, out.as_mut_ptr(), out.len());
-    Ok(out)
+    let result = out(std::slice::from_raw_parts((*s.pkt).data, (*s.pkt).size as usize));
+    ffi::av_packet_unref(s.pkt);
+    Ok(result)
   }
+}
+
+/// Encodes with this thread's cached encoder (reopened when the size or
+/// quality changes). After a failure the encoder is dropped and the next
+/// call opens a fresh one.
+fn encode<T>(src: &ByteView, layout: &Layout, width: u32, height: u32, quality: u32, out: impl FnOnce(&[u8]) -> T) -> HeartResult<T> {
+  let key = (width, height, quality);
+  let cached = JPEG_ENCODER.with(|c| c.borrow_mut().take()).filter(|s| s.key == key);
+  let mut state = match cached {
+    Some(s) => s,
+    None => open_jpeg(width, height, quality)?,
+  };
+  let result = encode_with(&mut state, src, layout, out)?;
+  JPEG_ENCODER.with(|c| *c.borrow_mut() = Some(state));
+  Ok(result)
 }
 
 /// Encodes the frame in `src` (laid out as `layout`, any ring pixel format)
@@ -254,8 +303,8 @@ fn encode(src: &ByteView, layout: &Layout, width: u32, height: u32, quality: u32
 /// BUFFER_TOO_SMALL for a layout that does not fit `src`, ENCODE_ERROR if
 /// the encoder fails.
 #[napi(ts_args_type = "src: Uint8Array, layout: FrameLayoutInput, options?: JpegOptions | null")]
-pub fn encode_jpeg(env: Env, mut src: ByteView, layout: FrameLayoutInput, options: Option<JpegOptions>) -> napi::Result<Buffer, ErrorCode> {
-  let result = (|| -> HeartResult<Vec<u8>> {
+pub fn encode_jpeg(env: &Env, mut src: ByteView, layout: FrameLayoutInput, options: Option<JpegOptions>) -> napi::Result<BufferSlice<'_>, ErrorCode> {
+  let result = (|| -> HeartResult<napi::Result<BufferSlice<'_>>> {
     let l = to_layout(layout)?;
     check_layout(&l, src.len, "layout")?;
     let o = options.unwrap_or(JpegOptions { width: None, height: None, quality: None });
@@ -273,8 +322,16 @@ pub fn encode_jpeg(env: Env, mut src: ByteView, layout: FrameLayoutInput, option
     if !(1..=100).contains(&quality) {
       return Err(HeartError::invalid(format!("quality must be 1..100, got {quality}")));
     }
-    encode(&src, &l, w, h, quality)
+    // Straight from the packet into a buffer Node allocates: V8 counts its
+    // memory, so garbage collection keeps pace with JPEGs that are dropped
+    // (an external buffer over a Rust Vec is invisible to it, and a worker
+    // encoding in a loop reached 700 MB before anything was collected).
+    encode(&src, &l, w, h, quality, |bytes| BufferSlice::copy_from(env, bytes))
   })();
-  src.release(&env);
-  result.map(Buffer::from).map_err(Into::into)
+  src.release(env);
+  match result {
+    Ok(Ok(buf)) => Ok(buf),
+    Ok(Err(e)) => Err(napi::Error::new(ErrorCode::Internal, format!("cannot allocate the JPEG buffer: {}", e.reason))),
+    Err(e) => Err(e.into()),
+  }
 }
