@@ -13,7 +13,7 @@ function fmt(x: number | null | undefined, digits = 1): string {
   return x === null || x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits)
 }
 
-/** One terminal line: status, camera, drops, thermal, loop. */
+/** One terminal line: status, camera, drops, thermal, loop, resident memory. */
 export function statusLine(report: HealthReport, colour: boolean): string {
   const c = report.camera
   const status = colour ? `${COLOURS[report.status]}${report.status.toUpperCase()}${RESET}` : report.status.toUpperCase()
@@ -21,7 +21,8 @@ export function statusLine(report: HealthReport, colour: boolean): string {
   return (
     `${status} | ${c.state} ${fmt(c.frames_per_s)} fps decode p50 ${fmt(c.decode_ms_p50)} p99 ${fmt(c.decode_ms_p99)} ms` +
     ` age ${fmt(c.last_frame_age_ms, 0)} ms | drops ${dropsOf(report)}${thermal}` +
-    ` | tick p99 ${fmt(report.loop.tick_ms_p99, 2)} max ${fmt(report.loop.tick_ms_max, 2)} ms`
+    ` | tick p99 ${fmt(report.loop.tick_ms_p99, 2)} max ${fmt(report.loop.tick_ms_max, 2)} ms` +
+    ` | rss ${fmt(report.memory.rss_mb, 0)} MB`
   )
 }
 

@@ -12,13 +12,14 @@ const report = {
   loop: { tick_ms_p50: 5.01, tick_ms_p99: 5.6, tick_ms_max: 7.2, late_ticks: 0, work_ms_p99: 0.1, lateness_ms_p99: 0.6 },
   workers: {},
   events: { queued: 0, dropped: 0 },
+  memory: { rss_mb: 351.62, main_heap_used_mb: 20, main_heap_total_mb: 30, array_buffers_mb: 80 },
   uptime_s: 3,
 } as HealthReport
 
 t.test('the terminal line carries status, rate, decode, drops, thermal and loop', async (t) => {
   t.equal(
     statusLine(report, false),
-    'YELLOW | streaming 59.9 fps decode p50 2.1 p99 4.3 ms age 12 ms | drops 3 | thermal 10.0 Hz loss 1.0% | tick p99 5.60 max 7.20 ms',
+    'YELLOW | streaming 59.9 fps decode p50 2.1 p99 4.3 ms age 12 ms | drops 3 | thermal 10.0 Hz loss 1.0% | tick p99 5.60 max 7.20 ms | rss 352 MB',
   )
   t.match(statusLine(report, true), /\x1b\[33mYELLOW\x1b\[0m/)
 })

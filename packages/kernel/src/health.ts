@@ -1,5 +1,6 @@
 import type { ConsumerStats, FrameRing } from '@heart/ring'
 import type { TickStats } from './tick-loop.js'
+import type { WorkerMemory } from './types.js'
 
 export type HealthStatus = 'green' | 'yellow' | 'red'
 
@@ -47,9 +48,21 @@ export interface HealthReport {
   consumers: Record<string, ConsumerHealth>
   thermal: ThermalHealth | null
   loop: { tick_ms_p50: number; tick_ms_p99: number; tick_ms_max: number; late_ticks: number; work_ms_p99: number; lateness_ms_p99: number }
-  workers: Record<string, { state: string; starts: number; crashes: number; last_crash: string | null }>
+  workers: Record<string, WorkerHealth>
   events: { queued: number; dropped: number }
+  /** The whole process: resident memory of every thread, and the main thread's own heap. */
+  memory: { rss_mb: number; main_heap_used_mb: number; main_heap_total_mb: number; array_buffers_mb: number }
   uptime_s: number
+}
+
+export interface WorkerHealth {
+  state: string
+  starts: number
+  crashes: number
+  last_crash: string | null
+  /** The worker's own JavaScript heap as it last reported it (every few seconds); null until it has. */
+  heap_used_mb: number | null
+  heap_total_mb: number | null
 }
 
 export interface HealthSources {
@@ -57,7 +70,7 @@ export interface HealthSources {
   ring?: () => FrameRing | null
   thermal?: () => ThermalHealth | null
   loop: () => TickStats
-  workers: () => Array<{ name: string; state: string; starts: number; crashes: number; lastCrash: { reason: string } | null }>
+  workers: () => Array<{ name: string; state: string; starts: number; crashes: number; lastCrash: { reason: string } | null; memory?: WorkerMemory | null }>
   events: () => { queued: number; dropped: number }
 }
 
@@ -118,7 +131,14 @@ export class HealthAggregator {
     if (ring) for (const s of ring.consumerStats()) consumers[s.name] = consumerHealth(s)
     const workers: HealthReport['workers'] = {}
     for (const w of this.sources.workers()) {
-      workers[w.name] = { state: w.state, starts: w.starts, crashes: w.crashes, last_crash: w.lastCrash?.reason ?? null }
+      workers[w.name] = {
+        state: w.state,
+        starts: w.starts,
+        crashes: w.crashes,
+        last_crash: w.lastCrash?.reason ?? null,
+        heap_used_mb: w.memory ? mb(w.memory.heapUsedBytes) : null,
+        heap_total_mb: w.memory ? mb(w.memory.heapTotalBytes) : null,
+      }
       const c = consumers[w.name]
       if (c) c.worker = { state: w.state, restarts: Math.max(0, w.starts - 1), last_crash: w.lastCrash?.reason ?? null }
     }
@@ -167,7 +187,17 @@ export class HealthAggregator {
       },
       workers,
       events: this.sources.events(),
+      memory: processMemory(),
       uptime_s: Math.round((performance.now() - this.startedMs) / 100) / 10,
     }
   }
+}
+
+function mb(bytes: number): number {
+  return Math.round(bytes / 1e5) / 10
+}
+
+function processMemory(): HealthReport['memory'] {
+  const m = process.memoryUsage()
+  return { rss_mb: mb(m.rss), main_heap_used_mb: mb(m.heapUsed), main_heap_total_mb: mb(m.heapTotal), array_buffers_mb: mb(m.arrayBuffers) }
 }

@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8'
 import { isMainThread, parentPort, workerData } from 'node:worker_threads'
 import type { FromWorker, LogLevel, Logger, ToWorker, WorkerBootstrap } from './types.js'
 import { notInWorker } from './errors.js'
@@ -48,6 +49,10 @@ export function serveWorker<C>(fn: (ctx: ServiceContext<C>) => Promise<void> | v
     if ('skipped' in result) ctx.log.debug('thread priority left as is', { nice: boot.nice, reason: result.skipped })
   }
   post({ kind: 'ready' })
+  reportMemory()
+  // A few numbers every few seconds, so /health can say which worker's heap
+  // grows; unref'd: it never keeps a finished worker alive.
+  setInterval(reportMemory, boot.memoryReportMs ?? MEMORY_REPORT_MS).unref()
   Promise.resolve()
     .then(() => fn(ctx))
     .then(
@@ -64,6 +69,14 @@ export function serveWorker<C>(fn: (ctx: ServiceContext<C>) => Promise<void> | v
         })
       },
     )
+}
+
+/** How often a worker reports its heap figures to the supervisor, unless its spec says otherwise. */
+export const MEMORY_REPORT_MS = 5000
+
+function reportMemory(): void {
+  const h = getHeapStatistics()
+  post({ kind: 'memory', memory: { heapUsedBytes: h.used_heap_size, heapTotalBytes: h.total_heap_size, externalBytes: h.external_memory } })
 }
 
 let currentLogFields: Record<string, unknown> | null = null

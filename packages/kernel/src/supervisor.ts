@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads'
-import type { FromWorker, Logger, ToWorker, WorkerBootstrap } from './types.js'
+import type { FromWorker, Logger, ToWorker, WorkerBootstrap, WorkerMemory } from './types.js'
 import { duplicateService, serviceNotFound } from './errors.js'
 import { silentLogger } from './logger.js'
 
@@ -25,6 +25,8 @@ export interface ServiceSpec<C = unknown> {
   restart?: RestartPolicy
   /** Nice value for this worker's thread; default the supervisor's workerNice. */
   nice?: number
+  /** How often the worker reports its heap figures (default 5000 ms). */
+  memoryReportMs?: number
   /** Extra resource limits for the worker. */
   resourceLimits?: ConstructorParameters<typeof Worker>[1] extends infer O ? (O extends { resourceLimits?: infer R } ? R : never) : never
 }
@@ -46,6 +48,8 @@ export interface ServiceStatus {
   lastCrash: CrashRecord | null
   /** Restart delay in effect if it crashes now. */
   nextBackoffMs: number
+  /** The worker's heap as it last reported it (every few seconds); null before its first report in this life. */
+  memory: WorkerMemory | null
 }
 
 export interface SupervisorHooks {
@@ -99,7 +103,7 @@ export class Supervisor {
     const policy = { ...DEFAULT_POLICY, ...spec.restart }
     const entry: Entry = {
       spec: spec as ServiceSpec,
-      status: { name: spec.name, state: 'starting', threadId: null, starts: 0, crashes: 0, lastCrash: null, nextBackoffMs: policy.initialMs },
+      status: { name: spec.name, state: 'starting', threadId: null, starts: 0, crashes: 0, lastCrash: null, nextBackoffMs: policy.initialMs, memory: null },
       worker: null,
       startedAtMs: 0,
       backoffMs: policy.initialMs,
@@ -146,7 +150,7 @@ export class Supervisor {
 
   private spawn(entry: Entry): void {
     const { spec } = entry
-    const bootstrap: WorkerBootstrap = { heartService: true, name: spec.name, config: spec.config ?? {}, shared: spec.shared ?? {}, nice: spec.nice ?? this.workerNice }
+    const bootstrap: WorkerBootstrap = { heartService: true, name: spec.name, config: spec.config ?? {}, shared: spec.shared ?? {}, nice: spec.nice ?? this.workerNice, memoryReportMs: spec.memoryReportMs }
     const worker = new Worker(spec.entry, { workerData: bootstrap, resourceLimits: spec.resourceLimits, stdout: false, stderr: false })
     const threadId = worker.threadId
     entry.worker = worker
@@ -156,6 +160,7 @@ export class Supervisor {
     entry.status.threadId = threadId
     entry.status.starts++
     entry.status.state = 'starting'
+    entry.status.memory = null
     let resolveExit!: () => void
     entry.exited = new Promise((r) => (resolveExit = r))
 
@@ -169,6 +174,9 @@ export class Supervisor {
           break
         case 'log':
           this.logger[message.level](message.msg, { service: spec.name, ...message.fields })
+          break
+        case 'memory':
+          entry.status.memory = message.memory
           break
         case 'stopped':
           // The service function returned: it is done, not crashed.

@@ -33,6 +33,17 @@ export type FromWorker =
   | { kind: 'event'; type: string; payload: unknown }
   | { kind: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> }
   | { kind: 'stopped' }
+  | { kind: 'memory'; memory: WorkerMemory }
+
+/** A worker's own JavaScript heap (each worker thread has its own V8 isolate), as it last reported it. */
+export interface WorkerMemory {
+  /** Bytes of live objects and garbage not yet collected. */
+  heapUsedBytes: number
+  /** Bytes V8 has reserved for the heap (what the thread adds to the process RSS). */
+  heapTotalBytes: number
+  /** Bytes outside the heap held by its objects (Buffers, native handles) that V8 knows about. */
+  externalBytes: number
+}
 
 /** What a worker receives as workerData. */
 export interface WorkerBootstrap<C = unknown> {
@@ -42,4 +53,6 @@ export interface WorkerBootstrap<C = unknown> {
   shared: Record<string, SharedArrayBuffer>
   /** Nice value for the worker's thread (0: leave it). */
   nice?: number
+  /** How often the worker reports its heap figures (default MEMORY_REPORT_MS). */
+  memoryReportMs?: number
 }

@@ -47,6 +47,9 @@ t.test('a consumer that throws is restarted and the others lose no frame', async
   t.match(crashes[0], { service: 'thrower', reason: /threw on frame 20/ })
   t.equal(report.workers.thrower!.crashes, 1)
   t.equal(report.workers.thrower!.starts, 2, 'restarted once')
+  // Workers report their heap right after they start (and every few seconds).
+  for (const [name, w] of Object.entries(report.workers)) t.ok((w.heap_used_mb ?? 0) > 0 && w.heap_total_mb! >= w.heap_used_mb!, `${name}: heap ${w.heap_used_mb} of ${w.heap_total_mb} MB`)
+  t.ok(report.memory.rss_mb > report.memory.main_heap_used_mb && report.memory.main_heap_used_mb > 0, `process RSS ${report.memory.rss_mb} MB`)
   t.equal(report.status, 'yellow', 'a crash turns health yellow')
   t.match(report.reasons.join(';'), /worker thrower crashed 1 time/)
   for (const name of ['steady_a', 'steady_b', 'steady_c']) {

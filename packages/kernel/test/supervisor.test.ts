@@ -87,3 +87,21 @@ t.test('worker log fields (the trace of a sampled frame) travel with its log lin
   t.same(lines[1], ['inside a sampled frame', { service: 'logs', trace_id: '0af7651916cd43dd8448eb211c80319c', span_id: 'b7ad6b7169203331', seq: 60 }])
   t.same(lines[2], ['after', { service: 'logs' }])
 })
+
+t.test('each worker reports its own heap, so a growing one can be told apart', async (t) => {
+  let holding = false
+  const sup = new Supervisor({ onEvent: (_s, type) => (holding ||= type === 'echo.holding') })
+  t.teardown(() => sup.stopAll(500))
+  sup.start({ name: 'idle', entry, config: { mode: 'wait-for-stop' }, memoryReportMs: 50 })
+  t.equal(sup.status('idle').memory, null, 'nothing before the first report')
+  sup.start({ name: 'holder', entry, config: { mode: 'hold-memory', mb: 150 }, memoryReportMs: 50 })
+  const used = (name: string): number => sup.status(name).memory?.heapUsedBytes ?? 0
+  await waitFor(() => holding && used('idle') > 0)
+  // Reports that come after the allocation: the holder's heap holds 150 MB of
+  // live arrays; the idle worker's heap (module code plus garbage not yet
+  // collected, a few tens of MB) cannot reach that.
+  await waitFor(() => used('holder') > 150e6)
+  const idle = sup.status('idle').memory!
+  t.ok(idle.heapUsedBytes < 150e6, `idle worker ${(idle.heapUsedBytes / 1e6).toFixed(1)} MB, holder ${(used('holder') / 1e6).toFixed(1)} MB`)
+  t.ok(idle.heapTotalBytes >= idle.heapUsedBytes, 'total covers used')
+})
