@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir, uptime } from 'node:os'
 import { dirname, join } from 'node:path'
-import type { Logger } from '@heart/kernel'
+import type { HealthReport, Logger } from '@heart/kernel'
 import { HeartMetric, HistogramSnapshot, type Counter } from '@heart/telemetry'
 import { THERMAL_LOSS_REASONS, type ThermalConfig } from '@heart/thermal'
 import { CONSUMER_KINDS, runHeart, type RunningHeart, type RunSummary } from 'heart'
@@ -56,6 +56,8 @@ export interface SoakSecond {
   ring: { occupancy_mean: number; occupancy_max: number }
   thermal: { hz: number | null; lost: number }
   rss_mb: number
+  /** Each worker's own JavaScript heap in use, MB, as it last reported it (every 5 s); the main thread as "main". */
+  heap_used_mb: Record<string, number>
   cpu_percent: number
   camera_state: string
   load1: number
@@ -114,6 +116,13 @@ class Totals {
     this.last.set(key, now)
     return now - before
   }
+}
+
+/** Heap in use per worker (those that have reported) and the main thread, MB. */
+function heapsOf(report: HealthReport): Record<string, number> {
+  const out: Record<string, number> = { main: report.memory.main_heap_used_mb }
+  for (const [name, w] of Object.entries(report.workers)) if (w.heap_used_mb !== null) out[name] = w.heap_used_mb
+  return out
 }
 
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
@@ -319,6 +328,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       ring: { occupancy_mean: occN > 0 ? round(occSum / occN, 3) : 0, occupancy_max: round(occMax, 3) },
       thermal: { hz: thermalHz === null ? null : round(thermalHz, 2), lost: thermalLostS },
       rss_mb: mb(process.memoryUsage.rss()),
+      heap_used_mb: heapsOf(report),
       cpu_percent: round(((cpu.user + cpu.system) / 1e3 / (dt * 1000)) * 100, 1),
       camera_state: report.camera.state,
       load1: round(loadavg()[0]!, 2),
@@ -562,6 +572,11 @@ function renderSoakHtml(json: Record<string, unknown>, seconds: SoakSecond[], fa
     { title: 'Thermal frames per second', unit: 'Hz', target: { value: 9.5, label: '>= 9.5 Hz' }, series: [{ name: 'rate', values: col((s) => s.thermal.hz) }] },
     { title: 'Thermal frames lost per second', unit: 'frames', series: [{ name: 'lost', values: col((s) => s.thermal.lost) }] },
     { title: 'Resident memory (whole process)', unit: 'MB', series: [{ name: 'RSS', values: col((s) => s.rss_mb) }] },
+    {
+      title: 'JavaScript heap in use, per thread',
+      unit: 'MB',
+      series: [...new Set(seconds.flatMap((s) => Object.keys(s.heap_used_mb)))].map((name) => ({ name, values: col((s) => s.heap_used_mb[name] ?? null) })),
+    },
     { title: 'CPU (all threads of the process)', unit: '% of one core', series: [{ name: 'cpu', values: col((s) => s.cpu_percent) }, { name: 'load avg 1 min x100', values: col((s) => s.load1 * 100) }] },
   ]
   const results = json.results as Record<string, Record<string, number>>
