@@ -9,6 +9,7 @@ mod i2c;
 mod image;
 mod js;
 mod layout;
+mod malloc;
 mod media;
 mod source;
 mod testsrc;

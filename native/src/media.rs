@@ -26,6 +26,7 @@ use crate::url::{parse_size, SourceKind, SourceUrl};
 pub fn ffmpeg_init() {
   static INIT: Once = Once::new();
   INIT.call_once(|| {
+    crate::malloc::fix_mmap_threshold();
     // SAFETY: plain global setters, called once before any other FFmpeg use.
     unsafe {
       let level = match std::env::var("HEART_FFMPEG_LOG").as_deref() {
