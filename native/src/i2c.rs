@@ -3,12 +3,12 @@
 //! the MLX90640 require for register reads. The caller opens /dev/i2c-N
 //! itself (fs.openSync) and passes the descriptor.
 
-use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::BufferSlice;
 use napi::Env;
 use napi_derive::napi;
 
 use crate::error::{ErrorCode, HeartError, HeartResult};
-use crate::js::ByteView;
+use crate::js::{node_buffer, ByteView};
 
 #[repr(C)]
 struct I2cMsg {
@@ -82,8 +82,8 @@ fn transfer(fd: i32, addr: u16, msgs: &mut [I2cMsg]) -> HeartResult<()> {
 /// Throws INVALID_ARGUMENT for bad arguments, I2C_ERROR when the device does
 /// not answer, TIMEOUT when the bus hangs.
 #[napi(js_name = "i2cWriteRead", ts_args_type = "fd: number, addr: number, write: Uint8Array, readLen: number")]
-pub fn i2c_write_read(env: Env, fd: i32, addr: u32, mut write: ByteView, read_len: u32) -> napi::Result<Buffer, ErrorCode> {
-  let result = (|| -> HeartResult<Vec<u8>> {
+pub fn i2c_write_read(env: &Env, fd: i32, addr: u32, mut write: ByteView, read_len: u32) -> napi::Result<BufferSlice<'_>, ErrorCode> {
+  let result = (|| -> HeartResult<BufferSlice<'_>> {
     let addr = check_args(fd, addr)?;
     check_len(write.len, "write")?;
     check_len(read_len as usize, "readLen")?;
@@ -94,10 +94,10 @@ pub fn i2c_write_read(env: Env, fd: i32, addr: u32, mut write: ByteView, read_le
       I2cMsg { addr, flags: I2C_M_RD, len: input.len() as u16, buf: input.as_mut_ptr() },
     ];
     transfer(fd, addr, &mut msgs)?;
-    Ok(input)
+    node_buffer(env, &input)
   })();
-  write.release(&env);
-  result.map(Buffer::from).map_err(Into::into)
+  write.release(env);
+  result.map_err(Into::into)
 }
 
 /// Writes `data` to the device at 7-bit address `addr` on the open I2C bus

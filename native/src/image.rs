@@ -11,7 +11,7 @@ use napi_derive::napi;
 
 use crate::error::{map_error, ErrorCode, HeartError, HeartResult, AVERROR_EAGAIN, AVERROR_EOF};
 use crate::ffi;
-use crate::js::ByteView;
+use crate::js::{node_buffer, ByteView};
 use crate::layout::{check_layout, frame_layout, Layout, PixFmt, PlaneLayout};
 
 /// A frame's layout in a buffer, as frameLayout() in @heart/ring returns it
@@ -304,7 +304,7 @@ fn encode<T>(src: &ByteView, layout: &Layout, width: u32, height: u32, quality: 
 /// the encoder fails.
 #[napi(ts_args_type = "src: Uint8Array, layout: FrameLayoutInput, options?: JpegOptions | null")]
 pub fn encode_jpeg(env: &Env, mut src: ByteView, layout: FrameLayoutInput, options: Option<JpegOptions>) -> napi::Result<BufferSlice<'_>, ErrorCode> {
-  let result = (|| -> HeartResult<napi::Result<BufferSlice<'_>>> {
+  let result = (|| -> HeartResult<BufferSlice<'_>> {
     let l = to_layout(layout)?;
     check_layout(&l, src.len, "layout")?;
     let o = options.unwrap_or(JpegOptions { width: None, height: None, quality: None });
@@ -322,16 +322,10 @@ pub fn encode_jpeg(env: &Env, mut src: ByteView, layout: FrameLayoutInput, optio
     if !(1..=100).contains(&quality) {
       return Err(HeartError::invalid(format!("quality must be 1..100, got {quality}")));
     }
-    // Straight from the packet into a buffer Node allocates: V8 counts its
-    // memory, so garbage collection keeps pace with JPEGs that are dropped
-    // (an external buffer over a Rust Vec is invisible to it, and a worker
-    // encoding in a loop reached 700 MB before anything was collected).
-    encode(&src, &l, w, h, quality, |bytes| BufferSlice::copy_from(env, bytes))
+    // Straight from the packet into a Buffer Node allocates (a worker
+    // encoding in a loop reached 700 MB when it was an external buffer).
+    encode(&src, &l, w, h, quality, |bytes| node_buffer(env, bytes))?
   })();
   src.release(env);
-  match result {
-    Ok(Ok(buf)) => Ok(buf),
-    Ok(Err(e)) => Err(napi::Error::new(ErrorCode::Internal, format!("cannot allocate the JPEG buffer: {}", e.reason))),
-    Err(e) => Err(e.into()),
-  }
+  result.map_err(Into::into)
 }

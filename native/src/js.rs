@@ -1,14 +1,16 @@
 //! Small raw Node-API helpers the generated glue does not cover: a Uint8Array
-//! destination held by reference and written through its raw pointer, and an
-//! AbortSignal listener that is removed again when the call finishes.
+//! destination held by reference and written through its raw pointer, an
+//! AbortSignal listener that is removed again when the call finishes, and
+//! results copied into Buffers that Node allocates.
 
 use std::ffi::c_void;
 use std::ptr;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{FromNapiValue, TypeName, ValidateNapiValue};
+use napi::bindgen_prelude::{BufferSlice, FromNapiValue, TypeName, ValidateNapiValue};
 use napi::{sys, Env, ValueType};
 
+use crate::error::{ErrorCode, HeartError, HeartResult};
 use crate::media::AbortFlags;
 
 /// A Uint8Array the native side writes into from a pool thread. Node-API on
@@ -185,4 +187,12 @@ impl SignalHook {
       sys::napi_delete_reference(raw_env, self.listener);
     }
   }
+}
+
+/// A copy of `bytes` in a Buffer that Node allocates. V8 counts such memory
+/// and collects dropped Buffers in step; a Buffer wrapping Rust memory is
+/// invisible to it and piles up between collections (docs/native.md, Memory).
+pub fn node_buffer<'e>(env: &'e Env, bytes: &[u8]) -> HeartResult<BufferSlice<'e>> {
+  BufferSlice::copy_from(env, bytes)
+    .map_err(|e| HeartError::new(ErrorCode::Internal, format!("cannot allocate a Buffer of {} bytes: {}", bytes.len(), e.reason)))
 }
