@@ -58,6 +58,8 @@ export interface SoakSecond {
   rss_mb: number
   /** Each worker's own JavaScript heap in use, MB, as it last reported it (every 5 s); the main thread as "main". */
   heap_used_mb: Record<string, number>
+  /** The same threads' heaps as V8 has them reserved, MB: what each adds to the RSS. */
+  heap_total_mb: Record<string, number>
   cpu_percent: number
   camera_state: string
   load1: number
@@ -118,10 +120,13 @@ class Totals {
   }
 }
 
-/** Heap in use per worker (those that have reported) and the main thread, MB. */
-function heapsOf(report: HealthReport): Record<string, number> {
-  const out: Record<string, number> = { main: report.memory.main_heap_used_mb }
-  for (const [name, w] of Object.entries(report.workers)) if (w.heap_used_mb !== null) out[name] = w.heap_used_mb
+/** Heap in use or reserved per worker (those that have reported) and the main thread, MB. */
+function heapsOf(report: HealthReport, which: 'used' | 'total'): Record<string, number> {
+  const out: Record<string, number> = { main: which === 'used' ? report.memory.main_heap_used_mb : report.memory.main_heap_total_mb }
+  for (const [name, w] of Object.entries(report.workers)) {
+    const mb = which === 'used' ? w.heap_used_mb : w.heap_total_mb
+    if (mb !== null) out[name] = mb
+  }
   return out
 }
 
@@ -328,7 +333,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       ring: { occupancy_mean: occN > 0 ? round(occSum / occN, 3) : 0, occupancy_max: round(occMax, 3) },
       thermal: { hz: thermalHz === null ? null : round(thermalHz, 2), lost: thermalLostS },
       rss_mb: mb(process.memoryUsage.rss()),
-      heap_used_mb: heapsOf(report),
+      heap_used_mb: heapsOf(report, 'used'),
+      heap_total_mb: heapsOf(report, 'total'),
       cpu_percent: round(((cpu.user + cpu.system) / 1e3 / (dt * 1000)) * 100, 1),
       camera_state: report.camera.state,
       load1: round(loadavg()[0]!, 2),
@@ -523,6 +529,11 @@ function renderSoakHtml(json: Record<string, unknown>, seconds: SoakSecond[], fa
     if (f.startedS !== null) bands.push({ fromS: f.startedS, toS: Math.min(guards[i]!, cfg.duration_s), label: f.kind })
   })
   const col = <T>(f: (s: SoakSecond) => T): T[] => seconds.map(f)
+  const heapChart = (title: string, of: (s: SoakSecond) => Record<string, number>): Chart => ({
+    title,
+    unit: 'MB',
+    series: [...new Set(seconds.flatMap((s) => Object.keys(of(s))))].map((name) => ({ name, values: col((s) => of(s)[name] ?? null) })),
+  })
   const charts: Chart[] = [
     { title: 'Frames published per second', unit: 'fps', series: [{ name: 'published', values: col((s) => s.fps) }] },
     { title: 'Frames lost per second, by consumer (policy skips not counted)', unit: 'frames', series: [...names.map((n) => ({ name: n, values: col((s) => s.consumers[n]?.lost ?? null) })), { name: 'producer (no slot)', values: col((s) => s.producer_lost) }] },
@@ -572,11 +583,8 @@ function renderSoakHtml(json: Record<string, unknown>, seconds: SoakSecond[], fa
     { title: 'Thermal frames per second', unit: 'Hz', target: { value: 9.5, label: '>= 9.5 Hz' }, series: [{ name: 'rate', values: col((s) => s.thermal.hz) }] },
     { title: 'Thermal frames lost per second', unit: 'frames', series: [{ name: 'lost', values: col((s) => s.thermal.lost) }] },
     { title: 'Resident memory (whole process)', unit: 'MB', series: [{ name: 'RSS', values: col((s) => s.rss_mb) }] },
-    {
-      title: 'JavaScript heap in use, per thread',
-      unit: 'MB',
-      series: [...new Set(seconds.flatMap((s) => Object.keys(s.heap_used_mb)))].map((name) => ({ name, values: col((s) => s.heap_used_mb[name] ?? null) })),
-    },
+    heapChart('JavaScript heap in use, per thread', (s) => s.heap_used_mb),
+    heapChart('JavaScript heap reserved, per thread (part of the RSS)', (s) => s.heap_total_mb),
     { title: 'CPU (all threads of the process)', unit: '% of one core', series: [{ name: 'cpu', values: col((s) => s.cpu_percent) }, { name: 'load avg 1 min x100', values: col((s) => s.load1 * 100) }] },
   ]
   const results = json.results as Record<string, Record<string, number>>

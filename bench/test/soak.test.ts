@@ -29,8 +29,11 @@ t.test('a short soak records every second, plays its faults and writes both repo
   const s = written.seconds[10]
   for (const key of ['fps', 'consumers', 'latency_ms', 'decode_ms', 'tick_ms', 'ring', 'thermal', 'rss_mb', 'cpu_percent']) t.ok(key in s, `second.${key}`)
   t.same(Object.keys(s.latency_ms).sort(), ['publish_to_consume', 'receive_to_decode', 'receive_to_publish'])
-  for (const name of ['main', 'capture', 'movement_detector', 'telemetry_stream', 'thermal']) t.ok(s.heap_used_mb[name] > 0, `heap of ${name}: ${s.heap_used_mb[name]} MB`)
+  for (const name of ['main', 'capture', 'movement_detector', 'telemetry_stream', 'thermal']) {
+    t.ok(s.heap_used_mb[name] > 0 && s.heap_total_mb[name] >= s.heap_used_mb[name], `heap of ${name}: ${s.heap_used_mb[name]} of ${s.heap_total_mb[name]} MB`)
+  }
   t.match(html, /JavaScript heap in use, per thread/)
+  t.match(html, /JavaScript heap reserved, per thread/)
   const followed = new Set(written.seconds.flatMap((x: { consumers: object }) => Object.keys(x.consumers)))
   for (const name of ['movement_detector', 'detection_client', 'telemetry_stream', 'frame_verifier', 'stall_probe']) t.ok(followed.has(name), `${name} is followed`)
 
