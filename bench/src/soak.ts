@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir, uptime } from 'node:os'
 import { dirname, join } from 'node:path'
-import type { HealthReport, Logger } from '@heart/kernel'
+import { mb, type HealthReport, type Logger } from '@heart/kernel'
 import { HeartMetric, HistogramSnapshot, type Counter } from '@heart/telemetry'
 import { THERMAL_LOSS_REASONS, type ThermalConfig } from '@heart/thermal'
 import { CONSUMER_KINDS, runHeart, type RunningHeart, type RunSummary } from 'heart'
@@ -81,7 +81,6 @@ const GUARD_S = 5
 /** Occupancy is sampled this often within a second. */
 const OCCUPANCY_EVERY_MS = 100
 
-const mb = (bytes: number): number => Math.round((bytes / 1048576) * 10) / 10
 
 function nominalFps(source: string): number {
   const m = /[?&]fps=(\d+(?:\.\d+)?)/.exec(source)
@@ -124,8 +123,8 @@ class Totals {
 function heapsOf(report: HealthReport, which: 'used' | 'total'): Record<string, number> {
   const out: Record<string, number> = { main: which === 'used' ? report.memory.main_heap_used_mb : report.memory.main_heap_total_mb }
   for (const [name, w] of Object.entries(report.workers)) {
-    const mb = which === 'used' ? w.heap_used_mb : w.heap_total_mb
-    if (mb !== null) out[name] = mb
+    const value = which === 'used' ? w.heap_used_mb : w.heap_total_mb
+    if (value !== null) out[name] = value
   }
   return out
 }

@@ -1,4 +1,4 @@
-import type { Kernel, HealthReport } from '@heart/kernel'
+import { mb, type Kernel, type HealthReport } from '@heart/kernel'
 import type { FrameRing } from '@heart/ring'
 import { HeartMetric, type Histogram, type MetricsRegistry } from '@heart/telemetry'
 
@@ -29,7 +29,6 @@ export interface RunSummary {
   ring: { slot_count: number; slot_bytes: number; no_slot_drops: number; memory_mb: number }
 }
 
-const mb = (bytes: number): number => Math.round((bytes / 1048576) * 10) / 10
 const round = (x: number, digits = 3): number => Math.round(x * 10 ** digits) / 10 ** digits
 
 function percentiles(h: Histogram): { p50: number | null; p99: number | null } {

@@ -193,8 +193,9 @@ export class HealthAggregator {
   }
 }
 
-function mb(bytes: number): number {
-  return Math.round(bytes / 1e5) / 10
+/** Bytes as every `*_mb` figure in heart shows them: MiB, one decimal. */
+export function mb(bytes: number): number {
+  return Math.round((bytes / 1048576) * 10) / 10
 }
 
 function processMemory(): HealthReport['memory'] {

@@ -76,7 +76,7 @@ export const MEMORY_REPORT_MS = 5000
 
 function reportMemory(): void {
   const h = getHeapStatistics()
-  post({ kind: 'memory', memory: { heapUsedBytes: h.used_heap_size, heapTotalBytes: h.total_heap_size, externalBytes: h.external_memory } })
+  post({ kind: 'memory', memory: { heapUsedBytes: h.used_heap_size, heapTotalBytes: h.total_heap_size } })
 }
 
 let currentLogFields: Record<string, unknown> | null = null

@@ -41,8 +41,6 @@ export interface WorkerMemory {
   heapUsedBytes: number
   /** Bytes V8 has reserved for the heap (what the thread adds to the process RSS). */
   heapTotalBytes: number
-  /** Bytes outside the heap held by its objects (Buffers, native handles) that V8 knows about. */
-  externalBytes: number
 }
 
 /** What a worker receives as workerData. */
