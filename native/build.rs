@@ -5,28 +5,20 @@
 use std::env;
 use std::path::PathBuf;
 
-const LIBRARIES: &[(&str, &str)] = &[
-  ("libavformat", "58"),
-  ("libavcodec", "58"),
-  ("libavutil", "56"),
-  ("libswscale", "5"),
-  ("libavdevice", "58"),
-];
+const LIBRARIES: &[(&str, &str)] =
+  &[("libavformat", "58"), ("libavcodec", "58"), ("libavutil", "56"), ("libswscale", "5"), ("libavdevice", "58")];
 
 fn main() {
   napi_build::setup();
 
   let mut include_paths = Vec::new();
   for (name, min_version) in LIBRARIES {
-    let lib = pkg_config::Config::new()
-      .atleast_version(min_version)
-      .probe(name)
-      .unwrap_or_else(|e| {
-        panic!(
-          "{name} development files not found with pkg-config ({e}). On Debian/Raspberry Pi OS: \
+    let lib = pkg_config::Config::new().atleast_version(min_version).probe(name).unwrap_or_else(|e| {
+      panic!(
+        "{name} development files not found with pkg-config ({e}). On Debian/Raspberry Pi OS: \
            apt-get install pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libavdevice-dev"
-        )
-      });
+      )
+    });
     include_paths.extend(lib.include_paths);
   }
 

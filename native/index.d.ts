@@ -12,7 +12,7 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 /** An open camera / file / test source. Create with `Source.open()`. */
 export declare class Source {
   /**
-   * Opens a source (rtsp://, file://, v4l2://, testsrc://), finds its video
+   * Opens a source (rtsp, rtsps, file, v4l2, testsrc), finds its video
    * stream, opens the decoder (hardware if asked and available, otherwise
    * software with `info.fallbackReason` saying why) and decodes the first
    * frame so `info` describes real frames. Rejects with err.code
@@ -20,7 +20,7 @@ export declare class Source {
    * UNSUPPORTED_CODEC, FORMAT_MISMATCH, TIMEOUT, ABORTED, INVALID_ARGUMENT, ...
    * Aborting `signal` interrupts the open within a second.
    */
-  static open(url: string, options?: OpenOptions | null, signal?: AbortSignal | null): Promise<Source>
+  static open(spec: SourceSpec, options?: OpenOptions | null, signal?: AbortSignal | null): Promise<Source>
   /**
    * The negotiated output (layout, backend, source facts). Changes only when
    * readInto() resolves with `reconfigured: true`.
@@ -145,7 +145,58 @@ export interface JpegOptions {
  */
 export declare function monotonicNs(): bigint
 
-/** How to open a source. Options win over the same parameters in the URL. */
+/**
+ * The codes a native failure carries in `err.code`. Exported to JS as
+ * `NativeErrorCode` (values exactly the code strings), so packages import
+ * the list instead of retyping it. Rust code calls it ErrorCode.
+ */
+export declare enum NativeErrorCode {
+  /** A call got an argument it cannot use (wrong type, range, unknown option). */
+  InvalidArgument = 'INVALID_ARGUMENT',
+  /** The host answered but refused the TCP connection (nothing listening on that port). */
+  ConnectRefused = 'CONNECT_REFUSED',
+  /** The host could not be reached or its name could not be resolved. */
+  ConnectFailed = 'CONNECT_FAILED',
+  /** The camera rejected the credentials (RTSP/HTTP 401 or 403). */
+  AuthFailed = 'AUTH_FAILED',
+  /** The host is there but the path/stream/file/device does not exist (404, ENOENT). */
+  StreamNotFound = 'STREAM_NOT_FOUND',
+  /** The stream's codec is not one heart decodes (H.264, H.265, MJPEG, raw). */
+  UnsupportedCodec = 'UNSUPPORTED_CODEC',
+  /** The stream does not match the configured expectation (codec, maximum size, crop). */
+  FormatMismatch = 'FORMAT_MISMATCH',
+  /** A blocking step took longer than `timeoutMs`. */
+  Timeout = 'TIMEOUT',
+  /** The call was interrupted by close() or an AbortSignal. */
+  Aborted = 'ABORTED',
+  /** The data could not be decoded. */
+  DecodeError = 'DECODE_ERROR',
+  /** A file source without `loop` reached its end. */
+  EndOfStream = 'END_OF_STREAM',
+  /** A V4L2 device is in use by another process. */
+  DeviceBusy = 'DEVICE_BUSY',
+  /** The process may not open the file or device. */
+  PermissionDenied = 'PERMISSION_DENIED',
+  /** The destination Uint8Array is smaller than the negotiated frame. */
+  BufferTooSmall = 'BUFFER_TOO_SMALL',
+  /** The source was closed. */
+  Closed = 'CLOSED',
+  /** Another readInto() on the same source has not finished yet. */
+  Busy = 'BUSY',
+  /** The JPEG encoder failed. */
+  EncodeError = 'ENCODE_ERROR',
+  /** An I2C transfer failed. */
+  I2cError = 'I2C_ERROR',
+  /** Any other input/output failure. */
+  IoError = 'IO_ERROR',
+  /** A bug or an FFmpeg allocation failure. */
+  Internal = 'INTERNAL',
+}
+
+/**
+ * How to open a source: decoder, output and limits. What the source is
+ * (and its own options: transport, loop, size...) is the SourceSpec.
+ */
 export interface OpenOptions {
   /**
    * Decoder backend. 'auto' tries vaapi, cuda, v4l2m2m where their devices
@@ -171,18 +222,6 @@ export interface OpenOptions {
    * before failing with TIMEOUT. Default 10000.
    */
   timeoutMs?: number
-  /** RTSP transport. Default 'tcp' (or the URL's ?transport=). */
-  transport?: 'tcp' | 'udp'
-  /**
-   * Files: start again at the end instead of failing with END_OF_STREAM.
-   * Default false for file://, true for testsrc://.
-   */
-  loop?: boolean
-  /**
-   * Files: deliver frames at their timestamps' pace, like a live camera.
-   * Default false for file://, true for testsrc://.
-   */
-  realtime?: boolean
   /** Decoder threads; 0 (default) lets FFmpeg pick from the core count. */
   threads?: number
   /**
@@ -257,12 +296,12 @@ export interface PlaneLayout {
 }
 
 /**
- * Opens `url` just long enough to learn what it sends (codec, size, rate,
+ * Opens `spec` just long enough to learn what it sends (codec, size, rate,
  * pixel format) and which decoder backend would decode it, decoding one
  * frame to be sure, then closes it. Rejects with the same codes as
  * Source.open().
  */
-export declare function probe(url: string, options?: OpenOptions | null, signal?: AbortSignal | null): Promise<SourceInfo>
+export declare function probe(spec: SourceSpec, options?: OpenOptions | null, signal?: AbortSignal | null): Promise<SourceInfo>
 
 /**
  * Scales and/or converts the frame in `src` (laid out as `srcLayout`) into
@@ -294,4 +333,46 @@ export interface SourceInfo {
   durationMs?: number
   /** Bits per second, when the container says. */
   bitRate?: number
+}
+
+/**
+ * A source to open, one typed field per option. Build it with
+ * `nativeSpec(parseSource(url))` from @heart/capture rather than by hand.
+ */
+export interface SourceSpec {
+  /** Which input opens it. */
+  kind: 'rtsp' | 'file' | 'v4l2' | 'testsrc'
+  /**
+   * What FFmpeg opens: the rtsp:// or rtsps:// URL as the camera needs it
+   * (credentials and the camera's own query parameters kept, heart's
+   * options taken out), the file's absolute path, or the device path.
+   * Empty for testsrc.
+   */
+  target: string
+  /** The source as messages may name it (credentials replaced by ***). */
+  redacted: string
+  /** rtsp: 'tcp' (default) or 'udp'. */
+  transport?: 'tcp' | 'udp'
+  /**
+   * file, testsrc: start again at the end instead of ending with
+   * END_OF_STREAM. Default false for file, true for testsrc.
+   */
+  loop?: boolean
+  /**
+   * file, testsrc: deliver frames at their timestamps' pace, like a live
+   * camera. Default false for file, true for testsrc.
+   */
+  realtime?: boolean
+  /** v4l2: the capture format asked of the device. */
+  format?: 'mjpeg' | 'yuyv' | 'h264'
+  /** v4l2, testsrc: picture width in pixels (with height). */
+  width?: number
+  /** v4l2, testsrc: picture height in pixels (with width). */
+  height?: number
+  /** v4l2, testsrc: frames per second (fractions such as 29.97 allowed). */
+  fps?: number
+  /** testsrc: 'h264' (default) or 'hevc'. */
+  codec?: 'h264' | 'hevc'
+  /** testsrc: length of the generated clip in seconds before it loops (default 2). */
+  seconds?: number
 }

@@ -773,12 +773,13 @@ if (
   }
 }
 
-const { Source, encodeJpeg, i2cWrite, i2cWriteRead, monotonicNs, probe, scaleInto } = nativeBinding
+const { Source, encodeJpeg, i2cWrite, i2cWriteRead, monotonicNs, NativeErrorCode, probe, scaleInto } = nativeBinding
 export { Source }
 export { encodeJpeg }
 export { i2cWrite }
 export { i2cWriteRead }
 export { monotonicNs }
+export { NativeErrorCode }
 export { probe }
 export { scaleInto }
 export const __napiBindingTarget = __napiLoadedBindingTarget

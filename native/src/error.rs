@@ -9,11 +9,16 @@ use std::fmt;
 
 use napi::bindgen_prelude::{FromNapiValue, Unknown};
 use napi::{sys, Env};
+use napi_derive::napi;
 
 use crate::ffi;
 
+/// The codes a native failure carries in `err.code`. Exported to JS as
+/// `NativeErrorCode` (values exactly the code strings), so packages import
+/// the list instead of retyping it. Rust code calls it ErrorCode.
+#[napi(string_enum = "UPPER_SNAKE")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorCode {
+pub enum NativeErrorCode {
   /// A call got an argument it cannot use (wrong type, range, unknown option).
   InvalidArgument,
   /// The host answered but refused the TCP connection (nothing listening on that port).
@@ -49,12 +54,15 @@ pub enum ErrorCode {
   /// The JPEG encoder failed.
   EncodeError,
   /// An I2C transfer failed.
+  #[napi(value = "I2C_ERROR")]
   I2cError,
   /// Any other input/output failure.
   IoError,
   /// A bug or an FFmpeg allocation failure.
   Internal,
 }
+
+pub use self::NativeErrorCode as ErrorCode;
 
 impl ErrorCode {
   pub fn as_str(self) -> &'static str {
@@ -141,8 +149,6 @@ impl From<HeartError> for napi::Error<ErrorCode> {
 
 pub type HeartResult<T> = Result<T, HeartError>;
 
-
-
 /// FFmpeg's AVERROR(e) for a POSIX errno.
 pub const fn averror(errno: i32) -> i32 {
   -errno
@@ -180,10 +186,9 @@ pub fn av_error_text(err: i32) -> String {
 pub fn map_error(err: i32, what: &str, target: &str) -> HeartError {
   let detail = av_error_text(err);
   let (code, hint) = match err {
-    e if e == averror(libc::ECONNREFUSED) => (
-      ErrorCode::ConnectRefused,
-      "the host refused the connection: check the camera is powered and the port is right",
-    ),
+    e if e == averror(libc::ECONNREFUSED) => {
+      (ErrorCode::ConnectRefused, "the host refused the connection: check the camera is powered and the port is right")
+    }
     e if e == averror(libc::EHOSTUNREACH)
       || e == averror(libc::ENETUNREACH)
       || e == averror(libc::EADDRNOTAVAIL)
@@ -192,10 +197,9 @@ pub fn map_error(err: i32, what: &str, target: &str) -> HeartError {
       (ErrorCode::ConnectFailed, "the host cannot be reached: check the address, cabling and network")
     }
     e if e == averror(libc::ETIMEDOUT) => (ErrorCode::Timeout, "the host did not answer in time"),
-    AVERROR_HTTP_UNAUTHORIZED | AVERROR_HTTP_FORBIDDEN => (
-      ErrorCode::AuthFailed,
-      "the camera rejected the credentials: check the user and password in the URL",
-    ),
+    AVERROR_HTTP_UNAUTHORIZED | AVERROR_HTTP_FORBIDDEN => {
+      (ErrorCode::AuthFailed, "the camera rejected the credentials: check the user and password in the URL")
+    }
     AVERROR_HTTP_NOT_FOUND | AVERROR_STREAM_NOT_FOUND => {
       (ErrorCode::StreamNotFound, "the stream path does not exist on that host: check the URL's path")
     }
@@ -213,15 +217,59 @@ pub fn map_error(err: i32, what: &str, target: &str) -> HeartError {
     AVERROR_PROTOCOL_NOT_FOUND | AVERROR_DEMUXER_NOT_FOUND => {
       (ErrorCode::InvalidArgument, "this FFmpeg build cannot read that kind of source")
     }
-    AVERROR_INVALIDDATA => (ErrorCode::DecodeError, "the source sent data that is not a video stream FFmpeg understands"),
+    AVERROR_INVALIDDATA => {
+      (ErrorCode::DecodeError, "the source sent data that is not a video stream FFmpeg understands")
+    }
     AVERROR_EOF => (ErrorCode::EndOfStream, "the source ended"),
     AVERROR_EXIT => (ErrorCode::Aborted, "interrupted"),
-    e if e == averror(libc::EIO) && (target.starts_with("rtsp") || target.starts_with("http")) => (
-      ErrorCode::ConnectFailed,
-      "the connection failed (unknown host name or network error): check the address",
-    ),
+    e if e == averror(libc::EIO) && (target.starts_with("rtsp") || target.starts_with("http")) => {
+      (ErrorCode::ConnectFailed, "the connection failed (unknown host name or network error): check the address")
+    }
     e if e == averror(libc::ENOMEM) => (ErrorCode::Internal, "out of memory"),
     _ => (ErrorCode::IoError, "input/output failure"),
   };
   HeartError::new(code, format!("{what} {target} failed: {hint} ({detail})"))
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  /// The JS enum's values come from the variant names (UPPER_SNAKE); `as_str`
+  /// must spell every code the same way.
+  #[test]
+  fn as_str_is_the_upper_snake_variant_name() {
+    let all = [
+      ErrorCode::InvalidArgument,
+      ErrorCode::ConnectRefused,
+      ErrorCode::ConnectFailed,
+      ErrorCode::AuthFailed,
+      ErrorCode::StreamNotFound,
+      ErrorCode::UnsupportedCodec,
+      ErrorCode::FormatMismatch,
+      ErrorCode::Timeout,
+      ErrorCode::Aborted,
+      ErrorCode::DecodeError,
+      ErrorCode::EndOfStream,
+      ErrorCode::DeviceBusy,
+      ErrorCode::PermissionDenied,
+      ErrorCode::BufferTooSmall,
+      ErrorCode::Closed,
+      ErrorCode::Busy,
+      ErrorCode::EncodeError,
+      ErrorCode::I2cError,
+      ErrorCode::IoError,
+      ErrorCode::Internal,
+    ];
+    for code in all {
+      let mut snake = String::new();
+      for (i, c) in format!("{code:?}").chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+          snake.push('_');
+        }
+        snake.push(c.to_ascii_uppercase());
+      }
+      assert_eq!(code.as_str(), snake);
+    }
+  }
 }

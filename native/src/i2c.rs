@@ -82,7 +82,13 @@ fn transfer(fd: i32, addr: u16, msgs: &mut [I2cMsg]) -> HeartResult<()> {
 /// Throws INVALID_ARGUMENT for bad arguments, I2C_ERROR when the device does
 /// not answer, TIMEOUT when the bus hangs.
 #[napi(js_name = "i2cWriteRead", ts_args_type = "fd: number, addr: number, write: Uint8Array, readLen: number")]
-pub fn i2c_write_read(env: &Env, fd: i32, addr: u32, mut write: ByteView, read_len: u32) -> napi::Result<BufferSlice<'_>, ErrorCode> {
+pub fn i2c_write_read(
+  env: &Env,
+  fd: i32,
+  addr: u32,
+  mut write: ByteView,
+  read_len: u32,
+) -> napi::Result<BufferSlice<'_>, ErrorCode> {
   let result = (|| -> HeartResult<BufferSlice<'_>> {
     let addr = check_args(fd, addr)?;
     check_len(write.len, "write")?;

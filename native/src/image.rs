@@ -84,7 +84,8 @@ fn with_sws<T>(key: SwsKey, f: impl FnOnce(*mut ffi::SwsContext) -> HeartResult<
       None => {
         let (sw, sh, sf, dw, dh, df, flags) = key;
         // SAFETY: plain constructor; NULL (an impossible conversion) is checked.
-        let ctx = unsafe { ffi::sws_getContext(sw, sh, sf, dw, dh, df, flags, ptr::null_mut(), ptr::null_mut(), ptr::null()) };
+        let ctx =
+          unsafe { ffi::sws_getContext(sw, sh, sf, dw, dh, df, flags, ptr::null_mut(), ptr::null_mut(), ptr::null()) };
         if ctx.is_null() {
           return Err(HeartError::invalid("swscale cannot do this conversion"));
         }
@@ -203,7 +204,7 @@ thread_local! {
 }
 
 fn open_jpeg(width: u32, height: u32, quality: u32) -> HeartResult<JpegState> {
-  crate::media::ffmpeg_init();
+  crate::init::ffmpeg_init();
   // SAFETY: standard encoder setup; every object is owned by the state and freed by its Drop.
   unsafe {
     let codec = ffi::avcodec_find_encoder(ffi::AV_CODEC_ID_MJPEG);
@@ -232,7 +233,10 @@ fn open_jpeg(width: u32, height: u32, quality: u32) -> HeartResult<JpegState> {
     (*s.enc).qmax = q as c_int;
     let r = ffi::avcodec_open2(s.enc, codec, ptr::null_mut());
     if r < 0 {
-      return Err(HeartError::new(ErrorCode::EncodeError, format!("cannot open the JPEG encoder ({})", crate::error::av_error_text(r))));
+      return Err(HeartError::new(
+        ErrorCode::EncodeError,
+        format!("cannot open the JPEG encoder ({})", crate::error::av_error_text(r)),
+      ));
     }
     (*s.frame).format = ffi::AV_PIX_FMT_YUVJ420P;
     (*s.frame).width = width as c_int;
@@ -268,11 +272,17 @@ fn encode_with<T>(s: &mut JpegState, src: &ByteView, layout: &Layout, out: impl 
     s.next_pts += 1;
     let r = ffi::avcodec_send_frame(s.enc, s.frame);
     if r < 0 {
-      return Err(HeartError::new(ErrorCode::EncodeError, format!("JPEG encoding failed ({})", crate::error::av_error_text(r))));
+      return Err(HeartError::new(
+        ErrorCode::EncodeError,
+        format!("JPEG encoding failed ({})", crate::error::av_error_text(r)),
+      ));
     }
     let r = ffi::avcodec_receive_packet(s.enc, s.pkt);
     if r < 0 || r == AVERROR_EAGAIN || r == AVERROR_EOF {
-      return Err(HeartError::new(ErrorCode::EncodeError, format!("JPEG encoding produced nothing ({})", crate::error::av_error_text(r))));
+      return Err(HeartError::new(
+        ErrorCode::EncodeError,
+        format!("JPEG encoding produced nothing ({})", crate::error::av_error_text(r)),
+      ));
     }
     let result = out(std::slice::from_raw_parts((*s.pkt).data, (*s.pkt).size as usize));
     ffi::av_packet_unref(s.pkt);
@@ -283,7 +293,14 @@ fn encode_with<T>(s: &mut JpegState, src: &ByteView, layout: &Layout, out: impl 
 /// Encodes with this thread's cached encoder (reopened when the size or
 /// quality changes). After a failure the encoder is dropped and the next
 /// call opens a fresh one.
-fn encode<T>(src: &ByteView, layout: &Layout, width: u32, height: u32, quality: u32, out: impl FnOnce(&[u8]) -> T) -> HeartResult<T> {
+fn encode<T>(
+  src: &ByteView,
+  layout: &Layout,
+  width: u32,
+  height: u32,
+  quality: u32,
+  out: impl FnOnce(&[u8]) -> T,
+) -> HeartResult<T> {
   let key = (width, height, quality);
   let cached = JPEG_ENCODER.with(|c| c.borrow_mut().take()).filter(|s| s.key == key);
   let mut state = match cached {
@@ -303,7 +320,12 @@ fn encode<T>(src: &ByteView, layout: &Layout, width: u32, height: u32, quality: 
 /// BUFFER_TOO_SMALL for a layout that does not fit `src`, ENCODE_ERROR if
 /// the encoder fails.
 #[napi(ts_args_type = "src: Uint8Array, layout: FrameLayoutInput, options?: JpegOptions | null")]
-pub fn encode_jpeg(env: &Env, mut src: ByteView, layout: FrameLayoutInput, options: Option<JpegOptions>) -> napi::Result<BufferSlice<'_>, ErrorCode> {
+pub fn encode_jpeg(
+  env: &Env,
+  mut src: ByteView,
+  layout: FrameLayoutInput,
+  options: Option<JpegOptions>,
+) -> napi::Result<BufferSlice<'_>, ErrorCode> {
   let result = (|| -> HeartResult<BufferSlice<'_>> {
     let l = to_layout(layout)?;
     check_layout(&l, src.len, "layout")?;

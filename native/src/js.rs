@@ -11,7 +11,7 @@ use napi::bindgen_prelude::{BufferSlice, FromNapiValue, TypeName, ValidateNapiVa
 use napi::{sys, Env, ValueType};
 
 use crate::error::{ErrorCode, HeartError, HeartResult};
-use crate::media::AbortFlags;
+use crate::init::AbortFlags;
 
 /// A Uint8Array the native side writes into from a pool thread. Node-API on
 /// Node 20 has no SharedArrayBuffer calls, but `napi_get_typedarray_info`
@@ -65,12 +65,16 @@ impl FromNapiValue for ByteView {
       let mut data = ptr::null_mut();
       let mut buffer = ptr::null_mut();
       let mut offset = 0usize;
-      let status = sys::napi_get_typedarray_info(env, value, &mut kind, &mut length, &mut data, &mut buffer, &mut offset);
+      let status =
+        sys::napi_get_typedarray_info(env, value, &mut kind, &mut length, &mut data, &mut buffer, &mut offset);
       if status != sys::Status::napi_ok {
         return Err(napi::Error::new(napi::Status::InvalidArg, "cannot read the Uint8Array".to_string()));
       }
       if kind != sys::TypedarrayType::uint8_array && kind != sys::TypedarrayType::uint8_clamped_array {
-        return Err(napi::Error::new(napi::Status::InvalidArg, "expected a Uint8Array (got another typed array)".to_string()));
+        return Err(napi::Error::new(
+          napi::Status::InvalidArg,
+          "expected a Uint8Array (got another typed array)".to_string(),
+        ));
       }
       let mut reference = ptr::null_mut();
       sys::napi_create_reference(env, value, 1, &mut reference);
@@ -114,7 +118,12 @@ fn property(env: sys::napi_env, obj: sys::napi_value, name: &std::ffi::CStr) -> 
   v
 }
 
-fn call_listener_method(env: sys::napi_env, signal: sys::napi_value, method: &std::ffi::CStr, listener: sys::napi_value) {
+fn call_listener_method(
+  env: sys::napi_env,
+  signal: sys::napi_value,
+  method: &std::ffi::CStr,
+  listener: sys::napi_value,
+) {
   // SAFETY: calls signal[method]('abort', listener) on the JS thread; failures are ignored
   // (a non-EventTarget signal simply never aborts).
   unsafe {
@@ -193,6 +202,7 @@ impl SignalHook {
 /// and collects dropped Buffers in step; a Buffer wrapping Rust memory is
 /// invisible to it and piles up between collections (docs/native.md, Memory).
 pub fn node_buffer<'e>(env: &'e Env, bytes: &[u8]) -> HeartResult<BufferSlice<'e>> {
-  BufferSlice::copy_from(env, bytes)
-    .map_err(|e| HeartError::new(ErrorCode::Internal, format!("cannot allocate a Buffer of {} bytes: {}", bytes.len(), e.reason)))
+  BufferSlice::copy_from(env, bytes).map_err(|e| {
+    HeartError::new(ErrorCode::Internal, format!("cannot allocate a Buffer of {} bytes: {}", bytes.len(), e.reason))
+  })
 }

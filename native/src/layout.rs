@@ -42,6 +42,17 @@ impl PixFmt {
     }
   }
 
+  /// Bytes one row of `plane` holds for a plane `plane_width` samples wide:
+  /// the one home of this rule (packed RGB has 3 bytes a pixel, nv12's
+  /// second plane interleaves U and V, every other plane 1 byte a sample).
+  pub fn row_bytes(self, plane: usize, plane_width: usize) -> usize {
+    match self {
+      PixFmt::Rgb24 | PixFmt::Bgr24 => plane_width * 3,
+      PixFmt::Nv12 if plane == 1 => plane_width * 2,
+      _ => plane_width,
+    }
+  }
+
   pub fn av(self) -> ffi::AVPixelFormat {
     match self {
       PixFmt::Yuv420p => ffi::AV_PIX_FMT_YUV420P,
@@ -83,18 +94,22 @@ fn align(bytes: usize) -> usize {
 pub fn frame_layout(width: u32, height: u32, pix_fmt: PixFmt) -> Layout {
   let (w, h) = (width as usize, height as usize);
   let (hw, hh) = (w.div_ceil(2), h.div_ceil(2));
-  // [bytes per row, rows, plane width in samples]
-  let specs: Vec<(usize, usize, usize)> = match pix_fmt {
-    PixFmt::Yuv420p => vec![(w, h, w), (hw, hh, hw), (hw, hh, hw)],
-    PixFmt::Nv12 => vec![(w, h, w), (hw * 2, hh, hw)],
-    PixFmt::Gray => vec![(w, h, w)],
-    PixFmt::Rgb24 | PixFmt::Bgr24 => vec![(w * 3, h, w)],
+  // [plane width in samples, rows]
+  let specs: Vec<(usize, usize)> = match pix_fmt {
+    PixFmt::Yuv420p => vec![(w, h), (hw, hh), (hw, hh)],
+    PixFmt::Nv12 => vec![(w, h), (hw, hh)],
+    PixFmt::Gray | PixFmt::Rgb24 | PixFmt::Bgr24 => vec![(w, h)],
   };
   let mut offset = 0usize;
   let mut planes = Vec::with_capacity(specs.len());
-  for (row_bytes, rows, plane_width) in specs {
-    let stride = align(row_bytes);
-    planes.push(PlaneLayout { offset: offset as u32, stride: stride as u32, width: plane_width as u32, height: rows as u32 });
+  for (i, (plane_width, rows)) in specs.into_iter().enumerate() {
+    let stride = align(pix_fmt.row_bytes(i, plane_width));
+    planes.push(PlaneLayout {
+      offset: offset as u32,
+      stride: stride as u32,
+      width: plane_width as u32,
+      height: rows as u32,
+    });
     offset += stride * rows;
   }
   Layout { width, height, pix_fmt, byte_length: offset, planes }
@@ -113,11 +128,7 @@ pub fn check_layout(layout: &Layout, buffer_len: usize, what: &str) -> HeartResu
   }
   let reference = frame_layout(layout.width, layout.height, layout.pix_fmt);
   for (i, (p, r)) in layout.planes.iter().zip(reference.planes.iter()).enumerate() {
-    let row_bytes = (r.stride as usize).min(match layout.pix_fmt {
-      PixFmt::Rgb24 | PixFmt::Bgr24 => layout.width as usize * 3,
-      PixFmt::Nv12 if i == 1 => r.width as usize * 2,
-      _ => r.width as usize,
-    });
+    let row_bytes = (r.stride as usize).min(layout.pix_fmt.row_bytes(i, r.width as usize));
     if (p.stride as usize) < row_bytes || p.height < r.height {
       return Err(HeartError::invalid(format!(
         "{what}: plane {i} stride {} / height {} too small for {}x{} {}",

@@ -3,17 +3,19 @@
 //! slots, the monotonic clock, JPEG encoding and I2C transfers.
 
 mod clock;
+mod codec;
 mod error;
 mod ffi;
 mod i2c;
 mod image;
+mod init;
 mod js;
 mod layout;
 mod malloc;
 mod media;
 mod source;
+mod spec;
 mod testsrc;
-mod url;
 
 pub use clock::monotonic_ns;
 pub use i2c::{i2c_write, i2c_write_read};

@@ -8,11 +8,13 @@ use napi::bindgen_prelude::{AsyncTask, BigInt, Unknown};
 use napi::{Env, JsValue, Task};
 use napi_derive::napi;
 
+use crate::codec::normalize_codec;
 use crate::error::{ErrorCode, HeartError, HeartResult};
+use crate::init::AbortFlags;
 use crate::js::{ByteView, SignalHook};
 use crate::layout::{PixFmt, PlaneLayout};
-use crate::media::{normalize_codec, AbortFlags, Crop, DecoderPref, FrameStamp, OpenConfig, Pipeline};
-use crate::url::{self, SourceKind};
+use crate::media::{Crop, DecoderPref, FrameStamp, OpenConfig, Pipeline};
+use crate::spec::{self, SourceSpec};
 
 /// A rectangle of the source picture, in source pixels. Use even numbers
 /// (4:2:0 chroma covers 2x2 pixels).
@@ -41,7 +43,8 @@ pub struct OutputOptions {
   pub crop: Option<CropRect>,
 }
 
-/// How to open a source. Options win over the same parameters in the URL.
+/// How to open a source: decoder, output and limits. What the source is
+/// (and its own options: transport, loop, size...) is the SourceSpec.
 #[napi(object)]
 #[derive(Clone, Default)]
 pub struct OpenOptions {
@@ -64,16 +67,6 @@ pub struct OpenOptions {
   /// Longest a blocking step (connect, stream info, one packet read) may take
   /// before failing with TIMEOUT. Default 10000.
   pub timeout_ms: Option<u32>,
-  /// RTSP transport. Default 'tcp' (or the URL's ?transport=).
-  #[napi(ts_type = "'tcp' | 'udp'")]
-  pub transport: Option<String>,
-  /// Files: start again at the end instead of failing with END_OF_STREAM.
-  /// Default false for file://, true for testsrc://.
-  #[napi(js_name = "loop")]
-  pub loop_: Option<bool>,
-  /// Files: deliver frames at their timestamps' pace, like a live camera.
-  /// Default false for file://, true for testsrc://.
-  pub realtime: Option<bool>,
   /// Decoder threads; 0 (default) lets FFmpeg pick from the core count.
   pub threads: Option<u32>,
   /// Slice threads only and no frame reordering delay: each frame leaves the
@@ -170,8 +163,8 @@ pub struct FrameInfo {
   pub rate_limited: u32,
 }
 
-fn build_config(url_text: &str, options: Option<OpenOptions>) -> HeartResult<OpenConfig> {
-  let url = url::parse(url_text)?;
+fn build_config(spec: &SourceSpec, options: Option<OpenOptions>) -> HeartResult<OpenConfig> {
+  let source = spec::check(spec)?;
   let o = options.unwrap_or_default();
   let out = o.output.clone();
   let pix_fmt = match out.as_ref().and_then(|x| x.pix_fmt.as_deref()) {
@@ -209,22 +202,7 @@ fn build_config(url_text: &str, options: Option<OpenOptions>) -> HeartResult<Ope
   if !(1..=600_000).contains(&timeout_ms) {
     return Err(HeartError::invalid(format!("timeoutMs must be from 1 to 600000, got {timeout_ms}")));
   }
-  let transport = o.transport.clone().or_else(|| url.param("transport").map(str::to_string));
-  let udp = match transport.as_deref() {
-    None | Some("tcp") => false,
-    Some("udp") => true,
-    Some(other) => return Err(HeartError::invalid(format!("transport '{other}': use tcp or udp"))),
-  };
-  let is_test = url.kind == SourceKind::TestSrc;
-  let loop_ = match o.loop_ {
-    Some(v) => v,
-    None => url.flag("loop")?.unwrap_or(is_test),
-  };
-  let realtime = match o.realtime {
-    Some(v) => v,
-    None => url.flag("realtime")?.unwrap_or(is_test),
-  };
-  let live = matches!(url.kind, SourceKind::Rtsp | SourceKind::V4l2) || realtime;
+  let live = source.is_live();
   let decoder = DecoderPref::parse(o.decoder.as_deref().unwrap_or("auto"))?;
   Ok(OpenConfig {
     decoder,
@@ -237,13 +215,10 @@ fn build_config(url_text: &str, options: Option<OpenOptions>) -> HeartResult<Ope
     max_height: o.max_height,
     expect_codec: o.expect_codec.as_deref().map(normalize_codec),
     timeout_ms,
-    udp,
-    loop_,
-    realtime: realtime && matches!(url.kind, SourceKind::File | SourceKind::TestSrc),
     threads: o.threads.unwrap_or(0).min(64),
     low_latency: o.low_latency.unwrap_or(live),
     drop_corrupt: o.drop_corrupt.unwrap_or(true),
-    url,
+    source,
   })
 }
 
@@ -292,7 +267,6 @@ pub struct OpenTask {
   flags: Arc<AbortFlags>,
   hook: Option<SignalHook>,
   failure: Option<HeartError>,
-  decode_first: bool,
 }
 
 fn fail(slot: &mut Option<HeartError>, e: HeartError) -> napi::Error {
@@ -304,7 +278,7 @@ fn fail(slot: &mut Option<HeartError>, e: HeartError) -> napi::Error {
 impl OpenTask {
   fn open(&mut self) -> napi::Result<Pipeline> {
     let opened = match self.config.take().expect("compute runs once") {
-      Ok(cfg) => Pipeline::open(cfg, self.flags.clone(), self.decode_first),
+      Ok(cfg) => Pipeline::open(cfg, self.flags.clone()),
       Err(e) => Err(e),
     };
     opened.map_err(|e| fail(&mut self.failure, e))
@@ -387,23 +361,28 @@ impl Task for ProbeTask {
   }
 }
 
-fn open_task(env: &Env, url: String, options: Option<OpenOptions>, signal: Option<Unknown>, decode_first: bool) -> OpenTask {
-  let config = build_config(&url, options);
+fn open_task(env: &Env, spec: SourceSpec, options: Option<OpenOptions>, signal: Option<Unknown>) -> OpenTask {
+  let config = build_config(&spec, options);
   let flags = Arc::new(AbortFlags::default());
   let hook = SignalHook::attach(env, signal.map(|s| s.raw()), &flags);
-  OpenTask { config: Some(config), flags, hook, failure: None, decode_first }
+  OpenTask { config: Some(config), flags, hook, failure: None }
 }
 
-/// Opens `url` just long enough to learn what it sends (codec, size, rate,
+/// Opens `spec` just long enough to learn what it sends (codec, size, rate,
 /// pixel format) and which decoder backend would decode it, decoding one
 /// frame to be sure, then closes it. Rejects with the same codes as
 /// Source.open().
 #[napi(
-  ts_args_type = "url: string, options?: OpenOptions | null, signal?: AbortSignal | null",
+  ts_args_type = "spec: SourceSpec, options?: OpenOptions | null, signal?: AbortSignal | null",
   ts_return_type = "Promise<SourceInfo>"
 )]
-pub fn probe(env: Env, url: String, options: Option<OpenOptions>, signal: Option<Unknown>) -> AsyncTask<ProbeTask> {
-  AsyncTask::new(ProbeTask(open_task(&env, url, options, signal, true)))
+pub fn probe(
+  env: Env,
+  spec: SourceSpec,
+  options: Option<OpenOptions>,
+  signal: Option<Unknown>,
+) -> AsyncTask<ProbeTask> {
+  AsyncTask::new(ProbeTask(open_task(&env, spec, options, signal)))
 }
 
 pub struct ReadTask {
@@ -497,7 +476,7 @@ impl Task for ReadTask {
 
 #[napi]
 impl Source {
-  /// Opens a source (rtsp://, file://, v4l2://, testsrc://), finds its video
+  /// Opens a source (rtsp, rtsps, file, v4l2, testsrc), finds its video
   /// stream, opens the decoder (hardware if asked and available, otherwise
   /// software with `info.fallbackReason` saying why) and decodes the first
   /// frame so `info` describes real frames. Rejects with err.code
@@ -505,11 +484,16 @@ impl Source {
   /// UNSUPPORTED_CODEC, FORMAT_MISMATCH, TIMEOUT, ABORTED, INVALID_ARGUMENT, ...
   /// Aborting `signal` interrupts the open within a second.
   #[napi(
-    ts_args_type = "url: string, options?: OpenOptions | null, signal?: AbortSignal | null",
+    ts_args_type = "spec: SourceSpec, options?: OpenOptions | null, signal?: AbortSignal | null",
     ts_return_type = "Promise<Source>"
   )]
-  pub fn open(env: Env, url: String, options: Option<OpenOptions>, signal: Option<Unknown>) -> AsyncTask<OpenTask> {
-    AsyncTask::new(open_task(&env, url, options, signal, true))
+  pub fn open(
+    env: Env,
+    spec: SourceSpec,
+    options: Option<OpenOptions>,
+    signal: Option<Unknown>,
+  ) -> AsyncTask<OpenTask> {
+    AsyncTask::new(open_task(&env, spec, options, signal))
   }
 
   /// The negotiated output (layout, backend, source facts). Changes only when
@@ -535,10 +519,7 @@ impl Source {
   /// DECODE_ERROR (only when hundreds of frames in a row fail; single bad
   /// frames are dropped and counted in `decodeErrors`), CLOSED, ABORTED.
   /// Aborting `signal` closes the source (a half-read stream cannot resume).
-  #[napi(
-    ts_args_type = "dst: Uint8Array, signal?: AbortSignal | null",
-    ts_return_type = "Promise<FrameInfo>"
-  )]
+  #[napi(ts_args_type = "dst: Uint8Array, signal?: AbortSignal | null", ts_return_type = "Promise<FrameInfo>")]
   pub fn read_into(&self, env: Env, dst: ByteView, signal: Option<Unknown>) -> AsyncTask<ReadTask> {
     let was_closed = self.closed();
     let hook = SignalHook::attach(&env, signal.map(|s| s.raw()), &self.shared.flags);

@@ -15,8 +15,7 @@ use std::sync::Mutex;
 
 use crate::error::{map_error, ErrorCode, HeartError, HeartResult, AVERROR_EAGAIN, AVERROR_EOF};
 use crate::ffi;
-use crate::media::{normalize_codec, AbortFlags};
-use crate::url::{parse_size, SourceUrl};
+use crate::init::{ffmpeg_init, AbortFlags};
 
 /// Bumped whenever the picture or the encoder settings change, so stale cached clips are not reused.
 const CLIP_VERSION: u32 = 2;
@@ -25,44 +24,24 @@ pub const COUNTER_BITS: u32 = 16;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClipSpec {
+  /// 'h264' or 'hevc'.
   pub codec: String,
   pub width: u32,
   pub height: u32,
-  pub fps: u32,
+  /// Frames per second; fractions (29.97) are kept as a rational in the clip.
+  pub fps: f64,
   pub seconds: u32,
 }
 
-pub fn clip_spec(url: &SourceUrl) -> HeartResult<ClipSpec> {
-  let (width, height) = match url.param("size") {
-    Some(s) => parse_size(s, "size")?,
-    None => (1920, 1080),
-  };
-  if width % 2 != 0 || height % 2 != 0 || width < 64 || height < 64 {
-    return Err(HeartError::invalid(format!(
-      "testsrc size {width}x{height} must be even and at least 64x64"
-    )));
+impl ClipSpec {
+  /// The rate as the exact fraction the encoder and muxer store.
+  fn rate(&self) -> ffi::AVRational {
+    // SAFETY: pure arithmetic.
+    unsafe { ffi::av_d2q(self.fps, 100_000) }
   }
-  let fps = match url.param("fps") {
-    Some(f) => f
-      .parse::<u32>()
-      .ok()
-      .filter(|v| (1..=240).contains(v))
-      .ok_or_else(|| HeartError::invalid(format!("testsrc fps={f} must be a whole number from 1 to 240")))?,
-    None => 30,
-  };
-  let seconds = match url.param("seconds") {
-    Some(s) => s
-      .parse::<u32>()
-      .ok()
-      .filter(|v| (1..=60).contains(v))
-      .ok_or_else(|| HeartError::invalid(format!("testsrc seconds={s} must be from 1 to 60")))?,
-    None => 2,
-  };
-  let codec = normalize_codec(url.param("codec").unwrap_or("h264"));
-  if codec != "h264" && codec != "hevc" {
-    return Err(HeartError::invalid(format!("testsrc codec={codec}: use h264 or hevc")));
+  fn total_frames(&self) -> u32 {
+    (self.fps * self.seconds as f64).round().max(1.0) as u32
   }
-  Ok(ClipSpec { codec, width, height, fps, seconds })
 }
 
 pub fn cache_dir() -> PathBuf {
@@ -78,8 +57,7 @@ pub fn cache_dir() -> PathBuf {
 /// One generation at a time in this process; other processes are safe through the atomic rename.
 static GENERATE: Mutex<()> = Mutex::new(());
 
-pub fn ensure_clip(url: &SourceUrl, flags: &AbortFlags) -> HeartResult<PathBuf> {
-  let spec = clip_spec(url)?;
+pub fn ensure_clip(spec: &ClipSpec, flags: &AbortFlags) -> HeartResult<PathBuf> {
   let dir = cache_dir();
   let path = dir.join(format!(
     "testsrc-v{CLIP_VERSION}-{}-{}x{}-{}fps-{}s.mp4",
@@ -99,13 +77,14 @@ pub fn ensure_clip(url: &SourceUrl, flags: &AbortFlags) -> HeartResult<PathBuf> 
     )
   })?;
   let tmp = dir.join(format!(".{}.{}.tmp.mp4", path.file_name().unwrap().to_string_lossy(), std::process::id()));
-  let result = encode_clip(&spec, &tmp, flags);
+  let result = encode_clip(spec, &tmp, flags);
   if let Err(e) = result {
     let _ = std::fs::remove_file(&tmp);
     return Err(e);
   }
-  std::fs::rename(&tmp, &path)
-    .map_err(|e| HeartError::new(ErrorCode::IoError, format!("cannot move the test clip into {} ({e})", path.display())))?;
+  std::fs::rename(&tmp, &path).map_err(|e| {
+    HeartError::new(ErrorCode::IoError, format!("cannot move the test clip into {} ({e})", path.display()))
+  })?;
   Ok(path)
 }
 
@@ -190,7 +169,7 @@ fn set_opt(obj: *mut std::os::raw::c_void, key: &str, value: &str) {
 }
 
 fn encode_clip(spec: &ClipSpec, path: &std::path::Path, flags: &AbortFlags) -> HeartResult<()> {
-  crate::media::ffmpeg_init();
+  ffmpeg_init();
   let target = format!("test clip {}", path.display());
   let path_c = CString::new(path.to_string_lossy().as_bytes()).unwrap();
   let encoder_name = if spec.codec == "hevc" { c"libx265" } else { c"libx264" };
@@ -222,10 +201,11 @@ fn encode_clip(spec: &ClipSpec, path: &std::path::Path, flags: &AbortFlags) -> H
     (*enc).width = spec.width as c_int;
     (*enc).height = spec.height as c_int;
     (*enc).pix_fmt = ffi::AV_PIX_FMT_YUV420P;
-    (*enc).time_base = ffi::AVRational { num: 1, den: spec.fps as c_int };
-    (*enc).framerate = ffi::AVRational { num: spec.fps as c_int, den: 1 };
+    let rate = spec.rate();
+    (*enc).time_base = ffi::AVRational { num: rate.den, den: rate.num };
+    (*enc).framerate = rate;
     // One keyframe a second and no B-frames: what IP cameras send.
-    (*enc).gop_size = spec.fps as c_int;
+    (*enc).gop_size = spec.fps.round().max(1.0) as c_int;
     (*enc).max_b_frames = 0;
     (*enc).bit_rate = 0;
     if (*(*e.oc).oformat).flags & ffi::AVFMT_GLOBALHEADER as c_int != 0 {
@@ -266,7 +246,7 @@ fn encode_clip(spec: &ClipSpec, path: &std::path::Path, flags: &AbortFlags) -> H
     if r < 0 {
       return Err(map_error(r, "allocating a frame for", &target));
     }
-    let total = spec.fps * spec.seconds;
+    let total = spec.total_frames();
     for i in 0..=total {
       flags.check()?;
       let send = if i < total {

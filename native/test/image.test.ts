@@ -4,7 +4,7 @@ import t from 'tap'
 import { openSync, closeSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { encodeJpeg, i2cWrite, i2cWriteRead, scaleInto, Source, type OpenOptions, type OutputInfo } from '@heart/native'
-import { cliFrames, difference, ffmpeg, frameSize, makeClip, tempDir, unpad } from './media.js'
+import { cliFrames, difference, ffmpeg, fileSpec, frameSize, makeClip, tempDir, unpad } from './media.js'
 
 function layoutOf(info: OutputInfo) {
   return { width: info.width, height: info.height, pixFmt: info.pixFmt, planes: info.planes }
@@ -12,7 +12,7 @@ function layoutOf(info: OutputInfo) {
 
 /** The clip's first frame in a buffer of its own, and the layout it was written in. */
 async function firstFrame(clip: string, options?: OpenOptions): Promise<{ frame: Uint8Array; info: OutputInfo }> {
-  const src = await Source.open(`file://${clip}`, options)
+  const src = await Source.open(fileSpec(clip), options)
   try {
     const frame = new Uint8Array(src.info.byteLength)
     await src.readInto(frame)
@@ -26,7 +26,7 @@ t.test('scaleInto shrinks a frame like the CLI scale filter, into a padded layou
   const dir = tempDir(t)
   const clip = makeClip(dir, 'c.mp4', { frames: 1 })
   const { frame, info } = await firstFrame(clip)
-  const small = await Source.open(`file://${clip}`, { output: { width: 160, height: 120, pixFmt: 'gray' } })
+  const small = await Source.open(fileSpec(clip), { output: { width: 160, height: 120, pixFmt: 'gray' } })
   t.teardown(() => small.close())
   const dstInfo = small.info // the layout frameLayout(160, 120, 'gray') gives
   const dst = new Uint8Array(dstInfo.byteLength)
@@ -47,7 +47,7 @@ t.test('scaleInto reuses its swscale contexts without mixing geometries up', asy
     [160, 120, 'gray'], [80, 60, 'yuv420p'], [64, 48, 'nv12'], [32, 24, 'rgb24'], [48, 36, 'bgr24'], [640, 480, 'yuv420p'],
   ] as const
   const layouts = await Promise.all(targets.map(async ([width, height, pixFmt]) => {
-    const s = await Source.open(`file://${clip}`, { output: { width, height, pixFmt } })
+    const s = await Source.open(fileSpec(clip), { output: { width, height, pixFmt } })
     const info = s.info
     s.close()
     return info

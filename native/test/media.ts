@@ -4,7 +4,22 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { OutputInfo } from '@heart/native'
+import type { OutputInfo, SourceSpec } from '@heart/native'
+
+// Native specs written out by hand: what @heart/capture's nativeSpec() builds
+// from a URL. The rtsp one leaves the credentials in `redacted` on purpose: the
+// native side re-redacts it, and the credential tests check that guard.
+export function fileSpec(path: string, options: Partial<SourceSpec> = {}): SourceSpec {
+  return { kind: 'file', target: path, redacted: `file://${path}`, ...options }
+}
+
+export function testSpec(options: Partial<SourceSpec> = {}): SourceSpec {
+  return { kind: 'testsrc', target: '', redacted: 'testsrc://', ...options }
+}
+
+export function rtspSpec(url: string, options: Partial<SourceSpec> = {}): SourceSpec {
+  return { kind: 'rtsp', target: url, redacted: url, ...options }
+}
 
 export function tempDir(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'heart-native-'))
@@ -38,7 +53,7 @@ export function cliFrames(clip: string, pixFmt: string, filter?: string): Buffer
   return readFileSync(out)
 }
 
-/** Bytes per row of each plane as the CLI packs them (no padding). */
+/** Bytes per row of each plane as the CLI packs them (no padding); native/src/layout.rs's row_bytes. */
 export function packedRowBytes(info: OutputInfo): number[] {
   return info.planes.map((p, i) => {
     if (info.pixFmt === 'rgb24' || info.pixFmt === 'bgr24') return p.width * 3

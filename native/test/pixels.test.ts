@@ -2,7 +2,7 @@
 // own format, copied), within rounding for converted formats.
 import t from 'tap'
 import { Source } from '@heart/native'
-import { cliFrames, difference, frameSize, makeClip, tempDir, unpad } from './media.js'
+import { cliFrames, difference, fileSpec, frameSize, makeClip, tempDir, unpad } from './media.js'
 
 const FRAMES = 8
 
@@ -10,7 +10,7 @@ t.test('yuv420p frames are byte-identical to the FFmpeg CLI decode', async (t) =
   const dir = tempDir(t)
   const clip = makeClip(dir, 'clip.mp4', { frames: FRAMES })
   const reference = cliFrames(clip, 'yuv420p')
-  const source = await Source.open(`file://${clip}`, { decoder: 'software' })
+  const source = await Source.open(fileSpec(clip), { decoder: 'software' })
   t.teardown(() => source.close())
   const info = source.info
   t.equal(info.pixFmt, 'yuv420p')
@@ -33,7 +33,7 @@ for (const pixFmt of ['rgb24', 'bgr24', 'nv12', 'gray'] as const) {
     const dir = tempDir(t)
     const clip = makeClip(dir, 'clip.mp4', { frames: 3 })
     const reference = cliFrames(clip, pixFmt)
-    const source = await Source.open(`file://${clip}`, { output: { pixFmt } })
+    const source = await Source.open(fileSpec(clip), { output: { pixFmt } })
     t.teardown(() => source.close())
     const info = source.info
     t.equal(info.pixFmt, pixFmt)
@@ -53,7 +53,7 @@ t.test('crop and scale match the CLI crop and scale filters', async (t) => {
   const dir = tempDir(t)
   const clip = makeClip(dir, 'clip.mp4', { frames: 2 })
   const cropped = cliFrames(clip, 'yuv420p', 'crop=160:120:80:40')
-  const source = await Source.open(`file://${clip}`, { output: { crop: { x: 80, y: 40, width: 160, height: 120 } } })
+  const source = await Source.open(fileSpec(clip), { output: { crop: { x: 80, y: 40, width: 160, height: 120 } } })
   t.teardown(() => source.close())
   t.equal(source.info.width, 160)
   t.equal(source.info.height, 120)
@@ -62,7 +62,7 @@ t.test('crop and scale match the CLI crop and scale filters', async (t) => {
   t.ok(unpad(source.info, dst).equals(cropped.subarray(0, frameSize(source.info))), 'a crop is an exact copy')
 
   const scaled = cliFrames(clip, 'yuv420p', 'scale=160:120')
-  const small = await Source.open(`file://${clip}`, { output: { width: 160 } })
+  const small = await Source.open(fileSpec(clip), { output: { width: 160 } })
   t.teardown(() => small.close())
   t.equal(small.info.height, 120, 'the other side keeps the aspect ratio')
   const out = new Uint8Array(small.info.byteLength)
@@ -75,7 +75,7 @@ t.test('odd sizes keep the ring layout (64-byte strides, rounded-up chroma)', as
   const dir = tempDir(t)
   // x264 and testsrc2 insist on even sizes: scale raw video to an odd size
   const clip = makeClip(dir, 'odd.nut', { size: '98x52', frames: 2, codec: 'rawvideo', extra: ['-vf', 'scale=97:51'] })
-  const source = await Source.open(`file://${clip}`)
+  const source = await Source.open(fileSpec(clip))
   t.teardown(() => source.close())
   const info = source.info
   t.same(
@@ -97,7 +97,7 @@ t.test('H.265 decodes byte-identical to the CLI', async (t) => {
   const dir = tempDir(t)
   const clip = makeClip(dir, 'hevc.mp4', { frames: 4, codec: 'libx265', extra: ['-x265-params', 'log-level=none'] })
   const reference = cliFrames(clip, 'yuv420p')
-  const source = await Source.open(`file://${clip}`)
+  const source = await Source.open(fileSpec(clip))
   t.teardown(() => source.close())
   t.equal(source.info.codec, 'hevc')
   const size = frameSize(source.info)
@@ -117,7 +117,7 @@ for (const [name, codec, pixFmt] of [
     const dir = tempDir(t)
     const clip = makeClip(dir, `${codec}.mkv`, { frames: 3, codec, extra: ['-pix_fmt', pixFmt] })
     const reference = cliFrames(clip, 'yuv420p')
-    const source = await Source.open(`file://${clip}`)
+    const source = await Source.open(fileSpec(clip))
     t.teardown(() => source.close())
     t.equal(source.info.sourcePixFmt, pixFmt)
     t.equal(source.info.pixFmt, 'yuv420p')
