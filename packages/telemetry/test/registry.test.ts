@@ -141,3 +141,10 @@ t.test('workers recording concurrently produce exact totals in the main thread',
   t.equal(g, results[0]!.lastGauge)
   t.ok(results.some((x) => x.overlapped), 'workers were recording at the same time')
 })
+
+t.test('a camera-only catalogue (no consumers) builds, and counts producer drops', async (t) => {
+  const registry = MetricsRegistry.create(heartCatalogue({ consumers: [] }))
+  registry.counter(HeartMetric.framesDropped, { consumer: 'producer', reason: 'no_slot' }).add(1)
+  t.equal(registry.counter(HeartMetric.framesDropped, { consumer: 'producer', reason: 'no_slot' }).value(), 1)
+  t.throws(() => registry.counter(HeartMetric.framesDelivered, { consumer: 'motion' }), /no metric named/, 'no per-consumer series without consumers')
+})
