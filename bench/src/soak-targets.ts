@@ -1,4 +1,4 @@
-// The targets a soak is judged against (DESIGN.md, from the source plans).
+// The targets a soak is judged against (docs/architecture.md and docs/planning/, from the source plans).
 // They are fixed here on purpose: a run that misses one fails, with its figure.
 
 export const SOAK_TARGETS = Object.freeze({

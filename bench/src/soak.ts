@@ -153,7 +153,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   log(`soak: ${source}, ${durationS} s (warm-up ${warmupS} s), faults: ${plan.map((p) => `${p.kind}@${p.atS}s`).join(', ') || 'none'}`)
 
   // A verifier reading every pixel of every frame beside the standard consumers (depth within the ring's maxDepth).
-  const verifier = { name: 'frame_verifier', kind: 'verify', enabled: true, depth: heart.config.ring.depth, fpsCap: undefined, skipAiLocked: undefined, options: undefined }
+  const verifier = { name: 'frame_verifier', kind: 'verify', enabled: true, depth: heart.config.ring.depth, fpsCap: undefined, skipAiLocked: undefined, module: undefined, options: undefined }
   CONSUMER_KINDS.verify!.start(verifier, { kernel, ring: 'camera', synthetic: source.startsWith('synthetic:'), thermalRing: null })
   const control = new SharedArrayBuffer(SOAK_CONTROL_BYTES)
   const stallFlag = new Int32Array(control)

@@ -1,5 +1,5 @@
 // `heart bench decode` in miniature: one round on a 1 s H.264 clip. Checks
-// the report's shape (the keys DESIGN.md promises) and that each peer really
+// the report's shape (the keys docs/architecture.md promises) and that each peer really
 // decoded every frame; the speed figures are printed, never asserted.
 import t from 'tap'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'

@@ -2,6 +2,7 @@
 // with a fake decoder and a real ring: open the source (retrying by the
 // reconnect policy), then read frames straight into ring slots and publish
 // them, until the signal aborts.
+import type { HealthChangePayload } from '@heart/contracts'
 import { FrameFlags, frameLayout, type PixelFormatName } from '@heart/ring'
 import { CaptureError, reachabilityOf, slotTooSmall, stalled, streamEnded, wrapNativeError } from './errors.js'
 import type { CaptureHealthWriter } from './health-block.js'
@@ -73,7 +74,7 @@ export async function runCapture(o: CaptureLoopOptions): Promise<void> {
     const level = key === lastFailure ? 'debug' : 'warn'
     lastFailure = key
     o.log[level]('capture failed; will retry', { source, code: e.code, error: e.message, retryInMs: delay, failures: policy.failures })
-    o.emit?.('health.change', { component: 'camera', state: 'backoff', code: e.code, retryInMs: delay })
+    o.emit?.('health.change', { component: 'camera', to: 'backoff', code: e.code, retryInMs: delay } satisfies HealthChangePayload)
   }
 
   while (!o.signal.aborted) {
@@ -203,7 +204,7 @@ async function stream(src: OpenedSource, o: CaptureLoopOptions, policy: Reconnec
       first = false
       firstFrameMs = Number(frame.decodeTsNs) / 1e6 - openStartMs
       policy.recordStreaming()
-      o.emit?.('health.change', { component: 'camera', state: 'streaming' })
+      o.emit?.('health.change', { component: 'camera', to: 'streaming' } satisfies HealthChangePayload)
     }
     o.health.frame(frame.decodeMs, receiveToPublishMs, firstFrameMs)
     o.observer?.frame?.({ decodeMs: frame.decodeMs, receiveToDecodeMs, receiveToPublishMs, ...(firstFrameMs === undefined ? {} : { firstFrameMs }) })

@@ -3,25 +3,11 @@
 // codes, never on message text. Messages never contain credentials: callers
 // pass already-redacted URLs, and wrapNativeError scrubs whatever the
 // decoder wrote.
+import type { CaptureErrorCode as OwnCaptureErrorCode, NativeErrorCode } from '@heart/contracts'
 import { redactText } from './redact.js'
 
-/** Codes raised by capture itself (native codes pass through unchanged). */
-export type CaptureErrorCode =
-  | 'INVALID_SOURCE'
-  | 'INVALID_CONFIG'
-  | 'CONNECT_REFUSED'
-  | 'AUTH_FAILED'
-  | 'STREAM_NOT_FOUND'
-  | 'UNSUPPORTED_CODEC'
-  | 'FORMAT_MISMATCH'
-  | 'TIMEOUT'
-  | 'DECODE_ERROR'
-  | 'STALLED'
-  | 'STREAM_ENDED'
-  | 'SLOT_TOO_SMALL'
-  | 'NATIVE_UNAVAILABLE'
-  | 'ABORTED'
-  | 'UNKNOWN'
+/** Codes a CaptureError carries: capture's own, and the native decoder's, passed through unchanged. */
+export type CaptureErrorCode = OwnCaptureErrorCode | NativeErrorCode
 
 export class CaptureError extends Error {
   readonly code: string

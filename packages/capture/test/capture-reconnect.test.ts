@@ -32,6 +32,9 @@ t.test('server killed mid-stream and restarted: frames flow again within 5 s of 
   const recoveryMs = performance.now() - backAt
   t.comment(`recovered ${recoveryMs.toFixed(0)} ms after the server came back`)
   t.ok(recoveryMs < 5000, `streaming again ${recoveryMs.toFixed(0)} ms after the server returned (goal < 5000)`)
+  // The loop commits a frame to the ring a moment before it writes the health block, so a
+  // reader can see the frame first: give the block that moment, not more.
+  await h.until('health says streaming', () => h.health().state === 'streaming', 1000).catch(() => {})
   const health = h.health()
   t.ok(health.reopens_total >= 1, `reopens_total ${health.reopens_total}`)
   t.equal(health.state, 'streaming')

@@ -34,6 +34,7 @@ export function defaultConsumers(): ConsumerConfig[] {
     depth: undefined,
     fpsCap: undefined,
     skipAiLocked: undefined,
+    module: undefined,
     options: undefined,
     ...extra,
   })

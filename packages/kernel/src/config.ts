@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { extname } from 'node:path'
-import { parse as parseYaml } from 'yaml'
+import { parseDocument } from 'yaml'
 import { array, boolean, integer, number, object, optional, section, string, validate, type Infer, type Schema } from './schema.js'
 import { configError, configUnreadable } from './errors.js'
 
@@ -48,8 +48,9 @@ export const consumerConfigSchema = object({
   fpsCap: optional(number({ min: 0.1, max: 1000 })),
   skipAiLocked: optional(boolean()),
   enabled: boolean({ default: true }),
-  /** Options specific to the kind, passed to its worker as is. */
-  /** Checked by the consumer's kind when it starts. */
+  /** For kind `module`: the ES module (a path relative to the config file) whose default export sets the consumer up. */
+  module: optional(string({ hint: 'a path to an ES module, relative to the config file' })),
+  /** Options specific to the kind: each kind's schema checks them (the CLI joins kinds and schemas). */
   options: optional(section()),
 })
 export type ConsumerConfig = Infer<typeof consumerConfigSchema>
@@ -57,23 +58,51 @@ export type ConsumerConfig = Infer<typeof consumerConfigSchema>
 export const consumerListSchema = array(consumerConfigSchema, { default: [], maxItems: 30 })
 
 
+/** Bytes a config file may have: anything larger is not a hand-written config. */
+const MAX_CONFIG_BYTES = 1024 * 1024
+
 /**
- * Reads a config file (YAML or JSON). A missing or unparsable file is an
- * error that says which file and why; an empty file is an empty config.
+ * Reads a config file (YAML or JSON). A missing, unparsable or non-text file
+ * is an error that says which file and why, never quoting the file (it may
+ * be some other file holding secrets); an empty file is an empty config. A
+ * file that holds something other than a mapping of settings (`42`, `null`,
+ * a sentence) is a config error naming what it holds.
  */
-export function readConfigFile(file: string): unknown {
-  let text: string
+export function readConfigFile(file: string): Record<string, unknown> {
+  let bytes: Buffer
   try {
-    text = readFileSync(file, 'utf8')
+    bytes = readFileSync(file)
   } catch (error) {
     throw configUnreadable(file, error)
   }
-  try {
-    if (extname(file).toLowerCase() === '.json') return JSON.parse(text)
-    return parseYaml(text) ?? {}
-  } catch (error) {
-    throw configUnreadable(file, error)
+  if (bytes.length > MAX_CONFIG_BYTES) throw configUnreadable(file, new Error(`${bytes.length} bytes is not a config file (at most ${MAX_CONFIG_BYTES})`))
+  const text = bytes.toString('utf8')
+  if (text.includes('\u0000') || text.includes('\ufffd')) throw configUnreadable(file, new Error('it is not a text file (is it the right file?)'))
+  let value: unknown
+  if (extname(file).toLowerCase() === '.json') {
+    try {
+      value = JSON.parse(text)
+    } catch {
+      // JSON.parse quotes the text around the mistake: say only that it is not JSON.
+      throw configUnreadable(file, new Error('it is not valid JSON'))
+    }
+  } else {
+    const doc = parseDocument(text, { uniqueKeys: true })
+    if (doc.errors.length > 0) {
+      const first = doc.errors[0]!
+      // The first line of a YAML error names the mistake and where; the lines after it quote the file.
+      const where = first.linePos?.[0] ? ` (line ${first.linePos[0].line}, column ${first.linePos[0].col})` : ''
+      throw configUnreadable(file, new Error(`it is not valid YAML: ${first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}${where}`))
+    }
+    // No content at all (an empty file, only comments): an empty config.
+    if (doc.contents === null) return {}
+    value = doc.toJS({ maxAliasCount: 100 })
   }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const holds = value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value === 'string' ? 'a string' : `a ${typeof value}`
+    throw configError([`(top level): the file holds ${holds}, expected a mapping of settings such as "source: testsrc://" (is it the right file? see docs/configuration.md)`], file)
+  }
+  return value as Record<string, unknown>
 }
 
 /** Validates raw config against a schema, throwing one error that lists every problem. */

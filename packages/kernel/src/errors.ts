@@ -1,7 +1,9 @@
+import type { KernelErrorCode } from '@heart/contracts'
+
 /** Kernel errors carry a stable `code`; messages say what happened and what to do. */
 export class KernelError extends Error {
-  readonly code: string
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: KernelErrorCode
+  constructor(code: KernelErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.name = 'KernelError'
     this.code = code

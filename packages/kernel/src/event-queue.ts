@@ -1,3 +1,4 @@
+import type { HeartEventMap, HeartEventType } from '@heart/contracts'
 import type { KernelEvent, Logger } from './types.js'
 import { silentLogger } from './logger.js'
 
@@ -36,8 +37,10 @@ export class EventQueue {
     return this.size
   }
 
-  /** Queues an event; false (and counted) when the queue is full. */
-  push<P>(type: string, payload: P, source = 'kernel'): boolean {
+  /** Queues an event; false (and counted) when the queue is full. heart's own types are checked against HeartEventMap. */
+  push<K extends HeartEventType>(type: K, payload: HeartEventMap[K], source?: string): boolean
+  push<P>(type: string, payload: P, source?: string): boolean
+  push(type: string, payload: unknown, source = 'kernel'): boolean {
     if (this.size === this.capacity) {
       this.dropped++
       return false
@@ -48,7 +51,9 @@ export class EventQueue {
   }
 
   /** Subscribes to one event type, or to every event with '*'. Returns an unsubscribe function. */
-  on<P = unknown>(type: string, handler: EventHandler<P>): () => void {
+  on<K extends HeartEventType>(type: K, handler: EventHandler<HeartEventMap[K]>): () => void
+  on<P = unknown>(type: string, handler: EventHandler<P>): () => void
+  on(type: string, handler: EventHandler<never>): () => void {
     const h = handler as EventHandler
     if (type === '*') {
       this.anyHandlers.add(h)

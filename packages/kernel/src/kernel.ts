@@ -1,3 +1,4 @@
+import type { HeartEventMap, HeartEventType } from '@heart/contracts'
 import { FrameRing, type ConsumerOptions, type RingOptions } from '@heart/ring'
 import { MetricsRegistry, heartCatalogue, type HeartCatalogueOptions, type Histogram } from '@heart/telemetry'
 import { EventQueue, type EventHandler } from './event-queue.js'
@@ -125,7 +126,7 @@ export class Kernel {
     this.loop.every(1000, () => {
       const { status, reasons } = this.report()
       if (status !== this.lastStatus) {
-        this.events.push('health.change', { from: this.lastStatus, to: status, reasons })
+        this.events.push('health.change', { component: 'heart', from: this.lastStatus, to: status, reasons })
         this.lastStatus = status
       }
     })
@@ -192,8 +193,10 @@ export class Kernel {
   }
 
   /** Subscribes to events of a type ('*' for all); handlers run on the main thread during ticks. */
-  on<P = unknown>(type: string, handler: EventHandler<P>): () => void {
-    return this.events.on(type, handler)
+  on<K extends HeartEventType>(type: K, handler: EventHandler<HeartEventMap[K]>): () => void
+  on<P = unknown>(type: string, handler: EventHandler<P>): () => void
+  on(type: string, handler: EventHandler<never>): () => void {
+    return this.events.on(type, handler as EventHandler)
   }
 
   /** Where the camera section of health comes from (the capture package). */

@@ -1,40 +1,60 @@
-// A small validator for heart's config: every problem names the field by its
+// heart's config validator, on zod 4: every problem names the field by its
 // path, says what was found and what is allowed, and suggests the closest
-// known key for a typo. Each package exports the schema of its own section.
+// known key for a typo. Each package exports the zod schema of its own
+// section; the CLI joins them into one schema, so one pass reports every
+// problem of the whole file at once, and the same schema prints as JSON
+// Schema for editors. The builders below are shorthands that give zod
+// schemas heart's wording; a package may also write plain zod, and
+// `heartIssueText` words its issues the same way.
+import { z } from 'zod'
 
-export interface Schema<T> {
-  /** Returns the value with defaults applied; pushes problems instead of throwing. */
-  parse(value: unknown, path: string, problems: string[]): T
-  describe(): string
-}
+/** A zod schema whose parsed value is T. */
+export type Schema<T = unknown> = z.ZodType<T>
+export type Infer<S extends z.ZodType> = z.output<S>
 
-export type Infer<S> = S extends Schema<infer T> ? T : never
+/** Longest piece of a found value quoted in a message (a 50 MB string must not flood the terminal). */
+const QUOTE_LIMIT = 80
 
-function show(value: unknown): string {
+/** How a found value reads in a message. */
+export function show(value: unknown): string {
   if (value === undefined) return 'nothing'
-  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'string') return value.length > QUOTE_LIMIT ? `${JSON.stringify(value.slice(0, QUOTE_LIMIT))}... (${value.length} characters)` : JSON.stringify(value)
   if (Array.isArray(value)) return 'a list'
   if (value === null) return 'null'
   if (typeof value === 'object') return 'an object'
   return String(value)
 }
 
+// What each builder's schema is, in words (for describeSchema), and the form
+// of an object without its default, for optional().
+const descriptions = new WeakMap<z.ZodType, string>()
+const withoutDefault = new WeakMap<z.ZodType, z.ZodType>()
+
+function described<S extends z.ZodType>(schema: S, text: string): S {
+  descriptions.set(schema, text)
+  return schema
+}
+
+/** The builder's description of a schema ("an integer >= 1"), or "a value" for plain zod. */
+export function describeSchema(schema: z.ZodType): string {
+  return descriptions.get(schema) ?? 'a value'
+}
+
+type Issue = z.core.$ZodRawIssue
+
+function rangeText(what: string, min?: number, max?: number): string {
+  return `${what}${min !== undefined ? ` >= ${min}` : ''}${max !== undefined ? `${min !== undefined ? ' and' : ''} <= ${max}` : ''}`
+}
+
 export function number(opts: { min?: number; max?: number; integer?: boolean; default?: number } = {}): Schema<number> {
-  const range = `${opts.integer ? 'an integer' : 'a number'}${opts.min !== undefined ? ` >= ${opts.min}` : ''}${opts.max !== undefined ? ` and <= ${opts.max}` : ''}`
-  return {
-    describe: () => range,
-    parse(value, path, problems) {
-      if (value === undefined && opts.default !== undefined) return opts.default
-      if (typeof value !== 'number' || !Number.isFinite(value) || (opts.integer && !Number.isInteger(value))) {
-        problems.push(`${path}: got ${show(value)}, expected ${range}`)
-        return opts.default ?? 0
-      }
-      if ((opts.min !== undefined && value < opts.min) || (opts.max !== undefined && value > opts.max)) {
-        problems.push(`${path}: ${value} is out of range, expected ${range}`)
-      }
-      return value
-    },
-  }
+  const range = rangeText(opts.integer ? 'an integer' : 'a number', opts.min, opts.max)
+  const wrongType = (iss: Issue): string => `got ${show(iss.input)}, expected ${range}`
+  const outOfRange = (iss: Issue): string => `${show(iss.input)} is out of range, expected ${range}`
+  let schema = z.number({ error: wrongType })
+  if (opts.integer) schema = schema.int({ error: wrongType })
+  if (opts.min !== undefined) schema = schema.min(opts.min, { error: outOfRange })
+  if (opts.max !== undefined) schema = schema.max(opts.max, { error: outOfRange })
+  return described(opts.default === undefined ? schema : schema.default(opts.default), range) as Schema<number>
 }
 
 export function integer(opts: { min?: number; max?: number; default?: number } = {}): Schema<number> {
@@ -43,112 +63,192 @@ export function integer(opts: { min?: number; max?: number; default?: number } =
 
 export function string(opts: { default?: string; pattern?: RegExp; hint?: string } = {}): Schema<string> {
   const what = opts.hint ?? 'a string'
-  return {
-    describe: () => what,
-    parse(value, path, problems) {
-      if (value === undefined && opts.default !== undefined) return opts.default
-      if (typeof value !== 'string' || (opts.pattern && !opts.pattern.test(value))) {
-        problems.push(`${path}: got ${show(value)}, expected ${what}`)
-        return opts.default ?? ''
-      }
-      return value
-    },
-  }
+  const wrong = (iss: Issue): string => `got ${show(iss.input)}, expected ${what}`
+  let schema = z.string({ error: wrong })
+  if (opts.pattern) schema = schema.regex(opts.pattern, { error: wrong })
+  return described(opts.default === undefined ? schema : schema.default(opts.default), what) as Schema<string>
 }
 
 export function boolean(opts: { default?: boolean } = {}): Schema<boolean> {
-  return {
-    describe: () => 'true or false',
-    parse(value, path, problems) {
-      if (value === undefined && opts.default !== undefined) return opts.default
-      if (typeof value !== 'boolean') {
-        problems.push(`${path}: got ${show(value)}, expected true or false`)
-        return opts.default ?? false
-      }
-      return value
-    },
-  }
+  const schema = z.boolean({ error: (iss) => `got ${show(iss.input)}, expected true or false` })
+  return described(opts.default === undefined ? schema : schema.default(opts.default), 'true or false') as Schema<boolean>
 }
 
-export function oneOf<const V extends readonly string[]>(values: V, opts: { default?: V[number] } = {}): Schema<V[number]> {
+/** One of a fixed set of words; a near miss gets a did-you-mean. */
+export function oneOf<const V extends readonly [string, ...string[]]>(values: V, opts: { default?: V[number] } = {}): Schema<V[number]> {
   const allowed = values.join(' | ')
-  return {
-    describe: () => allowed,
-    parse(value, path, problems) {
-      if (value === undefined && opts.default !== undefined) return opts.default
-      if (typeof value !== 'string' || !values.includes(value)) {
-        const near = typeof value === 'string' ? closest(value, values) : undefined
-        problems.push(`${path}: got ${show(value)}, allowed: ${allowed}${near ? ` (did you mean "${near}"?)` : ''}`)
-        return (opts.default ?? values[0]) as V[number]
-      }
-      return value as V[number]
+  const schema = z.enum(values as unknown as [V[number], ...V[number][]], {
+    error: (iss) => {
+      const near = typeof iss.input === 'string' ? closest(iss.input, values) : undefined
+      return `got ${show(iss.input)}, allowed: ${allowed}${near ? ` (did you mean "${near}"?)` : ''}`
     },
-  }
+  })
+  return described(opts.default === undefined ? schema : schema.default(opts.default as never), allowed) as unknown as Schema<V[number]>
 }
 
+/** Absent stays absent (an object builder's default is not applied). */
 export function optional<T>(inner: Schema<T>): Schema<T | undefined> {
-  return {
-    describe: () => `${inner.describe()} (optional)`,
-    parse(value, path, problems) {
-      return value === undefined ? undefined : inner.parse(value, path, problems)
-    },
-  }
+  const base = withoutDefault.get(inner) ?? inner
+  return described(base.optional(), `${describeSchema(inner)} (optional)`) as Schema<T | undefined>
 }
 
 export function array<T>(item: Schema<T>, opts: { default?: T[]; maxItems?: number } = {}): Schema<T[]> {
-  return {
-    describe: () => `a list of ${item.describe()}`,
-    parse(value, path, problems) {
-      if (value === undefined && opts.default !== undefined) return opts.default.map((v) => item.parse(v, path, problems))
-      if (!Array.isArray(value)) {
-        problems.push(`${path}: got ${show(value)}, expected a list`)
-        return []
-      }
-      if (opts.maxItems !== undefined && value.length > opts.maxItems) {
-        problems.push(`${path}: ${value.length} items, at most ${opts.maxItems} allowed`)
-      }
-      return value.map((v, i) => item.parse(v, `${path}[${i}]`, problems))
-    },
+  let schema = z.array(item, { error: (iss) => `got ${show(iss.input)}, expected a list` })
+  if (opts.maxItems !== undefined) {
+    const max = opts.maxItems
+    schema = schema.max(max, { error: (iss) => `${Array.isArray(iss.input) ? iss.input.length : '?'} items, at most ${max} allowed` })
   }
+  return described(opts.default === undefined ? schema : schema.prefault(opts.default), `a list of ${describeSchema(item)}`) as Schema<T[]>
 }
 
-type Shape = Record<string, Schema<unknown>>
-type ObjectOf<S extends Shape> = { [K in keyof S]: Infer<S[K]> }
+type Shape = Record<string, z.ZodType>
 
-/** An object with known keys; an unknown key is an error with a did-you-mean. */
-export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> {
+/** null (YAML's empty value, `loop:`) reads as "nothing given": every default applies. */
+const nullIsNothing = (value: unknown): unknown => (value === null ? undefined : value)
+
+/**
+ * An object with known keys and a default for each; an unknown key is an
+ * error with a did-you-mean. Absent (or null), it is `{}` with defaults.
+ */
+export function object<S extends Shape>(shape: S): Schema<z.output<z.ZodObject<S, z.core.$strict>>> {
   const keys = Object.keys(shape)
-  return {
-    describe: () => `an object with ${keys.join(', ')}`,
-    parse(value, path, problems) {
-      const input = value === undefined || value === null ? {} : value
-      if (typeof input !== 'object' || Array.isArray(input)) {
-        problems.push(`${path || '(top level)'}: got ${show(value)}, expected an object with ${keys.join(', ')}`)
-        return this.parse({}, path, [])
-      }
-      const record = input as Record<string, unknown>
-      for (const key of Object.keys(record)) {
-        if (!(key in shape)) {
-          const near = closest(key, keys)
-          problems.push(`${path ? path + '.' : ''}${key}: unknown setting${near ? ` (did you mean "${near}"?)` : ''}; known: ${keys.join(', ')}`)
-        }
-      }
-      const out: Record<string, unknown> = {}
-      for (const key of keys) out[key] = shape[key]!.parse(record[key], path ? `${path}.${key}` : key, problems)
-      return out as ObjectOf<S>
-    },
+  const strict = z.strictObject(shape, {
+    error: (iss) => (iss.code === 'invalid_type' ? `got ${show(iss.input)}, expected an object with ${keys.join(', ')}` : undefined),
+  })
+  const text = `an object with ${keys.join(', ')}`
+  // Every known key is present in the result (undefined when optional and absent), as readers destructure them.
+  const complete = strict.transform((value) => {
+    for (const key of keys) if (!(key in value)) (value as Record<string, unknown>)[key] = undefined
+    return value
+  })
+  const schema = described(z.preprocess(nullIsNothing, complete.prefault({} as never)), text)
+  withoutDefault.set(schema, described(complete, text))
+  return schema as unknown as Schema<z.output<z.ZodObject<S, z.core.$strict>>>
+}
+
+/**
+ * An object of any keys (a free-form map). Kept for callers that validate a
+ * part themselves; heart's own sections all have schemas.
+ */
+export function section(): Schema<Record<string, unknown>> {
+  const schema = z.record(z.string(), z.unknown(), { error: (iss) => `got ${show(iss.input)}, expected an object` })
+  return described(z.preprocess(nullIsNothing, schema.prefault({})), 'an object') as unknown as Schema<Record<string, unknown>>
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  object: 'an object',
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'true or false',
+  array: 'a list',
+  bigint: 'an integer',
+  undefined: 'nothing',
+  null: 'null',
+}
+
+/**
+ * heart's wording of a zod issue that its schema did not word itself (plain
+ * zod in a package's schema). Unknown keys come back one line per key,
+ * "KEY: unknown setting...", which formatIssues puts under the object's path.
+ */
+export function heartIssueText(iss: Issue): string | undefined {
+  const input = iss.input
+  switch (iss.code) {
+    case 'unrecognized_keys': {
+      const shape = (iss.inst as { _zod?: { def?: { shape?: Record<string, unknown> } } } | undefined)?._zod?.def?.shape
+      const known = shape ? Object.keys(shape) : []
+      return iss.keys
+        .map((key) => {
+          const near = closest(key, known)
+          return `${key}: unknown setting${near ? ` (did you mean "${near}"?)` : ''}${known.length ? `; known: ${known.join(', ')}` : ''}`
+        })
+        .join('\n')
+    }
+    case 'invalid_type':
+      return `got ${show(input)}, expected ${TYPE_WORDS[iss.expected] ?? iss.expected}`
+    case 'too_small':
+    case 'too_big': {
+      const bound = iss.code === 'too_small' ? iss.minimum : iss.maximum
+      const op = iss.code === 'too_small' ? (iss.inclusive === false ? '>' : '>=') : iss.inclusive === false ? '<' : '<='
+      if (iss.origin === 'array' || iss.origin === 'set') return `${Array.isArray(input) ? input.length : '?'} items, ${iss.code === 'too_small' ? 'at least' : 'at most'} ${String(bound)} allowed`
+      if (iss.origin === 'string') return `got a string of ${typeof input === 'string' ? input.length : '?'} characters, expected ${iss.code === 'too_small' ? 'at least' : 'at most'} ${String(bound)}`
+      return `${show(input)} is out of range, expected a number ${op} ${String(bound)}`
+    }
+    case 'invalid_value': {
+      const words = iss.values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v)))
+      const near = typeof input === 'string' ? closest(input, words) : undefined
+      return `got ${show(input)}, allowed: ${words.join(' | ')}${near ? ` (did you mean "${near}"?)` : ''}`
+    }
+    case 'invalid_format':
+      return `got ${show(input)}, expected ${iss.format === 'regex' ? 'a string of the documented form' : `a ${iss.format}`}`
+    case 'not_multiple_of':
+      return `got ${show(input)}, expected a multiple of ${String(iss.divisor)}`
+    case 'invalid_union':
+      return `got ${show(input)}, which matches none of the allowed forms`
+    case 'invalid_key':
+      return `a key here is not allowed`
+    case 'invalid_element':
+      return `an element here is not allowed`
+    default:
+      return undefined
   }
 }
 
-/** Validates value against schema; returns the value with defaults or the list of problems. */
+function pathText(path: readonly PropertyKey[]): string {
+  let text = ''
+  for (const part of path) text += typeof part === 'number' ? `[${part}]` : text ? `.${String(part)}` : String(part)
+  return text
+}
+
+function startsWith(path: readonly PropertyKey[], prefix: readonly PropertyKey[]): boolean {
+  return prefix.length <= path.length && prefix.every((p, i) => path[i] === p)
+}
+
+/**
+ * The issues as heart's problem lines: `PATH: message`. An object's unknown
+ * keys are listed before the problems inside it (a misspelt key usually
+ * explains the "missing" one after it).
+ */
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  const ordered: z.core.$ZodIssue[] = []
+  for (const issue of issues) {
+    if (issue.code !== 'unrecognized_keys') {
+      ordered.push(issue)
+      continue
+    }
+    const at = ordered.findIndex((o) => startsWith(o.path, issue.path))
+    if (at < 0) ordered.push(issue)
+    else ordered.splice(at, 0, issue)
+  }
+  const lines: string[] = []
+  for (const issue of ordered) {
+    const where = pathText(issue.path)
+    if (issue.code === 'unrecognized_keys') {
+      for (const line of issue.message.split('\n')) lines.push(where ? `${where}.${line}` : line)
+    } else {
+      lines.push(`${where || '(top level)'}: ${issue.message}`)
+    }
+  }
+  return lines
+}
+
+/** Validates value against schema; returns the value with defaults, or the list of problems. */
 export function validate<T>(schema: Schema<T>, value: unknown): { value: T; problems: string[] } {
-  const problems: string[] = []
-  const parsed = schema.parse(value, '', problems)
-  return { value: parsed, problems }
+  const result = schema.safeParse(value, { reportInput: true, error: heartIssueText })
+  if (result.success) return { value: result.data, problems: [] }
+  return { value: undefined as T, problems: formatIssues(result.error.issues) }
+}
+
+/** The JSON Schema of a config schema, as an editor reads heart.yaml (what may be written, with defaults). */
+export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
+  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>
 }
 
 /** The nearest candidate within a small edit distance, for "did you mean". */
 export function closest(input: string, candidates: readonly string[]): string | undefined {
+  // No key is this long: a huge value is not a typo, and the distance table would be huge too.
+  if (input.length > 64) return undefined
   let best: string | undefined
   let bestDistance = Infinity
   for (const c of candidates) {
@@ -174,22 +274,4 @@ function editDistance(a: string, b: string): number {
     }
   }
   return d[a.length]![b.length]!
-}
-
-/**
- * An object whose keys another part validates (a package's own section,
- * checked by its own resolver). Only the shape "an object" is checked here.
- */
-export function section(): Schema<Record<string, unknown>> {
-  return {
-    describe: () => 'an object',
-    parse(value, path, problems) {
-      if (value === undefined || value === null) return {}
-      if (typeof value !== 'object' || Array.isArray(value)) {
-        problems.push(`${path}: got ${show(value)}, expected an object`)
-        return {}
-      }
-      return value as Record<string, unknown>
-    },
-  }
 }

@@ -1,11 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
-
-/** An HTTP endpoint a package contributes; the CLI mounts it on its server. */
-export interface HttpRoute {
-  method: 'GET' | 'POST'
-  path: string
-  handle(req: IncomingMessage, res: ServerResponse): void | Promise<void>
-}
+// The route shape lives in @heart/contracts; re-exported so kernel users need one import.
+export type { HttpRoute } from '@heart/contracts'
 
 /** A typed event on the main thread's queue. */
 export interface KernelEvent<P = unknown> {

@@ -1,7 +1,9 @@
+import type { RingErrorCode } from '@heart/contracts'
+
 /** Errors raised by the ring carry a stable `code` callers can branch on. */
 export class RingError extends Error {
-  readonly code: string
-  constructor(code: string, message: string) {
+  readonly code: RingErrorCode
+  constructor(code: RingErrorCode, message: string) {
     super(message)
     this.name = 'RingError'
     this.code = code

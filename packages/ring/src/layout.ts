@@ -3,6 +3,8 @@
 // construction. Bump RING_VERSION whenever anything here changes: attach()
 // refuses a buffer whose magic or version differ.
 
+import { DROP_REASON_NAMES } from '@heart/contracts'
+
 export const RING_MAGIC = 0x48525447 // "HRTG"
 export const RING_VERSION = 2
 
@@ -113,9 +115,9 @@ export const DropReason = {
   STALE: 4,
 } as const
 export type DropReasonCode = (typeof DropReason)[keyof typeof DropReason]
-export const DROP_REASON_COUNT = 5
-/** Reason names as they appear in health and metrics; SLOW becomes `<consumer>_slow`. */
-export const DROP_REASON_NAMES = ['slow', 'rate_limited', 'ai_locked', 'reclaimed', 'stale'] as const
+/** Reason names as they appear in health and metrics (in DropReason order); SLOW becomes `<consumer>_slow`. */
+export { DROP_REASON_NAMES }
+export const DROP_REASON_COUNT = DROP_REASON_NAMES.length
 
 // Slot metadata, Int32 words.
 /** Bit i set: consumer i holds this slot (queued or leased). 0 means free for the producer. */

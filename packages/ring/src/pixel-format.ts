@@ -1,3 +1,4 @@
+import { PIXEL_FORMAT_NAMES, type PixelFormatName } from '@heart/contracts'
 import { SLOT_ALIGN } from './layout.js'
 import { invalidArgument } from './errors.js'
 
@@ -12,9 +13,9 @@ export const PixelFormat = {
 } as const
 export type PixelFormatCode = (typeof PixelFormat)[keyof typeof PixelFormat]
 
-export type PixelFormatName = 'yuv420p' | 'nv12' | 'gray' | 'rgb24' | 'bgr24' | 'grayf32'
-
-export const PIXEL_FORMAT_NAMES: readonly PixelFormatName[] = ['yuv420p', 'nv12', 'gray', 'rgb24', 'bgr24', 'grayf32']
+// Names and their order (the numeric code is the index) come from @heart/contracts.
+export type { PixelFormatName }
+export { PIXEL_FORMAT_NAMES }
 
 export function pixelFormatCode(name: PixelFormatName): PixelFormatCode {
   const code = PIXEL_FORMAT_NAMES.indexOf(name)

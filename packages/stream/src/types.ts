@@ -2,7 +2,7 @@
 // boundary or goes over HTTP as JSON is declared here, in one place.
 
 /** The route shape the `heart` CLI mounts (defined by @heart/kernel). */
-export type { HttpRoute } from '@heart/kernel'
+export type { HttpRoute } from '@heart/contracts'
 
 /** What the encoder knows about one JPEG it produced. */
 export interface JpegFrameMeta {

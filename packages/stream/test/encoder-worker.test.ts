@@ -177,7 +177,7 @@ t.test('an encoder module that cannot be loaded crashes the service with a clear
 })
 
 t.test('bad config is refused on the main thread, before a worker starts', async (t) => {
-  t.throws(() => encoderConsumerSpec({ ring: 'camera', share: JpegShare.create(4096), config: { fps: -1 } }), { code: 'ERR_STREAM_CONFIG' })
+  t.throws(() => encoderConsumerSpec({ ring: 'camera', share: JpegShare.create(4096), config: { fps: -1 } }), { code: 'STREAM_CONFIG' })
   const spec = encoderConsumerSpec({ ring: 'camera', share: JpegShare.create(4096), config: { fps: 12 }, name: 'downlink' })
   t.match(spec, { name: 'downlink', ring: 'camera', consumer: { depth: 1, maxLeases: 1, fpsCap: 12 }, app: { fps: 12 } })
   t.ok(spec.shared.jpegs instanceof SharedArrayBuffer)

@@ -40,13 +40,13 @@ t.test('a writer that died mid-write does not leave a slot unreadable or mislabe
 })
 
 t.test('bad input gets clear errors', async (t) => {
-  t.throws(() => JpegShare.create(10), { code: 'ERR_STREAM_SHARE' })
+  t.throws(() => JpegShare.create(10), { code: 'STREAM_SHARE' })
   const share = JpegShare.create(2048)
-  t.throws(() => share.write(Buffer.alloc(4096), fakeFrame(1).meta), { code: 'ERR_STREAM_JPEG_TOO_LARGE', message: /4096 bytes does not fit the 2048-byte/ })
-  t.throws(() => JpegShare.attach(new ArrayBuffer(1024)), { code: 'ERR_STREAM_SHARE', message: /not a SharedArrayBuffer/ })
-  t.throws(() => JpegShare.attach(new SharedArrayBuffer(16)), { code: 'ERR_STREAM_SHARE', message: /only 16 bytes/ })
+  t.throws(() => share.write(Buffer.alloc(4096), fakeFrame(1).meta), { code: 'STREAM_JPEG_TOO_LARGE', message: /4096 bytes does not fit the 2048-byte/ })
+  t.throws(() => JpegShare.attach(new ArrayBuffer(1024)), { code: 'STREAM_SHARE', message: /not a SharedArrayBuffer/ })
+  t.throws(() => JpegShare.attach(new SharedArrayBuffer(16)), { code: 'STREAM_SHARE', message: /only 16 bytes/ })
   const wrongMagic = new SharedArrayBuffer(share.buffer.byteLength)
-  t.throws(() => JpegShare.attach(wrongMagic), { code: 'ERR_STREAM_SHARE', message: /magic/ })
+  t.throws(() => JpegShare.attach(wrongMagic), { code: 'STREAM_SHARE', message: /magic/ })
   const copy = new SharedArrayBuffer(share.buffer.byteLength)
   new Uint8Array(copy).set(new Uint8Array(share.buffer))
   new Int32Array(copy)[H_VERSION] = 99

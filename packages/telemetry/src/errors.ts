@@ -1,10 +1,12 @@
 // Error factories: every failure names what happened and what to do about it.
 
+import type { TelemetryErrorCode } from '@heart/contracts'
+
 export interface TelemetryError extends Error {
-  code: string
+  code: TelemetryErrorCode
 }
 
-function make(code: string, message: string): TelemetryError {
+function make(code: TelemetryErrorCode, message: string): TelemetryError {
   const err = new Error(message) as TelemetryError
   err.code = code
   return err
@@ -12,72 +14,72 @@ function make(code: string, message: string): TelemetryError {
 
 export function badMetricsBuffer(why: string): TelemetryError {
   return make(
-    'ERR_HEART_METRICS_BUFFER',
+    'METRICS_BUFFER',
     `metrics buffer rejected: ${why}. Pass the registry's own buffer (registry.buffer from MetricsRegistry.create in the main thread) to attach().`,
   )
 }
 
 export function catalogueMismatch(expected: number, found: number): TelemetryError {
   return make(
-    'ERR_HEART_METRICS_CATALOGUE',
+    'METRICS_CATALOGUE',
     `metrics catalogue mismatch: the buffer was laid out for catalogue hash 0x${found.toString(16)} but this thread declared 0x${expected.toString(16)}. ` +
       'Every thread must build the same catalogue (same metrics, attribute values and order); pass the main thread catalogue to the worker in its config.',
   )
 }
 
 export function badCatalogue(why: string): TelemetryError {
-  return make('ERR_HEART_METRICS_DECLARATION', `invalid metrics catalogue: ${why}`)
+  return make('METRICS_DECLARATION', `invalid metrics catalogue: ${why}`)
 }
 
 export function unknownMetric(name: string, known: readonly string[]): TelemetryError {
   return make(
-    'ERR_HEART_METRIC_UNKNOWN',
+    'METRIC_UNKNOWN',
     `no metric named "${name}" in the catalogue; declared metrics are: ${known.join(', ')}. Add it to the catalogue that MetricsRegistry.create() received.`,
   )
 }
 
 export function wrongKind(name: string, declared: string, asked: string): TelemetryError {
   return make(
-    'ERR_HEART_METRIC_KIND',
+    'METRIC_KIND',
     `metric "${name}" is declared as a ${declared}, not a ${asked}; call registry.${declared}("${name}", ...) instead.`,
   )
 }
 
 export function badAttributes(name: string, why: string): TelemetryError {
-  return make('ERR_HEART_METRIC_ATTRIBUTES', `metric "${name}": ${why}`)
+  return make('METRIC_ATTRIBUTES', `metric "${name}": ${why}`)
 }
 
 export function badHistogramOptions(why: string): TelemetryError {
-  return make('ERR_HEART_HISTOGRAM_OPTIONS', `invalid histogram options: ${why}`)
+  return make('HISTOGRAM_OPTIONS', `invalid histogram options: ${why}`)
 }
 
 export function badHistogramMemory(why: string): TelemetryError {
-  return make('ERR_HEART_HISTOGRAM_MEMORY', `histogram memory rejected: ${why}`)
+  return make('HISTOGRAM_MEMORY', `histogram memory rejected: ${why}`)
 }
 
 export function badCounterIncrement(n: number): TelemetryError {
   return make(
-    'ERR_HEART_COUNTER_INCREMENT',
+    'COUNTER_INCREMENT',
     `counter increments must be whole numbers from 0 to 2^53-1, got ${n}; counters only go up (use a gauge for values that go down).`,
   )
 }
 
 export function incompatibleSnapshots(why: string): TelemetryError {
-  return make('ERR_HEART_HISTOGRAM_SNAPSHOT', `cannot combine histogram snapshots: ${why}`)
+  return make('HISTOGRAM_SNAPSHOT', `cannot combine histogram snapshots: ${why}`)
 }
 
 export function badTraceTable(why: string): TelemetryError {
-  return make('ERR_HEART_TRACE_TABLE', `trace table rejected: ${why}. Pass the buffer of the TraceTable the main thread created.`)
+  return make('TRACE_TABLE', `trace table rejected: ${why}. Pass the buffer of the TraceTable the main thread created.`)
 }
 
 export function badTracingOptions(why: string): TelemetryError {
-  return make('ERR_HEART_TRACING_OPTIONS', `invalid tracing options: ${why}`)
+  return make('TRACING_OPTIONS', `invalid tracing options: ${why}`)
 }
 
 export function badTelemetryConfig(where: string, why: string): TelemetryError {
-  return make('ERR_HEART_TELEMETRY_CONFIG', `${where} ${why}. See docs/telemetry.md ("Configuration").`)
+  return make('TELEMETRY_CONFIG', `${where} ${why}. See docs/telemetry.md ("Configuration").`)
 }
 
 export function badConsumeLog(why: string): TelemetryError {
-  return make('ERR_HEART_CONSUME_LOG', `consume log rejected: ${why}. Pass the buffer of the ConsumeLog the main thread created.`)
+  return make('CONSUME_LOG', `consume log rejected: ${why}. Pass the buffer of the ConsumeLog the main thread created.`)
 }

@@ -2,7 +2,8 @@
 // config) and hand the same object to every worker with the buffer, so every
 // thread computes the same layout.
 
-import type { Catalogue } from './types.js'
+import { FRAME_DROP_METRIC_REASONS } from '@heart/contracts'
+import type { Catalogue, MetricDeclaration } from './types.js'
 
 /** Metric names, so call sites cannot misspell them. */
 export const HeartMetric = Object.freeze({
@@ -25,14 +26,17 @@ export const HeartMetric = Object.freeze({
 })
 
 export const DEFAULT_CONSUMERS = Object.freeze(['motion', 'detection', 'encoder'] as const)
-/** Why a frame did not reach a consumer (or, for `no_slot`, any consumer). `reclaimed`: still queued when its consumer died or left. */
-export const DEFAULT_DROP_REASONS = Object.freeze(['slow', 'overwritten', 'stale', 'ai_locked', 'rate_limited', 'reclaimed', 'no_slot', 'corrupt'] as const)
+/**
+ * Why a frame did not reach a consumer (or, for `no_slot`, any consumer): the ring's reasons,
+ * from @heart/contracts. `reclaimed`: still queued when its consumer died or left.
+ */
+export const DEFAULT_DROP_REASONS = FRAME_DROP_METRIC_REASONS
 /** Latency stages, all measured from CLOCK_MONOTONIC stamps in the ring meta. */
 export const DEFAULT_LATENCY_STAGES = Object.freeze(['receive_to_decode', 'receive_to_publish', 'publish_to_consume'] as const)
 export const DEFAULT_THERMAL_LOSS_REASONS = Object.freeze(['bus_error', 'timeout', 'not_ready', 'late', 'invalid_frame', 'overwritten'] as const)
 
 export interface HeartCatalogueOptions {
-  /** Ring consumer names; `producer` is always added for drops before any consumer (no_slot, corrupt). */
+  /** Ring consumer names (may be empty); `producer` is always added for drops before any consumer (no_slot). */
   consumers?: readonly string[]
   dropReasons?: readonly string[]
   stages?: readonly string[]
@@ -47,9 +51,11 @@ export function heartCatalogue(options: HeartCatalogueOptions = {}): Catalogue {
   const thermalReasons = [...(options.thermalLossReasons ?? DEFAULT_THERMAL_LOSS_REASONS)]
   // ms from 1 µs to 100 s at <= 3.1 % relative error: 866 buckets, 3.5 KB each.
   const ms = { lowest: 0.001, highest: 100_000, subBuckets: 32 }
+  // A camera-only setup (no consumers) is valid: its per-consumer metrics have no series, so they are not declared.
+  const perConsumer = (d: MetricDeclaration): MetricDeclaration[] => (consumers.length > 0 ? [d] : [])
   return [
     { name: HeartMetric.framesPublished, kind: 'counter', unit: '{frame}', description: 'Frames committed to the ring by the capture worker.' },
-    { name: HeartMetric.framesDelivered, kind: 'counter', unit: '{frame}', description: 'Frames a consumer acquired.', attributes: { consumer: consumers } },
+    ...perConsumer({ name: HeartMetric.framesDelivered, kind: 'counter', unit: '{frame}', description: 'Frames a consumer acquired.', attributes: { consumer: consumers } }),
     {
       name: HeartMetric.framesDropped,
       kind: 'counter',
@@ -82,6 +88,6 @@ export function heartCatalogue(options: HeartCatalogueOptions = {}): Catalogue {
       attributes: { reason: thermalReasons },
     },
     { name: HeartMetric.ringOccupancy, kind: 'gauge', unit: '1', description: 'Fraction of ring slots holding a frame not yet released by every consumer (0..1).' },
-    { name: HeartMetric.consumerLag, kind: 'gauge', unit: '{frame}', description: 'Frames published but not yet acquired by the consumer.', attributes: { consumer: consumers } },
+    ...perConsumer({ name: HeartMetric.consumerLag, kind: 'gauge', unit: '{frame}', description: 'Frames published but not yet acquired by the consumer.', attributes: { consumer: consumers } }),
   ]
 }

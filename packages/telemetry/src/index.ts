@@ -22,7 +22,6 @@ export { renderPrometheus, prometheusRoute, DEFAULT_EXPORT_BOUNDS_MS, PROMETHEUS
 export type { PrometheusOptions } from './prometheus.js'
 export { prometheusNaming } from './naming.js'
 export type { PrometheusNaming } from './naming.js'
-export type { HttpRoute } from './types.js'
 export { startOtlpMetrics, RegistryMetricProducer, DEFAULT_OTLP_METRICS_URL } from './otel-metrics.js'
 export type { OtlpMetricsOptions, OtlpMetricsHandle } from './otel-metrics.js'
 export { startTracing, FrameTracer, DEFAULT_OTLP_TRACES_URL, TRACER_NAME } from './tracing.js'

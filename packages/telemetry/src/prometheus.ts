@@ -9,7 +9,8 @@ import type { MetricsRegistry } from './registry.js'
 import type { Counter } from './counter.js'
 import type { Gauge } from './gauge.js'
 import type { Histogram } from './histogram.js'
-import type { Attributes, HttpRoute, MetricDeclaration } from './types.js'
+import type { HttpRoute } from '@heart/contracts'
+import type { Attributes, MetricDeclaration } from './types.js'
 
 /**
  * Bucket bounds (in the histogram's recorded unit, ms for heart) exposed as

@@ -25,13 +25,3 @@ export interface MetricDeclaration {
 export type Catalogue = readonly MetricDeclaration[]
 
 export type Attributes = Readonly<Record<string, string>>
-
-/**
- * Same shape as @heart/kernel's HttpRoute (declared here because telemetry
- * depends on no other heart package): the CLI mounts these on its server.
- */
-export interface HttpRoute {
-  method: 'GET' | 'POST'
-  path: string
-  handle(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void | Promise<void>
-}

@@ -33,7 +33,7 @@ t.test('enabled: false turns every exporter off', async (t) => {
 
 t.test('mistakes get a message naming the key and what to do', async (t) => {
   const bad = (input: unknown, re: RegExp): void => {
-    t.throws(() => parseTelemetryConfig(input, 'heart.yaml: telemetry'), { code: 'ERR_HEART_TELEMETRY_CONFIG', message: re })
+    t.throws(() => parseTelemetryConfig(input, 'heart.yaml: telemetry'), { code: 'TELEMETRY_CONFIG', message: re })
   }
   bad('yes', /heart\.yaml: telemetry must be an object, got a string/)
   bad({ enable: true }, /telemetry\.enable is not a setting; allowed here: enabled, otlp, traces, upkeepMs/)

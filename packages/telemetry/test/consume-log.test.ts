@@ -42,7 +42,7 @@ t.test('a record claimed but not yet published waits for the next drain', async 
 })
 
 t.test('bad buffers and sizes get clear errors', async (t) => {
-  t.throws(() => ConsumeLog.create(0), { code: 'ERR_HEART_CONSUME_LOG', message: /from 1 to 65536/ })
+  t.throws(() => ConsumeLog.create(0), { code: 'CONSUME_LOG', message: /from 1 to 65536/ })
   t.throws(() => ConsumeLog.attach(new SharedArrayBuffer(64)), /wrong magic/)
   t.throws(() => ConsumeLog.attach(new SharedArrayBuffer(4)), /at least 16 bytes/)
 })

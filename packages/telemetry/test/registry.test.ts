@@ -40,8 +40,8 @@ t.test('handles resolve to distinct memory per attribute combination', async (t)
 
 t.test('lookups with wrong names, kinds or attributes say what to do', async (t) => {
   const r = MetricsRegistry.create(small)
-  t.throws(() => r.counter('test.nope'), { code: 'ERR_HEART_METRIC_UNKNOWN', message: /declared metrics are: test.events/ })
-  t.throws(() => r.gauge('test.events'), { code: 'ERR_HEART_METRIC_KIND', message: /registry.counter/ })
+  t.throws(() => r.counter('test.nope'), { code: 'METRIC_UNKNOWN', message: /declared metrics are: test.events/ })
+  t.throws(() => r.gauge('test.events'), { code: 'METRIC_KIND', message: /registry.counter/ })
   t.throws(() => r.counter('test.drops', { who: 'a' }), /attribute "why" is required/)
   t.throws(() => r.counter('test.drops', { who: 'a', why: 'q' }), /why="q" is not declared; allowed: x, y, z/)
   t.throws(() => r.counter('test.drops', { who: 'a', why: 'x', extra: '1' }), /unknown attribute "extra"/)
@@ -56,7 +56,7 @@ t.test('attach checks magic, version, catalogue and size', async (t) => {
   t.equal(again.catalogueHash, r.catalogueHash)
 
   const reordered: Catalogue = [small[0]!, { ...small[1]!, attributes: { who: ['b', 'a'], why: ['x', 'y', 'z'] } }, small[2]!, small[3]!]
-  t.throws(() => MetricsRegistry.attach(r.buffer, reordered), { code: 'ERR_HEART_METRICS_CATALOGUE', message: /same catalogue/ })
+  t.throws(() => MetricsRegistry.attach(r.buffer, reordered), { code: 'METRICS_CATALOGUE', message: /same catalogue/ })
   t.throws(() => MetricsRegistry.attach(new SharedArrayBuffer(r.buffer.byteLength), small), /wrong magic/)
   t.throws(() => MetricsRegistry.attach(new SharedArrayBuffer(8), small), /smaller than the 64-byte header/)
   t.throws(() => MetricsRegistry.attach(new ArrayBuffer(64) as unknown as SharedArrayBuffer, small), /expected a SharedArrayBuffer/)
@@ -140,4 +140,11 @@ t.test('workers recording concurrently produce exact totals in the main thread',
   const g = r.gauge(HeartMetric.ringOccupancy).value()
   t.equal(g, results[0]!.lastGauge)
   t.ok(results.some((x) => x.overlapped), 'workers were recording at the same time')
+})
+
+t.test('a camera-only catalogue (no consumers) builds, and counts producer drops', async (t) => {
+  const registry = MetricsRegistry.create(heartCatalogue({ consumers: [] }))
+  registry.counter(HeartMetric.framesDropped, { consumer: 'producer', reason: 'no_slot' }).add(1)
+  t.equal(registry.counter(HeartMetric.framesDropped, { consumer: 'producer', reason: 'no_slot' }).value(), 1)
+  t.throws(() => registry.counter(HeartMetric.framesDelivered, { consumer: 'motion' }), /no metric named/, 'no per-consumer series without consumers')
 })

@@ -1,21 +1,9 @@
 // Error factories: every error carries a stable `code` so callers (the poller's loss
 // accounting, health) can branch on it, and a message that says what to do next.
 
-export type ThermalErrorCode =
-  | 'EEPROM_LENGTH'
-  | 'EEPROM_INVALID'
-  | 'TOO_MANY_BAD_PIXELS'
-  | 'ADJACENT_BAD_PIXELS'
-  | 'FRAME_LENGTH'
-  | 'FRAME_INVALID'
-  | 'OUT_LENGTH'
-  | 'I2C_NACK'
-  | 'I2C_TIMEOUT'
-  | 'I2C_IO'
-  | 'CONFIG_MISMATCH'
-  | 'NOT_READY'
-  | 'BAD_ARGUMENT'
-  | 'READ_ONLY'
+import type { ThermalErrorCode } from '@heart/contracts'
+
+export type { ThermalErrorCode }
 
 export class ThermalError extends Error {
   readonly code: ThermalErrorCode

@@ -97,29 +97,28 @@ t.test('clear errors when modules, the device or I²C support are missing', asyn
   await t.rejects(openLinuxI2c(7, {}, noDevice), { code: 'I2C_IO', message: /dtparam=i2c_arm=on/ })
 })
 
-t.test('the real i2c-bus module loads and reports a bus that does not exist', async (t) => {
+// Optional pieces: found once up front, so a missing one shows as a skip with its reason, never as a pass.
+const i2cBusModule = await import('i2c-bus' as string).then(
+  (mod) => (mod as { default: Awaited<ReturnType<LinuxI2cDeps['loadI2cBus']>> }).default,
+  () => null,
+)
+const nativeModule = await import('@heart/native').then(
+  (mod) => (typeof mod.i2cWriteRead === 'function' ? (mod as Awaited<ReturnType<LinuxI2cDeps['loadNative']>>) : null),
+  () => null,
+)
+
+t.test('the real i2c-bus module loads and reports a bus that does not exist', {
+  skip: i2cBusModule ? false : 'i2c-bus is an optional dependency and is not installed here',
+}, async (t) => {
   const { deps } = fakes()
-  let realI2cBus: LinuxI2cDeps['loadI2cBus']
-  try {
-    const mod = (await import('i2c-bus' as string)) as { default: Awaited<ReturnType<LinuxI2cDeps['loadI2cBus']>> }
-    realI2cBus = async () => mod.default
-  } catch {
-    t.comment('i2c-bus is an optional dependency and is not installed here')
-    return
-  }
+  const realI2cBus: LinuxI2cDeps['loadI2cBus'] = async () => i2cBusModule!
   await t.rejects(openLinuxI2c(97, {}, { ...deps, loadI2cBus: realI2cBus }), { code: 'I2C_IO', message: /\/dev\/i2c-97 does not exist/ })
 })
 
-t.test('the real native I2C_RDWR call is reached and its errors are mapped', async (t) => {
-  // @heart/native is not a dependency of this package yet; reach the built crate by path.
-  let native: Awaited<ReturnType<LinuxI2cDeps['loadNative']>>
-  try {
-    native = (await import(new URL('../../../../native/index.js', import.meta.url).href)) as typeof native
-    if (typeof native.i2cWriteRead !== 'function') throw new Error('no i2cWriteRead')
-  } catch (error) {
-    t.comment(`native crate not built here (${(error as Error).message})`)
-    return
-  }
+t.test('the real native I2C_RDWR call is reached and its errors are mapped', {
+  skip: nativeModule ? false : '@heart/native is not built here (pnpm run build:native)',
+}, async (t) => {
+  const native = nativeModule!
   const { openSync, closeSync } = await import('node:fs')
   const { deps } = fakes({
     loadNative: async () => native,

@@ -151,12 +151,12 @@ export class DetectionClient {
   private fail(error: VisionError, seq: bigint): void {
     const f = this.counters.failed
     f[error.code] = (f[error.code] ?? 0) + 1
-    if (error.code !== 'ERR_DETECTION_ABORTED') this.onError(error, seq)
+    if (error.code !== 'DETECTION_ABORTED') this.onError(error, seq)
   }
 }
 
 function asVisionError(error: unknown): VisionError {
   if (error instanceof VisionError) return error
   const message = error instanceof Error ? error.message : String(error)
-  return new VisionError('ERR_DETECTION_INTERNAL', `detection request failed unexpectedly: ${message}`, { cause: error })
+  return new VisionError('DETECTION_INTERNAL', `detection request failed unexpectedly: ${message}`, { cause: error })
 }

@@ -1,9 +1,11 @@
 // Error factories: every error says what happened and what to do, and carries
 // a stable `code` that callers and tests can match on.
 
+import type { VisionErrorCode } from '@heart/contracts'
+
 export class VisionError extends Error {
-  readonly code: string
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: VisionErrorCode
+  constructor(code: VisionErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.name = 'VisionError'
     this.code = code
@@ -12,21 +14,21 @@ export class VisionError extends Error {
 
 export function invalidOption(name: string, value: unknown, expected: string): VisionError {
   return new VisionError(
-    'ERR_VISION_INVALID_OPTION',
+    'VISION_INVALID_OPTION',
     `vision option "${name}" is ${JSON.stringify(value)}; expected ${expected}. Fix the option in the vision config.`,
   )
 }
 
 export function planeTooSmall(need: number, have: number, what: string): VisionError {
   return new VisionError(
-    'ERR_VISION_PLANE_TOO_SMALL',
+    'VISION_PLANE_TOO_SMALL',
     `${what}: the buffer holds ${have} bytes but the plane layout needs ${need}. Check the plane offset/stride/height passed in.`,
   )
 }
 
 export function unsupportedPixelFormat(pixFmt: string, consumer: string, supported: readonly string[]): VisionError {
   return new VisionError(
-    'ERR_VISION_PIXEL_FORMAT',
+    'VISION_PIXEL_FORMAT',
     `${consumer} cannot read pixel format "${pixFmt}"; it supports ${supported.join(', ')}. Configure the camera output format accordingly.`,
   )
 }
@@ -34,21 +36,21 @@ export function unsupportedPixelFormat(pixFmt: string, consumer: string, support
 /** The detection service answered, but not with something we can use. */
 export function badResponse(protocol: string, status: number, detail: string): VisionError {
   return new VisionError(
-    'ERR_DETECTION_BAD_RESPONSE',
+    'DETECTION_BAD_RESPONSE',
     `${protocol} detection service answered HTTP ${status}: ${detail}. Check the service URL, model name and that the service is healthy.`,
   )
 }
 
 export function serviceError(protocol: string, status: number, detail: string): VisionError {
   return new VisionError(
-    'ERR_DETECTION_SERVICE',
+    'DETECTION_SERVICE',
     `${protocol} detection service reported an error (HTTP ${status}): ${detail}.`,
   )
 }
 
 export function requestTimeout(protocol: string, deadlineMs: number): VisionError {
   return new VisionError(
-    'ERR_DETECTION_TIMEOUT',
+    'DETECTION_TIMEOUT',
     `${protocol} detection request exceeded its ${deadlineMs} ms deadline; the service is too slow for this rate (raise deadlineMs or lower the rate).`,
   )
 }
@@ -56,7 +58,7 @@ export function requestTimeout(protocol: string, deadlineMs: number): VisionErro
 export function unreachable(protocol: string, url: string, cause: unknown): VisionError {
   const why = cause instanceof Error ? ((cause as NodeJS.ErrnoException).code ?? cause.message) : String(cause)
   return new VisionError(
-    'ERR_DETECTION_UNREACHABLE',
+    'DETECTION_UNREACHABLE',
     `${protocol} detection service at ${url} could not be reached (${why}); check that it is running and the URL is right.`,
     { cause },
   )

@@ -27,7 +27,7 @@ export interface PostOptions {
 
 /**
  * POSTs and returns the parsed JSON body of a 2xx answer. Non-2xx answers
- * become ERR_DETECTION_SERVICE with the service's own error text when it sent
+ * become DETECTION_SERVICE with the service's own error text when it sent
  * one; the deadline covers connecting, sending and reading the whole body.
  */
 export async function postJson(o: PostOptions): Promise<unknown> {
@@ -50,7 +50,7 @@ export async function postJson(o: PostOptions): Promise<unknown> {
     text = await res.text()
   } catch (error) {
     if (deadline.aborted) throw requestTimeout(o.protocol, o.deadlineMs)
-    if (o.signal?.aborted) throw new VisionError('ERR_DETECTION_ABORTED', `${o.protocol} request aborted: the client is stopping.`, { cause: error })
+    if (o.signal?.aborted) throw new VisionError('DETECTION_ABORTED', `${o.protocol} request aborted: the client is stopping.`, { cause: error })
     throw unreachable(o.protocol, safeUrl(o.url), (error as { cause?: unknown }).cause ?? error)
   }
   const type = res.headers.get('content-type') ?? ''

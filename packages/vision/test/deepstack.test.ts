@@ -104,13 +104,13 @@ t.test('service errors, bad answers, slow replies and refused connections', asyn
   t.teardown(() => server.close())
   const frame = drawFrame(320, 240, 'gray', { x: 10, y: 10, w: 20, h: 20 })
   const cases: [import('./servers.js').Mode, string, RegExp][] = [
-    [{ kind: 'status', status: 200, contentType: 'application/json', body: '{"success":false,"error":"Unable to load model"}' }, 'ERR_DETECTION_SERVICE', /Unable to load model/],
-    [{ kind: 'status', status: 500, contentType: 'application/json', body: '{"success":false,"error":"inference crashed"}' }, 'ERR_DETECTION_SERVICE', /HTTP 500.*inference crashed/],
-    [{ kind: 'status', status: 502, contentType: 'text/html', body: '<html>Bad Gateway</html>' }, 'ERR_DETECTION_SERVICE', /HTTP 502.*Bad Gateway/],
-    [{ kind: 'status', status: 200, contentType: 'text/html', body: '<html>login</html>' }, 'ERR_DETECTION_BAD_RESPONSE', /expected application\/json/],
-    [{ kind: 'status', status: 200, contentType: 'application/json', body: '{"success":tru' }, 'ERR_DETECTION_BAD_RESPONSE', /not valid JSON/],
-    [{ kind: 'status', status: 200, contentType: 'application/json', body: '{"success":true}' }, 'ERR_DETECTION_BAD_RESPONSE', /predictions/],
-    [{ kind: 'status', status: 200, contentType: 'application/json', body: '{"success":true,"predictions":[{"label":"x"}]}' }, 'ERR_DETECTION_BAD_RESPONSE', /lacks/],
+    [{ kind: 'status', status: 200, contentType: 'application/json', body: '{"success":false,"error":"Unable to load model"}' }, 'DETECTION_SERVICE', /Unable to load model/],
+    [{ kind: 'status', status: 500, contentType: 'application/json', body: '{"success":false,"error":"inference crashed"}' }, 'DETECTION_SERVICE', /HTTP 500.*inference crashed/],
+    [{ kind: 'status', status: 502, contentType: 'text/html', body: '<html>Bad Gateway</html>' }, 'DETECTION_SERVICE', /HTTP 502.*Bad Gateway/],
+    [{ kind: 'status', status: 200, contentType: 'text/html', body: '<html>login</html>' }, 'DETECTION_BAD_RESPONSE', /expected application\/json/],
+    [{ kind: 'status', status: 200, contentType: 'application/json', body: '{"success":tru' }, 'DETECTION_BAD_RESPONSE', /not valid JSON/],
+    [{ kind: 'status', status: 200, contentType: 'application/json', body: '{"success":true}' }, 'DETECTION_BAD_RESPONSE', /predictions/],
+    [{ kind: 'status', status: 200, contentType: 'application/json', body: '{"success":true,"predictions":[{"label":"x"}]}' }, 'DETECTION_BAD_RESPONSE', /lacks/],
   ]
   for (const [mode, code, message] of cases) {
     server.mode = mode
@@ -127,7 +127,7 @@ t.test('service errors, bad answers, slow replies and refused connections', asyn
     const h = harness(new DeepStackProtocol({ url: server.url, path: '/v1/vision/nothing' }))
     await h.client.submit(frame)
     await h.settled(1)
-    t.match(h.errors[0], { code: 'ERR_DETECTION_SERVICE', message: /HTTP 404.*no route/ })
+    t.match(h.errors[0], { code: 'DETECTION_SERVICE', message: /HTTP 404.*no route/ })
   })
 
   t.test('a slow service: the deadline ends the request, frames meanwhile are skipped, not queued', async (t) => {
@@ -136,7 +136,7 @@ t.test('service errors, bad answers, slow replies and refused connections', asyn
     t.equal(await h.client.submit(frame), 'sent')
     for (let i = 0; i < 5; i++) t.equal(await h.client.submit(frame), 'detection_client_slow')
     await h.settled(1)
-    t.equal(h.errors[0]?.code, 'ERR_DETECTION_TIMEOUT')
+    t.equal(h.errors[0]?.code, 'DETECTION_TIMEOUT')
     t.match(h.errors[0]?.message, /300 ms deadline/)
     const s = h.client.stats()
     t.equal(s.skipped.detection_client_slow, 5)
@@ -163,12 +163,12 @@ t.test('a refused connection is reported as unreachable, with no credentials in 
   const h = harness(new DeepStackProtocol({ url: `http://user:secret@127.0.0.1:${port}` }))
   await h.client.submit(drawFrame(64, 48, 'gray', null))
   await h.settled(1)
-  t.equal(h.errors[0]?.code, 'ERR_DETECTION_UNREACHABLE')
+  t.equal(h.errors[0]?.code, 'DETECTION_UNREACHABLE')
   t.match(h.errors[0]?.message, /ECONNREFUSED/)
   t.notMatch(h.errors[0]?.message, /secret/)
 })
 
 t.test('bad options fail clearly; the test multipart parser rejects junk', async (t) => {
-  t.throws(() => new DeepStackProtocol({ url: 'ftp://x' }), { code: 'ERR_VISION_INVALID_OPTION' })
+  t.throws(() => new DeepStackProtocol({ url: 'ftp://x' }), { code: 'VISION_INVALID_OPTION' })
   t.throws(() => parseMultipart(Buffer.from('x'), 'multipart/form-data'), /boundary/)
 })

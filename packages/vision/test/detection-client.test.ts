@@ -21,7 +21,7 @@ class FakeProtocol implements DetectionProtocol {
   send(_req: PreparedRequest, _deadlineMs: number, signal?: AbortSignal): Promise<Detection[]> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject, signal })
-      signal?.addEventListener('abort', () => reject(new VisionError('ERR_DETECTION_ABORTED', 'aborted')))
+      signal?.addEventListener('abort', () => reject(new VisionError('DETECTION_ABORTED', 'aborted')))
     })
   }
   recycle(): void {
@@ -50,7 +50,7 @@ t.test('bounded in flight: busy means skip and count, never queue', async (t) =>
   t.equal(p.recycled, 1, 'the finished request gave its buffers back')
   await c.close()
   t.equal(c.stats().inFlight, 0)
-  t.equal(c.stats().failed.ERR_DETECTION_ABORTED, 2, 'close aborts what is in flight')
+  t.equal(c.stats().failed.DETECTION_ABORTED, 2, 'close aborts what is in flight')
   t.equal(await c.submit(f(6n)), 'detection_client_slow', 'a closed client takes nothing')
 })
 
@@ -89,7 +89,7 @@ t.test('a frame the protocol cannot prepare is an error, and frees its slot', as
   const errors: string[] = []
   const c = new DetectionClient({ protocol: p, fps: 0, onError: (e) => errors.push(e.code) })
   t.equal(await c.submit(drawFrame(8, 8, 'gray', null)), 'sent')
-  t.same(errors, ['ERR_DETECTION_INTERNAL'])
+  t.same(errors, ['DETECTION_INTERNAL'])
   t.equal(c.stats().inFlight, 0)
   await c.close()
 })

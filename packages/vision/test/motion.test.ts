@@ -210,13 +210,13 @@ t.test('a stopped object is absorbed into the background after absorbFrames', as
 })
 
 t.test('bad options and bad planes fail with clear errors', async (t) => {
-  t.throws(() => new MotionDetector({ threshold: 0 }), { code: 'ERR_VISION_INVALID_OPTION' })
-  t.throws(() => new MotionDetector({ downscale: 1.5 }), { code: 'ERR_VISION_INVALID_OPTION' })
+  t.throws(() => new MotionDetector({ threshold: 0 }), { code: 'VISION_INVALID_OPTION' })
+  t.throws(() => new MotionDetector({ downscale: 1.5 }), { code: 'VISION_INVALID_OPTION' })
   t.throws(() => new MotionDetector({ backgroundRate: 2 }), /backgroundRate/)
-  t.throws(() => new MotionDetector({ downscaleMode: 'nearest' as 'sample' }), { code: 'ERR_VISION_INVALID_OPTION' })
+  t.throws(() => new MotionDetector({ downscaleMode: 'nearest' as 'sample' }), { code: 'VISION_INVALID_OPTION' })
   t.throws(() => new MotionDetector({ masks: [{ x: 0, y: 0, w: -1, h: 3 }] }), /masks/)
   t.throws(() => new MotionDetector().setMasks('all' as unknown as Box[]), /masks/)
-  t.throws(() => new MotionDetector().process(new Uint8Array(100), 20, 20), { code: 'ERR_VISION_PLANE_TOO_SMALL' })
+  t.throws(() => new MotionDetector().process(new Uint8Array(100), 20, 20), { code: 'VISION_PLANE_TOO_SMALL' })
   t.throws(() => new MotionDetector({ downscale: 64 }).process(new Uint8Array(400), 20, 20), /downscale/)
 })
 

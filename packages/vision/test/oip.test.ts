@@ -142,38 +142,38 @@ t.test('errors: unknown model (404), rejected input (400), missing outputs, slow
   const small = drawFrame(320, 240, 'gray', { x: 10, y: 10, w: 30, h: 30 })
 
   let r = await detectOnce(new OpenInferenceProtocol({ ...base, model: 'nope' }), small)
-  t.match(r.error, { code: 'ERR_DETECTION_SERVICE', message: /HTTP 404.*unknown model/ })
+  t.match(r.error, { code: 'DETECTION_SERVICE', message: /HTTP 404.*unknown model/ })
 
   r = await detectOnce(new OpenInferenceProtocol({ ...base, input: { ...small64, name: 'input0' } }), small)
-  t.match(r.error, { code: 'ERR_DETECTION_SERVICE', message: /HTTP 400.*expected input "images"/ })
+  t.match(r.error, { code: 'DETECTION_SERVICE', message: /HTTP 400.*expected input "images"/ })
 
   r = await detectOnce(new OpenInferenceProtocol({ ...base, input: { ...small64, datatype: 'UINT8' } }), small)
-  t.match(r.error, { code: 'ERR_DETECTION_SERVICE', message: /HTTP 400.*datatype UINT8/ })
+  t.match(r.error, { code: 'DETECTION_SERVICE', message: /HTTP 400.*datatype UINT8/ })
 
   r = await detectOnce(new OpenInferenceProtocol({ ...base, input: { ...small64, layout: 'NHWC' } }), small)
-  t.match(r.error, { code: 'ERR_DETECTION_SERVICE', message: /HTTP 400.*shape \[1,64,64,3\]/ })
+  t.match(r.error, { code: 'DETECTION_SERVICE', message: /HTTP 400.*shape \[1,64,64,3\]/ })
 
   r = await detectOnce(new OpenInferenceProtocol({ ...base, output: { boxes: 'detection_boxes', scores: 'scores' } }), small)
-  t.match(r.error, { code: 'ERR_DETECTION_BAD_RESPONSE', message: /"detection_boxes" is missing.*boxes, scores, labels/ })
+  t.match(r.error, { code: 'DETECTION_BAD_RESPONSE', message: /"detection_boxes" is missing.*boxes, scores, labels/ })
 
   server.mode = { kind: 'status', status: 500, contentType: 'application/json', body: '{"error":"CUDA out of memory"}' }
   r = await detectOnce(new OpenInferenceProtocol(base), small)
-  t.match(r.error, { code: 'ERR_DETECTION_SERVICE', message: /HTTP 500.*CUDA out of memory/ })
+  t.match(r.error, { code: 'DETECTION_SERVICE', message: /HTTP 500.*CUDA out of memory/ })
 
   server.mode = { kind: 'status', status: 200, contentType: 'application/json', body: '{"model_name":"yolo"}' }
   r = await detectOnce(new OpenInferenceProtocol(base), small)
-  t.match(r.error, { code: 'ERR_DETECTION_BAD_RESPONSE', message: /outputs/ })
+  t.match(r.error, { code: 'DETECTION_BAD_RESPONSE', message: /outputs/ })
 
   server.mode = { kind: 'hang' }
   r = await detectOnce(new OpenInferenceProtocol(base), small, 400)
-  t.match(r.error, { code: 'ERR_DETECTION_TIMEOUT' })
+  t.match(r.error, { code: 'DETECTION_TIMEOUT' })
 
   // A port nothing listens on (a fresh one: pooled keep-alive sockets to
   // the old server would fail with EPIPE/ECONNRESET instead, also "unreachable").
   const gone = await startOipServer({ name: 'x', input: { name: 'i', datatype: 'UINT8', shape: [1], layout: 'NHWC' }, outputs: 'xyxy-ids' })
   await gone.close()
   r = await detectOnce(new OpenInferenceProtocol({ ...base, url: gone.url }), small)
-  t.match(r.error, { code: 'ERR_DETECTION_UNREACHABLE', message: /ECONNREFUSED/ })
+  t.match(r.error, { code: 'DETECTION_UNREACHABLE', message: /ECONNREFUSED/ })
 })
 
 t.test('bad configuration fails at construction with a clear error', async (t) => {

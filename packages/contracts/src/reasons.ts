@@ -1,0 +1,25 @@
+// Why a frame did not reach a consumer. The ring is the source of truth (it
+// counts them); health, metrics and the status line only name them.
+
+/**
+ * Reason names in the ring's counter order. `slow` is reported per consumer
+ * as `<consumer>_slow` in health; metrics carry it as `slow` with a
+ * `consumer` attribute.
+ */
+export const DROP_REASON_NAMES = Object.freeze(['slow', 'rate_limited', 'ai_locked', 'reclaimed', 'stale'] as const)
+export type DropReasonName = (typeof DROP_REASON_NAMES)[number]
+
+/** Intended skips: counted apart from drops, never called drops in the status line or the live view. */
+export const SKIP_REASON_NAMES = Object.freeze(['rate_limited', 'ai_locked'] as const)
+export type SkipReasonName = (typeof SKIP_REASON_NAMES)[number]
+
+/** A frame the producer could not publish at all (every slot held): counted for the pseudo-consumer `producer`. */
+export const NO_SLOT_REASON = 'no_slot'
+
+/** The reasons the `heart.frames.dropped` metric carries: the ring's, plus `no_slot` for the producer. */
+export const FRAME_DROP_METRIC_REASONS = Object.freeze([...DROP_REASON_NAMES, NO_SLOT_REASON] as const)
+export type FrameDropMetricReason = (typeof FRAME_DROP_METRIC_REASONS)[number]
+
+/** Why a thermal frame was lost. */
+export const THERMAL_LOSS_REASONS = Object.freeze(['bus_error', 'timeout', 'not_ready', 'late', 'invalid_frame'] as const)
+export type ThermalLossReason = (typeof THERMAL_LOSS_REASONS)[number]
