@@ -119,7 +119,7 @@ export async function runHeart(clip: ClipFile, consumers = CONSUMERS): Promise<H
 
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
-  const source = await Source.open(`file://${clip.path}`, { realtime: false, loop: false, decoder: 'software' })
+  const source = await Source.open({ kind: 'file', target: clip.path, redacted: `file://${clip.path}`, realtime: false, loop: false }, { decoder: 'software' })
   if (source.info.byteLength > layout.byteLength) throw new Error(`the clip is larger than ${WIDTH}x${HEIGHT}`)
   let frames = 0
   for (;;) {

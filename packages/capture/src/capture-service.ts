@@ -7,7 +7,7 @@ import { FrameRing, frameLayout, type RingOptions } from '@heart/ring'
 import type { HeartCatalogueOptions } from '@heart/telemetry'
 import { resolveCaptureConfig, type CaptureConfigInput } from './config.js'
 import { CaptureHealthReader, createHealthBuffer } from './health-block.js'
-import { parseSource } from './source-url.js'
+import { parseSource } from './sources/registry.js'
 import type { CameraHealth, CaptureConfig, CaptureWorkerConfig, SourceSpec } from './types.js'
 
 /** The shape of the kernel's Supervisor that the service needs (structural, for tests and fakes). */

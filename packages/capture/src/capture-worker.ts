@@ -9,8 +9,8 @@ import { CaptureError } from './errors.js'
 import { CaptureHealthWriter } from './health-block.js'
 import { nativeOpener } from './native-source.js'
 import { openSynthetic } from './synthetic-source.js'
-import { reachabilityProbe } from './reachability.js'
-import { parseSource } from './source-url.js'
+import { reachabilityProbe } from './sources/registry.js'
+import { parseSource } from './sources/registry.js'
 import type { CaptureWorkerConfig } from './types.js'
 
 /** Rate and percentiles are refreshed this often even without frames, so a dead stream's rate decays. */

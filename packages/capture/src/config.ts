@@ -1,7 +1,8 @@
 // Capture configuration: defaults, and validation that names the bad field.
 import { invalidConfig } from './errors.js'
 import { DEFAULT_RECONNECT } from './reconnect.js'
-import { parseSize, parseSource } from './source-url.js'
+import { parseSource } from './sources/registry.js'
+import { parseSize } from './sources/url.js'
 import type { CaptureConfig, Size } from './types.js'
 
 export const DEFAULT_MAX_SIZE: Size = Object.freeze({ width: 1920, height: 1080 })

@@ -11,7 +11,11 @@ export { probeSource, formatProbe } from './native-source.js'
 export type { ProbeResult } from './native-source.js'
 
 // Source URLs and credentials.
-export { parseSource, parseSize, DEFAULT_TEST_FPS, DEFAULT_TEST_SIZE } from './source-url.js'
+export { parseSource, nativeSpec, reachabilityProbe, SOURCE_KINDS } from './sources/registry.js'
+export { parseSize, SourceUrl } from './sources/url.js'
+export { defineSourceKind } from './sources/kind.js'
+export type { NativeSourceSpec, SourceBase, SourceKindModule } from './sources/kind.js'
+export { DEFAULT_TEST_FPS, DEFAULT_TEST_SIZE } from './sources/testsrc.js'
 export { redactUrl, redactText, secretsOf } from './redact.js'
 
 // Errors.
@@ -25,7 +29,7 @@ export type { DecodedFrame, OpenedSource, OpenRequest, SourceInfo, SourceOpener 
 export { nativeOpener } from './native-source.js'
 export { ReconnectPolicy, DEFAULT_RECONNECT } from './reconnect.js'
 export type { ReconnectDecision, PolicyDeps } from './reconnect.js'
-export { tcpReachable, reachabilityProbe } from './reachability.js'
+export { tcpReachable } from './reachability.js'
 export { createHealthBuffer, CaptureHealthReader, CaptureHealthWriter, healthStatus } from './health-block.js'
 export type { HealthThresholds } from './health-block.js'
 export { SampleWindow, RateWindow, monotonicMs } from './stats.js'

@@ -2,10 +2,10 @@
 // Uint8Array) to the capture loop's decoder seam, and wraps probe() for
 // `heart probe`. The native module is loaded lazily so everything else in
 // this package (URL parsing, policy, health) works without the addon built.
-import type { FrameInfo, OpenOptions, OutputInfo, Source } from '@heart/native'
+import type { FrameInfo, OpenOptions, OutputInfo, Source, SourceSpec as NativeSourceSpec } from '@heart/native'
 import { CaptureError, nativeUnavailable, slotTooSmall, wrapNativeError } from './errors.js'
 import { secretsOf } from './redact.js'
-import { parseSource } from './source-url.js'
+import { nativeSpec, parseSource } from './sources/registry.js'
 import type { DecodedFrame, OpenedSource, OpenRequest, SourceInfo, SourceOpener } from './decoder.js'
 import type { DecoderChoice, SourceSpec } from './types.js'
 
@@ -34,7 +34,7 @@ async function loadNative(): Promise<NativeModule> {
 }
 
 /** Native open options for a request: the expectation is enforced by the decoder at open, not after. */
-export function nativeOptions(r: Pick<OpenRequest, 'spec' | 'pixFmt' | 'expect' | 'timeoutMs' | 'decodeThreads' | 'decoder'>): NativeOpenOptions {
+export function nativeOptions(r: Pick<OpenRequest, 'pixFmt' | 'expect' | 'timeoutMs' | 'decodeThreads' | 'decoder'>): NativeOpenOptions {
   const o: NativeOpenOptions = {
     decoder: r.decoder,
     output: { pixFmt: r.pixFmt },
@@ -44,12 +44,14 @@ export function nativeOptions(r: Pick<OpenRequest, 'spec' | 'pixFmt' | 'expect' 
     threads: r.decodeThreads,
   }
   if (r.expect.codec) o.expectCodec = r.expect.codec
-  if (r.spec.kind === 'rtsp') o.transport = r.spec.transport
-  if (r.spec.kind === 'file') {
-    o.loop = r.spec.loop
-    o.realtime = r.spec.realtime
-  }
   return o
+}
+
+/** The native spec of a source the crate decodes; kinds drawn in JS (synthetic://) have none. */
+function decodable(spec: SourceSpec): NativeSourceSpec {
+  const target = nativeSpec(spec)
+  if (!target) throw new CaptureError('INVALID_SOURCE', `${spec.kind}:// is drawn, not decoded: there is nothing to probe or decode natively`)
+  return target
 }
 
 /** The capture loop's opener backed by @heart/native (throws NATIVE_UNAVAILABLE if the addon is missing). */
@@ -57,9 +59,10 @@ export async function nativeOpener(): Promise<SourceOpener> {
   const native = await loadNative()
   return async (request, signal) => {
     const secrets = secretsOf(request.spec.url)
+    const spec = decodable(request.spec)
     let src: NativeSource
     try {
-      src = await native.Source.open(request.spec.url, nativeOptions(request), signal)
+      src = await native.Source.open(spec, nativeOptions(request), signal)
     } catch (err) {
       throw wrapNativeError(err, secrets)
     }
@@ -167,14 +170,11 @@ export interface ProbeResult {
  */
 export async function probeSource(url: string, options: { timeoutMs?: number; decoder?: DecoderChoice; signal?: AbortSignal } = {}): Promise<ProbeResult> {
   const spec = parseSource(url)
-  if (spec.kind === 'synthetic') {
-    throw new CaptureError('INVALID_SOURCE', 'synthetic:// is drawn, not decoded: there is nothing to probe')
-  }
+  const target = decodable(spec)
   const native = await loadNative()
   const o: NativeOpenOptions = { timeoutMs: options.timeoutMs ?? 10_000, decoder: options.decoder ?? 'auto' }
-  if (spec.kind === 'rtsp') o.transport = spec.transport
   try {
-    const p = await native.probe(spec.url, o, options.signal ?? null)
+    const p = await native.probe(target, o, options.signal ?? null)
     return {
       source: spec.redacted, codec: p.codec, width: p.width, height: p.height, fps: p.fps > 0 ? p.fps : null,
       pixFmt: p.pixFmt, backend: p.backend, fallbackReason: p.fallbackReason ?? null,

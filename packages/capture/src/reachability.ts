@@ -1,10 +1,9 @@
-// The cheap probe between full reconnect attempts: can we open a TCP
-// connection to the camera's RTSP port? It costs one SYN/ACK and no RTSP
+// The cheap probe between full reconnect attempts for network cameras: can
+// we open a TCP connection to the camera's port? (Each source kind picks its
+// probe in its module: ./sources/.) It costs one SYN/ACK and no RTSP
 // session, so it can run every second while a full open (DESCRIBE, SETUP,
 // PLAY, wait for a keyframe) backs off to 30 s.
 import { connect } from 'node:net'
-import { access } from 'node:fs/promises'
-import type { SourceSpec } from './types.js'
 
 export function tcpReachable(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
@@ -25,20 +24,4 @@ export function tcpReachable(host: string, port: number, timeoutMs: number, sign
     socket.once('error', () => finish(false))
     signal?.addEventListener('abort', onAbort, { once: true })
   })
-}
-
-/**
- * The probe for a source, or undefined when there is nothing cheaper than a
- * full open (files, built-in sources).
- */
-export function reachabilityProbe(spec: SourceSpec, timeoutMs: number): ((signal?: AbortSignal) => Promise<boolean>) | undefined {
-  switch (spec.kind) {
-    case 'rtsp':
-      return (signal) => tcpReachable(spec.host, spec.port, timeoutMs, signal)
-    case 'v4l2':
-      // A USB camera that was unplugged comes back as its device node.
-      return () => access(spec.device).then(() => true, () => false)
-    default:
-      return undefined
-  }
 }

@@ -3,35 +3,16 @@
 import type { CameraHealth as CoreCameraHealth } from '@heart/kernel'
 
 export type DecoderChoice = 'auto' | 'software' | 'vaapi' | 'cuda' | 'v4l2m2m'
-export type SourceKind = 'rtsp' | 'file' | 'v4l2' | 'testsrc' | 'synthetic'
 export type VideoCodec = 'h264' | 'hevc'
 export interface Size { width: number; height: number }
 
-interface SourceBase {
-  /** The URL as given, with credentials: only ever handed to the decoder. */
-  readonly url: string
-  /** The URL safe for logs, errors, metrics and health. */
-  readonly redacted: string
-}
-export interface RtspSource extends SourceBase {
-  kind: 'rtsp'
-  host: string
-  port: number
-  path: string
-  transport: 'tcp' | 'udp'
-  hasCredentials: boolean
-}
-export interface FileSource extends SourceBase { kind: 'file'; path: string; loop: boolean; realtime: boolean }
-export interface V4l2Source extends SourceBase {
-  kind: 'v4l2'
-  device: string
-  format?: 'mjpeg' | 'yuyv' | 'h264'
-  size?: Size
-  fps?: number
-}
-export interface TestSource extends SourceBase { kind: 'testsrc'; size: Size; fps: number; codec: VideoCodec }
-export interface SyntheticSource extends SourceBase { kind: 'synthetic'; size: Size; fps: number }
-export type SourceSpec = RtspSource | FileSource | V4l2Source | TestSource | SyntheticSource
+// Each source kind's spec lives in its module (./sources/); the union is the registry's.
+export type { SourceKind, SourceSpec } from './sources/registry.js'
+export type { RtspSource } from './sources/rtsp.js'
+export type { FileSource } from './sources/file.js'
+export type { V4l2Source } from './sources/v4l2.js'
+export type { TestSource } from './sources/testsrc.js'
+export type { SyntheticSource } from './sources/synthetic.js'
 
 /** What the camera is expected to deliver; a mismatch fails at open, naming both. */
 export interface CaptureExpectation {

@@ -5,7 +5,7 @@ import { FrameFlags, FrameRing, frameLayout } from '@heart/ring'
 import { runCapture, type CaptureLog, type FrameProducer } from '../src/capture-loop.js'
 import { resolveCaptureConfig } from '../src/config.js'
 import { CaptureHealthReader, CaptureHealthWriter, createHealthBuffer } from '../src/health-block.js'
-import { parseSource } from '../src/source-url.js'
+import { parseSource } from '../src/sources/registry.js'
 import type { DecodedFrame, OpenedSource, OpenRequest, SourceInfo } from '../src/decoder.js'
 
 type Step = 'frame' | 'frame-wide' | 'decode-error' | 'frame-with-errors' | 'end' | 'hang' | { fail: string }

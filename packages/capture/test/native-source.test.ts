@@ -4,7 +4,7 @@ import t from 'tap'
 import { clip } from './support/media.js'
 import { startRtspServer } from './support/rtsp-server.js'
 import { formatProbe, nativeOpener, nativeOptions, probeSource } from '../src/native-source.js'
-import { parseSource } from '../src/source-url.js'
+import { nativeSpec, parseSource } from '../src/sources/registry.js'
 import type { OpenRequest } from '../src/decoder.js'
 
 const expect = { maxSize: { width: 640, height: 360 } }
@@ -13,12 +13,14 @@ function request(url: string, extra: Partial<OpenRequest> = {}): OpenRequest {
   return { spec: parseSource(url), pixFmt: 'yuv420p', expect, timeoutMs: 5000, decodeThreads: 2, decoder: 'software', ...extra }
 }
 
-t.test('native options carry the expectation, transport and file flags', async (t) => {
-  t.same(nativeOptions(request('rtsp://cam/s?transport=udp', { expect: { codec: 'hevc', maxSize: { width: 1280, height: 720 } } })), {
-    decoder: 'software', output: { pixFmt: 'yuv420p' }, maxWidth: 1280, maxHeight: 720, timeoutMs: 5000, threads: 2, expectCodec: 'hevc', transport: 'udp',
+t.test('native options carry the expectation; the native spec carries transport and file flags', async (t) => {
+  const udp = request('rtsp://cam/s?transport=udp', { expect: { codec: 'hevc', maxSize: { width: 1280, height: 720 } } })
+  t.same(nativeOptions(udp), {
+    decoder: 'software', output: { pixFmt: 'yuv420p' }, maxWidth: 1280, maxHeight: 720, timeoutMs: 5000, threads: 2, expectCodec: 'hevc',
   })
-  t.match(nativeOptions(request('file:///a.mp4?loop=1')), { loop: true, realtime: false })
-  t.notOk('transport' in nativeOptions(request('testsrc://')))
+  t.match(nativeSpec(udp.spec), { kind: 'rtsp', transport: 'udp' })
+  t.match(nativeSpec(request('file:///a.mp4?loop=1').spec), { kind: 'file', loop: true, realtime: false })
+  t.notOk('transport' in nativeSpec(request('testsrc://').spec)!)
 })
 
 t.test('decoding a file: frames, end of stream, and frames the decoder drops counted as errors', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createServer, type Server } from 'node:net'
-import { reachabilityProbe, tcpReachable } from '../src/reachability.js'
-import { parseSource } from '../src/source-url.js'
+import { tcpReachable } from '../src/reachability.js'
+import { parseSource, reachabilityProbe } from '../src/sources/registry.js'
 
 async function listen(): Promise<{ server: Server; port: number }> {
   const server = createServer((s) => s.destroy())

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { frameLayout, PIXEL_FORMAT_NAMES } from '@heart/ring'
 import { checkSyntheticFrame, drawSyntheticFrame, openSynthetic, syntheticBaseRow } from '../src/synthetic-source.js'
-import { parseSource } from '../src/source-url.js'
+import { parseSource } from '../src/sources/registry.js'
 import type { OpenRequest } from '../src/decoder.js'
 
 t.test('every pixel format draws a pattern the checker recognises, frame by frame', async (t) => {

@@ -289,7 +289,7 @@ t.test('the built-in test camera (a gradient sliding across the view) does not r
     readInto(dst: Uint8Array): Promise<unknown>
     close(): void
   }
-  let native: { Source: { open(url: string, options: object): Promise<NativeSource> } }
+  let native: { Source: { open(spec: object, options: object): Promise<NativeSource> } }
   try {
     native = (await import(specifier)) as typeof native
   } catch (error) {
@@ -302,7 +302,7 @@ t.test('the built-in test camera (a gradient sliding across the view) does not r
   // global change); stay inside one pass.
   const frames = 110
   const run = async (det: MotionDetector, frameCount: number): Promise<{ recalibrated: number; boxFound: number; live: number }> => {
-    const source = await native.Source.open(`testsrc://?size=${w}x${h}&fps=60`, { realtime: false, output: { pixFmt: 'gray' } })
+    const source = await native.Source.open({ kind: 'testsrc', target: '', redacted: 'testsrc://', width: w, height: h, fps: 60, realtime: false }, { output: { pixFmt: 'gray' } })
     t.teardown(() => source.close())
     const slot = new Uint8Array(source.info.byteLength)
     const { offset, stride } = source.info.planes[0]!

@@ -14,7 +14,7 @@ const PYTHON = '/usr/bin/python3'
 export interface RtspServer {
   readonly port: number
   readonly pid: number
-  /** rtsp://127.0.0.1:PORT/PATH, with optional credentials spliced in. */
+  /** rtsp://127.0.0.1:PORT/PATH (rtsps:// with TLS), with optional credentials spliced in. */
   url(path: string, credentials?: string): string
   /** Freeze the server (SIGSTOP): sockets stay open, nothing is answered. */
   pause(): void
@@ -28,6 +28,8 @@ export interface StartOptions {
   mounts: Record<string, string>
   /** Require RTSP basic authentication with these credentials ("user:pass"). */
   auth?: string
+  /** Serve rtsps:// (RTSP over TLS) with the certificate and key in this PEM file. */
+  tls?: string
   /** Reuse this port (to restart a server where a client expects it). */
   port?: number
   readyTimeoutMs?: number
@@ -63,6 +65,7 @@ async function launch(port: number, opts: StartOptions): Promise<RtspServer> {
   const args = [SCRIPT, '--port', String(port)]
   for (const [path, file] of Object.entries(opts.mounts)) args.push('--mount', `${path}=${file}`)
   if (opts.auth) args.push('--auth', opts.auth)
+  if (opts.tls) args.push('--tls', opts.tls)
   const child = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
@@ -85,7 +88,7 @@ async function launch(port: number, opts: StartOptions): Promise<RtspServer> {
   return {
     port,
     pid,
-    url: (path, credentials) => `rtsp://${credentials ? `${credentials}@` : ''}127.0.0.1:${port}${path}`,
+    url: (path, credentials) => `${opts.tls ? 'rtsps' : 'rtsp'}://${credentials ? `${credentials}@` : ''}127.0.0.1:${port}${path}`,
     pause: () => {
       if (child.exitCode === null) process.kill(pid, 'SIGSTOP')
     },

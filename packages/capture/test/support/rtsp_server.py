@@ -5,7 +5,9 @@ serving pre-encoded MP4 clips (no live encoding, so it costs little CPU).
 Run it with /usr/bin/python3: the python3 first on PATH may be a separate
 build without the gi bindings.
 
-    rtsp_server.py --port 8554 --mount /h264=/tmp/a.mp4 --mount /h265=/tmp/b.mp4 [--auth user:pass]
+    rtsp_server.py --port 8554 --mount /h264=/tmp/a.mp4 --mount /h265=/tmp/b.mp4 [--auth user:pass] [--tls cert+key.pem]
+
+With --tls the server speaks RTSP over TLS (rtsps://) with that certificate.
 
 Each client gets its own pipeline starting at the beginning of the file (a
 keyframe), paced at real time. Prints "READY <port>" on stdout once the
@@ -22,7 +24,7 @@ import gi
 gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 gi.require_version("GstPbutils", "1.0")
-from gi.repository import GLib, Gst, GstPbutils, GstRtspServer  # noqa: E402
+from gi.repository import Gio, GLib, Gst, GstPbutils, GstRtspServer  # noqa: E402
 
 PARSERS = {
     # codec: (parser, payloader); config-interval=-1 repeats SPS/PPS (and VPS)
@@ -67,6 +69,8 @@ def main():
                     help="serve FILE.mp4 at rtsp://ADDRESS:PORT/PATH (repeatable)")
     ap.add_argument("--auth", metavar="USER:PASS",
                     help="require RTSP basic authentication with these credentials")
+    ap.add_argument("--tls", metavar="PEM",
+                    help="serve rtsps:// with the certificate and private key in this PEM file")
     args = ap.parse_args()
     if not args.mount:
         ap.error("give at least one --mount /path=file.mp4")
@@ -77,15 +81,21 @@ def main():
     server.set_service(str(args.port))
     mounts = server.get_mount_points()
     role = None
-    if args.auth:
-        user, sep, password = args.auth.partition(":")
-        if not sep:
-            ap.error("--auth wants USER:PASS")
+    if args.auth or args.tls:
         role = "viewer"
         auth = GstRtspServer.RTSPAuth()
         token = GstRtspServer.RTSPToken()
         token.set_string("media.factory.role", role)
-        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
+        if args.auth:
+            user, sep, password = args.auth.partition(":")
+            if not sep:
+                ap.error("--auth wants USER:PASS")
+            auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
+        else:
+            # TLS without basic auth: everyone gets the viewer role.
+            auth.set_default_token(token)
+        if args.tls:
+            auth.set_tls_certificate(Gio.TlsCertificate.new_from_file(args.tls))
         server.set_auth(auth)
     for spec in args.mount:
         path, sep, filename = spec.partition("=")

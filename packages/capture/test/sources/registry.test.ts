@@ -1,6 +1,7 @@
 import t from 'tap'
-import { parseSize, parseSource } from '../src/source-url.js'
-import type { CaptureError } from '../src/errors.js'
+import { parseSource } from '../../src/sources/registry.js'
+import { parseSize } from '../../src/sources/url.js'
+import type { CaptureError } from '../../src/errors.js'
 
 function failure(url: string): CaptureError {
   try {

@@ -1,0 +1,74 @@
+// The source kinds heart knows, and the one parser of source URLs: the
+// scheme picks the kind, the kind's module reads the rest. Whatever this
+// accepts, the native side opens (or fails for a reason of the camera, never
+// of the URL): the crate is handed the typed spec, never the query string.
+import { closest } from '@heart/kernel'
+import { invalidSource } from '../errors.js'
+import { redactUrl } from '../redact.js'
+import { fileKind } from './file.js'
+import { rtspKind } from './rtsp.js'
+import { syntheticKind } from './synthetic.js'
+import { testsrcKind } from './testsrc.js'
+import { v4l2Kind } from './v4l2.js'
+import { SourceUrl } from './url.js'
+import type { NativeSourceSpec, SourceKindModule } from './kind.js'
+
+/** Every source kind; adding one is its module and one entry here. */
+export const SOURCE_KINDS = [rtspKind, fileKind, v4l2Kind, testsrcKind, syntheticKind] as const
+
+type KindModule = (typeof SOURCE_KINDS)[number]
+/** A parsed source URL, of whichever kind its scheme names. */
+export type SourceSpec = ReturnType<KindModule['parse']>
+export type SourceKind = SourceSpec['kind']
+
+const BY_SCHEME = new Map<string, SourceKindModule<SourceSpec>>()
+for (const kind of SOURCE_KINDS) for (const scheme of kind.schemes) BY_SCHEME.set(scheme, kind as unknown as SourceKindModule<SourceSpec>)
+const BY_KIND = new Map<string, SourceKindModule<SourceSpec>>(SOURCE_KINDS.map((k) => [k.kind, k as unknown as SourceKindModule<SourceSpec>]))
+const SCHEMES = [...BY_SCHEME.keys()]
+const KIND_NAMES = SOURCE_KINDS.map((k) => k.kind)
+
+/** Parses and checks a source URL; throws INVALID_SOURCE saying what is wrong and what would be right. */
+export function parseSource(input: string): SourceSpec {
+  if (typeof input !== 'string' || input.trim() === '') {
+    throw invalidSource('empty source URL', `Give one of ${SCHEMES.map((s) => `${s}://`).join(', ')}`)
+  }
+  const text = input.trim()
+  const safe = redactUrl(text)
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(.*)$/s.exec(text)
+  if (!m) {
+    const looksLikePath = text.startsWith('/') || text.startsWith('.')
+    throw invalidSource(
+      `"${safe}" has no scheme`,
+      looksLikePath
+        ? `For a media file write file://${text.startsWith('/') ? text : '/absolute/path.mp4'}`
+        : `Start it with one of ${SCHEMES.map((s) => `${s}://`).join(', ')}`,
+    )
+  }
+  const scheme = m[1]!.toLowerCase()
+  const kind = BY_SCHEME.get(scheme)
+  if (!kind) {
+    const guess = closest(scheme, SCHEMES)
+    const supported = `Supported: ${KIND_NAMES.join(', ')} (schemes ${SCHEMES.map((s) => `${s}://`).join(', ')})`
+    throw invalidSource(`unknown scheme "${scheme}://" in "${safe}"`, guess ? `Did you mean ${guess}://? ${supported}` : supported)
+  }
+  return kind.parse(new SourceUrl(text, scheme, m[2] ?? '', safe))
+}
+
+function moduleOf(spec: SourceSpec): SourceKindModule<SourceSpec> {
+  const kind = BY_KIND.get(spec.kind)
+  if (!kind) throw invalidSource(`unknown source kind "${String(spec.kind)}"`, `Known kinds: ${KIND_NAMES.join(', ')}`)
+  return kind
+}
+
+/** What @heart/native opens for a parsed source; undefined for kinds drawn in JS (synthetic://). */
+export function nativeSpec(spec: SourceSpec): NativeSourceSpec | undefined {
+  return moduleOf(spec).native?.(spec)
+}
+
+/**
+ * The probe for a source between full reconnect attempts, or undefined when
+ * there is nothing cheaper than a full open (files, built-in sources).
+ */
+export function reachabilityProbe(spec: SourceSpec, timeoutMs: number): ((signal?: AbortSignal) => Promise<boolean>) | undefined {
+  return moduleOf(spec).reachable?.(spec, timeoutMs)
+}
