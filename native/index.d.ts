@@ -341,7 +341,7 @@ export interface SourceInfo {
  */
 export interface SourceSpec {
   /** Which input opens it. */
-  kind: 'rtsp' | 'file' | 'v4l2' | 'testsrc'
+  kind: 'rtsp' | 'file' | 'v4l2' | 'testsrc' | 'stream'
   /**
    * What FFmpeg opens: the rtsp:// or rtsps:// URL as the camera needs it
    * (credentials and the camera's own query parameters kept, heart's
@@ -375,4 +375,14 @@ export interface SourceSpec {
   codec?: 'h264' | 'hevc'
   /** testsrc: length of the generated clip in seconds before it loops (default 2). */
   seconds?: number
+  /**
+   * stream: the FFmpeg demuxer to read `target` with ('mpegts', 'h264',
+   * ...); FFmpeg guesses from the data when absent.
+   */
+  inputFormat?: string
+  /**
+   * stream: options for FFmpeg's protocol and demuxer, as FFmpeg names them
+   * (udp's `fifo_size`, `overrun_nonfatal`, ...).
+   */
+  avOptions?: Record<string, string>
 }

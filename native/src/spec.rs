@@ -4,6 +4,8 @@
 //! module only checks that values are in range (a caller may build a spec by
 //! hand) and turns the spec into the input the pipeline opens.
 
+use std::collections::HashMap;
+
 use napi_derive::napi;
 
 use crate::codec::normalize_codec;
@@ -16,7 +18,7 @@ use crate::testsrc::ClipSpec;
 #[derive(Clone, Debug, Default)]
 pub struct SourceSpec {
   /// Which input opens it.
-  #[napi(ts_type = "'rtsp' | 'file' | 'v4l2' | 'testsrc'")]
+  #[napi(ts_type = "'rtsp' | 'file' | 'v4l2' | 'testsrc' | 'stream'")]
   pub kind: String,
   /// What FFmpeg opens: the rtsp:// or rtsps:// URL as the camera needs it
   /// (credentials and the camera's own query parameters kept, heart's
@@ -49,6 +51,12 @@ pub struct SourceSpec {
   pub codec: Option<String>,
   /// testsrc: length of the generated clip in seconds before it loops (default 2).
   pub seconds: Option<u32>,
+  /// stream: the FFmpeg demuxer to read `target` with ('mpegts', 'h264',
+  /// ...); FFmpeg guesses from the data when absent.
+  pub input_format: Option<String>,
+  /// stream: options for FFmpeg's protocol and demuxer, as FFmpeg names them
+  /// (udp's `fifo_size`, `overrun_nonfatal`, ...).
+  pub av_options: Option<HashMap<String, String>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -72,10 +80,28 @@ impl V4l2Format {
 /// What the pipeline opens, per kind.
 #[derive(Clone, Debug)]
 pub enum Input {
-  Rtsp { url: String, udp: bool },
-  File { path: String },
-  V4l2 { device: String, format: Option<V4l2Format>, size: Option<(u32, u32)>, fps: Option<f64> },
+  Rtsp {
+    url: String,
+    udp: bool,
+  },
+  File {
+    path: String,
+  },
+  V4l2 {
+    device: String,
+    format: Option<V4l2Format>,
+    size: Option<(u32, u32)>,
+    fps: Option<f64>,
+  },
   TestSrc(ClipSpec),
+  /// Any live stream FFmpeg's protocols open (udp://, srt://, tcp://, http://
+  /// ...): the kind a new TypeScript source module maps onto, so adding a
+  /// network source needs no Rust.
+  Stream {
+    url: String,
+    format: Option<String>,
+    options: Vec<(String, String)>,
+  },
 }
 
 /// A checked spec: the input, how to play it, and the printable name.
@@ -92,7 +118,7 @@ pub struct OpenSource {
 impl OpenSource {
   /// Live inputs deliver at their own pace and cannot loop.
   pub fn is_live(&self) -> bool {
-    matches!(self.input, Input::Rtsp { .. } | Input::V4l2 { .. }) || self.realtime
+    matches!(self.input, Input::Rtsp { .. } | Input::V4l2 { .. } | Input::Stream { .. }) || self.realtime
   }
 }
 
@@ -142,6 +168,8 @@ fn refuse(spec: &SourceSpec, allowed: &[&str]) -> HeartResult<()> {
     ("fps", spec.fps.is_some()),
     ("codec", spec.codec.is_some()),
     ("seconds", spec.seconds.is_some()),
+    ("inputFormat", spec.input_format.is_some()),
+    ("avOptions", spec.av_options.is_some()),
   ];
   let stray: Vec<&str> = given.iter().filter(|(k, set)| *set && !allowed.contains(k)).map(|(k, _)| *k).collect();
   if stray.is_empty() {
@@ -215,13 +243,27 @@ pub fn check(spec: &SourceSpec) -> HeartResult<OpenSource> {
       }
       Input::TestSrc(ClipSpec { codec, width, height, fps: fps_of(spec)?.unwrap_or(30.0), seconds })
     }
+    "stream" => {
+      refuse(spec, &["inputFormat", "avOptions"])?;
+      if !spec.target.contains("://") {
+        return Err(HeartError::invalid(format!("stream target {redacted} must be a URL (scheme://...)")));
+      }
+      let mut options: Vec<(String, String)> = spec.av_options.clone().unwrap_or_default().into_iter().collect();
+      // Sorted, so the same spec always sets FFmpeg's options in the same order.
+      options.sort();
+      let nul = |t: &str| t.contains('\0');
+      if spec.input_format.as_deref().is_some_and(nul) || options.iter().any(|(k, v)| nul(k) || nul(v)) {
+        return Err(HeartError::invalid(format!("stream {redacted}: inputFormat and avOptions must not contain NUL bytes")));
+      }
+      Input::Stream { url: spec.target.clone(), format: spec.input_format.clone(), options }
+    }
     other => {
       return Err(HeartError::invalid(format!(
-        "unknown source kind '{other}'; use rtsp, file, v4l2 or testsrc (the kinds of rtsp://, file://, v4l2://, testsrc:// URLs; rtsps:// is rtsp)"
+        "unknown source kind '{other}'; use rtsp, file, v4l2, testsrc or stream (the kinds of rtsp://, file://, v4l2://, testsrc:// URLs; rtsps:// is rtsp)"
       )))
     }
   };
-  if matches!(input, Input::Rtsp { .. } | Input::V4l2 { .. }) {
+  if matches!(input, Input::Rtsp { .. } | Input::V4l2 { .. } | Input::Stream { .. }) {
     loop_ = false;
     realtime = false;
   }
@@ -305,5 +347,18 @@ mod tests {
     assert!(t.loop_ && t.realtime);
     assert!(matches!(t.input, Input::TestSrc(ClipSpec { width: 32, .. })));
     assert!(check(&SourceSpec { width: Some(1), height: Some(1), ..spec("testsrc", "") }).is_err());
+    let options = HashMap::from([("fifo_size".to_string(), "1000".to_string())]);
+    let s = check(&SourceSpec {
+      input_format: Some("mpegts".into()),
+      av_options: Some(options),
+      ..spec("stream", "udp://127.0.0.1:5600")
+    })
+    .unwrap();
+    assert!(s.is_live() && !s.loop_);
+    assert!(
+      matches!(s.input, Input::Stream { ref options, .. } if options == &[("fifo_size".to_string(), "1000".to_string())])
+    );
+    assert!(check(&spec("stream", "no-scheme")).is_err());
+    assert!(check(&SourceSpec { input_format: Some("mpegts".into()), ..spec("file", "/a.ts") }).is_err());
   }
 }

@@ -1,5 +1,5 @@
 //! Input: open the container or connection (RTSP, file, V4L2, the test
-//! clip), find the video stream, and read its packets into the decoder, with
+//! clip, any other FFmpeg stream), find the video stream, and read its packets into the decoder, with
 //! pacing and looping for files.
 
 use std::ffi::{c_void, CStr, CString};
@@ -76,6 +76,24 @@ impl Pipeline {
         device.clone()
       }
       Input::TestSrc(clip) => testsrc::ensure_clip(clip, &self.flags)?.to_string_lossy().into_owned(),
+      Input::Stream { url, format, options } => {
+        for (k, v) in options {
+          set(&mut opts, k, v);
+        }
+        if let Some(name) = format {
+          let c_name = cstring(name, "inputFormat")?;
+          // SAFETY: a lookup by a NUL-terminated name.
+          input_format = unsafe { ffi::av_find_input_format(c_name.as_ptr()) };
+          if input_format.is_null() {
+            // SAFETY: av_dict_free takes the dictionary built above.
+            unsafe { ffi::av_dict_free(&mut opts) };
+            return Err(HeartError::invalid(format!(
+              "this FFmpeg build has no '{name}' demuxer (ffmpeg -demuxers lists them)"
+            )));
+          }
+        }
+        url.clone()
+      }
     };
     let path = cstring(&open_path, "the source URL")?;
     // SAFETY: the context is allocated here and owned by self from now on; the

@@ -9,12 +9,13 @@ import { fileKind } from './file.js'
 import { rtspKind } from './rtsp.js'
 import { syntheticKind } from './synthetic.js'
 import { testsrcKind } from './testsrc.js'
+import { udpKind } from './udp.js'
 import { v4l2Kind } from './v4l2.js'
 import { SourceUrl } from './url.js'
 import type { NativeSourceSpec, SourceKindModule } from './kind.js'
 
 /** Every source kind; adding one is its module and one entry here. */
-export const SOURCE_KINDS = [rtspKind, fileKind, v4l2Kind, testsrcKind, syntheticKind] as const
+export const SOURCE_KINDS = [rtspKind, fileKind, v4l2Kind, testsrcKind, syntheticKind, udpKind] as const
 
 type KindModule = (typeof SOURCE_KINDS)[number]
 /** A parsed source URL, of whichever kind its scheme names. */

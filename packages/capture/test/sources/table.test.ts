@@ -4,7 +4,7 @@
 // accepts, the native side opens. A kind or option without a row here fails
 // the test: a new option cannot skip the walk.
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,7 +15,7 @@ import { nativeSpec, parseSource, SOURCE_KINDS } from '../../src/sources/registr
 import type { OpenedSource, OpenRequest, SourceInfo } from '../../src/decoder.js'
 import type { SourceSpec } from '../../src/types.js'
 import { clip } from '../support/media.js'
-import { startRtspServer, type RtspServer } from '../support/rtsp-server.js'
+import { freePort, startRtspServer, type RtspServer } from '../support/rtsp-server.js'
 
 interface Row {
   /** The option(s) of `kind` this row walks. */
@@ -42,6 +42,8 @@ process.env.HEART_CACHE_DIR = join(dir, 'cache')
 let server: RtspServer
 let tlsServer: RtspServer
 let shortClip: string
+let udpPort: number
+let udpSender: ChildProcess | undefined
 
 t.before(async () => {
   shortClip = await clip({ codec: 'h264', width: 320, height: 240, fps: 30, seconds: 1 })
@@ -50,8 +52,12 @@ t.before(async () => {
   execFileSync('sh', ['-c', `cat "${join(dir, 'c.pem')}" "${join(dir, 'k.pem')}" > "${pem}"`])
   server = await startRtspServer({ mounts: { '/cam': shortClip } })
   tlsServer = await startRtspServer({ mounts: { '/cam': shortClip }, tls: pem })
+  // An encoder pushing MPEG-TS over UDP at real time, like a drone downlink (stopped by its PID below).
+  udpPort = await freePort()
+  udpSender = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', shortClip, '-c', 'copy', '-f', 'mpegts', `udp://127.0.0.1:${udpPort}?pkt_size=1316`], { stdio: 'ignore' })
 })
 t.teardown(async () => {
+  udpSender?.kill('SIGTERM')
   await server?.stop()
   await tlsServer?.stop()
 })
@@ -87,6 +93,7 @@ const ROWS: Row[] = [
   { kind: 'rtsp', options: ['transport'], url: () => `${server.url('/cam')}?transport=tcp`, check: size(320, 240) },
   { kind: 'rtsp', options: ['transport'], url: () => `${server.url('/cam')}?transport=udp`, check: size(320, 240) },
   { kind: 'rtsp', options: [], url: () => `${server.url('/cam')}?channel=1&subtype=0`, check: size(320, 240) },
+  { kind: 'udp', options: ['format'], url: () => `udp://127.0.0.1:${udpPort}?format=mpegts`, read: 5, check: size(320, 240) },
   { kind: 'rtsp', options: [], url: () => tlsServer.url('/cam'), check: (i, s) => { size(320, 240)(i); t.match(s, { kind: 'rtsp', secure: true }) } },
 ]
 
@@ -141,4 +148,22 @@ t.test('v4l2 (no camera on this machine): every option reaches the native side, 
   const err = await Source.open(nativeSpec(spec)!, { timeoutMs: 2000 }).then(() => null, (e: { code?: string }) => e)
   t.ok(err, 'a missing device does not open')
   t.notOk(err?.code === 'INVALID_ARGUMENT', `the native side took the spec (failed with ${err?.code}, not a URL error)`)
+})
+
+t.test('udp: the listening address is explicit and binds only there', async (t) => {
+  const bad = (url: string): string => {
+    try {
+      parseSource(url)
+    } catch (error) {
+      return (error as Error).message
+    }
+    throw new Error(`${url} was accepted`)
+  }
+  t.match(bad('udp://:5600'), /udp:\/\/HOST:PORT.*0\.0\.0\.0:5600 \(every interface\)/)
+  t.match(bad('udp://127.0.0.1:70000'), /udp:\/\/HOST:PORT/)
+  t.match(bad('udp://127.0.0.1:5600?format=rtp'), /format=mpegts, format=h264 or format=hevc/)
+  t.match(bad('udp://127.0.0.1:5600?fromat=h264'), /Did you mean "format"/)
+  t.match(nativeSpec(parseSource('udp://127.0.0.1:5600')), { kind: 'stream', inputFormat: 'mpegts', avOptions: { localaddr: '127.0.0.1', overrun_nonfatal: '1' } })
+  t.notOk('localaddr' in nativeSpec(parseSource('udp://239.0.0.1:5600?format=h264'))!.avOptions!, 'a multicast group is joined, not bound as a local address')
+  t.match(nativeSpec(parseSource('udp://[::1]:5600')), { target: 'udp://[::1]:5600' })
 })
