@@ -313,7 +313,10 @@ export declare function probe(spec: SourceSpec, options?: OpenOptions | null, si
  */
 export declare function scaleInto(src: Uint8Array, srcLayout: FrameLayoutInput, dst: Uint8Array, dstLayout: FrameLayoutInput): void
 
-/** What probe() learns about a source. */
+/**
+ * What open learns about the source before delivering frames; probe()
+ * returns it as it is.
+ */
 export interface SourceInfo {
   /** The URL with credentials replaced by ***. */
   url: string

@@ -13,7 +13,7 @@ use crate::error::{ErrorCode, HeartError, HeartResult};
 use crate::init::AbortFlags;
 use crate::js::{ByteView, SignalHook};
 use crate::layout::{PixFmt, PlaneLayout};
-use crate::media::{Crop, DecoderPref, FrameStamp, OpenConfig, Pipeline};
+use crate::media::{Crop, DecoderPref, FrameStamp, OpenConfig, Pipeline, SourceInfo};
 use crate::spec::{self, SourceSpec};
 
 /// A rectangle of the source picture, in source pixels. Use even numbers
@@ -77,29 +77,6 @@ pub struct OpenOptions {
   /// `decodeErrors`) instead of delivering them with `corrupt: true`.
   /// Default true.
   pub drop_corrupt: Option<bool>,
-}
-
-/// What probe() learns about a source.
-#[napi(object)]
-pub struct SourceInfo {
-  /// The URL with credentials replaced by ***.
-  pub url: String,
-  /// FFmpeg's codec name: 'h264', 'hevc', 'mjpeg', 'rawvideo', ...
-  pub codec: String,
-  pub width: u32,
-  pub height: u32,
-  /// Frames per second the stream announces (0 when it does not say).
-  pub fps: f64,
-  /// The decoded frames' pixel format, as FFmpeg names it (e.g. 'yuv420p', 'yuvj422p').
-  pub pix_fmt: String,
-  /// The decoder backend that would be used: 'software', 'vaapi', 'cuda' or 'v4l2m2m'.
-  pub backend: String,
-  /// Why a hardware backend is not used, when one was asked for or tried.
-  pub fallback_reason: Option<String>,
-  /// Files: duration in milliseconds.
-  pub duration_ms: Option<f64>,
-  /// Bits per second, when the container says.
-  pub bit_rate: Option<f64>,
 }
 
 /// The negotiated output of an open source: the layout readInto() writes
@@ -331,18 +308,7 @@ impl Task for ProbeTask {
 
   fn compute(&mut self) -> napi::Result<SourceInfo> {
     let p = self.0.open()?;
-    let info = SourceInfo {
-      url: p.facts_url(),
-      codec: p.facts.codec.clone(),
-      width: p.facts.width,
-      height: p.facts.height,
-      fps: p.facts.fps,
-      pix_fmt: p.facts.pix_fmt.clone(),
-      backend: p.facts.backend.clone(),
-      fallback_reason: p.facts.fallback_reason.clone(),
-      duration_ms: p.facts.duration_ms,
-      bit_rate: p.facts.bit_rate,
-    };
+    let info = p.facts.clone();
     // Close here, off the JS thread (an RTSP teardown talks to the camera).
     drop(p);
     Ok(info)

@@ -7,7 +7,7 @@ use std::os::raw::c_int;
 use std::ptr;
 use std::sync::Arc;
 
-use super::{pix_fmt_name, q2d, Pipeline, StreamFacts, NOPTS};
+use super::{pix_fmt_name, q2d, Pipeline, SourceInfo, NOPTS};
 use crate::clock::now_ns;
 use crate::codec::{normalize_codec, SUPPORTED_CODECS};
 use crate::error::{map_error, ErrorCode, HeartError, HeartResult, AVERROR_EAGAIN, AVERROR_EOF, AVERROR_EXIT};
@@ -156,7 +156,8 @@ impl Pipeline {
         _ => 0.0,
       };
       let duration = (*self.fmt).duration;
-      self.facts = StreamFacts {
+      self.facts = SourceInfo {
+        url: cfg.source.redacted.clone(),
         codec: codec_name,
         width: (*par).width as u32,
         height: (*par).height as u32,

@@ -18,6 +18,8 @@ use std::os::raw::c_int;
 use std::ptr;
 use std::sync::Arc;
 
+use napi_derive::napi;
+
 use crate::error::{ErrorCode, HeartError, HeartResult};
 use crate::ffi;
 use crate::init::{ffmpeg_init, AbortFlags};
@@ -54,17 +56,28 @@ pub struct OpenConfig {
   pub drop_corrupt: bool,
 }
 
-/// What open/probe learn about the source before delivering frames.
-#[derive(Clone, Debug)]
-pub struct StreamFacts {
+/// What open learns about the source before delivering frames; probe()
+/// returns it as it is.
+#[napi(object)]
+#[derive(Clone, Debug, Default)]
+pub struct SourceInfo {
+  /// The URL with credentials replaced by ***.
+  pub url: String,
+  /// FFmpeg's codec name: 'h264', 'hevc', 'mjpeg', 'rawvideo', ...
   pub codec: String,
   pub width: u32,
   pub height: u32,
+  /// Frames per second the stream announces (0 when it does not say).
   pub fps: f64,
+  /// The decoded frames' pixel format, as FFmpeg names it (e.g. 'yuv420p', 'yuvj422p').
   pub pix_fmt: String,
+  /// The decoder backend that would be used: 'software', 'vaapi', 'cuda' or 'v4l2m2m'.
   pub backend: String,
+  /// Why a hardware backend is not used, when one was asked for or tried.
   pub fallback_reason: Option<String>,
+  /// Files: duration in milliseconds.
   pub duration_ms: Option<f64>,
+  /// Bits per second, when the container says.
   pub bit_rate: Option<f64>,
 }
 
@@ -107,7 +120,7 @@ pub struct Pipeline {
   frame: *mut ffi::AVFrame,
   sw_frame: *mut ffi::AVFrame,
   sws: *mut ffi::SwsContext,
-  pub facts: StreamFacts,
+  pub facts: SourceInfo,
   /// The decoded source geometry the current output layout was negotiated for.
   src_geom: Option<(u32, u32, c_int)>,
   pub layout: Option<Layout>,
@@ -168,6 +181,7 @@ const NOPTS: i64 = i64::MIN;
 
 impl Pipeline {
   fn empty(cfg: OpenConfig, flags: Arc<AbortFlags>) -> Pipeline {
+    let url = cfg.source.redacted.clone();
     Pipeline {
       flags,
       cfg,
@@ -181,17 +195,7 @@ impl Pipeline {
       frame: ptr::null_mut(),
       sw_frame: ptr::null_mut(),
       sws: ptr::null_mut(),
-      facts: StreamFacts {
-        codec: String::new(),
-        width: 0,
-        height: 0,
-        fps: 0.0,
-        pix_fmt: String::new(),
-        backend: "software".into(),
-        fallback_reason: None,
-        duration_ms: None,
-        bit_rate: None,
-      },
+      facts: SourceInfo { url: url.clone(), backend: "software".into(), ..Default::default() },
       src_geom: None,
       layout: None,
       receipt: VecDeque::with_capacity(64),
