@@ -58,8 +58,7 @@ export interface CaptureConfig {
 export type CaptureState = 'idle' | 'connecting' | 'streaming' | 'backoff' | 'stopped'
 export type HealthStatus = 'green' | 'yellow' | 'red'
 
-/** The `camera` object of GET /health (DESIGN.md), plus a few extras. */
-/** The camera section of /health: the kernel's DESIGN.md fields plus what capture knows besides. */
+/** The `camera` object of GET /health: the kernel's contract fields (docs/architecture.md, "Contracts") plus what capture knows besides. */
 export interface CameraHealth extends CoreCameraHealth {
   state: CaptureState
   backend: string
