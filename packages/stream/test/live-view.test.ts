@@ -4,7 +4,6 @@
 // detections and thermal frames, and serves a fake /health.
 
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { CHROMIUM, openChromiumPage, pictureFingerprint } from '../src/testing/chromium.js'
 import t from 'tap'
 import { LiveFeed } from '../src/live-feed.js'

@@ -98,7 +98,7 @@ async function ffmpeg(args: string[]): Promise<void> {
     await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args], { maxBuffer: 16 << 20 })
   } catch (err) {
     const e = err as { stderr?: string; message: string }
-    throw new Error(`ffmpeg ${args.join(' ')} failed: ${e.stderr || e.message}`)
+    throw new Error(`ffmpeg ${args.join(' ')} failed: ${e.stderr || e.message}`, { cause: err })
   }
 }
 

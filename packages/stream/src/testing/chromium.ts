@@ -56,9 +56,10 @@ export async function openChromiumPage(origin: string, teardown: (fn: () => unkn
   const profile = mkdtempSync(join(tmpdir(), 'heart-chromium-'))
   teardown(() => rmSync(profile, { recursive: true, force: true }))
   const before = new Set(childPids())
-  let context: BrowserContext | undefined
+  // Registered before the launch, so a launch that fails half-way still ends its processes.
+  const opened: { context?: BrowserContext } = {}
   teardown(async () => {
-    await Promise.race([context?.close(), new Promise((r) => setTimeout(r, 5000))])
+    await Promise.race([opened.context?.close(), new Promise((r) => setTimeout(r, 5000))])
     for (const pid of childPids()) {
       if (before.has(pid)) continue
       try {
@@ -69,7 +70,8 @@ export async function openChromiumPage(origin: string, teardown: (fn: () => unkn
     }
   })
   // launchPersistentContext is playwright's way of giving chromium a --user-data-dir.
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, viewport, args: CHROMIUM_ARGS })
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, viewport, args: CHROMIUM_ARGS })
+  opened.context = context
   const page = context.pages()[0] ?? (await context.newPage())
   const foreign: string[] = []
   const pageErrors: string[] = []
