@@ -149,15 +149,10 @@ function toSourceInfo(o: NativeOutputInfo): SourceInfo {
   }
 }
 
-/** What `heart probe URL` prints. */
-export interface ProbeResult {
+/** What `heart probe URL` prints: what an open would report, and what the container says besides. */
+export interface ProbeResult extends Omit<SourceInfo, 'frameBytes' | 'fallbackReason'> {
+  /** The URL, credentials masked. */
   source: string
-  codec: string
-  width: number
-  height: number
-  fps: number | null
-  pixFmt: string
-  backend: string
   fallbackReason: string | null
   durationMs: number | null
   bitRate: number | null

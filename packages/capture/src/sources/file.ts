@@ -6,11 +6,9 @@ export interface FileSource extends SourceBase { kind: 'file'; path: string; loo
 
 export const fileKind = defineSourceKind<FileSource>({
   kind: 'file',
-  schemes: ['file'],
   options: ['loop', 'realtime'],
   example: 'file:///videos/clip.mp4?loop=1&realtime=1',
   parse(u) {
-    u.checkOptions(this.options)
     const path = u.absolutePath(`File URLs have three slashes and an absolute path: file:///videos/${u.hierarchy.split('/').pop() || 'clip.mp4'}`)
     return { kind: 'file', url: u.text, redacted: u.safe, path, loop: u.flag('loop', false), realtime: u.flag('realtime', false) }
   },

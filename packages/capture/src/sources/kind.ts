@@ -18,10 +18,15 @@ export interface SourceBase {
 export interface SourceKindModule<S extends SourceBase & { kind: string }> {
   /** The `kind` of every spec it parses. */
   readonly kind: S['kind']
-  /** URL schemes it answers to, lower case (rtsp and rtsps for the RTSP kind). */
-  readonly schemes: readonly string[]
-  /** Query options it understands (for the did-you-mean of a typo). */
+  /** URL schemes it answers to, lower case; default: the kind's name (the RTSP kind answers to rtsp and rtsps). */
+  readonly schemes?: readonly string[]
+  /**
+   * Query options it understands. The registry refuses any other (with a
+   * did-you-mean) before `parse` runs, and a repeated one.
+   */
   readonly options: readonly string[]
+  /** Options it does not know pass to the source untouched, unless they are near misses of its own. */
+  readonly passUnknownOptions?: boolean
   /** One example URL, for docs and error hints. */
   readonly example: string
   /** Reads the URL into a spec; throws INVALID_SOURCE naming what is wrong and what would be right. */

@@ -22,8 +22,12 @@ type KindModule = (typeof SOURCE_KINDS)[number]
 export type SourceSpec = ReturnType<KindModule['parse']>
 export type SourceKind = SourceSpec['kind']
 
+function schemesOf(kind: { kind: string; schemes?: readonly string[] }): readonly string[] {
+  return kind.schemes ?? [kind.kind]
+}
+
 const BY_SCHEME = new Map<string, SourceKindModule<SourceSpec>>()
-for (const kind of SOURCE_KINDS) for (const scheme of kind.schemes) BY_SCHEME.set(scheme, kind as unknown as SourceKindModule<SourceSpec>)
+for (const kind of SOURCE_KINDS) for (const scheme of schemesOf(kind)) BY_SCHEME.set(scheme, kind as unknown as SourceKindModule<SourceSpec>)
 const BY_KIND = new Map<string, SourceKindModule<SourceSpec>>(SOURCE_KINDS.map((k) => [k.kind, k as unknown as SourceKindModule<SourceSpec>]))
 const SCHEMES = [...BY_SCHEME.keys()]
 const KIND_NAMES = SOURCE_KINDS.map((k) => k.kind)
@@ -52,7 +56,9 @@ export function parseSource(input: string): SourceSpec {
     const supported = `Supported: ${KIND_NAMES.join(', ')} (schemes ${SCHEMES.map((s) => `${s}://`).join(', ')})`
     throw invalidSource(`unknown scheme "${scheme}://" in "${safe}"`, guess ? `Did you mean ${guess}://? ${supported}` : supported)
   }
-  return kind.parse(new SourceUrl(text, scheme, m[2] ?? '', safe))
+  const url = new SourceUrl(text, scheme, m[2] ?? '', safe)
+  url.checkOptions(kind.options, kind.passUnknownOptions)
+  return kind.parse(url)
 }
 
 function moduleOf(spec: SourceSpec): SourceKindModule<SourceSpec> {

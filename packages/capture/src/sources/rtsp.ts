@@ -22,9 +22,10 @@ export const rtspKind = defineSourceKind<RtspSource>({
   kind: 'rtsp',
   schemes: ['rtsp', 'rtsps'],
   options: ['transport'],
+  // The camera's own query parameters (channel=, subtype=...) go to the camera.
+  passUnknownOptions: true,
   example: 'rtsp://user:pass@192.168.1.20:554/stream1?transport=tcp',
   parse(u) {
-    u.checkOptions(this.options, true)
     const slash = u.hierarchy.indexOf('/')
     const authority = slash < 0 ? u.hierarchy : u.hierarchy.slice(0, slash)
     const path = slash < 0 ? '/' : u.hierarchy.slice(slash)

@@ -9,11 +9,9 @@ export interface SyntheticSource extends SourceBase { kind: 'synthetic'; size: S
 
 export const syntheticKind = defineSourceKind<SyntheticSource>({
   kind: 'synthetic',
-  schemes: ['synthetic'],
   options: ['size', 'fps'],
   example: 'synthetic://?size=1280x720&fps=60',
   parse(u) {
-    u.checkOptions(this.options)
     u.noHierarchy()
     return { kind: 'synthetic', url: u.text, redacted: u.safe, size: u.size() ?? { ...DEFAULT_TEST_SIZE }, fps: u.fps() ?? DEFAULT_TEST_FPS }
   },

@@ -13,11 +13,9 @@ export interface TestSource extends SourceBase { kind: 'testsrc'; size: Size; fp
 
 export const testsrcKind = defineSourceKind<TestSource>({
   kind: 'testsrc',
-  schemes: ['testsrc'],
   options: ['size', 'fps', 'codec', 'seconds'],
   example: 'testsrc://?size=1280x720&fps=60&codec=hevc',
   parse(u) {
-    u.checkOptions(this.options)
     u.noHierarchy()
     // h265 is accepted as another name of hevc (what FFmpeg and the cameras call it).
     const codec = u.query.get('codec') === 'h265' ? 'hevc' : (u.word('codec', ['h264', 'hevc'] as const) ?? 'h264')

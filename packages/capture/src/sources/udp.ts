@@ -19,11 +19,9 @@ export interface UdpSource extends SourceBase {
 
 export const udpKind = defineSourceKind<UdpSource>({
   kind: 'udp',
-  schemes: ['udp'],
   options: ['format'],
   example: 'udp://127.0.0.1:5600?format=mpegts',
   parse(u) {
-    u.checkOptions(this.options)
     const m = /^([^/:[\]]+|\[[0-9a-fA-F:.]+\]):(\d{1,5})\/?$/.exec(u.hierarchy)
     if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
       throw invalidSource(`"${u.safe}" is not udp://HOST:PORT`, 'Write udp://127.0.0.1:5600 (this machine), udp://239.0.0.1:5600 (a multicast group) or udp://0.0.0.0:5600 (every interface)')

@@ -17,11 +17,9 @@ export interface V4l2Source extends SourceBase {
 
 export const v4l2Kind = defineSourceKind<V4l2Source>({
   kind: 'v4l2',
-  schemes: ['v4l2'],
   options: ['format', 'size', 'fps'],
   example: 'v4l2:///dev/video0?format=mjpeg&size=1280x720&fps=30',
   parse(u) {
-    u.checkOptions(this.options)
     if (!u.hierarchy.startsWith('/dev/')) {
       throw invalidSource(`"${u.safe}" does not name a device`, 'Write v4l2:///dev/video0 (three slashes, then the device path)')
     }
