@@ -1,6 +1,6 @@
 // Source behaviour: the test camera, timestamps, rate cap, renegotiation,
 // stable error codes, credentials kept out of messages, and interruption.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { createHash } from 'node:crypto'
 import { createServer, type Socket } from 'node:net'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -157,25 +157,7 @@ t.test('a damaged frame is dropped and counted; the stream goes on', async (t) =
   }
   const damaged = join(dir, 'damaged.ts')
   writeFileSync(damaged, data)
-  async function readAll(dropCorrupt: boolean) {
-    const s = await Source.open(fileSpec(damaged), { dropCorrupt })
-    const dst = new Uint8Array(s.info.byteLength)
-    let delivered = 0
-    let errors = 0
-    let corrupt = 0
-    for (;;) {
-      const f = await s.readInto(dst).catch((e: { code: string }) => e)
-      if ('code' in f) {
-        t.equal(f.code, 'END_OF_STREAM', 'the stream is read to its end')
-        break
-      }
-      delivered++
-      errors += f.decodeErrors
-      if (f.corrupt) corrupt++
-    }
-    s.close()
-    return { delivered, errors, corrupt }
-  }
+  const readAll = async (dropCorrupt: boolean) => drain(await Source.open(fileSpec(damaged), { dropCorrupt }), t)
   const dropped = await readAll(true)
   t.ok(dropped.errors > 0, `damaged frames are counted (${dropped.errors})`)
   t.equal(dropped.corrupt, 0, 'no damaged frame is delivered by default')
@@ -186,8 +168,12 @@ t.test('a damaged frame is dropped and counted; the stream goes on', async (t) =
   t.equal(kept.errors, dropped.errors, 'and is counted the same way')
 })
 
-/** Reads a source to its end: frames delivered, decode errors and corrupt flags seen, first pts. */
-async function drain(s: Source) {
+/**
+ * Reads a source to its end: frames delivered, decode errors and corrupt
+ * flags seen. With `t`, ending on anything but END_OF_STREAM is a failed
+ * assertion; without, it is thrown.
+ */
+async function drain(s: Source, t?: Test) {
   const dst = new Uint8Array(new SharedArrayBuffer(s.info.byteLength))
   let delivered = 0
   let errors = 0
@@ -195,7 +181,8 @@ async function drain(s: Source) {
   for (;;) {
     const f = await s.readInto(dst).catch((e: { code: string }) => e)
     if ('code' in f) {
-      if (f.code !== 'END_OF_STREAM') throw f
+      if (t) t.equal(f.code, 'END_OF_STREAM', 'the stream is read to its end')
+      else if (f.code !== 'END_OF_STREAM') throw f
       break
     }
     delivered++
