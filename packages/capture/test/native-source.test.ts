@@ -65,11 +65,8 @@ t.test('open failures keep the native code and lose credentials', async (t) => {
 })
 
 t.test('probeSource prints what heart probe shows, for H.264 and H.265 over RTSP', async (t) => {
-  const [h264, h265] = await Promise.all([
-    clip({ codec: 'h264', width: 640, height: 360, fps: 30, seconds: 20 }),
-    clip({ codec: 'hevc', width: 640, height: 360, fps: 30, seconds: 20 }),
-  ])
-  const server = await startRtspServer({ mounts: { '/a': h264, '/b': h265 } })
+  const [h264, h265] = await Promise.all((['h264', 'hevc'] as const).map((codec) => clip({ codec, width: 640, height: 360, fps: 30, seconds: 20 })))
+  const server = await startRtspServer({ mounts: { '/a': h264!, '/b': h265! } })
   t.teardown(() => server.stop())
   const a = await probeSource(server.url('/a', 'admin:hunter2'))
   t.match(a, { codec: 'h264', width: 640, height: 360, fps: 30, pixFmt: 'yuv420p', backend: 'software' })
