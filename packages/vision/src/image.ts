@@ -95,22 +95,11 @@ export class RgbSampler {
     const p0 = frame.planes[0]!
     switch (frame.pixFmt) {
       case 'gray':
-        for (let oy = 0, o = 0; oy < height; oy++) {
-          const sy = yMap[oy]!
-          const row = p0.offset + sy * p0.stride
-          for (let ox = 0; ox < width; ox++, o++) {
-            const sx = xMap[ox]!
-            if (sy < 0 || sx < 0) write.put(o, pad, pad, pad)
-            else {
-              const v = bytes[row + sx]!
-              write.put(o, v, v, v)
-            }
-          }
-        }
-        return
       case 'rgb24':
       case 'bgr24': {
-        const swap = frame.pixFmt === 'bgr24'
+        // Packed formats: one loop, with bytes per pixel and where R, G and B sit (gray: all three at 0).
+        const bpp = frame.pixFmt === 'gray' ? 1 : 3
+        const [ro, go, bo] = frame.pixFmt === 'gray' ? [0, 0, 0] : frame.pixFmt === 'bgr24' ? [2, 1, 0] : [0, 1, 2]
         for (let oy = 0, o = 0; oy < height; oy++) {
           const sy = yMap[oy]!
           const row = p0.offset + sy * p0.stride
@@ -118,9 +107,8 @@ export class RgbSampler {
             const sx = xMap[ox]!
             if (sy < 0 || sx < 0) write.put(o, pad, pad, pad)
             else {
-              const i = row + sx * 3
-              if (swap) write.put(o, bytes[i + 2]!, bytes[i + 1]!, bytes[i]!)
-              else write.put(o, bytes[i]!, bytes[i + 1]!, bytes[i + 2]!)
+              const i = row + sx * bpp
+              write.put(o, bytes[i + ro!]!, bytes[i + go!]!, bytes[i + bo!]!)
             }
           }
         }
