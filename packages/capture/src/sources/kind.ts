@@ -27,6 +27,8 @@ export interface SourceKindModule<S extends SourceBase & { kind: string }> {
   readonly options: readonly string[]
   /** Options it does not know pass to the source untouched, unless they are near misses of its own. */
   readonly passUnknownOptions?: boolean
+  /** Its URLs may carry `user:pass@` credentials (split off and masked in every message). */
+  readonly credentials?: boolean
   /** One example URL, for docs and error hints. */
   readonly example: string
   /** Reads the URL into a spec; throws INVALID_SOURCE naming what is wrong and what would be right. */

@@ -56,7 +56,7 @@ export function parseSource(input: string): SourceSpec {
     const supported = `Supported: ${KIND_NAMES.join(', ')} (schemes ${SCHEMES.map((s) => `${s}://`).join(', ')})`
     throw invalidSource(`unknown scheme "${scheme}://" in "${safe}"`, guess ? `Did you mean ${guess}://? ${supported}` : supported)
   }
-  const url = new SourceUrl(text, scheme, m[2] ?? '', safe)
+  const url = new SourceUrl(text, scheme, m[2] ?? '', kind.credentials === true)
   url.checkOptions(kind.options, kind.passUnknownOptions)
   return kind.parse(url)
 }

@@ -1,6 +1,7 @@
 // rtsp:// and rtsps:// (RTSP over TLS): IP cameras. Credentials ride in the
 // URL; the camera's own query parameters (channel=, subtype=...) pass through.
 import { invalidSource } from '../errors.js'
+import { encodeUserinfo, type Userinfo } from '../redact.js'
 import { tcpReachable } from '../reachability.js'
 import { defineSourceKind, type SourceBase } from './kind.js'
 
@@ -16,6 +17,10 @@ export interface RtspSource extends SourceBase {
   path: string
   transport: 'tcp' | 'udp'
   hasCredentials: boolean
+  /** The user and password, decoded; only ever handed to the decoder. */
+  credentials?: Userinfo
+  /** What follows the credentials, as written (host, path, query). */
+  location: string
 }
 
 export const rtspKind = defineSourceKind<RtspSource>({
@@ -24,14 +29,15 @@ export const rtspKind = defineSourceKind<RtspSource>({
   options: ['transport'],
   // The camera's own query parameters (channel=, subtype=...) go to the camera.
   passUnknownOptions: true,
+  credentials: true,
   example: 'rtsp://user:pass@192.168.1.20:554/stream1?transport=tcp',
   parse(u) {
     const slash = u.hierarchy.indexOf('/')
-    const authority = slash < 0 ? u.hierarchy : u.hierarchy.slice(0, slash)
+    const hostPort = slash < 0 ? u.hierarchy : u.hierarchy.slice(0, slash)
     const path = slash < 0 ? '/' : u.hierarchy.slice(slash)
-    // Userinfo runs to the LAST '@': camera passwords often hold a raw '@'.
-    const at = authority.lastIndexOf('@')
-    const hostPort = at < 0 ? authority : authority.slice(at + 1)
+    if (hostPort.includes('@')) {
+      throw invalidSource(`"${u.safe}" has credentials heart cannot tell from the host`, `A password holding / ? or # needs a path after the host (${u.scheme}://user:pass@host/path), or write those characters as %2F %3F %23`)
+    }
     const example = `${u.scheme}://[user:pass@]host[:port]/path`
     let host: string
     let portText: string | undefined
@@ -59,10 +65,15 @@ export const rtspKind = defineSourceKind<RtspSource>({
     if (transport !== 'tcp' && transport !== 'udp') {
       throw invalidSource(`transport=${transport} in "${u.safe}"`, 'Use transport=tcp (the default) or transport=udp')
     }
-    return { kind: 'rtsp', secure: u.scheme === 'rtsps', url: u.text, redacted: u.safe, host, port, path, transport, hasCredentials: at >= 0 }
+    const location = u.text.slice(u.text.indexOf('://') + 3 + (u.userinfo ? u.userinfo.raw.length + 1 : 0))
+    const out: RtspSource = { kind: 'rtsp', secure: u.scheme === 'rtsps', url: u.text, redacted: u.safe, host, port, path, transport, hasCredentials: u.userinfo !== undefined, location }
+    if (u.userinfo) out.credentials = u.userinfo
+    return out
   },
   native(s) {
-    return { kind: 'rtsp', target: cameraUrl(s.url), redacted: s.redacted, transport: s.transport }
+    // Credentials as FFmpeg reads them: always percent-encoded (it decodes them), so a raw / ? # % or space cannot cut its authority short.
+    const userinfo = s.credentials ? `${encodeUserinfo(s.credentials)}@` : ''
+    return { kind: 'rtsp', target: cameraUrl(`${s.secure ? 'rtsps' : 'rtsp'}://${userinfo}${s.location}`), redacted: s.redacted, transport: s.transport }
   },
   reachable(s, timeoutMs) {
     return (signal) => tcpReachable(s.host, s.port, timeoutMs, signal)

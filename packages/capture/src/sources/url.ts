@@ -4,6 +4,7 @@
 // a SourceUrl, so a mistake is reported the same way whichever kind it is in.
 import { closest } from '@heart/kernel'
 import { invalidSource } from '../errors.js'
+import { maskQuerySecrets, redactUrl, splitUserinfo, type Userinfo } from '../redact.js'
 import type { Size } from '../types.js'
 
 /** Frame-size and rate limits; native/src/spec.rs checks the same bounds on what it is handed. */
@@ -13,7 +14,11 @@ export const MAX_FPS = 240
 
 /** A source URL split into its parts, with the rules for reading its options. */
 export class SourceUrl {
-  /** The part between `scheme://` and the query (authority and path). */
+  /** The URL with credentials and secret query values masked, for messages. */
+  readonly safe: string
+  /** `user:pass@`, for kinds whose URLs carry credentials; split off before everything else. */
+  readonly userinfo: Userinfo | undefined
+  /** The part between `scheme://` (and the credentials) and the query: host and path. */
   readonly hierarchy: string
   readonly query: URLSearchParams
   /** The query as written (a camera's own parameters are passed on untouched). */
@@ -23,11 +28,21 @@ export class SourceUrl {
    * @param text the URL as given (with credentials)
    * @param scheme lower-cased scheme
    * @param rest what follows `scheme://`
-   * @param safe the URL with credentials masked, for messages
+   * @param credentials the kind's URLs may carry `user:pass@` (else an '@' is part of a path)
    */
-  constructor(readonly text: string, readonly scheme: string, rest: string, readonly safe: string) {
-    const hashAt = rest.indexOf('#')
-    const noFragment = hashAt < 0 ? rest : rest.slice(0, hashAt)
+  constructor(readonly text: string, readonly scheme: string, rest: string, credentials: boolean) {
+    let remainder = rest
+    if (credentials) {
+      const split = splitUserinfo(rest)
+      this.userinfo = split.userinfo
+      remainder = split.remainder
+      this.safe = redactUrl(text)
+    } else {
+      this.safe = `${scheme}://${maskQuerySecrets(rest)}`
+    }
+    // The fragment is cut after the credentials, so a '#' in a password stays in the password.
+    const hashAt = remainder.indexOf('#')
+    const noFragment = hashAt < 0 ? remainder : remainder.slice(0, hashAt)
     const q = noFragment.indexOf('?')
     this.hierarchy = q < 0 ? noFragment : noFragment.slice(0, q)
     this.rawQuery = q < 0 ? '' : noFragment.slice(q + 1)

@@ -26,8 +26,8 @@ export interface RtspServer {
 export interface StartOptions {
   /** mount path ("/h264") -> MP4 file. */
   mounts: Record<string, string>
-  /** Require RTSP basic authentication with these credentials ("user:pass"). */
-  auth?: string
+  /** Require RTSP basic authentication with these credentials ("user:pass"), or any of several. */
+  auth?: string | string[]
   /** Serve rtsps:// (RTSP over TLS) with the certificate and key in this PEM file. */
   tls?: string
   /** Reuse this port (to restart a server where a client expects it). */
@@ -64,7 +64,7 @@ export async function startRtspServer(opts: StartOptions): Promise<RtspServer> {
 async function launch(port: number, opts: StartOptions): Promise<RtspServer> {
   const args = [SCRIPT, '--port', String(port)]
   for (const [path, file] of Object.entries(opts.mounts)) args.push('--mount', `${path}=${file}`)
-  if (opts.auth) args.push('--auth', opts.auth)
+  for (const credentials of [opts.auth ?? []].flat()) args.push('--auth', credentials)
   if (opts.tls) args.push('--tls', opts.tls)
   const child = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''

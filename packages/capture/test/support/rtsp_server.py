@@ -67,8 +67,8 @@ def main():
     ap.add_argument("--address", default="127.0.0.1")
     ap.add_argument("--mount", action="append", default=[], metavar="/PATH=FILE.mp4",
                     help="serve FILE.mp4 at rtsp://ADDRESS:PORT/PATH (repeatable)")
-    ap.add_argument("--auth", metavar="USER:PASS",
-                    help="require RTSP basic authentication with these credentials")
+    ap.add_argument("--auth", metavar="USER:PASS", action="append", default=[],
+                    help="require RTSP basic authentication; repeat for more users (the password is all after the first ':')")
     ap.add_argument("--tls", metavar="PEM",
                     help="serve rtsps:// with the certificate and private key in this PEM file")
     args = ap.parse_args()
@@ -86,12 +86,12 @@ def main():
         auth = GstRtspServer.RTSPAuth()
         token = GstRtspServer.RTSPToken()
         token.set_string("media.factory.role", role)
-        if args.auth:
-            user, sep, password = args.auth.partition(":")
+        for credentials in args.auth:
+            user, sep, password = credentials.partition(":")
             if not sep:
                 ap.error("--auth wants USER:PASS")
             auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
-        else:
+        if not args.auth:
             # TLS without basic auth: everyone gets the viewer role.
             auth.set_default_token(token)
         if args.tls:
