@@ -1,5 +1,8 @@
-// Defaults and checks for the `thermal:` config section.
-import { closest } from '@heart/kernel'
+// The `thermal:` config section: its schema (part of heart's one config
+// schema, so every problem of the file is reported at once in heart's
+// wording), its defaults, and resolveThermalConfig for direct callers, which
+// applies the same schema.
+import { boolean, integer, number, object, optional, show, validate, z, type Infer } from '@heart/kernel'
 import { badArgumentError } from './errors.js'
 import { REFRESH_RATES_HZ } from './registers.js'
 import type { ThermalConfig } from './types.js'
@@ -19,67 +22,88 @@ export function defaultRefreshHz(hz: number): number {
   return rate
 }
 
-const KEYS = {
-  '': ['enabled', 'bus', 'address', 'hz', 'refreshHz', 'busHz', 'emissivity', 'trOffsetC', 'dataHold', 'maxReadBytes', 'reinitAfter', 'drift', 'cooldown', 'emulator'],
-  drift: ['windowS', 'maxTaCPerMin', 'maxMeanCPerMin', 'samplesPerS'],
-  cooldown: ['everyS', 'forS', 'onDrift'],
-  emulator: ['backgroundC', 'blobC', 'ta', 'noiseCounts', 'seed', 'faultRates'],
-} as const
-
-/** A misspelt key would silently fall back to its default: refuse it, with the likely intended one. */
-function checkKeys(section: keyof typeof KEYS, value: unknown): void {
-  if (value === undefined || value === null) return
-  const path = section ? `thermal.${section}` : 'thermal'
-  if (typeof value !== 'object' || Array.isArray(value)) throw badArgumentError(`${path} must be a mapping of settings; got ${JSON.stringify(value)}`)
-  const known: readonly string[] = KEYS[section]
-  for (const key of Object.keys(value)) {
-    if (known.includes(key)) continue
-    const hint = closest(key, known)
-    throw badArgumentError(`${path}.${key} is not a setting${hint ? `; did you mean ${hint}?` : `. Known: ${known.join(', ')}`}`)
-  }
+/** A number with heart's wording and a hint of what is meant when it is wrong. */
+function hinted(check: (v: number) => boolean, expected: string): z.ZodType<number> {
+  const wrong = (iss: { input?: unknown }): string => `got ${show(iss.input)}, expected ${expected}`
+  return z.number({ error: wrong }).refine(check, { error: wrong }) as z.ZodType<number>
 }
 
-export function resolveThermalConfig(c: ThermalConfig = {}): ResolvedThermalConfig {
-  checkKeys('', c)
-  checkKeys('drift', c.drift)
-  checkKeys('cooldown', c.cooldown)
-  checkKeys('emulator', c.emulator)
-  if (c.cooldown && !(typeof c.cooldown.forS === 'number' && c.cooldown.forS > 0)) {
-    throw badArgumentError(`thermal.cooldown.forS must be a positive number of seconds; got ${String(c.cooldown.forS)}`)
+const positiveSeconds = (): z.ZodType<number> => hinted((v) => v > 0, 'a positive number of seconds')
+const fraction = (): z.ZodType<number> => hinted((v) => v >= 0 && v <= 1, 'a probability from 0 to 1')
+
+/** The `thermal:` section (docs/thermal.md). Absent keys keep their defaults in resolveThermalConfig. */
+export const thermalConfigSchema = object({
+  enabled: boolean({ default: true }),
+  /** null or absent: the emulator; a number: /dev/i2c-N. */
+  bus: optional(z.union([z.null(), hinted((v) => Number.isInteger(v) && v >= 0, 'a bus number like 1 (/dev/i2c-1), or null for the emulator')], {
+    error: (iss) => `got ${show(iss.input)}, expected a bus number like 1 (/dev/i2c-1), or null for the emulator`,
+  }) as z.ZodType<number | null>),
+  address: optional(hinted((v) => Number.isInteger(v) && v >= 0x08 && v <= 0x77, 'a 7-bit address (0x08..0x77)')),
+  hz: optional(hinted((v) => v > 0 && v <= 32, 'a number of frames a second in (0, 32]')),
+  refreshHz: optional(
+    z.number({ error: (iss) => `got ${show(iss.input)}, allowed: ${REFRESH_RATES_HZ.join(' | ')}` }).refine((v) => (REFRESH_RATES_HZ as readonly number[]).includes(v), {
+      error: (iss) => `got ${show(iss.input)}, allowed: ${REFRESH_RATES_HZ.join(' | ')} (subpages a second)`,
+    }) as z.ZodType<number>,
+  ),
+  busHz: optional(hinted((v) => v >= 10_000 && v <= 3_400_000, 'a bus clock from 10000 to 3400000 Hz (100000, 400000, 1000000 are usual)')),
+  emissivity: optional(hinted((v) => v > 0 && v <= 1, 'an emissivity in (0, 1]')),
+  trOffsetC: optional(number()),
+  dataHold: optional(boolean()),
+  maxReadBytes: optional(integer({ min: 2, max: 1 << 20 })),
+  reinitAfter: optional(integer({ min: 0 })),
+  drift: object({
+    windowS: optional(positiveSeconds()),
+    maxTaCPerMin: optional(number({ min: 0 })),
+    maxMeanCPerMin: optional(number({ min: 0 })),
+    samplesPerS: optional(hinted((v) => v > 0, 'a positive number of samples a second')),
+  }),
+  cooldown: optional(
+    object({
+      everyS: optional(number({ min: 0 })),
+      forS: positiveSeconds(),
+      onDrift: optional(boolean()),
+    }),
+  ),
+  emulator: object({
+    backgroundC: optional(number()),
+    blobC: optional(number()),
+    ta: optional(number()),
+    noiseCounts: optional(number({ min: 0 })),
+    seed: optional(integer()),
+    faultRates: optional(object({ nack: optional(fraction()), timeout: optional(fraction()), corrupt: optional(fraction()) })),
+  }),
+}).superRefine((c, ctx) => {
+  if (c.refreshHz !== undefined && c.refreshHz < (c.hz ?? 10)) {
+    ctx.addIssue({ code: 'custom', path: ['refreshHz'], message: `${c.refreshHz} is below thermal.hz ${c.hz ?? 10}: each frame needs a new subpage, expected refreshHz >= hz` })
   }
+})
+export type ThermalConfigInput = Infer<typeof thermalConfigSchema>
+
+export function resolveThermalConfig(input: ThermalConfig = {}): ResolvedThermalConfig {
+  const { value: c, problems } = validate(thermalConfigSchema, input)
+  if (problems.length > 0) throw badArgumentError(problems.map((p) => (p.startsWith('(top level)') ? `thermal${p.slice('(top level)'.length)}` : `thermal.${p}`)).join('; '))
   const hz = c.hz ?? 10
-  if (!(typeof hz === 'number' && hz > 0 && hz <= 32)) throw badArgumentError(`thermal.hz must be a number in (0, 32]; got ${String(c.hz)}`)
-  const bus = c.bus ?? null
-  if (bus !== null && !(Number.isInteger(bus) && bus >= 0)) throw badArgumentError(`thermal.bus must be a bus number like 1 (/dev/i2c-1); got ${String(c.bus)}`)
-  const address = c.address ?? 0x33
-  if (!(Number.isInteger(address) && address >= 0x08 && address <= 0x77)) {
-    throw badArgumentError(`thermal.address must be a 7-bit address (0x08..0x77); got ${String(c.address)}`)
-  }
-  const refreshHz = c.refreshHz ?? defaultRefreshHz(hz)
-  if (!REFRESH_RATES_HZ.includes(refreshHz as (typeof REFRESH_RATES_HZ)[number])) {
-    throw badArgumentError(`thermal.refreshHz must be one of ${REFRESH_RATES_HZ.join(', ')}; got ${String(c.refreshHz)}`)
-  }
-  if (refreshHz < hz) throw badArgumentError(`thermal.refreshHz ${refreshHz} is below thermal.hz ${hz}: each frame needs a new subpage`)
-  const busHz = c.busHz ?? 400_000
-  if (!(busHz >= 10_000 && busHz <= 3_400_000)) throw badArgumentError(`thermal.busHz must be 10000..3400000 (100000, 400000, 1000000 are usual); got ${String(c.busHz)}`)
-  const emissivity = c.emissivity ?? 1
-  if (!(emissivity > 0 && emissivity <= 1)) throw badArgumentError(`thermal.emissivity must be in (0, 1]; got ${String(c.emissivity)}`)
   return {
-    enabled: c.enabled ?? true,
-    bus,
-    address,
+    enabled: c.enabled,
+    bus: c.bus ?? null,
+    address: c.address ?? 0x33,
     hz,
-    refreshHz,
-    busHz,
-    emissivity,
+    refreshHz: c.refreshHz ?? defaultRefreshHz(hz),
+    busHz: c.busHz ?? 400_000,
+    emissivity: c.emissivity ?? 1,
     trOffsetC: c.trOffsetC ?? -8,
     dataHold: c.dataHold ?? false,
     maxReadBytes: c.maxReadBytes ?? 8192,
     reinitAfter: c.reinitAfter ?? 5,
-    drift: c.drift ?? {},
-    cooldown: c.cooldown,
-    emulator: c.emulator ?? {},
+    drift: stripUndefined(c.drift),
+    cooldown: c.cooldown === undefined ? undefined : (stripUndefined(c.cooldown) as NonNullable<ThermalConfig['cooldown']>),
+    emulator: stripUndefined({ ...c.emulator, faultRates: c.emulator.faultRates && stripUndefined(c.emulator.faultRates) }),
   }
+}
+
+/** The schema lists every key (undefined when absent); the resolved config keeps only what was given. */
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
 }
 
 /** The bus time one subpage read costs at a clock, ms (RAM read plus status and hold traffic). */
