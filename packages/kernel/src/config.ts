@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { extname } from 'node:path'
 import { parseDocument } from 'yaml'
 import { z } from 'zod'
-import { array, boolean, heartIssueText, integer, number, object, optional, section, string, validate, type Infer, type Schema } from './schema.js'
+import { array, boolean, heartIssueText, integer, number, object, optional, section, show, string, validate, type Infer, type Schema } from './schema.js'
 import { findConsumerKind, unknownKindText, type ConsumerEntry, type ConsumerKindRegistry } from './consumer-kind.js'
 import { configError, configUnreadable } from './errors.js'
 
@@ -75,8 +75,11 @@ export function consumerListSchemaFor(registry: ConsumerKindRegistry): Schema<Co
       ctx.addIssue({ code: 'custom', path: ['kind'], message: unknownKindText(registry, value.kind) })
       return z.NEVER
     }
-    if (value.module !== undefined && kind.name !== 'module') {
-      ctx.addIssue({ code: 'custom', path: ['module'], message: `got ${JSON.stringify(value.module)}, but only kind: module takes a module (this is kind: ${kind.name})` })
+    if (value.module !== undefined && !kind.takesModule) {
+      ctx.addIssue({ code: 'custom', path: ['module'], message: `got ${show(value.module)}, but only kind: module takes a module (this is kind: ${kind.name})` })
+    }
+    if (value.module === undefined && kind.takesModule) {
+      ctx.addIssue({ code: 'custom', path: ['module'], message: `got nothing, expected a path to an ES module (relative to the config file) for kind: ${kind.name}` })
     }
     const options = kind.options.safeParse(value.options, { reportInput: true, error: heartIssueText })
     if (!options.success) {

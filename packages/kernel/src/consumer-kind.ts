@@ -37,6 +37,8 @@ export interface ConsumerKind<O = unknown> {
   name: string
   /** One line for `heart config schema` and the docs. */
   description: string
+  /** The entry names an ES module (`module: PATH`); only such a kind may, and it must. */
+  takesModule?: boolean
   /** Checks `options` (strict: an unknown key is an error) and fills their defaults. */
   options: Schema<O>
   /**
