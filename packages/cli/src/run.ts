@@ -150,7 +150,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   kernel.setCameraHealth(() => capture.health())
 
   // The MLX90640: the emulator unless a bus is configured; `thermal: { enabled: false }` turns it off.
-  const thermalConfig = config.thermal as ThermalConfig
+  const thermalConfig = (config.thermal ?? {}) as ThermalConfig
   let thermal: ReturnType<typeof startThermal> | null = null
   if (thermalConfig.enabled !== false) {
     try {

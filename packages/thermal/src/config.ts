@@ -2,7 +2,7 @@
 // schema, so every problem of the file is reported at once in heart's
 // wording), its defaults, and resolveThermalConfig for direct callers, which
 // applies the same schema.
-import { boolean, integer, number, object, optional, show, validate, z, type Infer } from '@heart/kernel'
+import { boolean, integer, number, optional, show, validate, z, type Infer } from '@heart/kernel'
 import { badArgumentError } from './errors.js'
 import { REFRESH_RATES_HZ } from './registers.js'
 import type { ThermalConfig } from './types.js'
@@ -31,60 +31,81 @@ function hinted(check: (v: number) => boolean, expected: string): z.ZodType<numb
 const positiveSeconds = (): z.ZodType<number> => hinted((v) => v > 0, 'a positive number of seconds')
 const fraction = (): z.ZodType<number> => hinted((v) => v >= 0 && v <= 1, 'a probability from 0 to 1')
 
-/** The `thermal:` section (docs/thermal.md). Absent keys keep their defaults in resolveThermalConfig. */
-export const thermalConfigSchema = object({
-  enabled: boolean({ default: true }),
+/** An optional setting whose default resolveThermalConfig applies; the default is shown in the JSON Schema. */
+function withDefault<T>(schema: z.ZodType<T>, fallback: T): z.ZodType<T | undefined> {
+  return schema.optional().meta({ default: fallback }) as z.ZodType<T | undefined>
+}
+
+/**
+ * A mapping of settings, strict (a misspelt key would silently fall back to
+ * its default). The parsed value holds only what was written: the section is
+ * passed on as written and resolveThermalConfig fills the defaults.
+ */
+function mapping<S extends z.ZodRawShape>(shape: S) {
+  const keys = Object.keys(shape).join(', ')
+  return z.preprocess(
+    (v) => (v === null ? undefined : v),
+    z.strictObject(shape, { error: (iss) => (iss.code === 'invalid_type' ? `got ${show(iss.input)}, expected an object with ${keys}` : undefined) }).optional(),
+  )
+}
+
+/** The `thermal:` section (docs/thermal.md); absent, it is `{}` (every default). */
+export const thermalConfigSchema = z.preprocess((v) => v ?? {}, mapping({
+  enabled: withDefault(boolean(), true),
   /** null or absent: the emulator; a number: /dev/i2c-N. */
-  bus: optional(z.union([z.null(), hinted((v) => Number.isInteger(v) && v >= 0, 'a bus number like 1 (/dev/i2c-1), or null for the emulator')], {
-    error: (iss) => `got ${show(iss.input)}, expected a bus number like 1 (/dev/i2c-1), or null for the emulator`,
-  }) as z.ZodType<number | null>),
-  address: optional(hinted((v) => Number.isInteger(v) && v >= 0x08 && v <= 0x77, 'a 7-bit address (0x08..0x77)')),
-  hz: optional(hinted((v) => v > 0 && v <= 32, 'a number of frames a second in (0, 32]')),
+  bus: withDefault(
+    z.union([z.null(), hinted((v) => Number.isInteger(v) && v >= 0, 'a bus number like 1 (/dev/i2c-1), or null for the emulator')], {
+      error: (iss) => `got ${show(iss.input)}, expected a bus number like 1 (/dev/i2c-1), or null for the emulator`,
+    }) as z.ZodType<number | null>,
+    null,
+  ),
+  address: withDefault(hinted((v) => Number.isInteger(v) && v >= 0x08 && v <= 0x77, 'a 7-bit address (0x08..0x77)'), 0x33),
+  hz: withDefault(hinted((v) => v > 0 && v <= 32, 'a number of frames a second in (0, 32]'), 10),
+  /** Default: the lowest rate at least 1.25x hz. */
   refreshHz: optional(
     z.number({ error: (iss) => `got ${show(iss.input)}, allowed: ${REFRESH_RATES_HZ.join(' | ')}` }).refine((v) => (REFRESH_RATES_HZ as readonly number[]).includes(v), {
       error: (iss) => `got ${show(iss.input)}, allowed: ${REFRESH_RATES_HZ.join(' | ')} (subpages a second)`,
     }) as z.ZodType<number>,
   ),
-  busHz: optional(hinted((v) => v >= 10_000 && v <= 3_400_000, 'a bus clock from 10000 to 3400000 Hz (100000, 400000, 1000000 are usual)')),
-  emissivity: optional(hinted((v) => v > 0 && v <= 1, 'an emissivity in (0, 1]')),
-  trOffsetC: optional(number()),
-  dataHold: optional(boolean()),
-  maxReadBytes: optional(integer({ min: 2, max: 1 << 20 })),
-  reinitAfter: optional(integer({ min: 0 })),
-  drift: object({
-    windowS: optional(positiveSeconds()),
+  busHz: withDefault(hinted((v) => v >= 10_000 && v <= 3_400_000, 'a bus clock from 10000 to 3400000 Hz (100000, 400000, 1000000 are usual)'), 400_000),
+  emissivity: withDefault(hinted((v) => v > 0 && v <= 1, 'an emissivity in (0, 1]'), 1),
+  trOffsetC: withDefault(number(), -8),
+  dataHold: withDefault(boolean(), false),
+  maxReadBytes: withDefault(integer({ min: 2, max: 1 << 20 }), 8192),
+  reinitAfter: withDefault(integer({ min: 0 }), 5),
+  drift: mapping({
+    windowS: withDefault(positiveSeconds(), 60),
     maxTaCPerMin: optional(number({ min: 0 })),
     maxMeanCPerMin: optional(number({ min: 0 })),
-    samplesPerS: optional(hinted((v) => v > 0, 'a positive number of samples a second')),
+    samplesPerS: withDefault(hinted((v) => v > 0, 'a positive number of samples a second'), 2),
   }),
-  cooldown: optional(
-    object({
-      everyS: optional(number({ min: 0 })),
-      forS: positiveSeconds(),
-      onDrift: optional(boolean()),
-    }),
-  ),
-  emulator: object({
+  cooldown: mapping({
+    everyS: optional(number({ min: 0 })),
+    forS: positiveSeconds(),
+    onDrift: optional(boolean()),
+  }),
+  emulator: mapping({
     backgroundC: optional(number()),
     blobC: optional(number()),
     ta: optional(number()),
     noiseCounts: optional(number({ min: 0 })),
     seed: optional(integer()),
-    faultRates: optional(object({ nack: optional(fraction()), timeout: optional(fraction()), corrupt: optional(fraction()) })),
+    faultRates: mapping({ nack: optional(fraction()), timeout: optional(fraction()), corrupt: optional(fraction()) }),
   }),
-}).superRefine((c, ctx) => {
-  if (c.refreshHz !== undefined && c.refreshHz < (c.hz ?? 10)) {
+})).superRefine((c, ctx) => {
+  if (c?.refreshHz !== undefined && c.refreshHz < (c.hz ?? 10)) {
     ctx.addIssue({ code: 'custom', path: ['refreshHz'], message: `${c.refreshHz} is below thermal.hz ${c.hz ?? 10}: each frame needs a new subpage, expected refreshHz >= hz` })
   }
 })
 export type ThermalConfigInput = Infer<typeof thermalConfigSchema>
 
 export function resolveThermalConfig(input: ThermalConfig = {}): ResolvedThermalConfig {
-  const { value: c, problems } = validate(thermalConfigSchema, input)
+  const { value, problems } = validate(thermalConfigSchema, input)
   if (problems.length > 0) throw badArgumentError(problems.map((p) => (p.startsWith('(top level)') ? `thermal${p.slice('(top level)'.length)}` : `thermal.${p}`)).join('; '))
+  const c = (value ?? {}) as ThermalConfig
   const hz = c.hz ?? 10
   return {
-    enabled: c.enabled,
+    enabled: c.enabled ?? true,
     bus: c.bus ?? null,
     address: c.address ?? 0x33,
     hz,
@@ -95,15 +116,10 @@ export function resolveThermalConfig(input: ThermalConfig = {}): ResolvedThermal
     dataHold: c.dataHold ?? false,
     maxReadBytes: c.maxReadBytes ?? 8192,
     reinitAfter: c.reinitAfter ?? 5,
-    drift: stripUndefined(c.drift),
-    cooldown: c.cooldown === undefined ? undefined : (stripUndefined(c.cooldown) as NonNullable<ThermalConfig['cooldown']>),
-    emulator: stripUndefined({ ...c.emulator, faultRates: c.emulator.faultRates && stripUndefined(c.emulator.faultRates) }),
+    drift: c.drift ?? {},
+    cooldown: c.cooldown,
+    emulator: c.emulator ?? {},
   }
-}
-
-/** The schema lists every key (undefined when absent); the resolved config keeps only what was given. */
-function stripUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
 }
 
 /** The bus time one subpage read costs at a clock, ms (RAM read plus status and hold traffic). */
