@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path'
 import { mb, type HealthReport, type Logger } from '@heart/kernel'
 import { HeartMetric, HistogramSnapshot, type Counter } from '@heart/telemetry'
 import { THERMAL_LOSS_REASONS, type ThermalConfig } from '@heart/thermal'
-import { CONSUMER_KINDS, runHeart, type RunningHeart, type RunSummary } from 'heart'
+import { consumerKinds, runHeart, type RunningHeart, type RunSummary } from 'heart'
 import { machine, median, round } from './report.js'
 import { renderReport, type Band, type Chart } from './soak-html.js'
 import {
@@ -154,7 +154,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 
   // A verifier reading every pixel of every frame beside the standard consumers (depth within the ring's maxDepth).
   const verifier = { name: 'frame_verifier', kind: 'verify', enabled: true, depth: heart.config.ring.depth, fpsCap: undefined, skipAiLocked: undefined, module: undefined, options: undefined }
-  CONSUMER_KINDS.verify!.start(verifier, { kernel, ring: 'camera', synthetic: source.startsWith('synthetic:'), thermalRing: null })
+  await consumerKinds.verify!.start(verifier, { kernel, ring: 'camera', synthetic: source.startsWith('synthetic:'), thermalRing: null, configDir: process.cwd() })
   const control = new SharedArrayBuffer(SOAK_CONTROL_BYTES)
   const stallFlag = new Int32Array(control)
   kernel.startConsumer({ name: STALL_CONSUMER, entry: new URL('./soak-stall-worker.js', import.meta.url), ring: 'camera', consumer: { depth: 2 }, app: { flagKey: 'soak' }, shared: { soak: control } })

@@ -3,8 +3,8 @@
 // Main thread: run a camera.
 export { CaptureService, CAPTURE_WORKER_ENTRY } from './capture-service.js'
 export type { CaptureRoute, CaptureServiceOptions, CaptureSupervisor } from './capture-service.js'
-export { resolveCaptureConfig, DEFAULT_MAX_SIZE } from './config.js'
-export type { CaptureConfigInput } from './config.js'
+export { resolveCaptureConfig, cameraOptionsSchema, DEFAULT_MAX_SIZE, DECODER_NAMES, PIXEL_FORMAT_NAMES } from './config.js'
+export type { CameraOptions, CaptureConfigInput } from './config.js'
 
 // `heart probe URL`.
 export { probeSource, formatProbe } from './native-source.js'

@@ -1,21 +1,27 @@
-import { consumerListSchema, kernelConfigShape, object, parseConfig, readConfigFile, section, string, type ConsumerConfig, type Infer } from '@heart/kernel'
+import { consumerListSchemaFor, kernelConfigShape, object, parseConfig, readConfigFile, string, type ConsumerConfig, type Infer } from '@heart/kernel'
+import { cameraOptionsSchema } from '@heart/capture'
+import { thermalConfigSchema } from '@heart/thermal'
+import { telemetryConfigSchema } from '@heart/telemetry'
+import { consumerKinds } from './consumer-kinds.js'
 
 /**
- * heart's whole config: the kernel's sections, the camera source, the
- * consumers, and sections validated by their own packages (camera, thermal,
- * telemetry). Everything has a default, so no file is needed.
+ * heart's whole config, one schema: the kernel's sections, the camera source,
+ * the sections whose schemas their packages export (camera, thermal,
+ * telemetry) and the consumers, each checked by its kind's option schema. One
+ * pass reports every problem of a file; `heart config schema` prints it as
+ * JSON Schema. Everything has a default, so no file is needed.
  */
 export const heartConfigSchema = object({
   ...kernelConfigShape,
   /** The camera URL (DESIGN.md's source contract). */
   source: string({ default: 'testsrc://?size=1920x1080&fps=60', hint: 'a source URL (rtsp://, file://, v4l2://, testsrc://, synthetic://)' }),
   /** Capture options beyond the URL (decoder, pixFmt, expect, reconnect...): see docs/capture.md. */
-  camera: section(),
-  consumers: consumerListSchema,
+  camera: cameraOptionsSchema,
+  consumers: consumerListSchemaFor(consumerKinds),
   /** The MLX90640 thermal sensor: see docs/thermal.md. */
-  thermal: section(),
+  thermal: thermalConfigSchema,
   /** OTLP export, trace sampling, Prometheus: see docs/telemetry.md. */
-  telemetry: section(),
+  telemetry: telemetryConfigSchema,
 })
 
 export type HeartConfig = Infer<typeof heartConfigSchema>
@@ -68,7 +74,7 @@ export function loadHeartConfig(file: string | undefined, overrides: ConfigOverr
   const merged: Record<string, unknown> = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? { ...raw } : (raw as never)
   if (overrides.source !== undefined) merged.source = overrides.source
   if (overrides.http) merged.http = { ...(merged.http as object | undefined), ...overrides.http }
-  const config = parseConfig(heartConfigSchema, merged, file ?? 'built-in defaults')
-  if (config.consumers.length === 0 && !(file && Array.isArray(raw.consumers))) config.consumers = defaultConsumers()
-  return config
+  // No consumers written: the standard ones, checked by the same schema (`consumers: []` means none).
+  if (merged.consumers === undefined) merged.consumers = defaultConsumers()
+  return parseConfig(heartConfigSchema, merged, file ?? 'built-in defaults')
 }

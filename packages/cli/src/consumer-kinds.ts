@@ -1,92 +1,138 @@
-import type { ConsumerConfig, HttpRoute, Kernel } from '@heart/kernel'
-import type { FrameRing } from '@heart/ring'
-import { detectionService, motionService } from '@heart/vision'
-import { startStream } from '@heart/stream'
+// The consumer kinds `heart run` knows, merged from the packages that own
+// them (vision: motion, detection; stream: encoder), plus the two the CLI
+// owns: `verify` and `module`, an application's own consumer from its config
+// file. A new kind is its package's kind module and one line here.
+import { stat } from 'node:fs/promises'
+import { isAbsolute, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import {
+  consumerKindRegistry,
+  defineConsumerKind,
+  findConsumerKind,
+  ringOptionsOf,
+  section,
+  show,
+  unknownKindText,
+  z,
+  type ConsumerEntry,
+  type ConsumerKindContext,
+  type ConsumerKindRegistry,
+  type StartedConsumer,
+} from '@heart/kernel'
+import { detectionKind, motionKind } from '@heart/vision'
+import { encoderKind } from '@heart/stream'
+import type { ModuleWorkerApp } from './consumers/module-worker.js'
 import { usage } from './errors.js'
 
-/** What a started consumer kind gives back to `heart run` (most give nothing). */
-export interface StartedConsumer {
-  routes?: HttpRoute[]
-  /** Extra fields for /health. */
-  health?: () => Record<string, unknown>
-  stop?: () => void
+export type { ConsumerKindContext, StartedConsumer } from '@heart/kernel'
+
+interface VerifyOptions {
+  /** Emit a verify.report event this often. */
+  reportEveryMs?: number
 }
 
-export interface KindContext {
-  kernel: Kernel
-  /** The kernel ring name of the camera. */
-  ring: string
-  /** The camera source is synthetic:// (the verify kind checks its pattern). */
-  synthetic: boolean
-  /** The thermal ring, when a thermal sensor runs (the live view draws it). */
-  thermalRing: FrameRing | null
-}
-
-interface Kind {
-  description: string
-  start(c: ConsumerConfig, ctx: KindContext): StartedConsumer
-}
-
-/** Ring options every kind honours from the config's consumer entry. */
-function ringOptions(c: ConsumerConfig): { depth?: number; fpsCap?: number; skipAiLocked?: boolean } {
-  const o: { depth?: number; fpsCap?: number; skipAiLocked?: boolean } = {}
-  if (c.depth !== undefined) o.depth = c.depth
-  if (c.fpsCap !== undefined) o.fpsCap = c.fpsCap
-  if (c.skipAiLocked !== undefined) o.skipAiLocked = c.skipAiLocked
-  return o
-}
-
-/** Consumer kinds `heart run` knows; each runs as a supervised worker reading ring slots in place. */
-export const CONSUMER_KINDS: Record<string, Kind> = {
-  verify: {
-    description: 'reads every pixel; on synthetic:// proves each frame is intact',
-    start(c, ctx) {
-      ctx.kernel.startConsumer({
-        name: c.name,
-        entry: new URL('./consumers/verify-worker.js', import.meta.url),
-        ring: ctx.ring,
-        consumer: ringOptions(c),
-        app: { synthetic: ctx.synthetic, ...c.options },
-      })
-      return {}
-    },
+/** Reads every pixel; on synthetic:// proves each frame is intact. */
+export const verifyKind = defineConsumerKind<VerifyOptions>({
+  name: 'verify',
+  description: 'reads every pixel; on synthetic:// proves each frame is intact',
+  options: z.preprocess(
+    (v) => (v === null || v === undefined ? {} : v),
+    z.strictObject({
+      reportEveryMs: z
+        .number({ error: (iss) => `got ${show(iss.input)}, expected a positive number of milliseconds` })
+        .gt(0, { error: (iss) => `${show(iss.input)} is out of range, expected a positive number of milliseconds` })
+        .optional(),
+    }),
+  ) as unknown as z.ZodType<VerifyOptions>,
+  start(entry, ctx) {
+    ctx.kernel.startConsumer({
+      name: entry.name,
+      entry: new URL('./consumers/verify-worker.js', import.meta.url),
+      ring: ctx.ring,
+      consumer: ringOptionsOf(entry),
+      app: { synthetic: ctx.synthetic, ...entry.options },
+    })
+    return {}
   },
-  motion: {
-    description: 'movement detector on the luma plane: motion boxes as events (docs/vision.md)',
-    start(c, ctx) {
-      const spec = motionService({ ring: ctx.ring, name: c.name, app: c.options ?? {} })
-      ctx.kernel.startConsumer({ ...spec, consumer: { ...spec.consumer, ...ringOptions(c) } })
-      return {}
-    },
-  },
-  detection: {
-    description: 'object detection client (DeepStack / CodeProject.AI or Open Inference Protocol v2): detections as events',
-    start(c, ctx) {
-      // The detection service checks the options (and names what is wrong) before the worker starts.
-      const app = (c.options ?? { protocol: 'deepstack' }) as unknown as Parameters<typeof detectionService>[0]['app']
-      const spec = detectionService({ ring: ctx.ring, name: c.name, app })
-      ctx.kernel.startConsumer({ ...spec, consumer: { ...spec.consumer, ...ringOptions(c) } })
-      return {}
-    },
-  },
-  encoder: {
-    description: 'JPEG / MJPEG downlink and the live view: GET /, /stream.mjpeg, /snapshot.jpg',
-    start(c, ctx) {
-      if (c.fpsCap !== undefined) throw usage(`consumers: "${c.name}" (encoder) takes its rate from options.fps, not fpsCap`)
-      const stream = startStream(ctx.kernel, { ring: ctx.ring, name: c.name, depth: c.depth, config: c.options ?? {}, thermalRing: ctx.thermalRing ?? undefined })
-      return { routes: stream.routes, health: () => ({ stream: stream.stats() }), stop: () => stream.stop() }
-    },
-  },
+})
+
+/** Where a module entry's file is: its path, relative to the config file's folder. */
+export function modulePath(entry: Pick<ConsumerEntry, 'module'>, configDir: string): string {
+  const path = entry.module ?? ''
+  return isAbsolute(path) ? path : resolve(configDir, path)
 }
 
-/** Starts one configured consumer; a bad kind or bad options name the consumer. */
-export function startConsumerKind(c: ConsumerConfig, ctx: KindContext): StartedConsumer {
-  const kind = CONSUMER_KINDS[c.kind]
-  if (!kind) throw usage(`consumers: "${c.name}" has kind "${c.kind}", allowed: ${Object.keys(CONSUMER_KINDS).join(' | ')}`)
+/**
+ * An application's consumer: `{ name, kind: module, module: PATH, options }`.
+ * The module's default export is a serveConsumer setup function; heart runs
+ * it in its own supervised worker, with `options` as ctx.config.app.
+ */
+export const moduleKind = defineConsumerKind<Record<string, unknown>>({
+  name: 'module',
+  description: "an application's own consumer: module: PATH (relative to the config file) whose default export is a serveConsumer setup function",
+  takesModule: true,
+  // The options are the module's own: heart passes them on as written.
+  options: section(),
+  async check(entry, where) {
+    const file = modulePath(entry, where.configDir)
+    const at = `${where.path}.module`
+    try {
+      if (!(await stat(file)).isFile()) return [`${at}: ${show(entry.module)} is not a file (${file})`]
+    } catch {
+      return [`${at}: no file at ${show(entry.module)} (looked for ${file}, relative to the config file's folder)`]
+    }
+    let exported: unknown
+    try {
+      exported = ((await import(pathToFileURL(file).href)) as { default?: unknown }).default
+    } catch (error) {
+      return [`${at}: ${file} could not be imported: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`]
+    }
+    if (typeof exported !== 'function') {
+      return [`${at}: ${file} has ${exported === undefined ? 'no default export' : `a default export that is ${typeof exported}`}, expected a function (a serveConsumer setup function, see docs/consumers.md)`]
+    }
+    return []
+  },
+  start(entry, ctx) {
+    const app: ModuleWorkerApp = { module: pathToFileURL(modulePath(entry, ctx.configDir)).href, options: entry.options }
+    ctx.kernel.startConsumer({ name: entry.name, entry: new URL('./consumers/module-worker.js', import.meta.url), ring: ctx.ring, consumer: ringOptionsOf(entry), app })
+    return {}
+  },
+})
+
+/** Every consumer kind `heart run` knows. */
+export const consumerKinds: ConsumerKindRegistry = consumerKindRegistry([verifyKind, motionKind, detectionKind, encoderKind, moduleKind])
+
+/**
+ * The checks that need the whole list or the file system, before anything
+ * starts: each name once, at most one encoder, each kind's own check (a
+ * module file exists and exports a function). Problems in heart's wording.
+ */
+export async function checkConsumers(entries: readonly ConsumerEntry[], configDir: string, registry: ConsumerKindRegistry = consumerKinds): Promise<string[]> {
+  const problems: string[] = []
+  const seen = new Map<string, number>()
+  let encoders = 0
+  for (const [i, entry] of entries.entries()) {
+    if (!entry.enabled) continue
+    const path = `consumers[${i}]`
+    const first = seen.get(entry.name)
+    if (first !== undefined) problems.push(`${path}.name: "${entry.name}" is used twice (also consumers[${first}]); each consumer needs its own name`)
+    else seen.set(entry.name, i)
+    if (entry.kind === encoderKind.name && ++encoders === 2) problems.push(`${path}.kind: at most one encoder (it serves the live view routes)`)
+    const kind = findConsumerKind(registry, entry.kind)
+    if (!kind) problems.push(`${path}.kind: ${unknownKindText(registry, entry.kind)}`)
+    else if (kind.check) problems.push(...(await kind.check(entry, { configDir, path })))
+  }
+  return problems
+}
+
+/** Starts one configured consumer; a failure names the consumer. */
+export async function startConsumerKind(entry: ConsumerEntry, ctx: ConsumerKindContext, registry: ConsumerKindRegistry = consumerKinds): Promise<StartedConsumer> {
+  const kind = findConsumerKind(registry, entry.kind)
+  if (!kind) throw usage(`consumers: "${entry.name}" has kind ${unknownKindText(registry, entry.kind)}`)
   try {
-    return kind.start(c, ctx)
+    return await kind.start(entry, ctx)
   } catch (error) {
-    if (error instanceof Error) error.message = `consumers: "${c.name}" (${c.kind}): ${error.message}`
+    if (error instanceof Error) error.message = `consumers: "${entry.name}" (${entry.kind}): ${error.message}`
     throw error
   }
 }

@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises'
-import { Kernel, type HealthReport, type Logger } from '@heart/kernel'
+import { dirname, resolve } from 'node:path'
+import { Kernel, configError, type HealthReport, type Logger } from '@heart/kernel'
 import { CaptureService, parseSource, type CaptureSupervisor } from '@heart/capture'
 import {
   HeartMetric,
@@ -18,8 +19,7 @@ import {
   type WorkerTracingConfig,
 } from '@heart/telemetry'
 import { loadHeartConfig, type ConfigOverrides, type HeartConfig } from './config.js'
-import { startConsumerKind, type StartedConsumer } from './consumer-kinds.js'
-import { usage } from './errors.js'
+import { checkConsumers, startConsumerKind, type StartedConsumer } from './consumer-kinds.js'
 import { startThermal, type ThermalConfig } from '@heart/thermal'
 import { HttpServer, jsonRoute } from './http-server.js'
 import { StatusPrinter } from './status-line.js'
@@ -78,12 +78,10 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   const config = loadHeartConfig(options.configFile, options)
   const telemetry = parseTelemetryConfig(options.telemetry ?? config.telemetry, `${options.configFile ?? 'config'}: telemetry`)
   const consumers = config.consumers.filter((c) => c.enabled)
-  const names = new Set<string>()
-  for (const c of consumers) {
-    if (names.has(c.name)) throw usage(`consumers: the name "${c.name}" is used twice; each consumer needs its own name`)
-    names.add(c.name)
-  }
-  if (consumers.filter((c) => c.kind === 'encoder').length > 1) throw usage('consumers: at most one encoder (it serves the live view routes)')
+  // Paths in the config (a module consumer's file) are relative to the config file.
+  const configDir = options.configFile ? dirname(resolve(options.configFile)) : process.cwd()
+  const consumerProblems = await checkConsumers(config.consumers, configDir)
+  if (consumerProblems.length > 0) throw configError(consumerProblems, options.configFile ?? 'built-in defaults')
   const spec = parseSource(config.source)
 
   const catalogueOptions: HeartCatalogueOptions = { consumers: consumers.map((c) => c.name) }
@@ -152,7 +150,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   kernel.setCameraHealth(() => capture.health())
 
   // The MLX90640: the emulator unless a bus is configured; `thermal: { enabled: false }` turns it off.
-  const thermalConfig = config.thermal as ThermalConfig
+  const thermalConfig = (config.thermal ?? {}) as ThermalConfig
   let thermal: ReturnType<typeof startThermal> | null = null
   if (thermalConfig.enabled !== false) {
     try {
@@ -169,7 +167,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   const started: StartedConsumer[] = []
   try {
     for (const c of consumers) {
-      started.push(startConsumerKind(c, { kernel, ring: 'camera', synthetic: spec.kind === 'synthetic', thermalRing: thermal?.ring ?? null }))
+      started.push(await startConsumerKind(c, { kernel, ring: 'camera', synthetic: spec.kind === 'synthetic', thermalRing: thermal?.ring ?? null, configDir }))
     }
   } catch (error) {
     await Promise.all([capture.stop(), kernel.stop()])

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { loadHeartConfig } from '../src/config.js'
+import { defaultConsumers, loadHeartConfig } from '../src/config.js'
+import { checkConsumers } from '../src/consumer-kinds.js'
 
 t.test('no file: the built-in test camera and the three standard consumers', async (t) => {
   const config = loadHeartConfig(undefined)
@@ -29,4 +30,133 @@ t.test('a config typo names the field and the allowed values', async (t) => {
   })
   writeFileSync(file, 'camera: 5\n')
   t.throws(() => loadHeartConfig(file), { message: /camera: got 5, expected an object/ })
+})
+
+// One validator for the whole file: a typo in every section is named in one pass, in heart's wording.
+t.test('a typo in every section is named, all in one report', async (t) => {
+  const dir = t.testdir({
+    'heart.yaml': [
+      'sorce: testsrc://',
+      'camera: { pixfmt: nv12, decodr: cuda, expect: { maxsize: 640x360 } }',
+      'thermal: { hzz: 4 }',
+      'telemetry: { enable: true, traces: { sampleEvery: 0 } }',
+      'consumers:',
+      '  - { name: live, kind: encoder, options: { fsp: 10 } }',
+      '  - { name: motion, kind: motion, options: { detector: { treshold: 20 } } }',
+      '  - { name: det, kind: detection, options: { deepstack: { url: "http://127.0.0.1:1", maxwidth: 320 } } }',
+      '  - { name: check, kind: verify, options: { reportEvery: 5 } }',
+      '',
+    ].join('\n'),
+  })
+  let message = ''
+  try {
+    loadHeartConfig(join(dir, 'heart.yaml'))
+    t.fail('should throw')
+  } catch (error) {
+    t.equal((error as { code?: string }).code, 'CONFIG_INVALID')
+    message = (error as Error).message
+  }
+  for (const line of [
+    'sorce: unknown setting (did you mean "source"?)',
+    'camera.pixfmt: unknown setting (did you mean "pixFmt"?)',
+    'camera.decodr: unknown setting (did you mean "decoder"?)',
+    'camera.expect.maxsize: unknown setting (did you mean "maxSize"?)',
+    'thermal.hzz: unknown setting (did you mean "hz"?)',
+    'telemetry.enable: unknown setting (did you mean "enabled"?)',
+    'telemetry.traces.sampleEvery: got 0, expected a whole number from 1 to 1000000',
+    'consumers[0].options.fsp: unknown setting (did you mean "fps"?)',
+    'consumers[1].options.detector.treshold: unknown setting (did you mean "threshold"?)',
+    'consumers[2].options.deepstack.maxwidth: unknown setting (did you mean "maxWidth"?)',
+    'consumers[3].options.reportEvery: unknown setting (did you mean "reportEveryMs"?)',
+  ]) {
+    t.ok(message.includes(`  - ${line}`), line)
+  }
+})
+
+t.test('values inside a section and inside a kind\'s options are checked in the same pass', async (t) => {
+  const dir = t.testdir({
+    'heart.yaml': [
+      'camera: { pixFmt: yuv444p, stallTimeoutMs: 0, expect: { maxSize: 1x1 } }',
+      'thermal: { hz: 99, address: 200 }',
+      'telemetry: { otlp: { endpoint: "collector:4318" } }',
+      'consumers:',
+      '  - { name: live, kind: encoder, options: { quality: 0 } }',
+      '  - { name: motion, kind: motion, options: { scaler: gpu, inputWidth: 3 } }',
+      '',
+    ].join('\n'),
+  })
+  t.throws(() => loadHeartConfig(join(dir, 'heart.yaml')), {
+    code: 'CONFIG_INVALID',
+    message:
+      /^(?=[^]*camera\.pixFmt: got "yuv444p", allowed: yuv420p)(?=[^]*camera\.stallTimeoutMs: got 0)(?=[^]*camera\.expect\.maxSize: got "1x1")(?=[^]*thermal\.hz: got 99)(?=[^]*thermal\.address: got 200, expected a 7-bit address)(?=[^]*telemetry\.otlp\.endpoint: got collector:\/\/)(?=[^]*consumers\[0\]\.options: quality = 0 is not valid)(?=[^]*consumers\[1\]\.options\.scaler: got "gpu", allowed: auto \| native \| js)(?=[^]*consumers\[1\]\.options\.inputWidth: got 3)/,
+  })
+})
+
+t.test('a kind that is not a kind is named, including Object\'s own property names', async (t) => {
+  const dir = t.testdir({
+    'heart.yaml': ['consumers:', '  - { name: a, kind: __proto__ }', '  - { name: b, kind: constructor }', '  - { name: c, kind: toString }', '  - { name: d, kind: motoin }', ''].join('\n'),
+  })
+  t.throws(() => loadHeartConfig(join(dir, 'heart.yaml')), {
+    code: 'CONFIG_INVALID',
+    message:
+      /consumers\[0\]\.kind: got "__proto__", allowed: verify \| motion \| detection \| encoder \| module[^]*consumers\[1\]\.kind: got "constructor", allowed:[^]*consumers\[2\]\.kind: got "toString", allowed:[^]*consumers\[3\]\.kind: got "motoin", allowed: .* \(did you mean "motion"\?\)/,
+  })
+})
+
+t.test('module: only kind module takes a module, and it needs one', async (t) => {
+  const dir = t.testdir({ 'heart.yaml': ['consumers:', '  - { name: a, kind: module }', '  - { name: b, kind: verify, module: ./x.mjs }', ''].join('\n') })
+  t.throws(() => loadHeartConfig(join(dir, 'heart.yaml')), {
+    message: /consumers\[0\]\.module: got nothing, expected a path to an ES module[^]*consumers\[1\]\.module: got "\.\/x\.mjs", but only kind: module takes a module/,
+  })
+})
+
+t.test('scalar YAML is a named config error', async (t) => {
+  const dir = t.testdir({ 'heart.yaml': '42\n', 'list.yaml': '- a\n' })
+  t.throws(() => loadHeartConfig(join(dir, 'heart.yaml')), { code: 'CONFIG_INVALID', message: /\(top level\): the file holds a number, expected a mapping of settings/ })
+  t.throws(() => loadHeartConfig(join(dir, 'list.yaml')), { code: 'CONFIG_INVALID', message: /the file holds a list/ })
+})
+
+t.test('consumers: [] and all-disabled consumers are valid; defaults are the three standard consumers, checked', async (t) => {
+  const dir = t.testdir({
+    'none.yaml': 'consumers: []\n',
+    'off.yaml': ['consumers:', '  - { name: a, kind: motion, enabled: false }', '  - { name: b, kind: encoder, enabled: false, options: { fps: 5 } }', ''].join('\n'),
+  })
+  t.same(loadHeartConfig(join(dir, 'none.yaml')).consumers, [])
+  t.same(loadHeartConfig(join(dir, 'off.yaml')).consumers.map((c) => c.enabled), [false, false])
+  const defaults = loadHeartConfig(undefined).consumers
+  t.match(defaults[1], { kind: 'detection', options: { protocol: 'deepstack', deepstack: { url: 'http://127.0.0.1:32168' } } }, 'default options went through the kind schema')
+  t.same(defaults.map((c) => c.name), defaultConsumers().map((c) => c.name))
+})
+
+t.test('consumer checks before start: names, one encoder, the module file and its default export', async (t) => {
+  const dir = t.testdir({
+    'not-fn.mjs': 'export default 42\n',
+    'no-default.mjs': 'export const setup = () => ({ onFrame() {} })\n',
+    'ok.mjs': 'export default () => ({ onFrame() {} })\n',
+  })
+  const entry = (name: string, kind: string, extra: Record<string, unknown> = {}) => ({ name, kind, enabled: true, depth: undefined, fpsCap: undefined, skipAiLocked: undefined, module: undefined, options: {}, ...extra })
+  const problems = await checkConsumers(
+    [
+      entry('a', 'verify'),
+      entry('a', 'verify'),
+      entry('live', 'encoder'),
+      entry('live2', 'encoder', { fpsCap: 5 }),
+      entry('m1', 'module', { module: 'missing.mjs' }),
+      entry('m2', 'module', { module: 'not-fn.mjs' }),
+      entry('m3', 'module', { module: './no-default.mjs' }),
+      entry('m4', 'module', { module: join(dir, 'ok.mjs') }),
+      entry('m5', 'module', { module: 'ok.mjs' }),
+      entry('off', 'module', { module: 'missing.mjs', enabled: false }),
+    ],
+    dir,
+  )
+  t.match(problems, [
+    /^consumers\[1\]\.name: "a" is used twice \(also consumers\[0\]\)/,
+    /^consumers\[3\]\.kind: at most one encoder/,
+    /^consumers\[3\]\.fpsCap: got 5, but an encoder takes its rate from options\.fps/,
+    /^consumers\[4\]\.module: no file at "missing\.mjs" \(looked for .*missing\.mjs, relative to the config file's folder\)/,
+    /^consumers\[5\]\.module: .*not-fn\.mjs has a default export that is number, expected a function/,
+    /^consumers\[6\]\.module: .*no-default\.mjs has no default export, expected a function/,
+  ])
+  t.equal(problems.length, 6, 'the good modules and the disabled entry pass')
 })

@@ -2,7 +2,7 @@
 // frames into the ring, four consumer workers reading every pixel, the HTTP
 // endpoints, AI-lock, and the summary file.
 import t from 'tap'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { runHeart } from '../src/index.js'
 import { silentLogger } from '@heart/kernel'
@@ -71,4 +71,67 @@ t.test('synthetic camera, four verifying consumers, health, AI-lock and summary'
     if (name === 'detector_like') t.ok(c.dropped.ai_locked! > 0, 'AI-locked frames were skipped and counted')
     else t.equal(dropped, 0, `${name}: no drops`)
   }
+})
+
+t.test('an application consumer from the config file (kind: module) gets real frames in its own worker', async (t) => {
+  const dir = t.testdir({
+    apps: {
+      // The app's own module: a serveConsumer setup function as its default export, its options as ctx.config.app.
+      'counter.mjs': [
+        "import { writeFileSync } from 'node:fs'",
+        'export default (ctx) => {',
+        '  let frames = 0',
+        '  let bytes = 0',
+        '  const save = () => writeFileSync(ctx.config.app.countFile, JSON.stringify({ frames, bytes, name: ctx.name }))',
+        '  return {',
+        '    onFrame(frame) {',
+        '      frames++',
+        '      bytes += frame.byteLength',
+        "      if (frames === 1) ctx.emit('app.first_frame', { seq: String(frame.seq), width: frame.width, height: frame.height, pixFmt: frame.pixFmt, label: ctx.config.app.label })",
+        '      if (frames % 10 === 0) save()',
+        '    },',
+        '    onStop: save,',
+        '  }',
+        '}',
+        '',
+      ].join('\n'),
+    },
+  })
+  const countFile = join(dir, 'count.json')
+  writeFileSync(
+    join(dir, 'heart.yaml'),
+    [
+      'source: "synthetic://?size=320x240&fps=60"',
+      'http: { port: 0 }',
+      'thermal: { enabled: false }',
+      'consumers:',
+      `  - { name: app_counter, kind: module, module: apps/counter.mjs, depth: 8, options: { countFile: ${JSON.stringify(countFile)}, label: hello } }`,
+      '',
+    ].join('\n'),
+  )
+  const heart = await runHeart({ configFile: join(dir, 'heart.yaml'), status: false, logger: silentLogger })
+  const first: Array<{ seq: string; width: number; height: number; pixFmt: string; label: string }> = []
+  heart.kernel.on('app.first_frame', (e) => first.push(e.payload as never))
+  for (let i = 0; i < 200 && !existsSync(countFile); i++) await sleep(50)
+  await sleep(300)
+  const summary = await heart.stop()
+  const counted = JSON.parse(readFileSync(countFile, 'utf8')) as { frames: number; bytes: number; name: string }
+  t.equal(counted.name, 'app_counter', 'the module runs as the named consumer')
+  t.ok(counted.frames >= 10, `the module counted ${counted.frames} frames`)
+  t.ok(counted.bytes >= counted.frames * 320 * 240 * 1.5, 'each frame holds at least a whole 320x240 yuv420p picture, in place')
+  t.equal(first.length, 1, 'its event reached the main thread')
+  t.match(first[0], { width: 320, height: 240, pixFmt: 'yuv420p', label: 'hello' }, 'real camera frames, and it got its options')
+  const books = summary.health.consumers.app_counter!
+  t.ok(books.delivered >= counted.frames, `ring delivered ${books.delivered} frames to it`)
+})
+
+t.test('consumers: [] is a camera-only run', async (t) => {
+  const dir = t.testdir({ 'heart.yaml': 'source: "synthetic://?size=320x240&fps=60"\nhttp: { port: 0 }\nthermal: { enabled: false }\nconsumers: []\n' })
+  const heart = await runHeart({ configFile: join(dir, 'heart.yaml'), status: false, logger: silentLogger })
+  for (let i = 0; i < 100 && heart.report().camera.frames_per_s < 10; i++) await sleep(50)
+  const health = (await (await fetch(`http://127.0.0.1:${heart.http.port}/health`)).json()) as Record<string, any>
+  t.equal(health.camera.state, 'streaming')
+  t.same(Object.keys(health.consumers), [])
+  const summary = await heart.stop()
+  t.ok(summary.published > 0, `published ${summary.published} frames with no consumer`)
 })

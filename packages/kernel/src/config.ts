@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { extname } from 'node:path'
 import { parseDocument } from 'yaml'
-import { array, boolean, integer, number, object, optional, section, string, validate, type Infer, type Schema } from './schema.js'
+import { z } from 'zod'
+import { array, boolean, heartIssueText, integer, number, object, optional, section, show, string, validate, type Infer, type Schema } from './schema.js'
+import { findConsumerKind, unknownKindText, type ConsumerEntry, type ConsumerKindRegistry } from './consumer-kind.js'
 import { configError, configUnreadable } from './errors.js'
 
 /** The kernel's own sections of heart's config. Other packages add theirs. */
@@ -56,6 +58,38 @@ export const consumerConfigSchema = object({
 export type ConsumerConfig = Infer<typeof consumerConfigSchema>
 
 export const consumerListSchema = array(consumerConfigSchema, { default: [], maxItems: 30 })
+
+/** Consumers a config may list at most. */
+export const MAX_CONSUMERS = 30
+
+/**
+ * The consumer list checked against the kinds of a registry: an unknown kind
+ * is named with the kinds there are, and each entry's options are checked by
+ * its kind's schema in the same pass, so their problems are reported with
+ * every other problem of the file (paths like consumers[1].options.fps).
+ */
+export function consumerListSchemaFor(registry: ConsumerKindRegistry): Schema<ConsumerEntry[]> {
+  const entry = consumerConfigSchema.transform((value, ctx) => {
+    const kind = findConsumerKind(registry, value.kind)
+    if (!kind) {
+      ctx.addIssue({ code: 'custom', path: ['kind'], message: unknownKindText(registry, value.kind) })
+      return z.NEVER
+    }
+    if (value.module !== undefined && !kind.takesModule) {
+      ctx.addIssue({ code: 'custom', path: ['module'], message: `got ${show(value.module)}, but only kind: module takes a module (this is kind: ${kind.name})` })
+    }
+    if (value.module === undefined && kind.takesModule) {
+      ctx.addIssue({ code: 'custom', path: ['module'], message: `got nothing, expected a path to an ES module (relative to the config file) for kind: ${kind.name}` })
+    }
+    const options = kind.options.safeParse(value.options, { reportInput: true, error: heartIssueText })
+    if (!options.success) {
+      for (const issue of options.error.issues) ctx.addIssue({ ...issue, path: ['options', ...issue.path] } as never)
+      return z.NEVER
+    }
+    return { ...value, options: options.data } as ConsumerEntry
+  })
+  return array(entry as unknown as Schema<ConsumerEntry>, { default: [], maxItems: MAX_CONSUMERS })
+}
 
 
 /** Bytes a config file may have: anything larger is not a hand-written config. */

@@ -5,7 +5,7 @@
 import type { FrameRing } from '@heart/ring'
 import type { Kernel } from './kernel.js'
 import type { ConsumerConfig } from './config.js'
-import type { Schema } from './schema.js'
+import { closest, show, type Schema } from './schema.js'
 import type { HttpRoute } from './types.js'
 
 /** What a started consumer kind gives back to `heart run` (most give nothing). */
@@ -37,6 +37,8 @@ export interface ConsumerKind<O = unknown> {
   name: string
   /** One line for `heart config schema` and the docs. */
   description: string
+  /** The entry names an ES module (`module: PATH`); only such a kind may, and it must. */
+  takesModule?: boolean
   /** Checks `options` (strict: an unknown key is an error) and fills their defaults. */
   options: Schema<O>
   /**
@@ -60,4 +62,37 @@ export function ringOptionsOf(entry: Pick<ConsumerConfig, 'depth' | 'fpsCap' | '
 /** Makes a kind with its option types checked against its schema. */
 export function defineConsumerKind<O>(kind: ConsumerKind<O>): ConsumerKind<O> {
   return kind
+}
+
+// A registry holds kinds of any option type: each kind's start gets the options its own schema gave back.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyConsumerKind = ConsumerKind<any>
+
+/**
+ * The consumer kinds `heart run` knows, by `kind:` word. A null-prototype
+ * object, so a kind named `__proto__` or `constructor` in a config is simply
+ * not found (a named error), never Object's own property.
+ */
+export type ConsumerKindRegistry = Readonly<Record<string, AnyConsumerKind>>
+
+/** Merges kinds into a registry; two kinds with one name are a programming error. */
+export function consumerKindRegistry(kinds: readonly AnyConsumerKind[]): ConsumerKindRegistry {
+  const registry = Object.create(null) as Record<string, AnyConsumerKind>
+  for (const kind of kinds) {
+    if (Object.hasOwn(registry, kind.name)) throw new Error(`two consumer kinds are named "${kind.name}"`)
+    registry[kind.name] = kind
+  }
+  return Object.freeze(registry)
+}
+
+/** The kind of that name, or undefined (never an inherited property). */
+export function findConsumerKind(registry: ConsumerKindRegistry, name: string): AnyConsumerKind | undefined {
+  return Object.hasOwn(registry, name) ? registry[name] : undefined
+}
+
+/** heart's wording of an unknown kind: what was found, the kinds there are, the likely one. */
+export function unknownKindText(registry: ConsumerKindRegistry, name: unknown): string {
+  const names = Object.keys(registry)
+  const near = typeof name === 'string' ? closest(name, names) : undefined
+  return `got ${show(name)}, allowed: ${names.join(' | ')}${near ? ` (did you mean "${near}"?)` : ''}`
 }

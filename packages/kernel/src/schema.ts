@@ -135,6 +135,24 @@ export function section(): Schema<Record<string, unknown>> {
   return described(z.preprocess(nullIsNothing, schema.prefault({})), 'an object') as unknown as Schema<Record<string, unknown>>
 }
 
+/**
+ * A schema whose value a package's own code checks as well (a constructor
+ * that validates its options): what that code throws becomes a problem at
+ * this path, reported with the others, so each value is checked in one place.
+ */
+export function checkedBy<T>(schema: Schema<T>, check: (value: T) => void, tidy: (message: string) => string = (m) => m): Schema<T> {
+  return described(
+    schema.superRefine((value, ctx) => {
+      try {
+        check(value)
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: tidy(error instanceof Error ? error.message : String(error)) })
+      }
+    }),
+    describeSchema(schema),
+  ) as Schema<T>
+}
+
 const TYPE_WORDS: Record<string, string> = {
   object: 'an object',
   string: 'a string',

@@ -38,3 +38,4 @@ export type {
   ThermalPayload,
   ThermalView,
 } from './types.js'
+export { encoderKind, encoderOptionsSchema } from './consumer-kind.js'

@@ -1,6 +1,7 @@
-// The `telemetry` section of heart's config, validated here (the CLI only
-// knows it is an object) so every mistake gets one clear message.
+// The `telemetry` section of heart's config: its schema (which heart's one
+// config schema includes) and its defaults.
 
+import { z } from 'zod'
 import { badTelemetryConfig } from './errors.js'
 
 export interface TelemetryConfig {
@@ -40,35 +41,96 @@ export const DEFAULT_TELEMETRY_CONFIG: TelemetryConfig = Object.freeze({
   upkeepMs: 1000,
 }) as TelemetryConfig
 
-const KEYS = { top: ['enabled', 'otlp', 'traces', 'upkeepMs'], otlp: ['endpoint', 'headers', 'metricsIntervalMs'], traces: ['sampleEvery', 'endpoint', 'exportDelayMs'] }
+/** Names the type, never the value: an endpoint or a header may hold a secret. */
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing'
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'a list'
+  if (typeof v === 'number') return String(v)
+  if (typeof v === 'boolean') return String(v)
+  return `a ${typeof v}`
+}
+
+type RawIssue = { input?: unknown }
+
+function wholeNumber(fallback: number, min: number, max: number) {
+  const wrong = (iss: RawIssue): string => `got ${describe(iss.input)}, expected a whole number from ${min} to ${max}`
+  return z.number({ error: wrong }).int({ error: wrong }).min(min, { error: wrong }).max(max, { error: wrong }).default(fallback)
+}
+
+/** An http(s) URL without credentials (a URL ends up in logs), or null. */
+function httpUrl(hint: string) {
+  return z
+    .union([z.string(), z.null()], { error: (iss) => `got ${describe(iss.input)}, expected ${hint}` })
+    .superRefine((v, ctx) => {
+      if (v === null) return
+      let parsed: URL
+      try {
+        parsed = new URL(v)
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `got a string that is not a URL, expected ${hint}` })
+        return
+      }
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `got ${parsed.protocol}//, expected an http:// or https:// URL (${hint})` })
+      else if (parsed.username || parsed.password) {
+        ctx.addIssue({ code: 'custom', message: 'got a URL with credentials: a URL must not carry credentials; put them in telemetry.otlp.headers (e.g. Authorization)' })
+      }
+    })
+    .default(null)
+}
+
+/** An absent or empty (null) section reads as "all defaults". */
+const nothingIsEmpty = (v: unknown): unknown => (v === undefined || v === null ? {} : v)
+
+function section<S extends z.ZodRawShape>(shape: S) {
+  return z.preprocess(nothingIsEmpty, z.strictObject(shape, { error: (iss) => (iss.code === 'invalid_type' ? `got ${describe(iss.input)}, expected an object` : undefined) }))
+}
+
+const d = DEFAULT_TELEMETRY_CONFIG
 
 /**
- * Validates the `telemetry` section and fills defaults. `where` names the
- * section in errors (e.g. "heart.yaml: telemetry").
+ * The `telemetry` section (docs/telemetry.md), in plain zod: heart's config
+ * schema includes it, so its problems are reported with every other problem
+ * of the file (unknown keys get the kernel's did-you-mean there).
+ */
+export const telemetryConfigSchema = section({
+  enabled: z.boolean({ error: (iss) => `got ${describe(iss.input)}, expected true or false` }).default(d.enabled),
+  otlp: section({
+    endpoint: httpUrl('the base URL of an OTLP/HTTP receiver, e.g. http://127.0.0.1:4318'),
+    headers: z
+      .record(z.string(), z.string({ error: (iss) => `got ${describe(iss.input)}, expected a string` }), { error: (iss) => `got ${describe(iss.input)}, expected an object of header names and values` })
+      .default({}),
+    metricsIntervalMs: wholeNumber(d.otlp.metricsIntervalMs, 100, 3_600_000),
+  }),
+  traces: section({
+    sampleEvery: wholeNumber(d.traces.sampleEvery, 1, 1_000_000),
+    endpoint: httpUrl('a full OTLP/HTTP traces URL, e.g. http://127.0.0.1:4318/v1/traces'),
+    exportDelayMs: wholeNumber(d.traces.exportDelayMs, 100, 60_000),
+  }),
+  upkeepMs: wholeNumber(d.upkeepMs, 50, 60_000),
+}) as unknown as z.ZodType<TelemetryConfig>
+
+/**
+ * Validates the `telemetry` section and fills defaults, on the same schema
+ * heart's config uses. `where` names the section in errors (e.g.
+ * "heart.yaml: telemetry"); every problem is listed.
  */
 export function parseTelemetryConfig(input: unknown, where = 'telemetry'): TelemetryConfig {
-  if (input === undefined || input === null) return structuredClone(DEFAULT_TELEMETRY_CONFIG)
-  const top = objectAt(input, where)
-  unknownKeys(top, KEYS.top, where)
-  const otlp = top.otlp === undefined ? {} : objectAt(top.otlp, `${where}.otlp`)
-  unknownKeys(otlp, KEYS.otlp, `${where}.otlp`)
-  const traces = top.traces === undefined ? {} : objectAt(top.traces, `${where}.traces`)
-  unknownKeys(traces, KEYS.traces, `${where}.traces`)
-  const d = DEFAULT_TELEMETRY_CONFIG
-  return {
-    enabled: bool(top.enabled, `${where}.enabled`, d.enabled),
-    otlp: {
-      endpoint: url(otlp.endpoint, `${where}.otlp.endpoint`, 'the base URL of an OTLP/HTTP receiver, e.g. http://127.0.0.1:4318'),
-      headers: headers(otlp.headers, `${where}.otlp.headers`),
-      metricsIntervalMs: int(otlp.metricsIntervalMs, `${where}.otlp.metricsIntervalMs`, d.otlp.metricsIntervalMs, 100, 3_600_000),
-    },
-    traces: {
-      sampleEvery: int(traces.sampleEvery, `${where}.traces.sampleEvery`, d.traces.sampleEvery, 1, 1_000_000),
-      endpoint: url(traces.endpoint, `${where}.traces.endpoint`, 'a full OTLP/HTTP traces URL, e.g. http://127.0.0.1:4318/v1/traces'),
-      exportDelayMs: int(traces.exportDelayMs, `${where}.traces.exportDelayMs`, d.traces.exportDelayMs, 100, 60_000),
-    },
-    upkeepMs: int(top.upkeepMs, `${where}.upkeepMs`, d.upkeepMs, 50, 60_000),
-  }
+  const result = telemetryConfigSchema.safeParse(input, { error: unknownKeyText })
+  if (result.success) return result.data
+  const problems = result.error.issues.flatMap((issue) => {
+    const at = [where, ...issue.path.map(String)].join('.')
+    return issue.code === 'unrecognized_keys' ? issue.message.split('\n').map((line) => `${at}.${line}`) : [`${at}: ${issue.message}`]
+  })
+  throw badTelemetryConfig(problems)
+}
+
+/** Unknown keys, one line each (heart's config words them with a did-you-mean instead). */
+function unknownKeyText(iss: z.core.$ZodRawIssue): string | undefined {
+  if (iss.code !== 'unrecognized_keys') return undefined
+  const shape = (iss.inst as { _zod?: { def?: { shape?: Record<string, unknown> } } } | undefined)?._zod?.def?.shape
+  const known = shape ? Object.keys(shape).join(', ') : ''
+  return iss.keys.map((key) => `${key}: unknown setting${known ? `; known: ${known}` : ''}`).join('\n')
 }
 
 /** Where metrics go over OTLP, or null for none. */
@@ -86,64 +148,4 @@ export function otlpTracesUrl(config: TelemetryConfig): string | null {
 
 function joinPath(base: string, path: string): string {
   return base.endsWith('/') ? base + path : `${base}/${path}`
-}
-
-function objectAt(v: unknown, where: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badTelemetryConfig(where, `must be an object, got ${describe(v)}`)
-  return v as Record<string, unknown>
-}
-
-function unknownKeys(o: Record<string, unknown>, allowed: string[], where: string): void {
-  for (const k of Object.keys(o)) {
-    if (!allowed.includes(k)) throw badTelemetryConfig(`${where}.${k}`, `is not a setting; allowed here: ${allowed.join(', ')}`)
-  }
-}
-
-function bool(v: unknown, where: string, fallback: boolean): boolean {
-  if (v === undefined) return fallback
-  if (typeof v !== 'boolean') throw badTelemetryConfig(where, `must be true or false, got ${describe(v)}`)
-  return v
-}
-
-function int(v: unknown, where: string, fallback: number, min: number, max: number): number {
-  if (v === undefined) return fallback
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw badTelemetryConfig(where, `must be a whole number from ${min} to ${max}, got ${describe(v)}`)
-  }
-  return v
-}
-
-function url(v: unknown, where: string, hint: string): string | null {
-  if (v === undefined || v === null) return null
-  if (typeof v !== 'string') throw badTelemetryConfig(where, `must be ${hint}, got ${describe(v)}`)
-  let parsed: URL
-  try {
-    parsed = new URL(v)
-  } catch {
-    throw badTelemetryConfig(where, `must be ${hint}, got a string that is not a URL`)
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw badTelemetryConfig(where, `must be an http:// or https:// URL (${hint}), got ${parsed.protocol}//`)
-  // Credentials belong in headers: a URL ends up in logs.
-  if (parsed.username || parsed.password) throw badTelemetryConfig(where, 'must not carry credentials; put them in telemetry.otlp.headers (e.g. Authorization)')
-  return v
-}
-
-function headers(v: unknown, where: string): Record<string, string> {
-  if (v === undefined) return {}
-  const o = objectAt(v, where)
-  const out: Record<string, string> = {}
-  for (const [k, value] of Object.entries(o)) {
-    if (typeof value !== 'string') throw badTelemetryConfig(`${where}.${k}`, `must be a string, got ${describe(value)}`)
-    out[k] = value
-  }
-  return out
-}
-
-/** Names the type, never the value: a header may be a secret. */
-function describe(v: unknown): string {
-  if (v === null) return 'null'
-  if (Array.isArray(v)) return 'a list'
-  if (typeof v === 'number') return String(v)
-  if (typeof v === 'boolean') return String(v)
-  return `a ${typeof v}`
 }

@@ -76,8 +76,8 @@ export function badTracingOptions(why: string): TelemetryError {
   return make('TRACING_OPTIONS', `invalid tracing options: ${why}`)
 }
 
-export function badTelemetryConfig(where: string, why: string): TelemetryError {
-  return make('TELEMETRY_CONFIG', `${where} ${why}. See docs/telemetry.md ("Configuration").`)
+export function badTelemetryConfig(problems: readonly string[]): TelemetryError {
+  return make('TELEMETRY_CONFIG', `${problems.join('; ')}. See docs/telemetry.md ("Configuration").`)
 }
 
 export function badConsumeLog(why: string): TelemetryError {

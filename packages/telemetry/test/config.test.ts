@@ -35,22 +35,28 @@ t.test('mistakes get a message naming the key and what to do', async (t) => {
   const bad = (input: unknown, re: RegExp): void => {
     t.throws(() => parseTelemetryConfig(input, 'heart.yaml: telemetry'), { code: 'TELEMETRY_CONFIG', message: re })
   }
-  bad('yes', /heart\.yaml: telemetry must be an object, got a string/)
-  bad({ enable: true }, /telemetry\.enable is not a setting; allowed here: enabled, otlp, traces, upkeepMs/)
-  bad({ traces: { exportDelayMs: 5 } }, /traces\.exportDelayMs must be a whole number from 100 to 60000, got 5/)
-  bad({ traces: { sampleEvery: 0 } }, /telemetry\.traces\.sampleEvery must be a whole number from 1 to 1000000, got 0/)
-  bad({ traces: { sampleEvery: 1.5 } }, /sampleEvery must be a whole number/)
-  bad({ otlp: { endpoint: 'collector:4318' } }, /otlp\.endpoint must be an http:\/\/ or https:\/\/ URL/)
-  bad({ otlp: { endpoint: 'not a url' } }, /otlp\.endpoint must be the base URL of an OTLP\/HTTP receiver/)
-  bad({ otlp: { endpoint: 'https://user:secret@gateway.example.net/otlp' } }, /must not carry credentials; put them in telemetry\.otlp\.headers/)
-  bad({ otlp: { headers: { Authorization: 42 } } }, /otlp\.headers\.Authorization must be a string, got 42/)
-  bad({ enabled: 'no' }, /telemetry\.enabled must be true or false, got a string/)
-  bad({ upkeepMs: 10 }, /upkeepMs must be a whole number from 50 to 60000/)
+  bad('yes', /heart\.yaml: telemetry: got a string, expected an object/)
+  bad({ enable: true }, /telemetry\.enable: unknown setting; known: enabled, otlp, traces, upkeepMs/)
+  bad({ traces: { exportDelayMs: 5 } }, /traces\.exportDelayMs: got 5, expected a whole number from 100 to 60000/)
+  bad({ traces: { sampleEvery: 0 } }, /telemetry\.traces\.sampleEvery: got 0, expected a whole number from 1 to 1000000/)
+  bad({ traces: { sampleEvery: 1.5 } }, /sampleEvery: got 1\.5, expected a whole number/)
+  bad({ otlp: { endpoint: 'collector:4318' } }, /otlp\.endpoint: got collector:\/\/, expected an http:\/\/ or https:\/\/ URL/)
+  bad({ otlp: { endpoint: 'not a url' } }, /otlp\.endpoint: got a string that is not a URL, expected the base URL of an OTLP\/HTTP receiver/)
+  bad({ otlp: { endpoint: 'https://user:secret@gateway.example.net/otlp' } }, /otlp\.endpoint: got a URL with credentials: a URL must not carry credentials; put them in telemetry\.otlp\.headers/)
+  bad({ otlp: { headers: { Authorization: 42 } } }, /otlp\.headers\.Authorization: got 42, expected a string/)
+  bad({ enabled: 'no' }, /telemetry\.enabled: got a string, expected true or false/)
+  bad({ upkeepMs: 10 }, /upkeepMs: got 10, expected a whole number from 50 to 60000/)
+})
+
+t.test('every problem of the section at once', async (t) => {
+  t.throws(() => parseTelemetryConfig({ upkeepMs: 10, traces: { sampleEvery: 0 }, enable: true }), {
+    message: /^(?=.*telemetry\.enable: unknown setting)(?=.*telemetry\.traces\.sampleEvery: got 0)(?=.*telemetry\.upkeepMs: got 10)/s,
+  })
 })
 
 t.test('a secret never appears in an error message', async (t) => {
   try {
-    parseTelemetryConfig({ otlp: { endpoint: 'https://user:hunter2@gateway.example.net' } })
+    parseTelemetryConfig({ otlp: { endpoint: 'https://user:hunter2@gateway.example.net', headers: { Authorization: ['hunter2'] } } })
     t.fail('should throw')
   } catch (err) {
     t.notMatch((err as Error).message, /hunter2/)

@@ -21,3 +21,4 @@ export {
 } from './services.js'
 export type { DetectionWorkerOptions, MotionWorkerOptions, VisionServiceOptions } from './services.js'
 export type { Box, Detection, DetectionEventPayload, FrameView, MotionEventPayload } from './types.js'
+export { detectionKind, detectionOptionsSchema, motionKind, motionOptionsSchema } from './consumer-kinds.js'

@@ -3,13 +3,9 @@
 
 import type { ConsumerSpec } from '@heart/kernel'
 import type { ConsumerOptions } from '@heart/ring'
-import { DeepStackProtocol } from './deepstack.js'
+import { checkVisionOptions, detectionOptionsSchema, motionOptionsSchema } from './consumer-kinds.js'
 import type { DeepStackOptions } from './deepstack.js'
-import { DetectionClient } from './detection-client.js'
-import { invalidOption } from './errors.js'
-import { MotionDetector } from './motion.js'
 import type { MotionOptions } from './motion.js'
-import { OpenInferenceProtocol } from './oip.js'
 import type { OipOptions } from './oip.js'
 
 export const motionWorkerEntry = new URL('./motion-worker.js', import.meta.url)
@@ -58,34 +54,16 @@ export interface VisionServiceOptions<A> {
 
 /**
  * Checks motion worker options in the main thread, so a bad config fails at
- * start-up with a clear message instead of crash-looping the worker.
+ * start-up with a clear message instead of crash-looping the worker. The
+ * check is the `motion` kind's option schema (consumer-kinds.ts).
  */
 export function validateMotionWorkerOptions(o: unknown): MotionWorkerOptions {
-  const m = (o ?? {}) as MotionWorkerOptions
-  if (m.inputWidth !== undefined && !(Number.isInteger(m.inputWidth) && m.inputWidth >= 16 && m.inputWidth <= 8192)) {
-    throw invalidOption('inputWidth', m.inputWidth, 'an integer from 16 to 8192 (pixels)')
-  }
-  if (m.scaler !== undefined && m.scaler !== 'auto' && m.scaler !== 'native' && m.scaler !== 'js') throw invalidOption('scaler', m.scaler, '"auto", "native" or "js"')
-  void new MotionDetector(m.detector) // validates every detector option
-  return m
+  return checkVisionOptions(motionOptionsSchema, o)
 }
 
-/** Checks detection worker options in the main thread (see validateMotionWorkerOptions). */
+/** Checks detection worker options in the main thread: the `detection` kind's option schema. */
 export function validateDetectionWorkerOptions(o: unknown): DetectionWorkerOptions {
-  const d = (o ?? {}) as DetectionWorkerOptions
-  let protocol
-  if (d.protocol === 'deepstack') {
-    if (d.deepstack?.imageFormat !== undefined && d.deepstack.imageFormat !== 'jpeg' && d.deepstack.imageFormat !== 'bmp') {
-      throw invalidOption('deepstack.imageFormat', d.deepstack.imageFormat, '"jpeg" or "bmp"')
-    }
-    protocol = new DeepStackProtocol((d.deepstack ?? {}) as DeepStackOptions)
-  } else if (d.protocol === 'oip') {
-    protocol = new OpenInferenceProtocol((d.oip ?? {}) as OipOptions)
-  } else {
-    throw invalidOption('protocol', d.protocol, '"deepstack" (DeepStack / CodeProject.AI) or "oip" (Open Inference Protocol v2)')
-  }
-  void new DetectionClient({ protocol, deadlineMs: d.deadlineMs, maxInFlight: d.maxInFlight, fps: d.fps })
-  return d
+  return checkVisionOptions(detectionOptionsSchema, o)
 }
 
 /** The movement detector as a kernel consumer. */
