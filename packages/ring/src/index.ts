@@ -18,4 +18,4 @@ export {
 export type { DropReasonCode } from './layout.js'
 export type { ConsumerOptions, ConsumerStats, FrameInfo, FrameLease, FrameMeta, RingStats } from './types.js'
 export { SharedBlock, defineSharedBlock } from './shared-block.js'
-export type { SharedBlockLayout, SharedBlockSpec, SharedStringField } from './shared-block.js'
+export type { SharedBlockLayout, SharedBlockOf, SharedBlockSpec, SharedStringField } from './shared-block.js'

@@ -212,6 +212,9 @@ export class SharedBlock<I extends string = string, F extends string = string, S
   }
 }
 
+/** The block type of a layout: `SharedBlockOf<typeof myLayout>`. */
+export type SharedBlockOf<L> = L extends SharedBlockLayout<infer I, infer F, infer S> ? SharedBlock<I, F, S> : never
+
 function hex(n: number): string {
   return n.toString(16).padStart(8, '0')
 }
