@@ -20,11 +20,18 @@
 // buckets), whose size is fixed at create() and recorded in the header.
 import { RingError } from './errors.js'
 
-const HEADER_MAGIC = 0
-const HEADER_VERSION = 1
-/** The block's own seqlock generation word: odd while its writer writes; 0 until the first write. */
-const HEADER_GENERATION = 2
-const HEADER_BYTE_LENGTH = 3
+/** Int32 words of every block's header (for tests that forge or damage a header). */
+export const SHARED_BLOCK_HEADER = Object.freeze({
+  magic: 0,
+  version: 1,
+  /** The block's own seqlock generation word: odd while its writer writes; 0 until the first write. */
+  generation: 2,
+  byteLength: 3,
+})
+const HEADER_MAGIC = SHARED_BLOCK_HEADER.magic
+const HEADER_VERSION = SHARED_BLOCK_HEADER.version
+const HEADER_GENERATION = SHARED_BLOCK_HEADER.generation
+const HEADER_BYTE_LENGTH = SHARED_BLOCK_HEADER.byteLength
 const HEADER_WORDS = 4
 
 /** A UTF-8 string field: a u32 byte length, then up to `capacity` bytes. */
@@ -137,7 +144,7 @@ export class SharedBlock<I extends string = string, F extends string = string, S
 
   /** Attaches to a block created by another thread; refuses anything that is not this kind and version of block. */
   static attach<I extends string, F extends string, S extends string>(layout: SharedBlockLayout<I, F, S>, buffer: unknown): SharedBlock<I, F, S> {
-    if (!(buffer instanceof SharedArrayBuffer)) throw layout.refuse(`expected a SharedArrayBuffer, got ${describe(buffer)}`)
+    if (!(buffer instanceof SharedArrayBuffer)) throw layout.refuse(`not a SharedArrayBuffer (got ${describe(buffer)})`)
     if (buffer.byteLength < layout.tailOffset) {
       throw layout.refuse(`only ${buffer.byteLength} bytes, a block of this kind has at least ${layout.tailOffset}`)
     }
@@ -148,7 +155,7 @@ export class SharedBlock<I extends string = string, F extends string = string, S
     if (version !== layout.version) {
       throw layout.refuse(`layout version ${version}, this build reads version ${layout.version}; every thread must run the same build`)
     }
-    if (i32[HEADER_BYTE_LENGTH] !== buffer.byteLength) throw layout.refuse(`length ${buffer.byteLength} does not match its header (${i32[HEADER_BYTE_LENGTH]})`)
+    if (i32[HEADER_BYTE_LENGTH] !== buffer.byteLength) throw layout.refuse(`length does not match its header (${buffer.byteLength} bytes, the header says ${i32[HEADER_BYTE_LENGTH]})`)
     return new SharedBlock(layout, buffer)
   }
 
@@ -162,19 +169,19 @@ export class SharedBlock<I extends string = string, F extends string = string, S
    * read until endWrite(). `word` is the generation word, the block's own by
    * default or a named Int32 word guarding a sub-region.
    */
-  beginWrite(word = HEADER_GENERATION): void {
+  beginWrite(word: number = HEADER_GENERATION): void {
     // A writer that died mid-write (a crashed worker) left the word odd: step
     // past it, so the value still changes and stays odd while we write.
     const generation = Atomics.load(this.i32, word)
     Atomics.store(this.i32, word, (generation & 1) === 1 ? (generation + 2) | 0 : (generation + 1) | 0)
   }
 
-  endWrite(word = HEADER_GENERATION): void {
+  endWrite(word: number = HEADER_GENERATION): void {
     Atomics.add(this.i32, word, 1)
   }
 
   /** True once a write completed (or began): for readers that report "nothing yet". */
-  written(word = HEADER_GENERATION): boolean {
+  written(word: number = HEADER_GENERATION): boolean {
     return Atomics.load(this.i32, word) !== 0
   }
 
@@ -184,7 +191,7 @@ export class SharedBlock<I extends string = string, F extends string = string, S
    * `attempts` tries (a writer stuck mid-write, or reads slower than writes).
    * `read` must only read: it may run several times.
    */
-  snapshot<T>(read: (block: this) => T, attempts = 1000, word = HEADER_GENERATION): T | null {
+  snapshot<T>(read: (block: this) => T, attempts = 1000, word: number = HEADER_GENERATION): T | null {
     for (let attempt = 0; attempt < attempts; attempt++) {
       const before = Atomics.load(this.i32, word)
       if ((before & 1) === 1) continue
