@@ -9,7 +9,7 @@ import { homedir, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { FrameRing, frameLayout } from '@heart/ring'
-import { Source } from '@heart/native'
+import { loadNative } from '@heart/kernel'
 import { machine, median, round, table, writeReport, type BenchReport } from './report.js'
 
 const CONSUMERS = 4
@@ -119,6 +119,7 @@ export async function runHeart(clip: ClipFile, consumers = CONSUMERS): Promise<H
 
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
+  const { Source } = await loadNative(['Source'])
   const source = await Source.open({ kind: 'file', target: clip.path, redacted: `file://${clip.path}`, realtime: false, loop: false }, { decoder: 'software' })
   if (source.info.byteLength > layout.byteLength) throw new Error(`the clip is larger than ${WIDTH}x${HEIGHT}`)
   let frames = 0

@@ -31,18 +31,10 @@ export interface WorkerCrashedPayload {
   restartInMs: number
 }
 
-/** A ring published at least one frame since the last tick. */
-export interface FrameAvailablePayload {
-  ring: string
-  /** Sequence number of the newest published frame. */
-  seq: bigint
-}
-
 /** The event types heart's own packages emit, with their payloads. */
 export interface HeartEventMap {
   'health.change': HealthChangePayload
   'worker.crashed': WorkerCrashedPayload
-  'frame.available': FrameAvailablePayload
 }
 
 export type HeartEventType = keyof HeartEventMap

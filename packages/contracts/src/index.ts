@@ -35,4 +35,4 @@ export type {
   ThermalErrorCode,
   VisionErrorCode,
 } from './error-codes.js'
-export type { HealthChangePayload, WorkerCrashedPayload, FrameAvailablePayload, HeartEventMap, HeartEventType } from './events.js'
+export type { HealthChangePayload, WorkerCrashedPayload, HeartEventMap, HeartEventType } from './events.js'

@@ -47,7 +47,6 @@ export interface ConsumerSpec<A = unknown> {
 
 interface RingEntry {
   ring: FrameRing
-  lastPublished: bigint
 }
 
 /** Per-consumer books of earlier lives (before crashes), added to the live ones. */
@@ -154,7 +153,7 @@ export class Kernel {
 
   /** Registers a ring created elsewhere (the capture service makes its own). */
   addRing(name: string, ring: FrameRing): FrameRing {
-    this.rings.set(name, { ring, lastPublished: ring.published() })
+    this.rings.set(name, { ring })
     this.primaryRing ??= name
     return ring
   }
@@ -256,13 +255,7 @@ export class Kernel {
   }
 
   private pollRings(): void {
-    for (const [name, entry] of this.rings) {
-      const published = entry.ring.published()
-      if (published !== entry.lastPublished) {
-        entry.lastPublished = published
-        // One reference per tick, never pixels: the newest frame's seq.
-        this.events.push('frame.available', { ring: name, seq: published - 1n })
-      }
+    for (const entry of this.rings.values()) {
       for (const retired of entry.ring.collectRetired()) this.keepBooks(retired.name, consumerHealth(retired))
     }
   }

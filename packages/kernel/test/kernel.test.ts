@@ -20,8 +20,6 @@ t.test('a consumer that throws is restarted and the others lose no frame', async
   const crashFlag = new SharedArrayBuffer(4)
   const crashes: unknown[] = []
   kernel.on('worker.crashed', (e) => crashes.push(e.payload))
-  const frameEvents: unknown[] = []
-  kernel.on('frame.available', (e) => frameEvents.push(e.payload))
   for (const name of ['steady_a', 'steady_b', 'steady_c']) kernel.startConsumer({ name, entry: consumerEntry, ring: 'camera' })
   kernel.startConsumer({ name: 'thrower', entry: consumerEntry, ring: 'camera', app: { throwOnFrame: 20, crashFlag: 'crash' }, shared: { crash: crashFlag } })
   kernel.start()
@@ -63,7 +61,6 @@ t.test('a consumer that throws is restarted and the others lose no frame', async
   t.equal(thrower.delivered + throwerDropped, thrower.published, 'the thrower’s books balance across its two lives')
   t.ok(thrower.delivered >= 20, 'it received frames in both lives')
   t.equal(thrower.worker?.restarts, 1)
-  t.ok(frameEvents.length > 0, 'the tick loop saw new frames (references only)')
   t.equal(ring.stats().noSlotDrops, 0)
 })
 

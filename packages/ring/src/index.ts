@@ -17,3 +17,5 @@ export {
 } from './layout.js'
 export type { DropReasonCode } from './layout.js'
 export type { ConsumerOptions, ConsumerStats, FrameInfo, FrameLease, FrameMeta, RingStats } from './types.js'
+export { SHARED_BLOCK_HEADER, SharedBlock, defineSharedBlock } from './shared-block.js'
+export type { SharedBlockLayout, SharedBlockOf, SharedBlockSpec, SharedStringField } from './shared-block.js'

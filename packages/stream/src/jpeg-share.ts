@@ -16,19 +16,12 @@
 // writes, makes it even; a reader copies and keeps the copy only if the
 // generation was even and unchanged around the copy. The writer never waits.
 
+import { SharedBlock, type SharedBlockOf } from '@heart/ring'
 import { badJpegShare, jpegTooLarge } from './errors.js'
 import {
-  H_LATEST_SLOT,
-  H_MAGIC,
-  H_PUBLISHED,
-  H_SLOT_BYTES,
-  H_SLOT_COUNT,
-  H_VERSION,
   S64_CAPTURE_TS,
   S64_ENCODED_TS,
   S64_SEQ,
-  SHARE_MAGIC,
-  SHARE_VERSION,
   SLOT_COUNT,
   S_ENCODE_US,
   S_FLAGS,
@@ -39,6 +32,8 @@ import {
   S_SRC_WIDTH,
   S_WIDTH,
   shareByteLength,
+  shareLayout,
+  shareTailBytes,
   slotDataByte,
   slotHeaderByte,
 } from './share-layout.js'
@@ -48,20 +43,23 @@ import type { EncodedFrame, JpegFrameMeta } from './types.js'
 export const DEFAULT_SLOT_BYTES = 1 << 20
 
 const MAX_READ_ATTEMPTS = 4
+const H = shareLayout.i32
 
 export class JpegShare {
   readonly buffer: SharedArrayBuffer
   readonly slotBytes: number
+  private readonly block: SharedBlockOf<typeof shareLayout>
   private readonly i32: Int32Array
   private readonly i64: BigInt64Array
   private readonly u8: Uint8Array
 
-  private constructor(buffer: SharedArrayBuffer) {
-    this.buffer = buffer
-    this.i32 = new Int32Array(buffer)
-    this.i64 = new BigInt64Array(buffer, 0, Math.floor(buffer.byteLength / 8))
-    this.u8 = new Uint8Array(buffer)
-    this.slotBytes = this.i32[H_SLOT_BYTES]!
+  private constructor(block: SharedBlockOf<typeof shareLayout>) {
+    this.block = block
+    this.buffer = block.buffer
+    this.i32 = block.i32
+    this.i64 = new BigInt64Array(block.buffer, 0, Math.floor(block.buffer.byteLength / 8))
+    this.u8 = block.u8
+    this.slotBytes = this.i32[H.slotBytes]!
   }
 
   /** Creates a share with room for JPEGs up to `slotBytes` bytes. */
@@ -70,32 +68,25 @@ export class JpegShare {
       throw badJpegShare(`slotBytes ${slotBytes} must be an integer of at least 1024`)
     }
     const rounded = Math.ceil(slotBytes / 8) * 8
-    const buffer = new SharedArrayBuffer(shareByteLength(rounded))
-    const i32 = new Int32Array(buffer)
-    i32[H_MAGIC] = SHARE_MAGIC
-    i32[H_VERSION] = SHARE_VERSION
-    i32[H_SLOT_COUNT] = SLOT_COUNT
-    i32[H_SLOT_BYTES] = rounded
-    i32[H_LATEST_SLOT] = -1
-    return new JpegShare(buffer)
+    const block = SharedBlock.create(shareLayout, shareTailBytes(rounded))
+    block.i32[H.slotCount] = SLOT_COUNT
+    block.i32[H.slotBytes] = rounded
+    block.i32[H.latestSlot] = -1
+    return new JpegShare(block)
   }
 
   /** Attaches to a share created elsewhere (the worker side, or a second reader). */
   static attach(buffer: unknown): JpegShare {
-    if (!(buffer instanceof SharedArrayBuffer)) throw badJpegShare('not a SharedArrayBuffer')
-    if (buffer.byteLength < shareByteLength(0)) throw badJpegShare(`only ${buffer.byteLength} bytes`)
-    const i32 = new Int32Array(buffer, 0, 8)
-    if (i32[H_MAGIC] !== SHARE_MAGIC) throw badJpegShare('wrong magic number')
-    if (i32[H_VERSION] !== SHARE_VERSION) {
-      throw badJpegShare(`layout version ${i32[H_VERSION]}, this build reads version ${SHARE_VERSION}`)
+    const block = SharedBlock.attach(shareLayout, buffer)
+    if (block.i32[H.slotCount] !== SLOT_COUNT || block.buffer.byteLength !== shareByteLength(block.i32[H.slotBytes]!)) {
+      throw badJpegShare('length does not match its header')
     }
-    if (buffer.byteLength !== shareByteLength(i32[H_SLOT_BYTES]!)) throw badJpegShare('length does not match its header')
-    return new JpegShare(buffer)
+    return new JpegShare(block)
   }
 
   /** Number of publishes so far (wraps at 2^32); what readers wait on. */
   published(): number {
-    return Atomics.load(this.i32, H_PUBLISHED)
+    return Atomics.load(this.i32, H.published)
   }
 
   /**
@@ -104,16 +95,13 @@ export class JpegShare {
    */
   write(jpeg: Uint8Array, meta: JpegFrameMeta): void {
     if (jpeg.byteLength > this.slotBytes) throw jpegTooLarge(jpeg.byteLength, this.slotBytes)
-    const latest = Atomics.load(this.i32, H_LATEST_SLOT)
+    const latest = Atomics.load(this.i32, H.latestSlot)
     const slot = latest < 0 ? 0 : (latest + 1) % SLOT_COUNT
     const h = slotHeaderByte(slot) / 4
     const h64 = slotHeaderByte(slot) / 8
-    // Odd: readers of this slot discard what they copy. A writer that died
-    // mid-write (a crashed encoder worker) leaves the generation odd; step
-    // past it so the value still changes and stays odd while we write.
-    const gen = Atomics.load(this.i32, h + S_GEN)
-    const writing = (gen | 1) + (gen & 1 ? 2 : 0)
-    Atomics.store(this.i32, h + S_GEN, writing)
+    // Odd: readers of this slot discard what they copy (the helper steps past
+    // an odd generation a crashed encoder worker left behind).
+    this.block.beginWrite(h + S_GEN)
     this.u8.set(jpeg, slotDataByte(slot, this.slotBytes))
     this.i32[h + S_LENGTH] = jpeg.byteLength
     this.i32[h + S_WIDTH] = meta.width
@@ -125,10 +113,10 @@ export class JpegShare {
     this.i64[h64 + S64_SEQ] = meta.seq
     this.i64[h64 + S64_CAPTURE_TS] = meta.captureTsNs
     this.i64[h64 + S64_ENCODED_TS] = meta.encodedTsNs
-    Atomics.store(this.i32, h + S_GEN, (writing + 1) | 0) // even again: complete
-    Atomics.store(this.i32, H_LATEST_SLOT, slot)
-    Atomics.add(this.i32, H_PUBLISHED, 1)
-    Atomics.notify(this.i32, H_PUBLISHED)
+    this.block.endWrite(h + S_GEN) // even again: complete
+    Atomics.store(this.i32, H.latestSlot, slot)
+    Atomics.add(this.i32, H.published, 1)
+    Atomics.notify(this.i32, H.published)
   }
 
   /**
@@ -138,7 +126,7 @@ export class JpegShare {
    */
   readLatest(): EncodedFrame | null {
     for (let attempt = 0; attempt < MAX_READ_ATTEMPTS; attempt++) {
-      const slot = Atomics.load(this.i32, H_LATEST_SLOT)
+      const slot = Atomics.load(this.i32, H.latestSlot)
       if (slot < 0) return null
       const h = slotHeaderByte(slot) / 4
       const h64 = slotHeaderByte(slot) / 8
@@ -175,7 +163,7 @@ export class JpegShare {
     let seen = this.published()
     const loop = async (): Promise<void> => {
       while (!stopped) {
-        const waited = Atomics.waitAsync(this.i32, H_PUBLISHED, seen)
+        const waited = Atomics.waitAsync(this.i32, H.published, seen)
         if (waited.async) await waited.value
         if (stopped) return
         const now = this.published()
@@ -195,7 +183,7 @@ export class JpegShare {
     run()
     return () => {
       stopped = true
-      Atomics.notify(this.i32, H_PUBLISHED) // release the pending waitAsync
+      Atomics.notify(this.i32, H.published) // release the pending waitAsync
     }
   }
 }

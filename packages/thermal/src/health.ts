@@ -1,6 +1,7 @@
 // Thermal health: what the poller counts, as one plain snapshot (the /health "thermal"
 // section), and a small shared-memory block so the main thread reads it without waiting
 // on the worker.
+import { SharedBlock, defineSharedBlock, type SharedBlockOf } from '@heart/ring'
 import type { DriftFigures } from './drift.js'
 
 /** Why a subpage never became temperatures. Matches the telemetry catalogue's reason list. */
@@ -49,9 +50,7 @@ export function emptyDrift(): DriftFigures {
   return { window_s: 0, ta_c_per_min: 0, mean_c_per_min: 0, mean_offset_c: 0, mean_offset_change_c: 0, flagged: false, reason: null }
 }
 
-// ---- Shared block layout: a seqlock word, then float64 fields, then the error text. ----
-const SEQ_I32 = 0 // odd while the writer is mid-update
-const F64_BASE_BYTES = 8
+// ---- The shared block: float64 figures and the texts, declared once by name. ----
 const FIELDS = [
   'state',
   'frames_per_s',
@@ -79,13 +78,16 @@ const FIELDS = [
   'drift_flagged',
   ...THERMAL_LOSS_REASONS.map((r) => `lost_${r}`),
 ] as const
-const F = Object.fromEntries(FIELDS.map((name, i) => [name, i])) as Record<(typeof FIELDS)[number], number>
-const TEXT_BYTES = 512 // last_error code + message, drift reason, source (UTF-8, NUL-padded)
-const TEXT_OFFSET = F64_BASE_BYTES + FIELDS.length * 8
-export const THERMAL_HEALTH_BYTES = TEXT_OFFSET + TEXT_BYTES
-
-const encoder = new TextEncoder()
-const decoder = new TextDecoder()
+const thermalHealthLayout = defineSharedBlock({
+  name: 'thermal health block',
+  magic: 0x48544852, // "HTHR"
+  version: 1,
+  f64: FIELDS,
+  strings: { errorCode: 60, errorMessage: 252, driftReason: 124, source: 60 },
+  refuse: (problem) => new RangeError(`thermal health block: ${problem}. Create it with createThermalHealthBuffer().`),
+})
+const F = thermalHealthLayout.f64
+export const THERMAL_HEALTH_BYTES = thermalHealthLayout.tailOffset
 
 export interface HealthWriteInput extends Omit<ThermalHealthSnapshot, 'last_error' | 'last_frame_age_ms'> {
   /** Clock time of the last error and the last frame (the reader turns them into ages). */
@@ -95,22 +97,16 @@ export interface HealthWriteInput extends Omit<ThermalHealthSnapshot, 'last_erro
 
 /** Worker side: publish the poller's figures into the shared block. */
 export class ThermalHealthWriter {
-  private readonly seq: Int32Array
-  private readonly f64: Float64Array
-  private readonly text: Uint8Array
+  private readonly block: SharedBlockOf<typeof thermalHealthLayout>
 
   constructor(readonly buffer: SharedArrayBuffer) {
-    if (buffer.byteLength < THERMAL_HEALTH_BYTES) {
-      throw new RangeError(`thermal health block needs ${THERMAL_HEALTH_BYTES} bytes; got ${buffer.byteLength}. Create it with createThermalHealthBuffer().`)
-    }
-    this.seq = new Int32Array(buffer, 0, 2)
-    this.f64 = new Float64Array(buffer, F64_BASE_BYTES, FIELDS.length)
-    this.text = new Uint8Array(buffer, TEXT_OFFSET, TEXT_BYTES)
+    this.block = SharedBlock.attach(thermalHealthLayout, buffer)
   }
 
   write(h: HealthWriteInput): void {
-    Atomics.add(this.seq, SEQ_I32, 1)
-    const f = this.f64
+    const block = this.block
+    block.beginWrite()
+    const f = block.f64
     f[F.state] = THERMAL_STATES.indexOf(h.state)
     f[F.frames_per_s] = h.frames_per_s
     f[F.published_total] = h.published_total
@@ -136,15 +132,16 @@ export class ThermalHealthWriter {
     f[F.drift_offset_change] = h.drift.mean_offset_change_c
     f[F.drift_flagged] = h.drift.flagged ? 1 : 0
     for (const r of THERMAL_LOSS_REASONS) f[F[`lost_${r}`]] = h.lost_by_reason[r]
-    const text = JSON.stringify([h.lastError?.code ?? '', h.lastError?.message ?? '', h.drift.reason ?? '', h.source])
-    this.text.fill(0)
-    this.text.set(encoder.encode(text).subarray(0, TEXT_BYTES))
-    Atomics.add(this.seq, SEQ_I32, 1)
+    block.writeString('errorCode', h.lastError?.code ?? '')
+    block.writeString('errorMessage', h.lastError?.message ?? '')
+    block.writeString('driftReason', h.drift.reason ?? '')
+    block.writeString('source', h.source)
+    block.endWrite()
   }
 }
 
 export function createThermalHealthBuffer(): SharedArrayBuffer {
-  return new SharedArrayBuffer(THERMAL_HEALTH_BYTES)
+  return SharedBlock.create(thermalHealthLayout).buffer
 }
 
 /**
@@ -152,61 +149,52 @@ export function createThermalHealthBuffer(): SharedArrayBuffer {
  * worker wrote anything. `nowMs` is CLOCK_MONOTONIC in ms (the worker's clock in real mode).
  */
 export function thermalHealth(buffer: SharedArrayBuffer, nowMs = Number(process.hrtime.bigint()) / 1e6): ThermalHealthSnapshot | null {
-  const seq = new Int32Array(buffer, 0, 2)
-  const f64 = new Float64Array(buffer, F64_BASE_BYTES, FIELDS.length)
-  const textBytes = new Uint8Array(buffer, TEXT_OFFSET, TEXT_BYTES)
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const before = Atomics.load(seq, SEQ_I32)
-    if (before === 0) return null
-    if (before % 2 === 1) continue
-    const f = Float64Array.from(f64)
-    const raw = textBytes.slice()
-    if (Atomics.load(seq, SEQ_I32) !== before) continue
-    const end = raw.indexOf(0)
-    let text: string[] = ['', '', '', '']
-    try {
-      text = JSON.parse(decoder.decode(end < 0 ? raw : raw.subarray(0, end))) as string[]
-    } catch {
-      // A message cut at the block's end: keep the numbers, drop the text.
-    }
-    const num = (v: number): number | null => (Number.isNaN(v) ? null : v)
-    const lostByReason = Object.fromEntries(THERMAL_LOSS_REASONS.map((r) => [r, f[F[`lost_${r}`]]!])) as Record<ThermalLossReason, number>
-    const lost = f[F.lost_total]!
-    const subpages = f[F.subpages_total]!
-    const errorAt = num(f[F.last_error_at_ms]!)
-    const frameAt = num(f[F.last_frame_at_ms]!)
-    return {
-      state: THERMAL_STATES[f[F.state]!] ?? 'starting',
-      frames_per_s: f[F.frames_per_s]!,
-      published_total: f[F.published_total]!,
-      subpages_total: subpages,
-      subpages_salvaged_total: f[F.subpages_salvaged_total]!,
-      lost_total: lost,
-      loss_ratio: lost + subpages > 0 ? lost / (lost + subpages) : 0,
-      lost_by_reason: lostByReason,
-      errors_total: f[F.errors_total]!,
-      reinits_total: f[F.reinits_total]!,
-      stale_ticks_total: f[F.stale_ticks_total]!,
-      last_error: errorAt === null ? null : { code: text[0] ?? '', message: text[1] ?? '', age_ms: Math.max(0, nowMs - errorAt) },
-      ta: num(f[F.ta]!),
-      min: num(f[F.min]!),
-      max: num(f[F.max]!),
-      mean: num(f[F.mean]!),
-      last_frame_age_ms: frameAt === null ? null : Math.max(0, nowMs - frameAt),
-      drift: {
-        window_s: f[F.drift_window_s]!,
-        ta_c_per_min: f[F.drift_ta]!,
-        mean_c_per_min: f[F.drift_mean]!,
-        mean_offset_c: f[F.drift_offset]!,
-        mean_offset_change_c: f[F.drift_offset_change]!,
-        flagged: f[F.drift_flagged] === 1,
-        reason: text[2] ? text[2] : null,
-      },
-      refresh_hz: f[F.refresh_hz]!,
-      bus_hz: f[F.bus_hz]!,
-      bus_hz_effective: num(f[F.bus_hz_effective]!),
-      source: text[3] ?? '',
-    }
+  const block = SharedBlock.attach(thermalHealthLayout, buffer)
+  if (!block.written()) return null
+  return block.snapshot((b) => readSnapshot(b, nowMs), 100)
+}
+
+function readSnapshot(block: SharedBlockOf<typeof thermalHealthLayout>, nowMs: number): ThermalHealthSnapshot {
+  const f = block.f64
+  const errorCode = block.readString('errorCode')
+  const errorMessage = block.readString('errorMessage')
+  const driftReason = block.readString('driftReason')
+  const num = (v: number): number | null => (Number.isNaN(v) ? null : v)
+  const lostByReason = Object.fromEntries(THERMAL_LOSS_REASONS.map((r) => [r, f[F[`lost_${r}`]]!])) as Record<ThermalLossReason, number>
+  const lost = f[F.lost_total]!
+  const subpages = f[F.subpages_total]!
+  const errorAt = num(f[F.last_error_at_ms]!)
+  const frameAt = num(f[F.last_frame_at_ms]!)
+  return {
+    state: THERMAL_STATES[f[F.state]!] ?? 'starting',
+    frames_per_s: f[F.frames_per_s]!,
+    published_total: f[F.published_total]!,
+    subpages_total: subpages,
+    subpages_salvaged_total: f[F.subpages_salvaged_total]!,
+    lost_total: lost,
+    loss_ratio: lost + subpages > 0 ? lost / (lost + subpages) : 0,
+    lost_by_reason: lostByReason,
+    errors_total: f[F.errors_total]!,
+    reinits_total: f[F.reinits_total]!,
+    stale_ticks_total: f[F.stale_ticks_total]!,
+    last_error: errorAt === null ? null : { code: errorCode, message: errorMessage, age_ms: Math.max(0, nowMs - errorAt) },
+    ta: num(f[F.ta]!),
+    min: num(f[F.min]!),
+    max: num(f[F.max]!),
+    mean: num(f[F.mean]!),
+    last_frame_age_ms: frameAt === null ? null : Math.max(0, nowMs - frameAt),
+    drift: {
+      window_s: f[F.drift_window_s]!,
+      ta_c_per_min: f[F.drift_ta]!,
+      mean_c_per_min: f[F.drift_mean]!,
+      mean_offset_c: f[F.drift_offset]!,
+      mean_offset_change_c: f[F.drift_offset_change]!,
+      flagged: f[F.drift_flagged] === 1,
+      reason: driftReason === '' ? null : driftReason,
+    },
+    refresh_hz: f[F.refresh_hz]!,
+    bus_hz: f[F.bus_hz]!,
+    bus_hz_effective: num(f[F.bus_hz_effective]!),
+    source: block.readString('source'),
   }
-  return null
 }

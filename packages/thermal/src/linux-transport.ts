@@ -13,6 +13,7 @@
 // Both modules are loaded lazily, only when a real bus is configured, so the emulator
 // (the default) works on machines without them.
 import { closeSync, openSync, readFileSync } from 'node:fs'
+import { loadNative, type HeartNative } from '@heart/kernel'
 import { ThermalError } from './errors.js'
 import type { I2cTransport } from './transport.js'
 
@@ -25,11 +26,8 @@ interface I2cBusHandle {
   i2cWriteSync(addr: number, length: number, buffer: Buffer): number
   closeSync(): void
 }
-/** What we use of @heart/native. */
-interface NativeI2c {
-  i2cWriteRead(fd: number, addr: number, write: Uint8Array, readLen: number): Buffer
-  i2cWrite?(fd: number, addr: number, data: Uint8Array): void
-}
+/** What we use of @heart/native (typed from the addon's own declarations). */
+type NativeI2c = Pick<HeartNative, 'i2cWriteRead'> & Partial<Pick<HeartNative, 'i2cWrite'>>
 
 export interface LinuxI2cOptions {
   /** Bus clock for health and budgets; read from the device tree when not given. */
@@ -49,23 +47,16 @@ export interface LinuxI2cDeps {
   readClockHz(bus: number): number | null
 }
 
-// Specifiers in variables: TypeScript does not try to resolve optional modules at build time.
+// A specifier in a variable: TypeScript does not try to resolve the optional module at build time.
 const I2C_BUS_MODULE = 'i2c-bus'
-const NATIVE_MODULE = '@heart/native'
 
 const defaultDeps: LinuxI2cDeps = {
   async loadI2cBus() {
     const mod = (await import(I2C_BUS_MODULE)) as { default?: I2cBusModule } & I2cBusModule
     return mod.default ?? mod
   },
-  async loadNative() {
-    const mod = (await import(NATIVE_MODULE)) as { default?: NativeI2c } & NativeI2c
-    const native = typeof mod.i2cWriteRead === 'function' ? mod : mod.default
-    if (!native || typeof native.i2cWriteRead !== 'function') {
-      throw new Error('@heart/native has no i2cWriteRead: rebuild the native crate (pnpm build:native)')
-    }
-    return native
-  },
+  // The shared loader refuses a missing or stale addon with NATIVE_UNAVAILABLE; openLinuxI2c says which bus needed it.
+  loadNative: () => loadNative(['i2cWriteRead']),
   openDevice: (path) => openSync(path, 'r+'),
   closeDevice: (fd) => closeSync(fd),
   readClockHz(bus) {

@@ -2,6 +2,7 @@
 // algorithms never need it; the workers use it when the addon is built, and
 // fall back to JS otherwise, so this package builds and tests without it.
 
+import { loadNativeIfBuilt } from '@heart/kernel'
 import type { FrameView } from './types.js'
 
 type NativeLayout = { width: number; height: number; pixFmt: 'yuv420p' | 'nv12' | 'gray' | 'rgb24' | 'bgr24'; planes: FrameView['planes'] }
@@ -11,20 +12,11 @@ export interface NativeVision {
   encodeJpeg?: (src: Uint8Array, layout: NativeLayout, options?: { width?: number; height?: number; quality?: number }) => Uint8Array
 }
 
-let loaded: Promise<NativeVision> | undefined
-
-/** The native functions this build has (an empty object when the addon is missing). */
-export function loadNative(): Promise<NativeVision> {
-  // A variable specifier keeps TypeScript from requiring the addon's types at build time.
-  const specifier = '@heart/native'
-  loaded ??= import(specifier).then(
-    (m: Record<string, unknown>) => ({
-      scaleInto: typeof m.scaleInto === 'function' ? (m.scaleInto as NativeVision['scaleInto']) : undefined,
-      encodeJpeg: typeof m.encodeJpeg === 'function' ? (m.encodeJpeg as NativeVision['encodeJpeg']) : undefined,
-    }),
-    () => ({}),
-  )
-  return loaded
+/** The native functions this build has (an empty object when the addon is missing or stale). */
+export async function loadNative(): Promise<NativeVision> {
+  const native = await loadNativeIfBuilt()
+  // The casts only widen the addon's mutable `planes` arrays to readonly ones: the addon never writes a layout.
+  return { scaleInto: native?.scaleInto as NativeVision['scaleInto'], encodeJpeg: native?.encodeJpeg as NativeVision['encodeJpeg'] }
 }
 
 export function nativeLayout(frame: FrameView): NativeLayout {
