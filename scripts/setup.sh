@@ -22,6 +22,8 @@ DEBIAN_PACKAGES=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
   # observability and live-view tests
   prometheus chromium
+  # a TLS certificate for the rtsps:// test server
+  openssl
 )
 
 missing=()
@@ -41,6 +43,16 @@ if ! command -v cargo >/dev/null 2>&1; then
   else
     echo "setup: Rust (cargo) is required; install it with rustup or Debian's cargo" >&2
     exit 1
+  fi
+fi
+
+# `pnpm test` checks the crate's format and lints it.
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  if command -v rustup >/dev/null 2>&1; then
+    rustup component add rustfmt clippy
+  else
+    echo "setup: installing Debian's rustfmt and clippy"
+    $SUDO apt-get install -y -qq --no-install-recommends rustfmt rust-clippy
   fi
 fi
 

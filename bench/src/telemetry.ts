@@ -136,7 +136,7 @@ async function startSide(on: boolean, o: BenchSettings, receiver: OtlpReceiver, 
     await waitForHttp(`${side.base}/health`, child, 30_000)
   } catch (err) {
     await stopSide(side)
-    throw new Error(`${(err as Error).message}\n${stderr}`)
+    throw new Error(`${(err as Error).message}\n${stderr}`, { cause: err })
   }
   if (on && !process.env['HEART_BENCH_NOSCRAPE']) {
     // Prometheus' job, done in-process: fetch the whole exposition every second.

@@ -13,7 +13,7 @@ t.test('typos and missing values are usage errors with a hint', async (t) => {
   t.throws(() => parseArgs(['--source'], spec, 'run'), { message: /--source needs a value \(camera URL\)/ })
   t.throws(() => parseArgs(['--source', '--json'], spec, 'run'), { message: /needs a value/ })
   t.throws(() => parseArgs(['--json=1'], spec, 'run'), { message: /--json takes no value/ })
-  t.match(helpText('run', '[options]', spec), /usage: heart run \[options\]\n\n  --source VALUE +camera URL\n  --json +print JSON/)
+  t.match(helpText('run', '[options]', spec), /usage: heart run \[options\]\n\n {2}--source VALUE +camera URL\n {2}--json +print JSON/)
 })
 
 t.test('host:port and numbers', async (t) => {

@@ -25,7 +25,7 @@ t.test('YAML and JSON files are read; errors list every bad field', async (t) =>
   writeFileSync(json, JSON.stringify({ http: { port: 70000 }, lop: {} }))
   t.throws(() => parseConfig(schema, readConfigFile(json), json), {
     code: 'CONFIG_INVALID',
-    message: /invalid configuration \(.*heart\.json\):\n  - lop: unknown setting \(did you mean "loop"\?\).*\n  - http\.port: 70000 is out of range/s,
+    message: /invalid configuration \(.*heart\.json\):\n {2}- lop: unknown setting \(did you mean "loop"\?\).*\n {2}- http\.port: 70000 is out of range/s,
   })
   const empty = join(dir, 'empty.yaml')
   writeFileSync(empty, '')

@@ -10,7 +10,7 @@ t.test('a consumer gets frames in order, in place, from the newest on', async (t
   t.equal(c.tryAcquire(), null)
   const slot = p.beginWrite()!
   slot.bytes.fill(7, 0, 128)
-  slot.aux.length // no aux words in this ring
+  void slot.aux.length // no aux words in this ring
   p.commit(slot, { captureTsNs: 10n, decodeTsNs: 11n, width: 16, height: 8, pixFmt: 'gray', planes: [{ offset: 0, stride: 64, width: 16, height: 8 }] })
   const lease = c.tryAcquire()!
   t.equal(lease.seq, 1n, 'the newcomer starts at the frame published after it joined')
@@ -124,7 +124,7 @@ t.test('capped and AI-lock-skipping consumers never lose frames to a full queue'
   const p = ring.producer()
   // Depth 1: if skipped frames were queued, every other frame would overflow as _slow.
   const capped = ring.consumer('capped', { fpsCap: 30, depth: 1 })
-  const locked = ring.consumer('skipper', { skipAiLocked: true, depth: 1 })
+  ring.consumer('skipper', { skipAiLocked: true, depth: 1 })
   const got: bigint[] = []
   for (let i = 0n; i < 12n; i++) {
     publishPattern(p, i >= 6n ? FrameFlags.AI_LOCKED : 0, 1_000_000_000n + i * 16_666_667n)

@@ -104,7 +104,7 @@ t.test('every dashboard query runs on a real Prometheus and returns series', { s
   const queries = dashboardQueries(JSON.parse(readFileSync(dashboardFile, 'utf8')))
   for (const q of queries) {
     const promql = toPromQl(q.expr, { rateInterval: '10s', range: '10s', variables: { job: 'heart' } })
-    let result: Awaited<ReturnType<typeof prometheus.query>> = []
+    let result: Awaited<ReturnType<typeof prometheus.query>>
     try {
       result = await prometheus.query(promql)
     } catch (err) {

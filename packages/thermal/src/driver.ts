@@ -221,9 +221,9 @@ export class Mlx90640 {
       this.ramFrozen = false
     }
     const { status, readyAtMs, notReadyAtMs } = await this.waitReady(signal, timeoutMs)
-    let subpage = status & STATUS_LAST_SUBPAGE_MASK
-    let ramStart = 0
-    let ramMs = 0
+    let subpage: number
+    let ramStart: number
+    let ramMs: number
     // With data hold a subpage finishing while RAM is frozen is dropped, not stored: the other
     // pattern's pixels may be older than the previous subpage, so they are never salvaged.
     let otherPatternIntact = false
@@ -250,7 +250,7 @@ export class Mlx90640 {
       // subpage of our own pattern (the one after next) would tear our pixels: the status
       // register's subpage number and the elapsed time tell whether one could have landed.
       let status2 = status
-      let checkedAt = 0
+      let checkedAt: number
       for (let attempt = 0; ; attempt++) {
         subpage = status2 & STATUS_LAST_SUBPAGE_MASK
         await this.writeRegister(REG_STATUS, STATUS_OVERWRITE_ENABLE) // clear data-ready

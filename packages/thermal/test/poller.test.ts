@@ -202,12 +202,12 @@ t.test('drift: a warming die is flagged, a steady one is not', async (t) => {
 
 t.test('cool-down pauses reading on a cadence without counting loss', async (t) => {
   const states = new Set<string>()
-  let pollerRef: ThermalPoller | undefined
+  const ref: { poller?: ThermalPoller } = {}
   const result = await run(30, {}, {
     cooldown: { everyS: 10, forS: 3 },
-    onFrame: () => states.add(pollerRef?.healthInput().state ?? ''),
+    onFrame: () => states.add(ref.poller?.healthInput().state ?? ''),
   })
-  pollerRef = result.poller
+  ref.poller = result.poller
   // Two pauses of 3 s in 30 s: ~24 s of 10 Hz frames.
   t.ok(result.frames.length > 200 && result.frames.length < 260, `${result.frames.length} frames`)
   t.equal(result.health.lost_total, 0)

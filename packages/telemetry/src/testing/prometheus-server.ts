@@ -125,7 +125,7 @@ export async function startPrometheus(options: PrometheusServerOptions): Promise
     query,
     async waitFor(promql, accept, timeoutMs = 20_000) {
       const until = Date.now() + timeoutMs
-      let last: PrometheusSample[] = []
+      let last: PrometheusSample[]
       for (;;) {
         last = await query(promql)
         if (accept(last) || Date.now() > until) return last
