@@ -13,7 +13,7 @@ import { consumerKinds } from './consumer-kinds.js'
  */
 export const heartConfigSchema = object({
   ...kernelConfigShape,
-  /** The camera URL (DESIGN.md's source contract). */
+  /** The camera URL (the source grammar: docs/sources.md). */
   source: string({ default: 'testsrc://?size=1920x1080&fps=60', hint: 'a source URL (rtsp://, file://, v4l2://, testsrc://, synthetic://)' }),
   /** Capture options beyond the URL (decoder, pixFmt, expect, reconnect...): see docs/capture.md. */
   camera: cameraOptionsSchema,

@@ -2,7 +2,7 @@ import { mb, type Kernel, type HealthReport } from '@heart/kernel'
 import type { FrameRing } from '@heart/ring'
 import { HeartMetric, type Histogram, type MetricsRegistry } from '@heart/telemetry'
 
-/** The `--summary` JSON (DESIGN.md's keys, plus a few more). */
+/** The `--summary` JSON (the contract keys of docs/architecture.md, plus a few more). */
 export interface RunSummary {
   duration_s: number
   published: number

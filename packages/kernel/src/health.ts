@@ -4,7 +4,7 @@ import type { WorkerMemory } from './types.js'
 
 export type HealthStatus = 'green' | 'yellow' | 'red'
 
-/** The camera section of /health (DESIGN.md); the capture package fills it. */
+/** The camera section of /health (a contract: docs/architecture.md); the capture package fills it. */
 export interface CameraHealth {
   state: string
   frames_per_s: number

@@ -28,7 +28,8 @@ const registry = MetricsRegistry.attach(config.buffer, config.catalogue)
 const published = registry.counter(HeartMetric.framesPublished)
 const errors = registry.counter(HeartMetric.decodeErrors)
 const decode = registry.histogram(HeartMetric.decodeDuration)
-const reasons = ['slow', 'overwritten', 'stale', 'ai_locked']
+// Reasons the ring really reports (the catalogue declares only those).
+const reasons = ['slow', 'rate_limited', 'stale', 'ai_locked']
 const reason = reasons[config.id % reasons.length]!
 const drops = registry.counter(HeartMetric.framesDropped, { consumer: 'motion', reason })
 const occupancy = registry.gauge(HeartMetric.ringOccupancy)
