@@ -160,3 +160,15 @@ t.test('consumer checks before start: names, one encoder, the module file and it
   ])
   t.equal(problems.length, 6, 'the good modules and the disabled entry pass')
 })
+
+t.test('the verify kind checks its own option', async (t) => {
+  const dir = t.testdir({
+    'bad.yaml': ['consumers:', '  - { name: a, kind: verify, options: { reportEveryMs: "soon" } }', '  - { name: b, kind: verify, options: { reportEveryMs: -5 } }', ''].join('\n'),
+    'good.yaml': ['consumers:', '  - { name: a, kind: verify, options: { reportEveryMs: 250 } }', ''].join('\n'),
+  })
+  t.throws(() => loadHeartConfig(join(dir, 'bad.yaml')), {
+    code: 'CONFIG_INVALID',
+    message: /(?=[^]*consumers\[0\]\.options\.reportEveryMs: got "soon", expected a positive number of milliseconds)(?=[^]*consumers\[1\]\.options\.reportEveryMs: -5 is out of range)/,
+  })
+  t.match(loadHeartConfig(join(dir, 'good.yaml')).consumers[0], { kind: 'verify', options: { reportEveryMs: 250 } })
+})
