@@ -4,7 +4,7 @@
 // protocol's and the client's constructors check their own options), so an
 // option is checked in one place and its problem is reported with every
 // other problem of the config file.
-import { checkedBy, defineConsumerKind, optional, ringOptionsOf, show, validate, z, type Infer } from '@heart/kernel'
+import { checkedBy, defineConsumerKind, optional, ringOptionsOf, show, validate, z, type ConsumerSpec, type Infer } from '@heart/kernel'
 import { DeepStackProtocol, type DeepStackOptions } from './deepstack.js'
 import { DetectionClient } from './detection-client.js'
 import { VisionError } from './errors.js'
@@ -111,24 +111,35 @@ export function checkVisionOptions<T>(schema: z.ZodType<T>, options: unknown): T
   return value
 }
 
-export const motionKind = defineConsumerKind<MotionWorkerOptions>({
-  name: 'motion',
-  description: 'movement detector on the luma plane: motion boxes as events (docs/vision.md)',
-  options: motionOptionsSchema,
-  start(entry, ctx) {
-    const spec = motionService({ ring: ctx.ring, name: entry.name, app: entry.options })
-    ctx.kernel.startConsumer({ ...spec, consumer: { ...spec.consumer, ...ringOptionsOf(entry) } })
-    return {}
-  },
-})
+/** A kind whose consumer is one of this package's worker services, with the entry's ring options on top. */
+function serviceKind<O>(
+  name: string,
+  description: string,
+  options: z.ZodType<O>,
+  service: (spec: { ring: string; name: string; app: O }) => ConsumerSpec<O>,
+) {
+  return defineConsumerKind<O>({
+    name,
+    description,
+    options,
+    start(entry, ctx) {
+      const spec = service({ ring: ctx.ring, name: entry.name, app: entry.options })
+      ctx.kernel.startConsumer({ ...spec, consumer: { ...spec.consumer, ...ringOptionsOf(entry) } })
+      return {}
+    },
+  })
+}
 
-export const detectionKind = defineConsumerKind<DetectionWorkerOptions>({
-  name: 'detection',
-  description: 'object detection client (DeepStack / CodeProject.AI or Open Inference Protocol v2): detections as events',
-  options: detectionOptionsSchema,
-  start(entry, ctx) {
-    const spec = detectionService({ ring: ctx.ring, name: entry.name, app: entry.options })
-    ctx.kernel.startConsumer({ ...spec, consumer: { ...spec.consumer, ...ringOptionsOf(entry) } })
-    return {}
-  },
-})
+export const motionKind = serviceKind<MotionWorkerOptions>(
+  'motion',
+  'movement detector on the luma plane: motion boxes as events (docs/vision.md)',
+  motionOptionsSchema,
+  motionService,
+)
+
+export const detectionKind = serviceKind<DetectionWorkerOptions>(
+  'detection',
+  'object detection client (DeepStack / CodeProject.AI or Open Inference Protocol v2): detections as events',
+  detectionOptionsSchema,
+  detectionService,
+)
