@@ -46,11 +46,10 @@ export function slotTooSmall(source: string, need: number, have: number, width: 
 }
 
 export function nativeUnavailable(cause: unknown): CaptureError {
-  return new CaptureError(
-    'NATIVE_UNAVAILABLE',
-    'the native decoder (@heart/native) could not be loaded; build it with `pnpm run build:native`',
-    { cause },
-  )
+  // The kernel's loader already says why and how to build; keep its words.
+  const fromLoader = cause instanceof Error && (cause as { code?: unknown }).code === 'NATIVE_UNAVAILABLE'
+  const message = fromLoader ? cause.message : 'the native decoder (@heart/native) could not be loaded; build it with `pnpm run build:native`'
+  return new CaptureError('NATIVE_UNAVAILABLE', message, { cause })
 }
 
 /**

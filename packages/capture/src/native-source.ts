@@ -3,34 +3,24 @@
 // `heart probe`. The native module is loaded lazily so everything else in
 // this package (URL parsing, policy, health) works without the addon built.
 import type { FrameInfo, OpenOptions, OutputInfo, Source, SourceSpec as NativeSourceSpec } from '@heart/native'
+import { loadNative as loadHeartNative, type HeartNative } from '@heart/kernel'
 import { CaptureError, nativeUnavailable, slotTooSmall, wrapNativeError } from './errors.js'
 import { secretsOf } from './redact.js'
 import { nativeSpec, parseSource } from './sources/registry.js'
 import type { DecodedFrame, OpenedSource, OpenRequest, SourceInfo, SourceOpener } from './decoder.js'
 import type { DecoderChoice, SourceSpec } from './types.js'
 
-type NativeModule = typeof import('@heart/native')
+type NativeModule = HeartNative
 type NativeOpenOptions = OpenOptions
 type NativeSource = Source
 type NativeOutputInfo = OutputInfo
 type NativeFrameInfo = FrameInfo
 
-let loaded: Promise<NativeModule> | undefined
-
+/** The addon through the kernel's one loader, its failure as capture's NATIVE_UNAVAILABLE error. */
 async function loadNative(): Promise<NativeModule> {
-  loaded ??= import('@heart/native').then(
-    (m) => {
-      const mod = m as Partial<NativeModule>
-      if (typeof mod.Source?.open !== 'function' || typeof mod.probe !== 'function') {
-        throw nativeUnavailable(new Error('@heart/native has no Source.open / probe; rebuild it'))
-      }
-      return mod as NativeModule
-    },
-    (err: unknown) => {
-      throw nativeUnavailable(err)
-    },
-  )
-  return loaded
+  return loadHeartNative(['Source', 'probe']).catch((err: unknown) => {
+    throw nativeUnavailable(err)
+  })
 }
 
 /** Native open options for a request: the expectation is enforced by the decoder at open, not after. */

@@ -13,7 +13,7 @@ import type { ErrorCode } from '@heart/contracts'
 /** The addon's exports, exactly as native/index.d.ts declares them. */
 export type HeartNative = typeof import('@heart/native')
 /** The name of one export of the addon (`Source`, `probe`, `encodeJpeg`, ...). */
-export type HeartNativeExport = Exclude<keyof HeartNative, '__napiBindingTarget'>
+export type HeartNativeExport = keyof HeartNative
 
 const NATIVE_UNAVAILABLE = 'NATIVE_UNAVAILABLE' satisfies ErrorCode
 
