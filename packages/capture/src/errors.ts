@@ -3,19 +3,19 @@
 // codes, never on message text. Messages never contain credentials: callers
 // pass already-redacted URLs, and wrapNativeError scrubs whatever the
 // decoder wrote.
-import type { CaptureErrorCode as OwnCaptureErrorCode, NativeErrorCode } from '@heart/contracts'
+import { CAPTURE_ERROR_CODES, CodedError, NATIVE_ERROR_CODES, type CaptureErrorCode as OwnCaptureErrorCode, type NativeErrorCode } from '@heart/contracts'
 import { redactText } from './redact.js'
 
 /** Codes a CaptureError carries: capture's own, and the native decoder's, passed through unchanged. */
 export type CaptureErrorCode = OwnCaptureErrorCode | NativeErrorCode
 
-export class CaptureError extends Error {
-  readonly code: string
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'CaptureError'
-    this.code = code
-  }
+export class CaptureError extends CodedError<CaptureErrorCode> {}
+
+const knownCodes: ReadonlySet<string> = new Set([...CAPTURE_ERROR_CODES, ...NATIVE_ERROR_CODES])
+
+/** A code capture may carry; anything else thrown at it becomes UNKNOWN rather than a code nobody documented. */
+function isCaptureErrorCode(code: string): code is CaptureErrorCode {
+  return knownCodes.has(code)
 }
 
 export function invalidSource(what: string, hint: string): CaptureError {
@@ -73,9 +73,9 @@ export function wrapNativeError(err: unknown, secrets: readonly string[] = []): 
     return new CaptureError(err.code, redactText(err.message, secrets), { cause: err.cause })
   }
   const e = err as { code?: unknown; message?: unknown; name?: unknown } | null
-  const rawCode = typeof e?.code === 'string' && e.code.length > 0 ? e.code : undefined
+  const rawCode = typeof e?.code === 'string' && isCaptureErrorCode(e.code) ? e.code : undefined
   const isAbort = e?.name === 'AbortError'
-  const code = rawCode ?? (isAbort ? 'ABORTED' : 'UNKNOWN')
+  const code: CaptureErrorCode = rawCode ?? (isAbort ? 'ABORTED' : 'UNKNOWN')
   const message = typeof e?.message === 'string' ? e.message : String(err)
   // The cause is dropped on purpose: the native error's message may hold the raw URL.
   return new CaptureError(code, redactText(message, secrets))

@@ -2,12 +2,11 @@
 // prefixed by their area where the bare word would be ambiguous (RING_*,
 // STREAM_*, VISION_*, DETECTION_*, METRIC_*). docs/errors.md documents each
 // one; a test keeps that page and these lists equal.
+import type { NativeErrorCode as NapiNativeErrorCode } from '@heart/native'
 
 /**
- * The codes @heart/native raises, mirroring `ErrorCode::as_str` in
- * native/src/error.rs.
- * LEAD: switch to a re-export of @heart/native's generated `NativeErrorCode`
- * once that lands, so the Rust enum is the only home of these.
+ * The codes @heart/native raises: the values of the crate's `NativeErrorCode`
+ * enum (native/src/error.rs), checked against it at build time below.
  */
 export const NATIVE_ERROR_CODES = Object.freeze([
   'INVALID_ARGUMENT',
@@ -32,6 +31,16 @@ export const NATIVE_ERROR_CODES = Object.freeze([
   'INTERNAL',
 ] as const)
 export type NativeErrorCode = (typeof NATIVE_ERROR_CODES)[number]
+
+// The crate's `#[napi] enum NativeErrorCode` is the truth; this list is what
+// code without the addon types against. The build fails (here, naming the
+// missing codes) when a Rust change adds, removes or renames a code and this
+// list is not changed with it. Type-only: nothing here loads the addon.
+type CratesNativeErrorCode = `${NapiNativeErrorCode}`
+const nativeListHasEveryCrateCode: Exclude<CratesNativeErrorCode, NativeErrorCode> extends never ? true : Exclude<CratesNativeErrorCode, NativeErrorCode> = true
+const crateHasEveryListedCode: Exclude<NativeErrorCode, CratesNativeErrorCode> extends never ? true : Exclude<NativeErrorCode, CratesNativeErrorCode> = true
+void nativeListHasEveryCrateCode
+void crateHasEveryListedCode
 
 /** Codes capture raises itself (native codes pass through it unchanged). */
 export const CAPTURE_ERROR_CODES = Object.freeze([

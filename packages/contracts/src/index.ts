@@ -36,3 +36,4 @@ export type {
   VisionErrorCode,
 } from './error-codes.js'
 export type { HealthChangePayload, WorkerCrashedPayload, HeartEventMap, HeartEventType } from './events.js'
+export { CodedError } from './coded-error.js'

@@ -1,14 +1,7 @@
-import type { KernelErrorCode } from '@heart/contracts'
+import { CodedError, type KernelErrorCode } from '@heart/contracts'
 
 /** Kernel errors carry a stable `code`; messages say what happened and what to do. */
-export class KernelError extends Error {
-  readonly code: KernelErrorCode
-  constructor(code: KernelErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'KernelError'
-    this.code = code
-  }
-}
+export class KernelError extends CodedError<KernelErrorCode> {}
 
 export function configError(problems: string[], source: string): KernelError {
   const list = problems.map((p) => `  - ${p}`).join('\n')

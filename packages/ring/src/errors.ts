@@ -1,14 +1,7 @@
-import type { RingErrorCode } from '@heart/contracts'
+import { CodedError, type RingErrorCode } from '@heart/contracts'
 
 /** Errors raised by the ring carry a stable `code` callers can branch on. */
-export class RingError extends Error {
-  readonly code: RingErrorCode
-  constructor(code: RingErrorCode, message: string) {
-    super(message)
-    this.name = 'RingError'
-    this.code = code
-  }
-}
+export class RingError extends CodedError<RingErrorCode> {}
 
 export function invalidArgument(message: string): RingError {
   return new RingError('RING_INVALID_ARGUMENT', message)

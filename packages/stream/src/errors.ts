@@ -1,27 +1,19 @@
 // Error factories: every error says what happened and what to do about it, and
 // carries a stable `code` that tests and callers can match on.
 
-import type { StreamErrorCode } from '@heart/contracts'
+import { CodedError, type StreamErrorCode } from '@heart/contracts'
 
-export interface StreamError extends Error {
-  code: StreamErrorCode
-}
-
-function streamError(code: StreamErrorCode, message: string): StreamError {
-  const err = new Error(message) as StreamError
-  err.code = code
-  return err
-}
+export class StreamError extends CodedError<StreamErrorCode> {}
 
 export function invalidEncoderConfig(field: string, value: unknown, expected: string): StreamError {
-  return streamError(
+  return new StreamError(
     'STREAM_CONFIG',
     `stream encoder config: ${field} = ${JSON.stringify(value)} is not valid; expected ${expected}`,
   )
 }
 
 export function jpegTooLarge(bytes: number, capacity: number): StreamError {
-  return streamError(
+  return new StreamError(
     'STREAM_JPEG_TOO_LARGE',
     `encoded JPEG of ${bytes} bytes does not fit the ${capacity}-byte share slot; ` +
       `lower the stream size or quality, or create the JpegShare with a larger slotBytes`,
@@ -29,7 +21,7 @@ export function jpegTooLarge(bytes: number, capacity: number): StreamError {
 }
 
 export function badJpegShare(reason: string): StreamError {
-  return streamError(
+  return new StreamError(
     'STREAM_SHARE',
     `the SharedArrayBuffer given as the JPEG share is not one: ${reason}; ` +
       `create it with JpegShare.create() in the main thread and pass share.buffer to the encoder worker`,
@@ -37,7 +29,7 @@ export function badJpegShare(reason: string): StreamError {
 }
 
 export function encoderModuleInvalid(specifier: string, detail: string): StreamError {
-  return streamError(
+  return new StreamError(
     'STREAM_ENCODER_MODULE',
     `encoder module ${JSON.stringify(specifier)} cannot be used: ${detail}; ` +
       `it must export encodeJpeg(src, layout, { width, height, quality }) (build the native addon with pnpm run build:native)`,
@@ -45,7 +37,7 @@ export function encoderModuleInvalid(specifier: string, detail: string): StreamE
 }
 
 export function missingSharedBuffer(name: string): StreamError {
-  return streamError(
+  return new StreamError(
     'STREAM_SHARED_MISSING',
     `the encoder worker was started without ctx.shared.${name}; ` +
       `start it with encoderService(...) so the ring and the JPEG share are passed in`,

@@ -21,7 +21,7 @@ export { startStream } from './stream-service.js'
 export type { StartStreamOptions, StreamService } from './stream-service.js'
 export { thermalRingSource } from './thermal-source.js'
 export type { ThermalRingSource, ThermalRingSourceOptions } from './thermal-source.js'
-export type { StreamError } from './errors.js'
+export { StreamError } from './errors.js'
 export type {
   Box,
   Detection,

@@ -16,7 +16,7 @@ export {
 } from './heart-catalogue.js'
 export type { HeartCatalogueOptions } from './heart-catalogue.js'
 export type { Attributes, Catalogue, MetricDeclaration, MetricKind } from './types.js'
-export type { TelemetryError } from './errors.js'
+export { TelemetryError } from './errors.js'
 export { METRICS_MAGIC, METRICS_LAYOUT_VERSION } from './layout.js'
 export { renderPrometheus, prometheusRoute, DEFAULT_EXPORT_BOUNDS_MS, PROMETHEUS_CONTENT_TYPE } from './prometheus.js'
 export type { PrometheusOptions } from './prometheus.js'

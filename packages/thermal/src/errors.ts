@@ -1,18 +1,11 @@
 // Error factories: every error carries a stable `code` so callers (the poller's loss
 // accounting, health) can branch on it, and a message that says what to do next.
 
-import type { ThermalErrorCode } from '@heart/contracts'
+import { CodedError, type ThermalErrorCode } from '@heart/contracts'
 
 export type { ThermalErrorCode }
 
-export class ThermalError extends Error {
-  readonly code: ThermalErrorCode
-  constructor(code: ThermalErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'ThermalError'
-    this.code = code
-  }
-}
+export class ThermalError extends CodedError<ThermalErrorCode> {}
 
 export function eepromLengthError(got: number): ThermalError {
   return new ThermalError(

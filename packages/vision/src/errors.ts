@@ -1,16 +1,9 @@
 // Error factories: every error says what happened and what to do, and carries
 // a stable `code` that callers and tests can match on.
 
-import type { VisionErrorCode } from '@heart/contracts'
+import { CodedError, type VisionErrorCode } from '@heart/contracts'
 
-export class VisionError extends Error {
-  readonly code: VisionErrorCode
-  constructor(code: VisionErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'VisionError'
-    this.code = code
-  }
-}
+export class VisionError extends CodedError<VisionErrorCode> {}
 
 export function invalidOption(name: string, value: unknown, expected: string): VisionError {
   return new VisionError(
