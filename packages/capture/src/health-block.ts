@@ -5,7 +5,8 @@
 import { SharedBlock, type SharedBlockOf } from '@heart/ring'
 import { healthLayout, STATE_CODES } from './health-layout.js'
 import { Histogram } from '@heart/telemetry'
-import { monotonicMs, RateWindow, SampleWindow } from './stats.js'
+import { SampleWindow } from '@heart/telemetry'
+import { monotonicMs, RateWindow } from './stats.js'
 import type { CameraHealth, CaptureState, HealthStatus } from './types.js'
 
 type HealthBlock = SharedBlockOf<typeof healthLayout>

@@ -32,7 +32,7 @@ export type { ReconnectDecision, PolicyDeps } from './reconnect.js'
 export { tcpReachable } from './reachability.js'
 export { createHealthBuffer, CaptureHealthReader, CaptureHealthWriter, healthStatus } from './health-block.js'
 export type { HealthThresholds } from './health-block.js'
-export { SampleWindow, RateWindow, monotonicMs } from './stats.js'
+export { RateWindow, monotonicMs } from './stats.js'
 
 export type {
   CameraHealth, CaptureConfig, CaptureExpectation, CaptureState, CaptureWorkerConfig, DecoderChoice, FileSource,

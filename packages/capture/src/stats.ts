@@ -6,38 +6,6 @@ export function monotonicMs(): number {
   return Number(process.hrtime.bigint()) / 1e6
 }
 
-/**
- * The most recent `capacity` samples, for percentiles that describe the
- * stream as it is now rather than since boot.
- */
-export class SampleWindow {
-  private readonly values: Float64Array
-  private count = 0
-  private next = 0
-  constructor(capacity = 1024) {
-    if (!(capacity >= 1)) throw new RangeError(`capacity must be >= 1, got ${capacity}`)
-    this.values = new Float64Array(capacity)
-  }
-  add(v: number): void {
-    this.values[this.next] = v
-    this.next = (this.next + 1) % this.values.length
-    if (this.count < this.values.length) this.count++
-  }
-  get size(): number {
-    return this.count
-  }
-  /** Percentiles (0..100) by nearest rank; null when empty. */
-  percentiles(...ps: number[]): (number | null)[] {
-    if (this.count === 0) return ps.map(() => null)
-    const sorted = this.values.slice(0, this.count).sort()
-    return ps.map((p) => sorted[Math.min(this.count - 1, Math.max(0, Math.ceil((p / 100) * this.count) - 1))]!)
-  }
-  clear(): void {
-    this.count = 0
-    this.next = 0
-  }
-}
-
 /** Events per second over a sliding time window. */
 export class RateWindow {
   private readonly times: Float64Array

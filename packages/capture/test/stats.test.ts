@@ -1,18 +1,5 @@
 import t from 'tap'
-import { monotonicMs, RateWindow, SampleWindow } from '../src/stats.js'
-
-t.test('SampleWindow keeps the latest samples and gives nearest-rank percentiles', async (t) => {
-  const w = new SampleWindow(100)
-  t.same(w.percentiles(50, 99), [null, null])
-  for (let i = 1; i <= 100; i++) w.add(i)
-  t.same(w.percentiles(50, 99, 100, 0), [50, 99, 100, 1])
-  for (let i = 0; i < 100; i++) w.add(1000) // old samples roll out
-  t.same(w.percentiles(50), [1000])
-  t.equal(w.size, 100)
-  w.clear()
-  t.equal(w.size, 0)
-  t.throws(() => new SampleWindow(0))
-})
+import { monotonicMs, RateWindow } from '../src/stats.js'
 
 t.test('RateWindow measures a steady rate and decays when events stop', async (t) => {
   const r = new RateWindow(2000)

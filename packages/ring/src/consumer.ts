@@ -1,35 +1,4 @@
-import {
-  CB_DELIVERED,
-  CB_DROPPED,
-  CB_LAST_ENQUEUED,
-  CB_MIN_INTERVAL,
-  ConsumerFlags,
-  C_DEPTH,
-  C_FLAGS,
-  C_GENERATION,
-  C_MAX_LEASES,
-  C_LEASES,
-  C_NAME,
-  C_NAME_LENGTH,
-  C_READ,
-  C_STATE,
-  C_THREAD_ID,
-  C_WAITING,
-  C_WRITE,
-  CONSUMER_I32_WORDS,
-  CONSUMER_I64_WORDS,
-  ConsumerState,
-  DropReason,
-  type DropReasonCode,
-  H_DEFAULT_DEPTH,
-  H_MAX_LEASES,
-  NAME_BYTES,
-  S_HOLDERS,
-  SLOT_RESERVE,
-  SB_CAPTURE_TS,
-  SLOT_I32_WORDS,
-  SLOT_I64_WORDS,
-} from './layout.js'
+import { CB_DELIVERED, CB_DROPPED, CB_LAST_ENQUEUED, CB_MIN_INTERVAL, ConsumerFlags, C_DEPTH, C_FLAGS, C_GENERATION, C_MAX_LEASES, C_LEASES, C_NAME, C_NAME_LENGTH, C_READ, C_STATE, C_THREAD_ID, C_WAITING, C_WRITE, CONSUMER_I32_WORDS, CONSUMER_I64_WORDS, ConsumerState, DropReason, type DropReasonCode, H_DEFAULT_DEPTH, H_MAX_LEASES, NAME_BYTES, S_HOLDERS, SLOT_RESERVE, SB_CAPTURE_TS, SLOT_I32_WORDS, SLOT_I64_WORDS } from './layout.js'
 import { consumerClosed, foreignLease, invalidArgument, leaseLimit, noConsumerSlot, slotBudgetExceeded } from './errors.js'
 import type { RingViews } from './views.js'
 import type { ConsumerOptions, FrameLease } from './types.js'

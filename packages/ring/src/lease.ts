@@ -1,21 +1,4 @@
-import {
-  MAX_PLANES,
-  PLANE_WORDS,
-  S_BYTE_LENGTH,
-  S_EPOCH,
-  S_FLAGS,
-  S_HEIGHT,
-  S_PIXFMT,
-  S_PLANE_COUNT,
-  S_PLANES,
-  S_WIDTH,
-  SB_CAPTURE_TS,
-  SB_DECODE_TS,
-  SB_PUBLISH_TS,
-  SB_SEQ,
-  SLOT_I32_WORDS,
-  SLOT_I64_WORDS,
-} from './layout.js'
+import { MAX_PLANES, PLANE_WORDS, S_BYTE_LENGTH, S_EPOCH, S_FLAGS, S_HEIGHT, S_PIXFMT, S_PLANE_COUNT, S_PLANES, S_WIDTH, SB_CAPTURE_TS, SB_DECODE_TS, SB_PUBLISH_TS, SB_SEQ, SLOT_I32_WORDS, SLOT_I64_WORDS } from './layout.js'
 import { pixelFormatName, type PixelFormatName, type PlaneLayout } from './pixel-format.js'
 import type { RingViews } from './views.js'
 import type { FrameLease } from './types.js'

@@ -26,6 +26,7 @@ export { startOtlpMetrics, RegistryMetricProducer, DEFAULT_OTLP_METRICS_URL } fr
 export type { OtlpMetricsOptions, OtlpMetricsHandle } from './otel-metrics.js'
 export { startTracing, FrameTracer, DEFAULT_OTLP_TRACES_URL, TRACER_NAME } from './tracing.js'
 export type { TracingOptions, TracingHandle, FrameTracerOptions } from './tracing.js'
+export { SampleWindow } from './sample-window.js'
 export { TraceTable } from './trace-table.js'
 export type { FrameTraceContext } from './trace-table.js'
 export { monotonicToHrTime } from './clock.js'

@@ -12,24 +12,7 @@ import {
   outLengthError,
   tooManyBadPixelsError,
 } from './errors.js'
-import {
-  AUX_CP_SP0,
-  AUX_CP_SP1,
-  AUX_GAIN,
-  AUX_PTAT,
-  AUX_VBE,
-  AUX_VDD,
-  COLS,
-  CTRL_CHESS_MODE,
-  CTRL_RESOLUTION_MASK,
-  CTRL_RESOLUTION_SHIFT,
-  EEPROM_WORDS,
-  FRAME_CTRL_INDEX,
-  FRAME_SUBPAGE_INDEX,
-  FRAME_WORDS,
-  PIXELS,
-  ROWS,
-} from './registers.js'
+import { AUX_CP_SP0, AUX_CP_SP1, AUX_GAIN, AUX_PTAT, AUX_VBE, AUX_VDD, COLS, CTRL_CHESS_MODE, CTRL_RESOLUTION_MASK, CTRL_RESOLUTION_SHIFT, EEPROM_WORDS, FRAME_CTRL_INDEX, FRAME_SUBPAGE_INDEX, FRAME_WORDS, PIXELS, ROWS } from './registers.js'
 
 /** The alpha values are stored as 1e-6 / alpha: the reference driver's SCALEALPHA. */
 const SCALE_ALPHA = 0.000001

@@ -10,23 +10,7 @@ import {
   type Mlx90640Params,
 } from './calibration.js'
 import { badArgumentError } from './errors.js'
-import {
-  AUX_CP_SP0,
-  AUX_CP_SP1,
-  AUX_GAIN,
-  AUX_PTAT,
-  AUX_VBE,
-  AUX_VDD,
-  CTRL_CHESS_MODE,
-  CTRL_RESOLUTION_MASK,
-  CTRL_RESOLUTION_SHIFT,
-  EEPROM_WORDS,
-  FRAME_CTRL_INDEX,
-  FRAME_SUBPAGE_INDEX,
-  FRAME_WORDS,
-  PIXELS,
-  RAM_WORDS,
-} from './registers.js'
+import { AUX_CP_SP0, AUX_CP_SP1, AUX_GAIN, AUX_PTAT, AUX_VBE, AUX_VDD, CTRL_CHESS_MODE, CTRL_RESOLUTION_MASK, CTRL_RESOLUTION_SHIFT, EEPROM_WORDS, FRAME_CTRL_INDEX, FRAME_SUBPAGE_INDEX, FRAME_WORDS, PIXELS, RAM_WORDS } from './registers.js'
 
 const KELVIN = 273.15
 /** RAM words the part never writes read back as 0x7FFF. */

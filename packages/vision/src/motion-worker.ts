@@ -10,9 +10,9 @@
 // build of the native addon and on the machine, and the answer is logged.
 
 import { serveConsumer } from '@heart/kernel'
+import { SampleWindow } from '@heart/telemetry'
 import type { FrameLease } from '@heart/ring'
 import { downscaleAverage } from './downscale.js'
-import { Durations } from './durations.js'
 import { unsupportedPixelFormat } from './errors.js'
 import { MotionDetector } from './motion.js'
 import type { MotionOptions } from './motion.js'
@@ -35,8 +35,8 @@ serveConsumer<MotionWorkerOptions | undefined>(async (ctx) => {
   const { scaleInto } = wanted === 'js' ? {} : await loadNative()
   // 'auto' starts on JS and switches if the native scaler times faster.
   let useNative = wanted === 'native' && scaleInto !== undefined
-  let trial: { js: Durations; native: Durations; scratch: Uint8Array; rowAcc: Uint32Array } | null =
-    wanted === 'auto' && scaleInto !== undefined ? { js: new Durations(TRIAL_FRAMES), native: new Durations(TRIAL_FRAMES), scratch: new Uint8Array(0), rowAcc: new Uint32Array(0) } : null
+  let trial: { js: SampleWindow; native: SampleWindow; scratch: Uint8Array; rowAcc: Uint32Array } | null =
+    wanted === 'auto' && scaleInto !== undefined ? { js: new SampleWindow(TRIAL_FRAMES), native: new SampleWindow(TRIAL_FRAMES), scratch: new Uint8Array(0), rowAcc: new Uint32Array(0) } : null
   // Before joining the ring: a cold worker runs the detector in V8's
   // interpreter, many times slower than optimised code, and at 60 FPS it
   // lost its first frames (as <name>_slow) while the JIT caught up.
@@ -109,12 +109,12 @@ serveConsumer<MotionWorkerOptions | undefined>(async (ctx) => {
     const timeJs = (): void => {
       const t0 = performance.now()
       downscaleAverage(frame.bytes, plane.offset, plane.stride, jsFactor, gw, gh, t.rowAcc, t.scratch)
-      t.js.record(performance.now() - t0)
+      t.js.add(performance.now() - t0)
     }
     const timeNative = (): void => {
       const t0 = performance.now()
       scaleInto!(frame.bytes, srcLayout!, scaled!, dstLayout!)
-      t.native.record(performance.now() - t0)
+      t.native.add(performance.now() - t0)
     }
     // Alternate the order so neither always runs with a warm cache.
     if (t.js.size % 2 === 0) {
@@ -125,8 +125,9 @@ serveConsumer<MotionWorkerOptions | undefined>(async (ctx) => {
       timeJs()
     }
     if (t.js.size < TRIAL_FRAMES) return
-    const jsMs = t.js.percentile(0.5)
-    const nativeMs = t.native.percentile(0.5)
+    // Both windows are full here, so neither median is null.
+    const jsMs = t.js.percentile(50) ?? Infinity
+    const nativeMs = t.native.percentile(50) ?? Infinity
     trial = null
     const pickNative = nativeMs < jsMs
     ctx.log.info('motion scaler chosen', {
@@ -162,7 +163,7 @@ serveConsumer<MotionWorkerOptions | undefined>(async (ctx) => {
   }
 
   // Where the time goes: per-frame work (scale + detect), logged every STATS_LOG_MS.
-  const frameMs = new Durations(1024)
+  const frameMs = new SampleWindow(1024)
   let statsFrames = 0
   let statsBoxes = 0
   let statsRecalibrations = 0
@@ -171,8 +172,8 @@ serveConsumer<MotionWorkerOptions | undefined>(async (ctx) => {
     ctx.log.info('motion detector', {
       frames: statsFrames,
       scaler: useNative ? 'native' : 'js',
-      ms_p50: round3(frameMs.percentile(0.5)),
-      ms_p99: round3(frameMs.percentile(0.99)),
+      ms_p50: round3(frameMs.percentile(50)),
+      ms_p99: round3(frameMs.percentile(99)),
       ms_max: round3(frameMs.max()),
       boxes_per_frame: round3(statsBoxes / statsFrames),
       recalibrations: statsRecalibrations,
@@ -198,7 +199,7 @@ serveConsumer<MotionWorkerOptions | undefined>(async (ctx) => {
       } else {
         r = detector!.processPlane(frame.bytes, frame.planes[0]!)
       }
-      frameMs.record(performance.now() - t0)
+      frameMs.add(performance.now() - t0)
       statsFrames++
       statsBoxes += r.boxCount
       if (r.recalibrated) {
@@ -255,8 +256,8 @@ function warmUp(inputWidth: number): { frames: number; ms: number } {
   return { frames, ms: Math.round(performance.now() - t0) }
 }
 
-function round3(v: number): number {
-  return Math.round(v * 1000) / 1000
+function round3<T extends number | null>(v: T): T {
+  return (v === null ? null : Math.round(v * 1000) / 1000) as T
 }
 
 function samePlanes(planes: FrameLease['planes'], layout: { planes: ReadonlyArray<{ offset: number; stride: number }> } | null): boolean {
