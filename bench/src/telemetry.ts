@@ -16,7 +16,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { startOtlpReceiver, type OtlpReceiver } from '@heart/telemetry/testing'
+import { freeLoopbackPort as freePort, startOtlpReceiver, type OtlpReceiver } from '@heart/telemetry/testing'
 import { machine, median, round, table, writeReport, type BenchReport } from './report.js'
 
 /** bench/dist/src -> packages/cli/dist/src/bin.js */
@@ -81,18 +81,6 @@ async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number):
     await new Promise((r) => setTimeout(r, 100))
   }
   throw new Error(`heart run did not answer ${url} within ${timeoutMs} ms`)
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net')
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0))
-    })
-  })
 }
 
 function sourceOf(o: BenchSettings): string {

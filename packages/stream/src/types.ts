@@ -99,16 +99,10 @@ export interface ThermalView {
 }
 
 /** JSON form of JpegFrameMeta (bigints as decimal strings), sent as SSE `frame` and in /frames/latest.json. */
-export interface FrameMetaJson {
-  seq: string
-  captureTsNs: string
-  encodedTsNs: string
-  srcWidth: number
-  srcHeight: number
-  width: number
-  height: number
-  encodeUs: number
-  flags: number
+export type FrameMetaJson = {
+  [K in keyof JpegFrameMeta]: JpegFrameMeta[K] extends bigint ? string : JpegFrameMeta[K]
+} & {
+  /** Size of the JPEG in bytes. */
   bytes: number
 }
 

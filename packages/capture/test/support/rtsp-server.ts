@@ -3,7 +3,7 @@
 // teardown by PID even when a test fails. Only the process started here is
 // ever signalled.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
+import { freeLoopbackPort as freePort } from '@heart/telemetry/testing'
 import { fileURLToPath } from 'node:url'
 
 // From dist/test/support/ back to the source tree, where the script lives.
@@ -35,17 +35,8 @@ export interface StartOptions {
   readyTimeoutMs?: number
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address()
-      const port = typeof addr === 'object' && addr ? addr.port : 0
-      s.close(() => resolve(port))
-    })
-  })
-}
+/** A free loopback port (the one helper every test server uses). */
+export { freePort }
 
 export async function startRtspServer(opts: StartOptions): Promise<RtspServer> {
   const attempts = opts.port === undefined ? 3 : 1
