@@ -1,8 +1,9 @@
-import { consumerListSchemaFor, kernelConfigShape, object, parseConfig, readConfigFile, string, type ConsumerConfig, type Infer } from '@heart/kernel'
-import { cameraOptionsSchema } from '@heart/capture'
+import { dirname, resolve } from 'node:path'
+import { checkedBy, configError, consumerListSchemaFor, kernelConfigShape, object, parseConfig, readConfigFile, string, type ConsumerConfig, type Infer } from '@heart/kernel'
+import { cameraOptionsSchema, parseSource } from '@heart/capture'
 import { thermalConfigSchema } from '@heart/thermal'
 import { telemetryConfigSchema } from '@heart/telemetry'
-import { consumerKinds } from './consumer-kinds.js'
+import { checkConsumers, consumerKinds } from './consumer-kinds.js'
 
 /**
  * heart's whole config, one schema: the kernel's sections, the camera source,
@@ -14,7 +15,12 @@ import { consumerKinds } from './consumer-kinds.js'
 export const heartConfigSchema = object({
   ...kernelConfigShape,
   /** The camera URL (the source grammar: docs/sources.md). */
-  source: string({ default: 'testsrc://?size=1920x1080&fps=60', hint: 'a source URL (rtsp://, file://, v4l2://, testsrc://, synthetic://)' }),
+  // The URL grammar checks the URL here, so a bad source is one more problem in the same report (exit 2).
+  source: checkedBy(
+    string({ default: 'testsrc://?size=1920x1080&fps=60', hint: 'a source URL (rtsp://, file://, v4l2://, testsrc://, synthetic://)' }),
+    (url) => void parseSource(url),
+    (message) => message.replace(/^invalid source: /, ''),
+  ),
   /** Capture options beyond the URL (decoder, pixFmt, expect, reconnect...): see docs/capture.md. */
   camera: cameraOptionsSchema,
   consumers: consumerListSchemaFor(consumerKinds),
@@ -77,4 +83,24 @@ export function loadHeartConfig(file: string | undefined, overrides: ConfigOverr
   // No consumers written: the standard ones, checked by the same schema (`consumers: []` means none).
   if (merged.consumers === undefined) merged.consumers = defaultConsumers()
   return parseConfig(heartConfigSchema, merged, file ?? 'built-in defaults')
+}
+
+/** A config loaded and fully checked, with the folder its relative paths start from. */
+export interface CheckedConfig {
+  config: HeartConfig
+  /** Paths in the config (a module consumer's file) are relative to the config file's folder. */
+  configDir: string
+}
+
+/**
+ * Everything `heart run` checks before it starts anything: the schema, then
+ * what needs the file system (module consumers' files and exports). Throws
+ * CONFIG_INVALID naming every problem. `heart config check` runs exactly this.
+ */
+export async function loadCheckedConfig(file: string | undefined, overrides: ConfigOverrides = {}): Promise<CheckedConfig> {
+  const config = loadHeartConfig(file, overrides)
+  const configDir = file ? dirname(resolve(file)) : process.cwd()
+  const problems = await checkConsumers(config.consumers, configDir)
+  if (problems.length > 0) throw configError(problems, file ?? 'built-in defaults')
+  return { config, configDir }
 }

@@ -1,8 +1,11 @@
+import type { ErrorCode } from '@heart/contracts'
 import { KernelError } from '@heart/kernel'
 import { helpText, parseArgs, parseHostPort, parsePositiveNumber, type FlagSpec } from './args.js'
 import { UsageError, usage } from './errors.js'
 import { runHeart } from './run.js'
-import { formatProbe, probeSource } from '@heart/capture'
+import { formatProbe, probeSource, redactUrl } from '@heart/capture'
+import { loadCheckedConfig } from './config.js'
+import { heartConfigJsonSchema } from './config-schema.js'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
@@ -22,6 +25,7 @@ commands:
   probe    open a source and print what it delivers
   bench    ring | decode | soak benchmarks
   budget   bandwidth and memory budget of a configuration
+  config   schema: print heart.yaml's JSON Schema; check: validate a config file
 
 heart <command> --help shows the command's options.
 `
@@ -37,6 +41,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await probeCommand(rest)
       case 'bench':
         return await benchCommand(rest)
+      case 'config':
+        return await configCommand(rest)
       case 'budget':
         // The budget math lives beside the soak harness (bench/src/budget.ts), which also generates the planning page from it.
         return await benchEntry(['budget', ...rest])
@@ -73,7 +79,10 @@ async function runCommand(argv: readonly string[]): Promise<number> {
   return 0
 }
 
-/** Known errors print their message (and code); others print a stack. Exit 2 for usage, 1 otherwise. */
+/** Codes that mean the command line or the config is wrong (the operator's to fix): exit 2, like a usage error. */
+const OPERATOR_MISTAKES: ReadonlySet<string> = new Set(['CONFIG_INVALID', 'CONFIG_UNREADABLE', 'INVALID_SOURCE', 'INVALID_CONFIG'] satisfies ErrorCode[])
+
+/** Known errors print their message (and code); others print a stack. Exit 2 for usage and config mistakes, 1 otherwise. */
 function reportError(error: unknown): number {
   if (error instanceof UsageError) {
     process.stderr.write(`heart: ${error.message}\n`)
@@ -82,10 +91,42 @@ function reportError(error: unknown): number {
   const code = (error as { code?: unknown })?.code
   if (error instanceof KernelError || (error instanceof Error && typeof code === 'string')) {
     process.stderr.write(`heart: ${error.message}${typeof code === 'string' ? ` [${code}]` : ''}\n`)
-    return error instanceof KernelError && code === 'CONFIG_INVALID' ? 2 : 1
+    return OPERATOR_MISTAKES.has(code as string) ? 2 : 1
   }
   process.stderr.write(`heart: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
   return 1
+}
+
+const CONFIG_FLAGS: Record<string, FlagSpec> = {
+  config: { value: true, help: 'config file to check, YAML or JSON (check only; default: the built-in defaults)' },
+  help: { value: false, help: 'show this help' },
+}
+const CONFIG_USAGE = 'schema | check [--config FILE]'
+
+/** `heart config schema` prints the JSON Schema editors use; `heart config check` validates a file exactly as `heart run` would, starting nothing. */
+async function configCommand(argv: readonly string[]): Promise<number> {
+  const { flags, positionals } = parseArgs(argv, CONFIG_FLAGS, 'config')
+  const [action, ...extra] = positionals
+  if (flags.help) {
+    process.stdout.write(helpText('config', CONFIG_USAGE, CONFIG_FLAGS))
+    return 0
+  }
+  if (extra.length > 0) throw usage(`heart config ${action} takes no further arguments (got "${extra[0]}")`)
+  switch (action) {
+    case 'schema':
+      if (flags.config !== undefined) throw usage('heart config schema takes no --config: the schema is the same for every file')
+      process.stdout.write(JSON.stringify(heartConfigJsonSchema(), null, 2) + '\n')
+      return 0
+    case 'check': {
+      const file = flags.config as string | undefined
+      const { config } = await loadCheckedConfig(file)
+      const enabled = config.consumers.filter((c) => c.enabled).map((c) => `${c.name} (${c.kind})`)
+      process.stdout.write(`${file ?? 'built-in defaults'}: valid; source ${redactUrl(config.source)}; consumers: ${enabled.join(', ') || 'none'}\n`)
+      return 0
+    }
+    default:
+      throw usage(action === undefined ? `heart config needs an action: ${CONFIG_USAGE}` : `heart config: unknown action "${action}"; use ${CONFIG_USAGE}`)
+  }
 }
 
 const PROBE_FLAGS: Record<string, FlagSpec> = {

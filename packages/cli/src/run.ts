@@ -1,6 +1,5 @@
 import { writeFile } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
-import { Kernel, configError, type HealthReport, type Logger } from '@heart/kernel'
+import { Kernel, type HealthReport, type Logger } from '@heart/kernel'
 import { CaptureService, parseSource, type CaptureSupervisor } from '@heart/capture'
 import {
   HeartMetric,
@@ -18,8 +17,8 @@ import {
   type OtlpMetricsHandle,
   type WorkerTracingConfig,
 } from '@heart/telemetry'
-import { loadHeartConfig, type ConfigOverrides, type HeartConfig } from './config.js'
-import { checkConsumers, startConsumerKind, type StartedConsumer } from './consumer-kinds.js'
+import { loadCheckedConfig, type ConfigOverrides, type HeartConfig } from './config.js'
+import { startConsumerKind, type StartedConsumer } from './consumer-kinds.js'
 import { startThermal, type ThermalConfig } from '@heart/thermal'
 import { HttpServer, jsonRoute } from './http-server.js'
 import { StatusPrinter } from './status-line.js'
@@ -75,13 +74,9 @@ export interface RunningHeart {
  */
 export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> {
   const logger = options.logger ?? createFieldLogger({ base: { app: 'heart' } })
-  const config = loadHeartConfig(options.configFile, options)
+  const { config, configDir } = await loadCheckedConfig(options.configFile, options)
   const telemetry = parseTelemetryConfig(options.telemetry ?? config.telemetry, `${options.configFile ?? 'config'}: telemetry`)
   const consumers = config.consumers.filter((c) => c.enabled)
-  // Paths in the config (a module consumer's file) are relative to the config file.
-  const configDir = options.configFile ? dirname(resolve(options.configFile)) : process.cwd()
-  const consumerProblems = await checkConsumers(config.consumers, configDir)
-  if (consumerProblems.length > 0) throw configError(consumerProblems, options.configFile ?? 'built-in defaults')
   const spec = parseSource(config.source)
 
   const catalogueOptions: HeartCatalogueOptions = { consumers: consumers.map((c) => c.name) }

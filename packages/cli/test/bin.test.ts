@@ -1,0 +1,84 @@
+// The heart binary as an operator runs it: a separate process, its exit code
+// and what it prints. Every usage or config mistake exits 2 with a named
+// problem and no stack trace, before anything starts.
+import { spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t, { type Test } from 'tap'
+
+const bin = fileURLToPath(new URL('../src/bin.js', import.meta.url))
+
+interface Ran {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+function heart(args: string[], timeoutMs = 20_000): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`heart ${args.join(' ')} did not exit within ${timeoutMs} ms`))
+    }, timeoutMs)
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+/** A stack frame line, as Node prints them ("    at fn (file:line:col)"). */
+const STACK_FRAME = /^\s+at .+[:(]/m
+
+function configFile(t: Test, name: string, text: string | Buffer): string {
+  const dir = t.testdir({})
+  const file = join(dir, name)
+  writeFileSync(file, text)
+  return file
+}
+
+const mistakes: { what: string; args: (t: Test) => string[]; says: RegExp }[] = [
+  { what: 'an unknown flag', args: () => ['run', '--sorce', 'testsrc://'], says: /--sorce/ },
+  { what: 'an unknown command', args: () => ['rnu'], says: /unknown command "rnu"/ },
+  { what: 'a typo in the config', args: (t) => ['run', '--config', configFile(t, 'heart.yaml', 'camera: { pixfmt: nv12 }\n')], says: /camera\.pixfmt: unknown setting \(did you mean "pixFmt"\?\)/ },
+  { what: 'a YAML file holding a number', args: (t) => ['run', '--config', configFile(t, 'heart.yaml', '42\n')], says: /the file holds a number, expected a mapping of settings/ },
+  { what: 'a YAML file holding null', args: (t) => ['run', '--config', configFile(t, 'heart.yaml', 'null\n')], says: /the file holds null, expected a mapping/ },
+  { what: 'a YAML file holding a string', args: (t) => ['run', '--config', configFile(t, 'heart.yaml', 'hello\n')], says: /the file holds a string, expected a mapping/ },
+  { what: '__proto__ as a kind', args: (t) => ['run', '--config', configFile(t, 'heart.yaml', 'consumers:\n  - { name: x, kind: __proto__ }\n')], says: /consumers\[0\]\.kind/ },
+  { what: 'a binary file as the config', args: (t) => ['run', '--config', configFile(t, 'heart.yaml', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2, 0xff]))], says: /not a text file/ },
+  { what: 'a config file that does not exist', args: (t) => ['run', '--config', join(t.testdir({}), 'missing.yaml')], says: /cannot read config file/ },
+  { what: 'a source with no scheme', args: () => ['run', '--source', '/dev/video0'], says: /source: "\/dev\/video0" has no scheme/ },
+  { what: 'config check of a bad file', args: (t) => ['config', 'check', '--config', configFile(t, 'heart.yaml', 'thermal: { hzz: 4 }\n')], says: /thermal\.hzz: unknown setting/ },
+  { what: 'config with no action', args: () => ['config'], says: /heart config needs an action/ },
+]
+
+for (const mistake of mistakes) {
+  t.test(`${mistake.what}: exit 2, the problem named, no stack trace`, async (t) => {
+    const ran = await heart(mistake.args(t))
+    t.equal(ran.code, 2, 'exit code 2')
+    t.match(ran.stderr, mistake.says, 'names the problem')
+    t.notMatch(ran.stderr, STACK_FRAME, 'no stack trace')
+    t.notMatch(ran.stderr, /heart (started|stopped)|capture/i, 'nothing started')
+  })
+}
+
+t.test('config schema prints the JSON Schema and exits 0', async (t) => {
+  const ran = await heart(['config', 'schema'])
+  t.equal(ran.code, 0)
+  const schema = JSON.parse(ran.stdout) as { $schema: string; properties: Record<string, unknown> }
+  t.equal(schema.$schema, 'https://json-schema.org/draft/2020-12/schema')
+  t.ok(schema.properties.consumers && schema.properties.camera && schema.properties.source, 'the sections are there')
+})
+
+t.test('config check of a good file says what would run and exits 0', async (t) => {
+  const file = configFile(t, 'heart.yaml', 'source: "synthetic://?size=64x48&fps=10"\nconsumers: [{ name: check, kind: verify }]\n')
+  const ran = await heart(['config', 'check', '--config', file])
+  t.equal(ran.code, 0, ran.stderr)
+  t.match(ran.stdout, /valid; source synthetic:\/\/\?size=64x48&fps=10; consumers: check \(verify\)/)
+})
