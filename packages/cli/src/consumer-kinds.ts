@@ -1,7 +1,8 @@
 // The consumer kinds `heart run` knows, merged from the packages that own
 // them (vision: motion, detection; stream: encoder), plus the two the CLI
 // owns: `verify` and `module`, an application's own consumer from its config
-// file. A new kind is its package's kind module and one line here.
+// file. A new kind is its package's kind module and one line here; a kind
+// whose worker is one setup function is one file (consumers/worker-kind.ts).
 import { stat } from 'node:fs/promises'
 import { isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -21,7 +22,8 @@ import {
 } from '@heart/kernel'
 import { detectionKind, motionKind } from '@heart/vision'
 import { encoderKind } from '@heart/stream'
-import type { ModuleWorkerApp } from './consumers/module-worker.js'
+import { tamperKind } from './consumers/tamper.js'
+import { startSetupWorker } from './consumers/worker-kind.js'
 import { usage } from './errors.js'
 
 export type { ConsumerKindContext, StartedConsumer } from '@heart/kernel'
@@ -93,14 +95,13 @@ export const moduleKind = defineConsumerKind<Record<string, unknown>>({
     return []
   },
   start(entry, ctx) {
-    const app: ModuleWorkerApp = { module: pathToFileURL(modulePath(entry, ctx.configDir)).href, options: entry.options }
-    ctx.kernel.startConsumer({ name: entry.name, entry: new URL('./consumers/module-worker.js', import.meta.url), ring: ctx.ring, consumer: ringOptionsOf(entry), app })
+    startSetupWorker(entry, ctx, pathToFileURL(modulePath(entry, ctx.configDir)).href)
     return {}
   },
 })
 
 /** Every consumer kind `heart run` knows. */
-export const consumerKinds: ConsumerKindRegistry = consumerKindRegistry([verifyKind, motionKind, detectionKind, encoderKind, moduleKind])
+export const consumerKinds: ConsumerKindRegistry = consumerKindRegistry([verifyKind, motionKind, detectionKind, encoderKind, tamperKind, moduleKind])
 
 /**
  * The checks that need the whole list or the file system, before anything
