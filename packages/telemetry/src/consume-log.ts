@@ -11,7 +11,8 @@
 // not there yet. The log is sized for seconds of sampled frames; a reader
 // that falls a whole log behind skips what was overwritten.
 
-import { SharedBlock, defineSharedBlock } from '@heart/ring'
+import { defineSharedBlock, type SharedBlock } from '@heart/ring'
+import { attachEntryBlock, createEntryBlock, type EntryArray } from './entry-block.js'
 import { badConsumeLog } from './errors.js'
 
 /** Header (magic, version, byte length) from the shared-block helper, the write cursor, then the records as its tail. */
@@ -40,6 +41,7 @@ const R_SEQ_LOW = 2
 const R_SEQ_HIGH = 3
 /** Float64 index of the record's first float, relative to the record (word 4 = byte 16). */
 const R_FLOATS_WORD = 4
+const RECORDS: EntryArray<'write', never, never> = { layout: CONSUME_LOG_LAYOUT, entryBytes: RECORD_BYTES, entries: 'records' }
 const TWO_POW_32 = 4294967296
 
 export interface ConsumeRecord {
@@ -58,7 +60,7 @@ export class ConsumeLog {
   /** Reader's next claim index (reader side only). */
   private readCursor: number
 
-  private constructor(block: SharedBlock) {
+  private constructor(block: SharedBlock<'write', never, never>) {
     this.buffer = block.buffer
     this.records = block.tailBytes / RECORD_BYTES
     this.words = block.i32
@@ -67,15 +69,11 @@ export class ConsumeLog {
   }
 
   static create(records = 256): ConsumeLog {
-    if (!Number.isInteger(records) || records < 1 || records > 65536) throw badConsumeLog(`records must be a whole number from 1 to 65536, got ${records}`)
-    return new ConsumeLog(SharedBlock.create(CONSUME_LOG_LAYOUT, records * RECORD_BYTES))
+    return new ConsumeLog(createEntryBlock(RECORDS, records))
   }
 
-  /** Checks magic, version and length (the shared-block helper), then that the tail is whole records. */
   static attach(buffer: SharedArrayBuffer): ConsumeLog {
-    const block = SharedBlock.attach(CONSUME_LOG_LAYOUT, buffer)
-    if (block.tailBytes === 0 || block.tailBytes % RECORD_BYTES !== 0) throw badConsumeLog(`its ${block.tailBytes} bytes of records are not a whole number of ${RECORD_BYTES}-byte records`)
-    return new ConsumeLog(block)
+    return new ConsumeLog(attachEntryBlock(RECORDS, buffer))
   }
 
   /** Any thread: records that consumer `consumer` worked on frame `seq` from startNs to endNs (CLOCK_MONOTONIC). */

@@ -2,8 +2,8 @@
 // One writer (the producer) per table; readers in any thread. Each slot is a
 // seqlock so a reader never mixes the ids of two frames.
 
-import { SharedBlock } from '@heart/ring'
-import { badTraceTable } from './errors.js'
+import type { SharedBlock } from '@heart/ring'
+import { attachEntryBlock, createEntryBlock, type EntryArray } from './entry-block.js'
 import {
   TRACE_SLOT_FLAGS_WORD,
   TRACE_SLOT_LOCK_WORD,
@@ -27,13 +27,14 @@ export interface FrameTraceContext {
 const SLOT_BYTES = TRACE_SLOT_WORDS * 4
 /** Int32 index of slot 0: the slots are the block's tail. */
 const SLOTS_WORD = TRACE_TABLE_LAYOUT.tailOffset / 4
+const SLOTS: EntryArray<never, never, never> = { layout: TRACE_TABLE_LAYOUT, entryBytes: SLOT_BYTES, entries: 'slots' }
 
 export class TraceTable {
   readonly buffer: SharedArrayBuffer
   readonly slots: number
   private readonly words: Int32Array
 
-  private constructor(block: SharedBlock) {
+  private constructor(block: SharedBlock<never, never, never>) {
     this.buffer = block.buffer
     this.slots = block.tailBytes / SLOT_BYTES
     this.words = block.i32
@@ -44,15 +45,11 @@ export class TraceTable {
    * sampling a consumer may lag slots * N frames before its lookups miss.
    */
   static create(slots = 64): TraceTable {
-    if (!Number.isInteger(slots) || slots < 1 || slots > 65536) throw badTraceTable(`slots must be a whole number from 1 to 65536, got ${slots}`)
-    return new TraceTable(SharedBlock.create(TRACE_TABLE_LAYOUT, slots * SLOT_BYTES))
+    return new TraceTable(createEntryBlock(SLOTS, slots))
   }
 
-  /** Checks magic, version and length (the shared-block helper), then that the tail is whole slots. */
   static attach(buffer: SharedArrayBuffer): TraceTable {
-    const block = SharedBlock.attach(TRACE_TABLE_LAYOUT, buffer)
-    if (block.tailBytes === 0 || block.tailBytes % SLOT_BYTES !== 0) throw badTraceTable(`its ${block.tailBytes} bytes of slots are not a whole number of ${SLOT_BYTES}-byte slots`)
-    return new TraceTable(block)
+    return new TraceTable(attachEntryBlock(SLOTS, buffer))
   }
 
   /** Producer: publishes the trace context of frame `seq` (hex ids, as OpenTelemetry gives them). */
