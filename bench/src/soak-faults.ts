@@ -1,6 +1,7 @@
 // Scripted faults of the soak: each one is started at a planned second, held
 // for a while, undone, and then watched until the run has recovered from it.
 import type { Kernel } from '@heart/kernel'
+import type { Catalogue } from '@heart/telemetry'
 import { THERMAL_WORKER_URL, type FaultRates, type ThermalConfig, type ThermalService } from '@heart/thermal'
 import { STALL_FLAG_INDEX } from './soak-layout.js'
 
@@ -132,7 +133,8 @@ export function thermalRestarter(
   kernel: Kernel,
   thermal: ThermalService,
   base: ThermalConfig,
-  metrics: { buffer: SharedArrayBuffer; consumers: string[] },
+  /** The run's registry buffer and the catalogue it was built from (the restarted worker attaches with the same). */
+  metrics: { buffer: SharedArrayBuffer; catalogue: Catalogue },
   restart: { initialMs: number; maxMs: number },
   name = 'thermal',
 ): (faultRates: FaultRates) => Promise<void> {
@@ -142,7 +144,7 @@ export function thermalRestarter(
     kernel.startService({
       name,
       entry: THERMAL_WORKER_URL,
-      config: { thermal: config, ringKey: 'ring', healthKey: 'health', metrics: { key: 'metrics', catalogue: { consumers: metrics.consumers } } },
+      config: { thermal: config, ringKey: 'ring', healthKey: 'health', metrics: { key: 'metrics', catalogue: metrics.catalogue } },
       shared: { ring: thermal.ring.buffer, health: thermal.healthBuffer, metrics: metrics.buffer },
       restart,
     })

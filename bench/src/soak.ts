@@ -7,9 +7,9 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir, uptime } from 'node:os'
 import { dirname, join } from 'node:path'
 import { mb, type HealthReport, type Logger } from '@heart/kernel'
-import { HeartMetric, HistogramSnapshot, type Counter } from '@heart/telemetry'
+import { HistogramSnapshot, type Counter } from '@heart/telemetry'
 import { THERMAL_LOSS_REASONS, type ThermalConfig } from '@heart/thermal'
-import { consumerKinds, runHeart, type RunningHeart, type RunSummary } from 'heart'
+import { HeartMetric, consumerKinds, runHeart, type RunningHeart, type RunSummary } from 'heart'
 import { machine, median, round } from './report.js'
 import { renderReport, type Band, type Chart } from './soak-html.js'
 import {
@@ -159,7 +159,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const stallFlag = new Int32Array(control)
   kernel.startConsumer({ name: STALL_CONSUMER, entry: new URL('./soak-stall-worker.js', import.meta.url), ring: 'camera', consumer: { depth: 2 }, app: { flagKey: 'soak' }, shared: { soak: control } })
 
-  // The metrics catalogue was built from the configured consumers: the thermal restart must use the same.
   const consumerNames = heart.config.consumers.filter((c) => c.enabled).map((c) => c.name)
   const faultCtx: FaultContext = {
     kernel,
@@ -167,7 +166,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     crashConsumer: CRASH_CONSUMER,
     stallFlag,
     restartThermal: heart.thermal
-      ? thermalRestarter(kernel, heart.thermal, heart.config.thermal as ThermalConfig, { buffer: metrics.buffer, consumers: consumerNames }, {
+      ? thermalRestarter(kernel, heart.thermal, heart.config.thermal as ThermalConfig, { buffer: metrics.buffer, catalogue: metrics.catalogue }, {
           initialMs: heart.config.supervisor.restartInitialMs,
           maxMs: heart.config.supervisor.restartMaxMs,
         })
@@ -186,7 +185,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     decode: new SecondBySecond(metrics.histogram(HeartMetric.decodeDuration)),
     tick: new SecondBySecond(metrics.histogram(HeartMetric.loopTickInterval)),
   }
-  const thermalLost: Counter[] = THERMAL_LOSS_REASONS.map((reason) => metrics.counter(HeartMetric.thermalLost, { reason }))
+  // Without thermal the run's catalogue has no thermal series (nothing would count them).
+  const thermalLost: Counter[] = heart.thermal ? THERMAL_LOSS_REASONS.map((reason) => metrics.counter(HeartMetric.thermalLost, { reason })) : []
   const thermalRing = heart.thermal?.ring ?? null
 
   const totals = new Totals()

@@ -1,9 +1,10 @@
 import t from 'tap'
-import { HeartMetric, HistogramSnapshot, MetricsRegistry, heartCatalogue } from '@heart/telemetry'
+import { HistogramSnapshot, MetricsRegistry } from '@heart/telemetry'
+import { HeartMetric, heartMetricsCatalogue } from 'heart'
 import { accumulate, SecondBySecond, spread } from '../src/soak-stats.js'
 
 t.test('second by second: each next() holds only that second, pool() adds chosen seconds', async (t) => {
-  const registry = MetricsRegistry.create(heartCatalogue())
+  const registry = MetricsRegistry.create(heartMetricsCatalogue({ consumers: [], thermal: false }))
   const h = registry.histogram(HeartMetric.loopTickInterval)
   const s = new SecondBySecond(h)
   for (let i = 0; i < 100; i++) h.record(5)
@@ -24,7 +25,7 @@ t.test('second by second: each next() holds only that second, pool() adds chosen
 })
 
 t.test('accumulate adds counts, sums and extremes', async (t) => {
-  const registry = MetricsRegistry.create(heartCatalogue())
+  const registry = MetricsRegistry.create(heartMetricsCatalogue({ consumers: [], thermal: false }))
   const h = registry.histogram(HeartMetric.decodeDuration)
   h.record(1)
   h.record(2)

@@ -4,7 +4,7 @@
 // worker.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { FrameRing, frameLayout, type RingOptions } from '@heart/ring'
-import type { HeartCatalogueOptions } from '@heart/telemetry'
+import type { Catalogue } from '@heart/telemetry'
 import { resolveCaptureConfig, type CaptureConfigInput } from './config.js'
 import { CaptureHealthReader, createHealthBuffer } from './health-block.js'
 import { parseSource } from './sources/registry.js'
@@ -34,8 +34,8 @@ export interface CaptureServiceOptions {
   name?: string
   /** Ring geometry besides slotBytes (which comes from capture.expect.maxSize and pixFmt). */
   ring?: Omit<RingOptions, 'slotBytes'>
-  /** The shared metrics registry to record into, with the catalogue options it was built from. */
-  metrics?: { buffer: SharedArrayBuffer; catalogue: HeartCatalogueOptions }
+  /** The shared metrics registry to record into, with the catalogue it was built from. */
+  metrics?: { buffer: SharedArrayBuffer; catalogue: Catalogue }
   /** Worker restart backoff after a crash. */
   restart?: { initialMs?: number; maxMs?: number }
   /** Override the worker entry (tests). */

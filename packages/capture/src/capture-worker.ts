@@ -3,7 +3,8 @@
 // main thread reads health from shared memory and never waits on it.
 import { serveWorker } from '@heart/kernel'
 import { FrameRing } from '@heart/ring'
-import { HeartMetric, MetricsRegistry, heartCatalogue, startWorkerTracing, type WorkerFrameTracing, type WorkerTracingConfig } from '@heart/telemetry'
+import { MetricsRegistry, startWorkerTracing, type WorkerFrameTracing, type WorkerTracingConfig } from '@heart/telemetry'
+import { CaptureMetric } from './metrics.js'
 import { runCapture, type CaptureObserver } from './capture-loop.js'
 import { CaptureError } from './errors.js'
 import { CaptureHealthWriter } from './health-block.js'
@@ -93,14 +94,14 @@ function withFrameTracing(observer: CaptureObserver | undefined, tracing: Worker
 function metricsObserver(config: CaptureWorkerConfig, shared: Record<string, SharedArrayBuffer>): CaptureObserver | undefined {
   const buffer = config.metrics ? shared[config.metrics.key] : undefined
   if (!config.metrics || !buffer) return undefined
-  const registry = MetricsRegistry.attach(buffer, heartCatalogue(config.metrics.catalogue))
-  const published = registry.counter(HeartMetric.framesPublished)
-  const decode = registry.histogram(HeartMetric.decodeDuration)
-  const toDecode = registry.histogram(HeartMetric.frameLatency, { stage: 'receive_to_decode' })
-  const toPublish = registry.histogram(HeartMetric.frameLatency, { stage: 'receive_to_publish' })
-  const errors = registry.counter(HeartMetric.decodeErrors)
-  const firstFrame = registry.gauge(HeartMetric.decodeFirstFrame)
-  const reopens = registry.counter(HeartMetric.cameraReopens)
+  const registry = MetricsRegistry.attach(buffer, config.metrics.catalogue)
+  const published = registry.counter(CaptureMetric.framesPublished)
+  const decode = registry.histogram(CaptureMetric.decodeDuration)
+  const toDecode = registry.histogram(CaptureMetric.frameLatency, { stage: 'receive_to_decode' })
+  const toPublish = registry.histogram(CaptureMetric.frameLatency, { stage: 'receive_to_publish' })
+  const errors = registry.counter(CaptureMetric.decodeErrors)
+  const firstFrame = registry.gauge(CaptureMetric.decodeFirstFrame)
+  const reopens = registry.counter(CaptureMetric.cameraReopens)
   return {
     frame(f) {
       published.add()

@@ -43,3 +43,4 @@ export type {
 // synthetic:// (drawn, not decoded) and its checker, for load tests and the frame_verifier consumer.
 export { openSynthetic, drawSyntheticFrame, checkSyntheticFrame, syntheticBaseRow } from './synthetic-source.js'
 export type { SyntheticCheck } from './synthetic-source.js'
+export { CaptureMetric, captureMetrics } from './metrics.js'

@@ -84,6 +84,6 @@ export interface CaptureWorkerConfig {
   /** Keys of the shared buffers in ctx.shared. */
   ringKey: string
   healthKey: string
-  /** Record into the shared metrics registry too (the same catalogue options the main thread used). */
-  metrics?: { key: string; catalogue: import('@heart/telemetry').HeartCatalogueOptions }
+  /** Record into the shared metrics registry too (the catalogue the main thread built it from). */
+  metrics?: { key: string; catalogue: import('@heart/telemetry').Catalogue }
 }

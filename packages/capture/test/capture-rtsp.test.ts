@@ -3,7 +3,8 @@
 // errors a misconfigured camera gives.
 import t, { type Test } from 'tap'
 import { FrameFlags } from '@heart/ring'
-import { HeartMetric, MetricsRegistry, heartCatalogue } from '@heart/telemetry'
+import { MetricsRegistry } from '@heart/telemetry'
+import { CaptureMetric, captureMetrics } from '../src/metrics.js'
 import { clip, resolutionChangeClip } from './support/media.js'
 import { startRtspServer, type RtspServer } from './support/rtsp-server.js'
 import { startCapture, type Harness } from './support/harness.js'
@@ -66,16 +67,16 @@ t.test('?transport=udp streams too', async (t) => {
 })
 
 t.test('the worker records into the shared metrics registry', async (t) => {
-  const catalogue = { consumers: ['test'] }
-  const registry = MetricsRegistry.create(heartCatalogue(catalogue))
+  const catalogue = captureMetrics()
+  const registry = MetricsRegistry.create(catalogue)
   const h = startCapture({ source: server.url('/h264'), expect: { maxSize: '640x360' } }, undefined, { buffer: registry.buffer, catalogue })
   t.teardown(() => h.teardown())
   await h.until('30 frames', () => h.health().frames_total >= 30, 15_000)
-  t.ok(registry.counter(HeartMetric.framesPublished).value() >= 30, 'frames published counted')
-  t.ok(registry.histogram(HeartMetric.decodeDuration).snapshot().count >= 30, 'decode durations recorded')
-  t.ok(registry.histogram(HeartMetric.frameLatency, { stage: 'receive_to_publish' }).snapshot().count >= 30, 'receive-to-publish recorded')
-  t.ok(registry.gauge(HeartMetric.decodeFirstFrame).value() > 0, 'first-frame time set')
-  t.equal(registry.counter(HeartMetric.cameraReopens).value(), 0)
+  t.ok(registry.counter(CaptureMetric.framesPublished).value() >= 30, 'frames published counted')
+  t.ok(registry.histogram(CaptureMetric.decodeDuration).snapshot().count >= 30, 'decode durations recorded')
+  t.ok(registry.histogram(CaptureMetric.frameLatency, { stage: 'receive_to_publish' }).snapshot().count >= 30, 'receive-to-publish recorded')
+  t.ok(registry.gauge(CaptureMetric.decodeFirstFrame).value() > 0, 'first-frame time set')
+  t.equal(registry.counter(CaptureMetric.cameraReopens).value(), 0)
 })
 
 t.test('AI-lock: frames after /camera/down are flagged, after /camera/up they are not', async (t) => {

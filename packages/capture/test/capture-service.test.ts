@@ -3,6 +3,7 @@
 import t from 'tap'
 import { frameLayout } from '@heart/ring'
 import { CaptureService, type CaptureSupervisor } from '../src/capture-service.js'
+import { captureMetrics } from '../src/metrics.js'
 
 function fakeSupervisor(): CaptureSupervisor & { started: Parameters<CaptureSupervisor['start']>[0][]; stops: string[] } {
   const started: Parameters<CaptureSupervisor['start']>[0][] = []
@@ -34,10 +35,11 @@ t.test('start validates, sizes the ring from the expectation and hands the worke
 t.test('a plain URL works, metrics are passed on, bad input throws before anything starts', async (t) => {
   const sup = fakeSupervisor()
   const metrics = new SharedArrayBuffer(8)
-  const svc = CaptureService.start(sup, 'testsrc://?size=640x360', { metrics: { buffer: metrics, catalogue: { consumers: ['motion'] } } })
+  const catalogue = captureMetrics()
+  const svc = CaptureService.start(sup, 'testsrc://?size=640x360', { metrics: { buffer: metrics, catalogue } })
   t.equal(svc.name, 'capture')
   t.equal(sup.started[0]!.shared.metrics, metrics)
-  t.same(sup.started[0]!.config.metrics, { key: 'metrics', catalogue: { consumers: ['motion'] } })
+  t.same(sup.started[0]!.config.metrics, { key: 'metrics', catalogue })
   t.throws(() => CaptureService.start(sup, 'rstp://cam'), { code: 'INVALID_SOURCE' })
   t.throws(() => CaptureService.start(sup, { source: 'rtsp://cam', stallTimeoutMs: -1 }), { code: 'INVALID_CONFIG' })
   t.equal(sup.started.length, 1)

@@ -7,6 +7,8 @@ export { checkConsumers, consumerKinds, moduleKind, startConsumerKind, verifyKin
 export { HttpServer, jsonRoute } from './http-server.js'
 export { statusLine, StatusPrinter } from './status-line.js'
 export type { RunSummary } from './summary.js'
+export { HeartMetric, heartMetricsCatalogue } from './metrics-catalogue.js'
+export type { HeartMetricsCatalogueOptions } from './metrics-catalogue.js'
 // Shared with the bench harness, so `heart bench` checks its flags the way heart's own commands do.
 export { parseArgs, helpText, parsePositiveNumber } from './args.js'
 export type { FlagSpec, ParsedArgs } from './args.js'

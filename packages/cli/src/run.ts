@@ -2,22 +2,20 @@ import { writeFile } from 'node:fs/promises'
 import { Kernel, type HealthReport, type Logger } from '@heart/kernel'
 import { CaptureService, parseSource, type CaptureSupervisor } from '@heart/capture'
 import {
-  HeartMetric,
   ConsumeLog,
   MetricsRegistry,
   TraceTable,
   createFieldLogger,
-  heartCatalogue,
   otlpMetricsUrl,
   otlpTracesUrl,
   parseTelemetryConfig,
   prometheusRoute,
   startOtlpMetrics,
-  type HeartCatalogueOptions,
   type OtlpMetricsHandle,
   type WorkerTracingConfig,
 } from '@heart/telemetry'
 import { loadCheckedConfig, type ConfigOverrides, type HeartConfig } from './config.js'
+import { HeartMetric, heartMetricsCatalogue } from './metrics-catalogue.js'
 import { startConsumerKind, type StartedConsumer } from './consumer-kinds.js'
 import { startThermal, type ThermalConfig } from '@heart/thermal'
 import { HttpServer, jsonRoute } from './http-server.js'
@@ -79,8 +77,11 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   const consumers = config.consumers.filter((c) => c.enabled)
   const spec = parseSource(config.source)
 
-  const catalogueOptions: HeartCatalogueOptions = { consumers: consumers.map((c) => c.name) }
-  const metrics = MetricsRegistry.create(heartCatalogue(catalogueOptions))
+  // The MLX90640: the emulator unless a bus is configured; `thermal: { enabled: false }` turns it off.
+  const thermalConfig = (config.thermal ?? {}) as ThermalConfig
+  const thermalEnabled = thermalConfig.enabled !== false
+  const catalogue = heartMetricsCatalogue({ consumers: consumers.map((c) => c.name), thermal: thermalEnabled })
+  const metrics = MetricsRegistry.create(catalogue)
   // Frame tracing: the capture worker and every consumer share one table of sampled frames' trace context.
   const tracesUrl = otlpTracesUrl(telemetry)
   const traceTable = tracesUrl === null ? null : TraceTable.create()
@@ -104,7 +105,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
     logger,
     tickIntervalHistogram: metrics.histogram(HeartMetric.loopTickInterval),
     tickDurationHistogram: metrics.histogram(HeartMetric.loopTickDuration),
-    metrics: { buffer: metrics.buffer, catalogue: catalogueOptions },
+    metrics: { buffer: metrics.buffer, catalogue },
     metricsUpkeepMs: telemetry.enabled ? telemetry.upkeepMs : 0,
     ...(traceTable && workerTracing && consumeLog ? { tracing: { buffer: traceTable.buffer, config: workerTracing, shared: { consumes: consumeLog.buffer } } } : {}),
   })
@@ -137,20 +138,18 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
         maxLeases: config.ring.maxLeases,
         slotCount,
       },
-      metrics: { buffer: metrics.buffer, catalogue: catalogueOptions },
+      metrics: { buffer: metrics.buffer, catalogue },
       restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs },
     },
   )
   kernel.addRing('camera', capture.ring)
   kernel.setCameraHealth(() => capture.health())
 
-  // The MLX90640: the emulator unless a bus is configured; `thermal: { enabled: false }` turns it off.
-  const thermalConfig = (config.thermal ?? {}) as ThermalConfig
   let thermal: ReturnType<typeof startThermal> | null = null
-  if (thermalConfig.enabled !== false) {
+  if (thermalEnabled) {
     try {
       thermal = startThermal(kernel, thermalConfig, {
-        metrics: { buffer: metrics.buffer, catalogue: catalogueOptions },
+        metrics: { buffer: metrics.buffer, catalogue },
         restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs },
       })
     } catch (error) {

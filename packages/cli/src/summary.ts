@@ -1,6 +1,7 @@
 import { mb, type Kernel, type HealthReport } from '@heart/kernel'
 import type { FrameRing } from '@heart/ring'
-import { HeartMetric, type Histogram, type MetricsRegistry } from '@heart/telemetry'
+import type { Histogram, MetricsRegistry } from '@heart/telemetry'
+import { HeartMetric } from './metrics-catalogue.js'
 
 /** The `--summary` JSON (the contract keys of docs/architecture.md, plus a few more). */
 export interface RunSummary {

@@ -20,6 +20,6 @@ export const NO_SLOT_REASON = 'no_slot'
 export const FRAME_DROP_METRIC_REASONS = Object.freeze([...DROP_REASON_NAMES, NO_SLOT_REASON] as const)
 export type FrameDropMetricReason = (typeof FRAME_DROP_METRIC_REASONS)[number]
 
-/** Why a thermal frame was lost. */
-export const THERMAL_LOSS_REASONS = Object.freeze(['bus_error', 'timeout', 'not_ready', 'late', 'invalid_frame'] as const)
+/** Why a thermal frame was lost; `overwritten`: the sensor wrote the next subpage over one we were still reading. */
+export const THERMAL_LOSS_REASONS = Object.freeze(['bus_error', 'timeout', 'not_ready', 'late', 'invalid_frame', 'overwritten'] as const)
 export type ThermalLossReason = (typeof THERMAL_LOSS_REASONS)[number]

@@ -1,5 +1,6 @@
 import { FrameRing, type ConsumerOptions, type FrameLease, type RingConsumer } from '@heart/ring'
-import { HeartMetric, MetricsRegistry, heartCatalogue, startWorkerTracing, type HeartCatalogueOptions, type WorkerTracingConfig } from '@heart/telemetry'
+import { MetricsRegistry, startWorkerTracing, type Catalogue, type WorkerTracingConfig } from '@heart/telemetry'
+import { KernelMetric } from './metrics.js'
 import { serveWorker, setWorkerLogFields, type ServiceContext } from './service.js'
 
 /** The config every consumer worker gets; apps add their own fields in `app`. */
@@ -8,8 +9,8 @@ export interface ConsumerServiceConfig<A = unknown> {
   ring: string
   consumer: ConsumerOptions
   app: A
-  /** Shared metrics to record delivery latency into (key of ctx.shared + its catalogue). */
-  metrics?: { key: string; catalogue: HeartCatalogueOptions }
+  /** Shared metrics to record delivery latency into (key of ctx.shared + the run's joined catalogue, built once in the main thread). */
+  metrics?: { key: string; catalogue: Catalogue }
   /** Frame tracing: a `consume <name>` span for each sampled frame, under the capture worker's `frame` span. */
   tracing?: WorkerTracingConfig
 }
@@ -72,8 +73,8 @@ export function serveConsumer<A>(setup: (ctx: ServiceContext<ConsumerServiceConf
 function publishToConsume(config: ConsumerServiceConfig<unknown>, shared: Record<string, SharedArrayBuffer>): { record(ms: number): void } | null {
   const buffer = config.metrics ? shared[config.metrics.key] : undefined
   if (!config.metrics || !buffer) return null
-  const registry = MetricsRegistry.attach(buffer, heartCatalogue(config.metrics.catalogue))
-  const all = registry.histogram(HeartMetric.frameLatency, { stage: 'publish_to_consume' })
+  const registry = MetricsRegistry.attach(buffer, config.metrics.catalogue)
+  const all = registry.histogram(KernelMetric.frameLatency, { stage: 'publish_to_consume' })
   // heart.frames.delivered is not counted here: the kernel's MetricsUpkeep copies it from the ring's books,
   // so /metrics and /health show the same number.
   return all

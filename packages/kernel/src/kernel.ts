@@ -1,6 +1,6 @@
 import type { HeartEventMap, HeartEventType } from '@heart/contracts'
 import { FrameRing, type ConsumerOptions, type RingOptions } from '@heart/ring'
-import { MetricsRegistry, heartCatalogue, type HeartCatalogueOptions, type Histogram } from '@heart/telemetry'
+import { MetricsRegistry, type Catalogue, type Histogram } from '@heart/telemetry'
 import { EventQueue, type EventHandler } from './event-queue.js'
 import { HealthAggregator, consumerHealth, type CameraHealth, type ConsumerHealth, type HealthReport, type ThermalHealth } from './health.js'
 import { Supervisor, type RestartPolicy, type ServiceSpec, type ServiceStatus } from './supervisor.js'
@@ -19,7 +19,7 @@ export interface KernelOptions {
   tickIntervalHistogram?: Histogram
   tickDurationHistogram?: Histogram
   /** The shared metrics registry; consumers started by the kernel record into it. */
-  metrics?: { buffer: SharedArrayBuffer; catalogue: HeartCatalogueOptions }
+  metrics?: { buffer: SharedArrayBuffer; catalogue: Catalogue }
   /**
    * How often the tick loop copies the rings' and camera's books into the
    * metrics (drops, deliveries, occupancy, lag, last frame age). 0 turns the
@@ -131,7 +131,7 @@ export class Kernel {
     })
     const upkeepMs = options.metricsUpkeepMs ?? 500
     if (this.metrics && upkeepMs > 0) {
-      const registry = MetricsRegistry.attach(this.metrics.buffer, heartCatalogue(this.metrics.catalogue))
+      const registry = MetricsRegistry.attach(this.metrics.buffer, this.metrics.catalogue)
       const upkeep = new MetricsUpkeep(
         registry,
         {

@@ -11,7 +11,8 @@
 // collection), the high-water mark is kept and nothing is added until the
 // books pass it again, so nothing is counted twice.
 
-import { HeartMetric, type Counter, type Gauge, type MetricsRegistry } from '@heart/telemetry'
+import type { Counter, Gauge, MetricsRegistry } from '@heart/telemetry'
+import { KernelMetric } from './metrics.js'
 import type { CameraHealth, ConsumerHealth } from './health.js'
 
 /** The ring figures the upkeep needs (FrameRing.stats() has this shape). */
@@ -71,10 +72,10 @@ export class MetricsUpkeep {
     this.registry = registry
     this.sources = sources
     this.onUnknown = onUnknown
-    this.noSlot = this.counter(HeartMetric.framesDropped, { consumer: PRODUCER, reason: 'no_slot' })
-    this.occupancy = this.gauge(HeartMetric.ringOccupancy, {})
-    this.lastFrameAge = this.gauge(HeartMetric.cameraLastFrameAge, {})
-    this.aiLocked = this.gauge(HeartMetric.cameraAiLocked, {})
+    this.noSlot = this.counter(KernelMetric.framesDropped, { consumer: PRODUCER, reason: 'no_slot' })
+    this.occupancy = this.gauge(KernelMetric.ringOccupancy, {})
+    this.lastFrameAge = this.gauge(KernelMetric.cameraLastFrameAge, {})
+    this.aiLocked = this.gauge(KernelMetric.cameraAiLocked, {})
   }
 
   /** One look at every source: a few map lookups per consumer, no allocation once warm. Run it every 250 ms to 1 s. */
@@ -87,7 +88,7 @@ export class MetricsUpkeep {
       for (const ringReason in books.dropped) {
         let tracked = h.dropped.get(ringReason)
         if (tracked === undefined) {
-          tracked = this.counter(HeartMetric.framesDropped, { consumer: name, reason: dropReasonOf(name, ringReason) })
+          tracked = this.counter(KernelMetric.framesDropped, { consumer: name, reason: dropReasonOf(name, ringReason) })
           h.dropped.set(ringReason, tracked)
         }
         advance(tracked, books.dropped[ringReason]!)
@@ -110,8 +111,8 @@ export class MetricsUpkeep {
     let h = this.consumers.get(name)
     if (h === undefined) {
       h = {
-        delivered: this.counter(HeartMetric.framesDelivered, { consumer: name }),
-        lag: this.gauge(HeartMetric.consumerLag, { consumer: name }),
+        delivered: this.counter(KernelMetric.framesDelivered, { consumer: name }),
+        lag: this.gauge(KernelMetric.consumerLag, { consumer: name }),
         dropped: new Map(),
       }
       this.consumers.set(name, h)

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { frameLayout } from '@heart/ring'
-import { HeartMetric, MetricsRegistry, heartCatalogue, renderPrometheus } from '@heart/telemetry'
-import { Kernel, MetricsUpkeep, dropReasonOf, type MetricsUpkeepSources } from '../src/index.js'
+import { MetricsRegistry, renderPrometheus } from '@heart/telemetry'
+import { Kernel, KernelMetric, MetricsUpkeep, dropReasonOf, kernelMetrics, type MetricsUpkeepSources } from '../src/index.js'
 
 const consumerEntry = new URL('./fixtures/counting-consumer.js', import.meta.url)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -23,7 +23,7 @@ t.test('ring reason names map to catalogue reasons', async (t) => {
 })
 
 t.test('counters follow the books and only go up; gauges are set', async (t) => {
-  const registry = MetricsRegistry.create(heartCatalogue({ consumers: ['motion', 'encoder'] }))
+  const registry = MetricsRegistry.create(kernelMetrics({ consumers: ['motion', 'encoder'] }))
   let books: Books = {
     motion: { delivered: 100, dropped: { motion_slow: 3, rate_limited: 0 }, lag: 2 },
     encoder: { delivered: 90, dropped: { encoder_slow: 0, ai_locked: 5 }, lag: 0 },
@@ -34,17 +34,17 @@ t.test('counters follow the books and only go up; gauges are set', async (t) => 
   const upkeep = new MetricsUpkeep(registry, { consumers: () => books, ring: () => ring, camera: () => camera }, (w) => unknown.push(w))
 
   upkeep.update()
-  const delivered = (c: string) => registry.counter(HeartMetric.framesDelivered, { consumer: c }).value()
-  const dropped = (c: string, r: string) => registry.counter(HeartMetric.framesDropped, { consumer: c, reason: r }).value()
+  const delivered = (c: string) => registry.counter(KernelMetric.framesDelivered, { consumer: c }).value()
+  const dropped = (c: string, r: string) => registry.counter(KernelMetric.framesDropped, { consumer: c, reason: r }).value()
   t.equal(delivered('motion'), 100)
   t.equal(delivered('encoder'), 90)
   t.equal(dropped('motion', 'slow'), 3, 'motion_slow counted as consumer=motion, reason=slow')
   t.equal(dropped('encoder', 'ai_locked'), 5)
   t.equal(dropped('producer', 'no_slot'), 1)
-  t.equal(registry.gauge(HeartMetric.ringOccupancy).value(), 0.4)
-  t.equal(registry.gauge(HeartMetric.consumerLag, { consumer: 'motion' }).value(), 2)
-  t.equal(registry.gauge(HeartMetric.cameraLastFrameAge).value(), 12.5)
-  t.equal(registry.gauge(HeartMetric.cameraAiLocked).value(), 1)
+  t.equal(registry.gauge(KernelMetric.ringOccupancy).value(), 0.4)
+  t.equal(registry.gauge(KernelMetric.consumerLag, { consumer: 'motion' }).value(), 2)
+  t.equal(registry.gauge(KernelMetric.cameraLastFrameAge).value(), 12.5)
+  t.equal(registry.gauge(KernelMetric.cameraAiLocked).value(), 1)
 
   // Looking again without change adds nothing.
   upkeep.update()
@@ -60,9 +60,9 @@ t.test('counters follow the books and only go up; gauges are set', async (t) => 
   upkeep.update()
   t.equal(delivered('motion'), 130, 'growth past the high-water mark is added once')
   t.equal(dropped('motion', 'slow'), 4)
-  t.equal(registry.gauge(HeartMetric.ringOccupancy).value(), 0)
-  t.equal(registry.gauge(HeartMetric.cameraLastFrameAge).value(), 12.5, 'an unknown age leaves the last known one')
-  t.equal(registry.gauge(HeartMetric.cameraAiLocked).value(), 0)
+  t.equal(registry.gauge(KernelMetric.ringOccupancy).value(), 0)
+  t.equal(registry.gauge(KernelMetric.cameraLastFrameAge).value(), 12.5, 'an unknown age leaves the last known one')
+  t.equal(registry.gauge(KernelMetric.cameraAiLocked).value(), 0)
 
   // A consumer the catalogue does not know is reported once and skipped.
   books = { ...books, stranger: { delivered: 5, dropped: {}, lag: 0 } }
@@ -72,8 +72,8 @@ t.test('counters follow the books and only go up; gauges are set', async (t) => 
 })
 
 t.test('a kernel with shared metrics keeps /metrics equal to /health, across a consumer restart', async (t) => {
-  const catalogue = { consumers: ['steady', 'thrower'] }
-  const registry = MetricsRegistry.create(heartCatalogue(catalogue))
+  const catalogue = kernelMetrics({ consumers: ['steady', 'thrower'] })
+  const registry = MetricsRegistry.create(catalogue)
   const kernel = new Kernel({
     supervisor: { restartInitialMs: 50 },
     metrics: { buffer: registry.buffer, catalogue },
@@ -110,15 +110,15 @@ t.test('a kernel with shared metrics keeps /metrics equal to /health, across a c
   const report = kernel.report()
   for (const name of ['steady', 'thrower']) {
     const books = report.consumers[name]!
-    t.equal(registry.counter(HeartMetric.framesDelivered, { consumer: name }).value(), books.delivered, `${name}: delivered agrees with /health`)
+    t.equal(registry.counter(KernelMetric.framesDelivered, { consumer: name }).value(), books.delivered, `${name}: delivered agrees with /health`)
     let droppedTotal = 0
     for (const reason of ['slow', 'rate_limited', 'ai_locked', 'reclaimed', 'stale']) {
-      droppedTotal += registry.counter(HeartMetric.framesDropped, { consumer: name, reason }).value()
+      droppedTotal += registry.counter(KernelMetric.framesDropped, { consumer: name, reason }).value()
     }
     const healthDropped = Object.values(books.dropped).reduce((a, b) => a + b, 0)
     t.equal(droppedTotal, healthDropped, `${name}: drops agree with /health`)
     // The ring's invariant, read from the metrics: every frame published while it was joined is delivered or dropped.
-    const deliveredMetric = registry.counter(HeartMetric.framesDelivered, { consumer: name }).value()
+    const deliveredMetric = registry.counter(KernelMetric.framesDelivered, { consumer: name }).value()
     t.equal(deliveredMetric + droppedTotal, books.published, `${name}: delivered + dropped = published, in the metrics`)
   }
   t.ok(published > 0, `${published} frames published`)

@@ -145,6 +145,7 @@ export class SharedBlock<I extends string = string, F extends string = string, S
   /** Attaches to a block created by another thread; refuses anything that is not this kind and version of block. */
   static attach<I extends string, F extends string, S extends string>(layout: SharedBlockLayout<I, F, S>, buffer: unknown): SharedBlock<I, F, S> {
     if (!(buffer instanceof SharedArrayBuffer)) throw layout.refuse(`not a SharedArrayBuffer (got ${describe(buffer)})`)
+    if (buffer.byteLength < HEADER_WORDS * 4) throw layout.refuse(`only ${buffer.byteLength} bytes, every block has at least ${HEADER_WORDS * 4} bytes (its header)`)
     if (buffer.byteLength < layout.tailOffset) {
       throw layout.refuse(`only ${buffer.byteLength} bytes, a block of this kind has at least ${layout.tailOffset}`)
     }

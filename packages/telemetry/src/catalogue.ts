@@ -97,3 +97,39 @@ function hashCatalogue(metrics: ReadonlyMap<string, MetricLayout>): number {
   }
   return hash >>> 0
 }
+
+/**
+ * One catalogue from the parts each package declares next to the code that
+ * records them. A metric that two parts both record (one histogram, each part
+ * its own stages) may be declared by each: the declarations must agree on
+ * everything but their attribute values, which are united in the order met.
+ * Build it once (in the main thread) and hand the result to every worker, so
+ * every thread lays the buffer out the same way.
+ */
+export function joinCatalogues(...parts: readonly Catalogue[]): Catalogue {
+  const joined = new Map<string, MetricDeclaration>()
+  for (const part of parts) {
+    for (const d of part) {
+      const seen = joined.get(d.name)
+      if (seen === undefined) {
+        joined.set(d.name, d)
+        continue
+      }
+      if (declarationShape(seen) !== declarationShape(d)) {
+        throw badCatalogue(`metric "${d.name}" is declared twice, differently (kind, unit, description, attribute keys or buckets); declare it alike in both places`)
+      }
+      const attributes: Record<string, readonly string[]> = {}
+      for (const [key, values] of Object.entries(seen.attributes ?? {})) {
+        attributes[key] = [...new Set([...values, ...d.attributes![key]!])]
+      }
+      joined.set(d.name, { ...seen, attributes })
+    }
+  }
+  return [...joined.values()]
+}
+
+/** Everything of a declaration but its attribute values: what two declarations of one metric must share. */
+function declarationShape(d: MetricDeclaration): string {
+  const keys = Object.keys(d.attributes ?? {}).sort()
+  return JSON.stringify([d.kind, d.unit, d.description, keys, d.histogram ?? null])
+}

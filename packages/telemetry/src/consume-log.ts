@@ -11,27 +11,37 @@
 // not there yet. The log is sized for seconds of sampled frames; a reader
 // that falls a whole log behind skips what was overwritten.
 
+import { defineSharedBlock, type SharedBlock } from '@heart/ring'
+import { attachEntryBlock, createEntryBlock, type EntryArray } from './entry-block.js'
 import { badConsumeLog } from './errors.js'
 
-const MAGIC = 0x48434c47
-const VERSION = 1
-const HEADER_WORDS = 4 // magic, version, records, write cursor
-const H_MAGIC = 0
-const H_VERSION = 1
-const H_RECORDS = 2
-const H_WRITE = 3
+/** Header (magic, version, byte length) from the shared-block helper, the write cursor, then the records as its tail. */
+export const CONSUME_LOG_LAYOUT = defineSharedBlock({
+  name: 'consume log',
+  /** 'HCLG' in ASCII. */
+  magic: 0x48434c47,
+  // 2: the shared-block header; the record count follows from the byte length.
+  version: 2,
+  i32: ['write'],
+  refuse: badConsumeLog,
+})
+const H_WRITE = CONSUME_LOG_LAYOUT.i32.write
+/** Int32 index of record 0 (8-aligned, so a record's floats are too). */
+const RECORDS_WORD = CONSUME_LOG_LAYOUT.tailOffset / 4
 /**
  * Int32 words per record: stamp, consumer, seq low, seq high, then three
  * float64 (start ns, end ns, queue ms). Monotonic ns in a float64 are exact
  * for 104 days of uptime and within a few ns after that: fine for spans.
  */
 const RECORD_WORDS = 10
+const RECORD_BYTES = RECORD_WORDS * 4
 const R_STAMP = 0
 const R_CONSUMER = 1
 const R_SEQ_LOW = 2
 const R_SEQ_HIGH = 3
 /** Float64 index of the record's first float, relative to the record (word 4 = byte 16). */
 const R_FLOATS_WORD = 4
+const RECORDS: EntryArray<'write', never, never> = { layout: CONSUME_LOG_LAYOUT, entryBytes: RECORD_BYTES, entries: 'records' }
 const TWO_POW_32 = 4294967296
 
 export interface ConsumeRecord {
@@ -50,38 +60,26 @@ export class ConsumeLog {
   /** Reader's next claim index (reader side only). */
   private readCursor: number
 
-  private constructor(buffer: SharedArrayBuffer, records: number) {
-    this.buffer = buffer
-    this.records = records
-    this.words = new Int32Array(buffer)
-    this.floats = new Float64Array(buffer)
+  private constructor(block: SharedBlock<'write', never, never>) {
+    this.buffer = block.buffer
+    this.records = block.tailBytes / RECORD_BYTES
+    this.words = block.i32
+    this.floats = block.f64
     this.readCursor = Atomics.load(this.words, H_WRITE)
   }
 
   static create(records = 256): ConsumeLog {
-    if (!Number.isInteger(records) || records < 1 || records > 65536) throw badConsumeLog(`records must be a whole number from 1 to 65536, got ${records}`)
-    const buffer = new SharedArrayBuffer((HEADER_WORDS + records * RECORD_WORDS) * 4)
-    const words = new Int32Array(buffer)
-    words[H_VERSION] = VERSION
-    words[H_RECORDS] = records
-    Atomics.store(words, H_MAGIC, MAGIC)
-    return new ConsumeLog(buffer, records)
+    return new ConsumeLog(createEntryBlock(RECORDS, records))
   }
 
   static attach(buffer: SharedArrayBuffer): ConsumeLog {
-    if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < HEADER_WORDS * 4) throw badConsumeLog('not a SharedArrayBuffer of at least 16 bytes')
-    const words = new Int32Array(buffer)
-    if (Atomics.load(words, H_MAGIC) !== MAGIC) throw badConsumeLog('wrong magic: this is not a heart consume log')
-    if (words[H_VERSION] !== VERSION) throw badConsumeLog(`layout version ${words[H_VERSION]}, expected ${VERSION}`)
-    const records = words[H_RECORDS]!
-    if (buffer.byteLength !== (HEADER_WORDS + records * RECORD_WORDS) * 4) throw badConsumeLog('its size does not match its record count')
-    return new ConsumeLog(buffer, records)
+    return new ConsumeLog(attachEntryBlock(RECORDS, buffer))
   }
 
   /** Any thread: records that consumer `consumer` worked on frame `seq` from startNs to endNs (CLOCK_MONOTONIC). */
   write(consumer: number, seq: number, startNs: bigint, endNs: bigint, queueMs: number): void {
     const claim = Atomics.add(this.words, H_WRITE, 1)
-    const base = HEADER_WORDS + ((claim >>> 0) % this.records) * RECORD_WORDS
+    const base = RECORDS_WORD + ((claim >>> 0) % this.records) * RECORD_WORDS
     const w = this.words
     Atomics.store(w, base + R_STAMP, 0) // unpublished while being filled
     w[base + R_CONSUMER] = consumer
@@ -103,7 +101,7 @@ export class ConsumeLog {
     let n = 0
     while (this.readCursor !== write) {
       const claim = this.readCursor
-      const base = HEADER_WORDS + ((claim >>> 0) % this.records) * RECORD_WORDS
+      const base = RECORDS_WORD + ((claim >>> 0) % this.records) * RECORD_WORDS
       if (Atomics.load(w, base + R_STAMP) !== ((claim + 1) | 0)) break // still being written: next time
       const f = (base + R_FLOATS_WORD) / 2
       const record: ConsumeRecord = {

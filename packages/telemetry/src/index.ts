@@ -6,15 +6,7 @@ export { Histogram, HistogramSnapshot, HistogramWindow } from './histogram.js'
 export type { HistogramMemory } from './histogram.js'
 export { BucketScheme, DEFAULT_HISTOGRAM_OPTIONS } from './buckets.js'
 export type { HistogramOptions } from './buckets.js'
-export {
-  heartCatalogue,
-  HeartMetric,
-  DEFAULT_CONSUMERS,
-  DEFAULT_DROP_REASONS,
-  DEFAULT_LATENCY_STAGES,
-  DEFAULT_THERMAL_LOSS_REASONS,
-} from './heart-catalogue.js'
-export type { HeartCatalogueOptions } from './heart-catalogue.js'
+export { joinCatalogues } from './catalogue.js'
 export type { Attributes, Catalogue, MetricDeclaration, MetricKind } from './types.js'
 export { TelemetryError } from './errors.js'
 export { METRICS_MAGIC, METRICS_LAYOUT_VERSION } from './layout.js'

@@ -1,6 +1,8 @@
 // Every shared-memory offset of the metrics buffer lives here, so the writer in
 // one thread and the reader in another cannot disagree about where a field is.
 // Offsets are in bytes unless the name says WORDS (Int32 words).
+import { defineSharedBlock } from '@heart/ring'
+import { badTraceTable } from './errors.js'
 
 /** 'HTEL' in ASCII: the first word of every metrics buffer. */
 export const METRICS_MAGIC = 0x4854454c
@@ -49,13 +51,15 @@ export function alignUp(n: number, to: number): number {
 // sampled frame's trace id and root span id; consumers in other threads look
 // their frame's seq up. No postMessage per frame, no change to the frame ring.
 
-/** 'HTRC' in ASCII. */
-export const TRACE_TABLE_MAGIC = 0x48545243
-export const TRACE_TABLE_VERSION = 1
-export const TRACE_HEADER_MAGIC_WORD = 0
-export const TRACE_HEADER_VERSION_WORD = 1
-export const TRACE_HEADER_SLOTS_WORD = 2
-export const TRACE_HEADER_BYTES = 16
+/** The table's header (magic, version, byte length) comes from the shared-block helper; the slots are its tail. */
+export const TRACE_TABLE_LAYOUT = defineSharedBlock({
+  name: 'trace table',
+  /** 'HTRC' in ASCII. */
+  magic: 0x48545243,
+  // 2: the shared-block header; the slot count follows from the byte length.
+  version: 2,
+  refuse: badTraceTable,
+})
 // Slot, Int32 words. seq is stored + 1 so that all-zero memory is "empty".
 export const TRACE_SLOT_WORDS = 12
 export const TRACE_SLOT_LOCK_WORD = 0

@@ -2,12 +2,9 @@
 // One writer (the producer) per table; readers in any thread. Each slot is a
 // seqlock so a reader never mixes the ids of two frames.
 
-import { badTraceTable } from './errors.js'
+import type { SharedBlock } from '@heart/ring'
+import { attachEntryBlock, createEntryBlock, type EntryArray } from './entry-block.js'
 import {
-  TRACE_HEADER_BYTES,
-  TRACE_HEADER_MAGIC_WORD,
-  TRACE_HEADER_SLOTS_WORD,
-  TRACE_HEADER_VERSION_WORD,
   TRACE_SLOT_FLAGS_WORD,
   TRACE_SLOT_LOCK_WORD,
   TRACE_SLOT_SEQ_HIGH_WORD,
@@ -15,8 +12,7 @@ import {
   TRACE_SLOT_SPAN_ID_WORD,
   TRACE_SLOT_TRACE_ID_WORD,
   TRACE_SLOT_WORDS,
-  TRACE_TABLE_MAGIC,
-  TRACE_TABLE_VERSION,
+  TRACE_TABLE_LAYOUT,
 } from './layout.js'
 
 const TWO_POW_32 = 4294967296
@@ -28,15 +24,20 @@ export interface FrameTraceContext {
   traceFlags: number
 }
 
+const SLOT_BYTES = TRACE_SLOT_WORDS * 4
+/** Int32 index of slot 0: the slots are the block's tail. */
+const SLOTS_WORD = TRACE_TABLE_LAYOUT.tailOffset / 4
+const SLOTS: EntryArray<never, never, never> = { layout: TRACE_TABLE_LAYOUT, entryBytes: SLOT_BYTES, entries: 'slots' }
+
 export class TraceTable {
   readonly buffer: SharedArrayBuffer
   readonly slots: number
   private readonly words: Int32Array
 
-  private constructor(buffer: SharedArrayBuffer, slots: number) {
-    this.buffer = buffer
-    this.slots = slots
-    this.words = new Int32Array(buffer)
+  private constructor(block: SharedBlock<never, never, never>) {
+    this.buffer = block.buffer
+    this.slots = block.tailBytes / SLOT_BYTES
+    this.words = block.i32
   }
 
   /**
@@ -44,25 +45,11 @@ export class TraceTable {
    * sampling a consumer may lag slots * N frames before its lookups miss.
    */
   static create(slots = 64): TraceTable {
-    if (!Number.isInteger(slots) || slots < 1 || slots > 65536) throw badTraceTable(`slots must be a whole number from 1 to 65536, got ${slots}`)
-    const buffer = new SharedArrayBuffer(TRACE_HEADER_BYTES + slots * TRACE_SLOT_WORDS * 4)
-    const words = new Int32Array(buffer)
-    words[TRACE_HEADER_VERSION_WORD] = TRACE_TABLE_VERSION
-    words[TRACE_HEADER_SLOTS_WORD] = slots
-    Atomics.store(words, TRACE_HEADER_MAGIC_WORD, TRACE_TABLE_MAGIC)
-    return new TraceTable(buffer, slots)
+    return new TraceTable(createEntryBlock(SLOTS, slots))
   }
 
   static attach(buffer: SharedArrayBuffer): TraceTable {
-    if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < TRACE_HEADER_BYTES) throw badTraceTable('not a SharedArrayBuffer of at least 16 bytes')
-    const words = new Int32Array(buffer)
-    if (Atomics.load(words, TRACE_HEADER_MAGIC_WORD) !== TRACE_TABLE_MAGIC) throw badTraceTable('wrong magic: this is not a heart trace table')
-    if (words[TRACE_HEADER_VERSION_WORD] !== TRACE_TABLE_VERSION) {
-      throw badTraceTable(`layout version ${words[TRACE_HEADER_VERSION_WORD]}, expected ${TRACE_TABLE_VERSION}`)
-    }
-    const slots = words[TRACE_HEADER_SLOTS_WORD]!
-    if (buffer.byteLength !== TRACE_HEADER_BYTES + slots * TRACE_SLOT_WORDS * 4) throw badTraceTable('its size does not match its slot count')
-    return new TraceTable(buffer, slots)
+    return new TraceTable(attachEntryBlock(SLOTS, buffer))
   }
 
   /** Producer: publishes the trace context of frame `seq` (hex ids, as OpenTelemetry gives them). */
@@ -116,7 +103,7 @@ export class TraceTable {
   }
 
   private slotBase(seq: number): number {
-    return TRACE_HEADER_BYTES / 4 + (seq % this.slots) * TRACE_SLOT_WORDS
+    return SLOTS_WORD + (seq % this.slots) * TRACE_SLOT_WORDS
   }
 }
 

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { ConsumeLog, type ConsumeRecord } from '../src/index.js'
+import { CONSUME_LOG_LAYOUT } from '../src/consume-log.js'
 
 const drainAll = (log: ConsumeLog): ConsumeRecord[] => {
   const out: ConsumeRecord[] = []
@@ -36,7 +37,7 @@ t.test('a record claimed but not yet published waits for the next drain', async 
   const words = new Int32Array(log.buffer)
   log.write(0, 1, 1n, 2n, 0)
   // Simulate a writer that claimed the next record and has not stored its stamp yet.
-  Atomics.add(words, 3, 1)
+  Atomics.add(words, CONSUME_LOG_LAYOUT.i32.write, 1)
   t.same(drainAll(reader).map((r) => r.seq), [1])
   t.same(drainAll(reader), [], 'the unfinished record is not handed out')
 })

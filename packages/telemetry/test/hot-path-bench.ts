@@ -2,15 +2,15 @@
 // Run: pnpm exec tsc -b packages/telemetry && node packages/telemetry/dist/test/hot-path-bench.js
 import { PerformanceObserver } from 'node:perf_hooks'
 import { MetricsRegistry } from '../src/registry.js'
-import { heartCatalogue, HeartMetric } from '../src/heart-catalogue.js'
+import { sampleCatalogue, SampleMetric } from './fixtures/sample-catalogue.js'
 import { renderPrometheus } from '../src/prometheus.js'
 import { RegistryMetricProducer } from '../src/otel-metrics.js'
 import { HistogramWindow } from '../src/histogram.js'
 
-const registry = MetricsRegistry.create(heartCatalogue())
-const counter = registry.counter(HeartMetric.framesPublished)
-const gauge = registry.gauge(HeartMetric.ringOccupancy)
-const histogram = registry.histogram(HeartMetric.decodeDuration)
+const registry = MetricsRegistry.create(sampleCatalogue())
+const counter = registry.counter(SampleMetric.framesPublished)
+const gauge = registry.gauge(SampleMetric.ringOccupancy)
+const histogram = registry.histogram(SampleMetric.decodeDuration)
 const values = new Float64Array(1024)
 for (let i = 0; i < values.length; i++) values[i] = 0.5 + i * 0.037
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { MetricsRegistry } from '../src/registry.js'
-import { heartCatalogue, HeartMetric, DEFAULT_DROP_REASONS } from '../src/heart-catalogue.js'
+import { sampleCatalogue, SampleMetric, SAMPLE_DROP_REASONS } from './fixtures/sample-catalogue.js'
 import { startOtlpMetrics, RegistryMetricProducer } from '../src/otel-metrics.js'
 import { startOtlpReceiver, decodeAttributes } from '../src/testing/otlp-receiver.js'
 
@@ -26,11 +26,11 @@ interface JsonMetric {
 t.test('the registry is pushed over OTLP/HTTP as sums, gauges and histograms', async (t) => {
   const receiver = await startOtlpReceiver()
   t.teardown(() => receiver.close())
-  const registry = MetricsRegistry.create(heartCatalogue())
-  registry.counter(HeartMetric.framesPublished).add(600)
-  registry.counter(HeartMetric.framesDropped, { consumer: 'encoder', reason: 'slow' }).add(3)
-  registry.gauge(HeartMetric.cameraLastFrameAge).set(16.5)
-  const decode = registry.histogram(HeartMetric.decodeDuration)
+  const registry = MetricsRegistry.create(sampleCatalogue())
+  registry.counter(SampleMetric.framesPublished).add(600)
+  registry.counter(SampleMetric.framesDropped, { consumer: 'encoder', reason: 'slow' }).add(3)
+  registry.gauge(SampleMetric.cameraLastFrameAge).set(16.5)
+  const decode = registry.histogram(SampleMetric.decodeDuration)
   for (let i = 0; i < 100; i++) decode.record(i < 50 ? 2.9 : 7.5)
 
   const otlp = startOtlpMetrics(registry, { url: `${receiver.url}/v1/metrics`, intervalMs: 60_000, serviceName: 'heart-test', histogramBounds: [1, 5, 10] })
@@ -43,40 +43,40 @@ t.test('the registry is pushed over OTLP/HTTP as sums, gauges and histograms', a
   const metrics = rm.scopeMetrics.flatMap((s) => s.metrics)
   const find = (name: string): JsonMetric => metrics.find((m) => m.name === name)!
 
-  const published = find(HeartMetric.framesPublished)
+  const published = find(SampleMetric.framesPublished)
   t.equal(published.unit, '{frame}')
   t.equal(published.sum?.isMonotonic, true)
   t.equal(published.sum?.aggregationTemporality, 2, 'cumulative')
   t.equal(Number(published.sum?.dataPoints[0]?.asInt), 600)
 
-  const dropped = find(HeartMetric.framesDropped).sum!.dataPoints
-  t.equal(dropped.length, 4 * DEFAULT_DROP_REASONS.length)
+  const dropped = find(SampleMetric.framesDropped).sum!.dataPoints
+  t.equal(dropped.length, 4 * SAMPLE_DROP_REASONS.length)
   const slowEncoder = dropped.find((p) => {
     const a = decodeAttributes(p.attributes as never)
     return a['consumer'] === 'encoder' && a['reason'] === 'slow'
   })
   t.equal(Number(slowEncoder?.asInt), 3)
 
-  t.equal(find(HeartMetric.cameraLastFrameAge).gauge?.dataPoints[0]?.asDouble, 16.5)
+  t.equal(find(SampleMetric.cameraLastFrameAge).gauge?.dataPoints[0]?.asDouble, 16.5)
 
-  const h = find(HeartMetric.decodeDuration).histogram!.dataPoints[0]!
+  const h = find(SampleMetric.decodeDuration).histogram!.dataPoints[0]!
   t.equal(Number(h.count), 100)
   t.same(h.explicitBounds, [1, 5, 10])
   t.same(h.bucketCounts?.map(Number), [0, 50, 50, 0], 'per-bucket counts, one more than bounds')
   t.ok(Math.abs(h.sum! - (50 * 2.9 + 50 * 7.5)) < 0.01)
   t.ok(Math.abs(h.min! - 2.9) < 0.001 && Math.abs(h.max! - 7.5) < 0.001)
-  const emptyLatency = find(HeartMetric.frameLatency).histogram!.dataPoints
+  const emptyLatency = find(SampleMetric.frameLatency).histogram!.dataPoints
   t.equal(emptyLatency.length, 3, 'one point per stage')
   t.equal(Number(emptyLatency[0]!.count), 0)
 })
 
 t.test('producer output without an exporter', async (t) => {
-  const registry = MetricsRegistry.create(heartCatalogue())
-  registry.counter(HeartMetric.cameraReopens).add(2)
+  const registry = MetricsRegistry.create(sampleCatalogue())
+  registry.counter(SampleMetric.cameraReopens).add(2)
   const result = await new RegistryMetricProducer(registry).collect()
   t.same(result.errors, [])
   const metrics = result.resourceMetrics.scopeMetrics[0]!.metrics
   t.equal(metrics.length, registry.catalogue.length, 'one metric per declaration')
-  const reopens = metrics.find((m) => m.descriptor.name === HeartMetric.cameraReopens)!
+  const reopens = metrics.find((m) => m.descriptor.name === SampleMetric.cameraReopens)!
   t.equal((reopens.dataPoints[0] as { value: number }).value, 2)
 })

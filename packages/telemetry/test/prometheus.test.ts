@@ -2,7 +2,7 @@ import t from 'tap'
 import { createServer, type Server } from 'node:http'
 import { existsSync } from 'node:fs'
 import { MetricsRegistry } from '../src/registry.js'
-import { heartCatalogue, HeartMetric, DEFAULT_DROP_REASONS } from '../src/heart-catalogue.js'
+import { sampleCatalogue, SampleMetric, SAMPLE_DROP_REASONS } from './fixtures/sample-catalogue.js'
 import { renderPrometheus, prometheusRoute, PROMETHEUS_CONTENT_TYPE } from '../src/prometheus.js'
 import { prometheusNaming } from '../src/naming.js'
 import { startPrometheus } from '../src/testing/prometheus-server.js'
@@ -58,7 +58,7 @@ function listen(server: Server): Promise<number> {
 }
 
 t.test('a real Prometheus scrapes the /metrics route and answers queries', { skip: !existsSync('/usr/bin/prometheus') && 'needs /usr/bin/prometheus (Debian: prometheus)' }, async (t) => {
-  const registry = MetricsRegistry.create(heartCatalogue())
+  const registry = MetricsRegistry.create(sampleCatalogue())
   const route = prometheusRoute(registry)
   t.equal(route.method, 'GET')
   t.equal(route.path, '/metrics')
@@ -74,10 +74,10 @@ t.test('a real Prometheus scrapes the /metrics route and answers queries', { ski
   const port = await listen(server)
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
 
-  registry.counter(HeartMetric.framesPublished).add(1234)
-  registry.counter(HeartMetric.framesDropped, { consumer: 'detection', reason: 'slow' }).add(5)
-  registry.gauge(HeartMetric.ringOccupancy).set(0.375)
-  const decode = registry.histogram(HeartMetric.decodeDuration)
+  registry.counter(SampleMetric.framesPublished).add(1234)
+  registry.counter(SampleMetric.framesDropped, { consumer: 'detection', reason: 'slow' }).add(5)
+  registry.gauge(SampleMetric.ringOccupancy).set(0.375)
+  const decode = registry.histogram(SampleMetric.decodeDuration)
   for (let i = 0; i < 1000; i++) decode.record(i < 900 ? 3.7 : 19) // p50 = 3.7 ms, p99 = 19 ms (clear of export bounds)
 
   const prometheus = await startPrometheus({ targets: [`127.0.0.1:${port}`] })
@@ -93,7 +93,7 @@ t.test('a real Prometheus scrapes the /metrics route and answers queries', { ski
   const dropped = await prometheus.query('heart_frames_dropped_total{consumer="detection",reason="slow"}')
   t.equal(dropped[0]?.value[1], '5')
   const allDrops = await prometheus.query('count(heart_frames_dropped_total)')
-  t.equal(allDrops[0]?.value[1], String(4 * DEFAULT_DROP_REASONS.length), `every consumer x reason series exists (3 consumers + producer, ${DEFAULT_DROP_REASONS.length} reasons)`)
+  t.equal(allDrops[0]?.value[1], String(4 * SAMPLE_DROP_REASONS.length), `every consumer x reason series exists (3 consumers + producer, ${SAMPLE_DROP_REASONS.length} reasons)`)
   const occupancy = await prometheus.query('heart_ring_occupancy_ratio')
   t.equal(occupancy[0]?.value[1], '0.375')
   const p50 = Number((await prometheus.query('histogram_quantile(0.5, heart_decode_duration_seconds_bucket)'))[0]?.value[1])
@@ -106,7 +106,7 @@ t.test('a real Prometheus scrapes the /metrics route and answers queries', { ski
   t.ok(Math.abs(sum - (900 * 0.0037 + 100 * 0.019)) < 1e-6, `sum ${sum}`)
 
   // A later scrape sees new values: rate() over real samples works.
-  registry.counter(HeartMetric.framesPublished).add(600)
+  registry.counter(SampleMetric.framesPublished).add(600)
   const later = await prometheus.waitFor('heart_frames_published_total', (r) => r[0]?.value[1] === '1834')
   t.equal(later[0]?.value[1], '1834')
 })

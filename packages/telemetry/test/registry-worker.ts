@@ -2,7 +2,7 @@
 // hammers a counter, a histogram and a gauge.
 import { workerData, parentPort } from 'node:worker_threads'
 import { MetricsRegistry } from '../src/registry.js'
-import { HeartMetric } from '../src/heart-catalogue.js'
+import { SampleMetric } from './fixtures/sample-catalogue.js'
 import type { Catalogue } from '../src/types.js'
 
 export interface RecorderConfig {
@@ -25,14 +25,14 @@ export interface RecorderResult {
 
 const config = workerData as RecorderConfig
 const registry = MetricsRegistry.attach(config.buffer, config.catalogue)
-const published = registry.counter(HeartMetric.framesPublished)
-const errors = registry.counter(HeartMetric.decodeErrors)
-const decode = registry.histogram(HeartMetric.decodeDuration)
+const published = registry.counter(SampleMetric.framesPublished)
+const errors = registry.counter(SampleMetric.decodeErrors)
+const decode = registry.histogram(SampleMetric.decodeDuration)
 // Reasons the ring really reports (the catalogue declares only those).
 const reasons = ['slow', 'rate_limited', 'stale', 'ai_locked']
 const reason = reasons[config.id % reasons.length]!
-const drops = registry.counter(HeartMetric.framesDropped, { consumer: 'motion', reason })
-const occupancy = registry.gauge(HeartMetric.ringOccupancy)
+const drops = registry.counter(SampleMetric.framesDropped, { consumer: 'motion', reason })
+const occupancy = registry.gauge(SampleMetric.ringOccupancy)
 
 const gate = new Int32Array(config.start)
 Atomics.add(gate, 1, 1)

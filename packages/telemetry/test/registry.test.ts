@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Worker } from 'node:worker_threads'
 import { MetricsRegistry } from '../src/registry.js'
-import { heartCatalogue, HeartMetric } from '../src/heart-catalogue.js'
+import { sampleCatalogue, SampleMetric } from './fixtures/sample-catalogue.js'
 import type { Catalogue } from '../src/types.js'
 import type { RecorderConfig, RecorderResult } from './registry-worker.js'
 
@@ -83,19 +83,6 @@ t.test('catalogue validation', async (t) => {
   t.throws(() => MetricsRegistry.create([null as unknown as Catalogue[0]]), /must be an object/)
 })
 
-t.test('the heart catalogue lays out and names every metric of the brief', async (t) => {
-  const catalogue = heartCatalogue({ consumers: ['motion', 'detection'] })
-  const r = MetricsRegistry.create(catalogue)
-  for (const name of Object.values(HeartMetric)) t.ok(r.declaration(name), name)
-  r.counter(HeartMetric.framesDropped, { consumer: 'producer', reason: 'no_slot' }).add()
-  r.histogram(HeartMetric.frameLatency, { stage: 'receive_to_publish' }).record(12)
-  r.counter(HeartMetric.thermalLost, { reason: 'bus_error' }).add()
-  t.ok(r.buffer.byteLength < 64 * 1024, `whole registry is ${r.buffer.byteLength} bytes`)
-  t.not(MetricsRegistry.create(heartCatalogue()).catalogueHash, r.catalogueHash, 'other consumers, other layout')
-  // Survives structured clone, as when it travels to a worker in its config.
-  t.equal(MetricsRegistry.attach(r.buffer, structuredClone(catalogue)).catalogueHash, r.catalogueHash)
-})
-
 function runWorker(config: RecorderConfig): Promise<RecorderResult> {
   return new Promise((resolve, reject) => {
     const w = new Worker(new URL('./registry-worker.js', import.meta.url), { workerData: config })
@@ -107,7 +94,7 @@ function runWorker(config: RecorderConfig): Promise<RecorderResult> {
 }
 
 t.test('workers recording concurrently produce exact totals in the main thread', async (t) => {
-  const catalogue = heartCatalogue()
+  const catalogue = sampleCatalogue()
   const r = MetricsRegistry.create(catalogue)
   const workers = 3
   const iterations = 200_000
@@ -123,10 +110,10 @@ t.test('workers recording concurrently produce exact totals in the main thread',
   Atomics.notify(new Int32Array(start), 0)
   const results = await Promise.all(runs)
 
-  t.equal(r.counter(HeartMetric.framesPublished).value(), workers * iterations, 'published counter')
+  t.equal(r.counter(SampleMetric.framesPublished).value(), workers * iterations, 'published counter')
   // Every worker adds 2^31 - 1 once: the low word wraps, so the carry path runs concurrently.
-  t.equal(r.counter(HeartMetric.decodeErrors).value(), workers * (iterations + 2 ** 31 - 1), 'counter with carries')
-  const decode = r.histogram(HeartMetric.decodeDuration).snapshot()
+  t.equal(r.counter(SampleMetric.decodeErrors).value(), workers * (iterations + 2 ** 31 - 1), 'counter with carries')
+  const decode = r.histogram(SampleMetric.decodeDuration).snapshot()
   t.equal(decode.count, workers * iterations, 'histogram count')
   const expectedSumTicks = results.reduce((a, x) => a + x.sumTicks, 0)
   t.equal(decode.sumTicks, expectedSumTicks, 'histogram sum (in 1 µs ticks) is exact')
@@ -134,17 +121,10 @@ t.test('workers recording concurrently produce exact totals in the main thread',
   t.equal(decode.min, Math.min(...results.map((x) => x.min)), 'min is the smallest any worker saw')
   // Each worker wrote its own drop reason.
   for (let id = 0; id < workers; id++) {
-    t.equal(r.counter(HeartMetric.framesDropped, { consumer: 'motion', reason: results[id]!.reason }).value(), iterations / 4)
+    t.equal(r.counter(SampleMetric.framesDropped, { consumer: 'motion', reason: results[id]!.reason }).value(), iterations / 4)
   }
   // Gauge written by worker 0 only; never torn (worker 0 only writes k + k/1024 values).
-  const g = r.gauge(HeartMetric.ringOccupancy).value()
+  const g = r.gauge(SampleMetric.ringOccupancy).value()
   t.equal(g, results[0]!.lastGauge)
   t.ok(results.some((x) => x.overlapped), 'workers were recording at the same time')
-})
-
-t.test('a camera-only catalogue (no consumers) builds, and counts producer drops', async (t) => {
-  const registry = MetricsRegistry.create(heartCatalogue({ consumers: [] }))
-  registry.counter(HeartMetric.framesDropped, { consumer: 'producer', reason: 'no_slot' }).add(1)
-  t.equal(registry.counter(HeartMetric.framesDropped, { consumer: 'producer', reason: 'no_slot' }).value(), 1)
-  t.throws(() => registry.counter(HeartMetric.framesDelivered, { consumer: 'motion' }), /no metric named/, 'no per-consumer series without consumers')
 })

@@ -2,11 +2,11 @@
 // section), and a small shared-memory block so the main thread reads it without waiting
 // on the worker.
 import { SharedBlock, defineSharedBlock, type SharedBlockOf } from '@heart/ring'
+import { THERMAL_LOSS_REASONS, type ThermalLossReason } from '@heart/contracts'
 import type { DriftFigures } from './drift.js'
 
-/** Why a subpage never became temperatures. Matches the telemetry catalogue's reason list. */
-export const THERMAL_LOSS_REASONS = ['bus_error', 'timeout', 'not_ready', 'late', 'invalid_frame', 'overwritten'] as const
-export type ThermalLossReason = (typeof THERMAL_LOSS_REASONS)[number]
+// Why a subpage never became temperatures: the list lives in @heart/contracts.
+export { THERMAL_LOSS_REASONS, type ThermalLossReason }
 
 export const THERMAL_STATES = ['starting', 'running', 'reinit', 'cooling', 'failing', 'stopped'] as const
 export type ThermalState = (typeof THERMAL_STATES)[number]

@@ -45,3 +45,4 @@ export type { SyntheticEepromOptions, SynthesisConditions } from './synthesize.j
 export { addressBytes, busTimeMs, bytesToWords, wordsWithAddress } from './transport.js'
 export type { I2cTransport } from './transport.js'
 export type { ThermalConfig, ThermalFrameEvent, ThermalWorkerConfig } from './types.js'
+export { ThermalMetric, thermalMetrics } from './metrics.js'

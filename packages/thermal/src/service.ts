@@ -2,7 +2,7 @@
 // kernel's supervisor, and hand health to the kernel's /health.
 import type { Kernel, ServiceStatus } from '@heart/kernel'
 import type { FrameRing } from '@heart/ring'
-import type { HeartCatalogueOptions } from '@heart/telemetry'
+import type { Catalogue } from '@heart/telemetry'
 import { resolveThermalConfig } from './config.js'
 import { createThermalHealthBuffer, thermalHealth, type ThermalHealthSnapshot } from './health.js'
 import { thermalRingOptions } from './ring.js'
@@ -22,8 +22,8 @@ export interface ThermalService {
 export interface StartThermalOptions {
   /** Service and ring name. */
   name?: string
-  /** Record into the shared metrics registry (its buffer and the catalogue options used to build it). */
-  metrics?: { buffer: SharedArrayBuffer; catalogue: HeartCatalogueOptions }
+  /** Record into the shared metrics registry (its buffer and the catalogue it was built from). */
+  metrics?: { buffer: SharedArrayBuffer; catalogue: Catalogue }
   restart?: { initialMs?: number; maxMs?: number }
 }
 

@@ -3,7 +3,8 @@
 // ring, emits a low-rate `thermal.frame` event, and keeps the shared health block fresh.
 import { serveWorker } from '@heart/kernel'
 import { FrameRing } from '@heart/ring'
-import { HeartMetric, MetricsRegistry, heartCatalogue, type Counter } from '@heart/telemetry'
+import { MetricsRegistry, type Counter } from '@heart/telemetry'
+import { ThermalMetric } from './metrics.js'
 import { RealClock } from './clock.js'
 import { resolveThermalConfig } from './config.js'
 import { Mlx90640 } from './driver.js'
@@ -52,7 +53,7 @@ serveWorker<ThermalWorkerConfig>(async (ctx) => {
   const source = cfg.bus === null ? 'emulator' : `/dev/i2c-${cfg.bus}`
   const sensor = new Mlx90640(transport, { address: cfg.address, refreshHz: cfg.refreshHz, dataHold: cfg.dataHold, clock })
   const aux = new Float64Array(THERMAL_AUX_WORDS)
-  const metrics = thermalMetrics(ctx.config, ctx.shared)
+  const metrics = recordThermalMetrics(ctx.config, ctx.shared)
   const poller = new ThermalPoller(sensor, {
     hz: cfg.hz,
     emissivity: cfg.emissivity,
@@ -108,20 +109,20 @@ serveWorker<ThermalWorkerConfig>(async (ctx) => {
 })
 
 /** Adds the growth of the poller's totals to the shared counters (reasons the catalogue lacks are skipped). */
-function thermalMetrics(
+function recordThermalMetrics(
   config: ThermalWorkerConfig,
   shared: Record<string, SharedArrayBuffer>,
 ): ((subpages: number, lost: Record<ThermalLossReason, number>) => void) | undefined {
   const buffer = config.metrics ? shared[config.metrics.key] : undefined
   if (!config.metrics || !buffer) return undefined
-  const registry = MetricsRegistry.attach(buffer, heartCatalogue(config.metrics.catalogue))
-  const frames = registry.counter(HeartMetric.thermalFrames)
+  const registry = MetricsRegistry.attach(buffer, config.metrics.catalogue)
+  const frames = registry.counter(ThermalMetric.thermalFrames)
   const lostCounters = new Map<ThermalLossReason, Counter>()
   for (const reason of THERMAL_LOSS_REASONS) {
     try {
-      lostCounters.set(reason, registry.counter(HeartMetric.thermalLost, { reason }))
+      lostCounters.set(reason, registry.counter(ThermalMetric.thermalLost, { reason }))
     } catch {
-      // Not in this catalogue: pass thermalLossReasons: THERMAL_LOSS_REASONS to heartCatalogue().
+      // Not in this catalogue (an app's own catalogue without thermalMetrics()): not exported.
     }
   }
   let lastSubpages = 0

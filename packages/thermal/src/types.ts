@@ -1,5 +1,5 @@
 // Message and config shapes of the thermal path.
-import type { HeartCatalogueOptions } from '@heart/telemetry'
+import type { Catalogue } from '@heart/telemetry'
 import type { DriftOptions } from './drift.js'
 import type { FaultRates } from './emulator.js'
 import type { CooldownOptions } from './poller.js'
@@ -44,7 +44,7 @@ export interface ThermalWorkerConfig {
   /** Keys of the shared buffers in ctx.shared. */
   ringKey: string
   healthKey: string
-  metrics?: { key: string; catalogue: HeartCatalogueOptions }
+  metrics?: { key: string; catalogue: Catalogue }
 }
 
 /** Payload of the `thermal.frame` event (low rate: 10 a second). */

@@ -1,11 +1,12 @@
 import { Kernel } from '@heart/kernel'
-import { HeartMetric, MetricsRegistry, heartCatalogue } from '@heart/telemetry'
+import { MetricsRegistry } from '@heart/telemetry'
 import t from 'tap'
 import { THERMAL_LOSS_REASONS } from '../src/health.js'
 import { resolveThermalConfig, defaultRefreshHz, subpageBusMs } from '../src/config.js'
 import { ThermalAux } from '../src/ring.js'
 import { startThermal } from '../src/service.js'
 import type { ThermalFrameEvent } from '../src/types.js'
+import { ThermalMetric, thermalMetrics } from '../src/metrics.js'
 
 t.test('config: defaults and clear refusals', async (t) => {
   const c = resolveThermalConfig()
@@ -40,8 +41,8 @@ t.test('the worker publishes 10 Hz frames into the ring, as events and in health
     events.push(e.payload)
   })
   kernel.start()
-  const catalogue = { thermalLossReasons: [...THERMAL_LOSS_REASONS] }
-  const registry = MetricsRegistry.create(heartCatalogue(catalogue))
+  const catalogue = thermalMetrics()
+  const registry = MetricsRegistry.create(catalogue)
   const service = startThermal(
     kernel,
     // A few NACKs so the loss counters have something to count.
@@ -78,8 +79,8 @@ t.test('the worker publishes 10 Hz frames into the ring, as events and in health
   t.equal(health.bus_hz, 1_000_000)
   // Real time: the emulator's bus time is slept, so the measured speed is at most the clock.
   t.ok(health.bus_hz_effective! > 0 && health.bus_hz_effective! <= 1_050_000, `effective bus ${health.bus_hz_effective} Hz`)
-  t.ok(registry.counter(HeartMetric.thermalFrames).value() > 20, 'subpages counted in the shared metrics')
-  const lost = THERMAL_LOSS_REASONS.reduce((n, reason) => n + registry.counter(HeartMetric.thermalLost, { reason }).value(), 0)
+  t.ok(registry.counter(ThermalMetric.thermalFrames).value() > 20, 'subpages counted in the shared metrics')
+  const lost = THERMAL_LOSS_REASONS.reduce((n, reason) => n + registry.counter(ThermalMetric.thermalLost, { reason }).value(), 0)
   // The worker writes health before it adds to the counters, so a later health read is never behind them.
   const later = service.health()!
   t.ok(lost <= later.lost_total, `loss counters (${lost}) match health (${later.lost_total})`)

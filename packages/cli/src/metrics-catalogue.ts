@@ -1,0 +1,25 @@
+// heart's metric catalogue for one run. Each package declares the metrics it
+// records next to the code that records them (kernel, capture and thermal
+// metrics.ts); this joins them for the parts the config runs. `heart run`
+// builds it once in the main thread and hands the same catalogue, with the
+// registry's buffer, to every worker, so every thread lays the buffer out alike.
+import { CaptureMetric, captureMetrics } from '@heart/capture'
+import { KernelMetric, kernelMetrics } from '@heart/kernel'
+import { joinCatalogues, type Catalogue } from '@heart/telemetry'
+import { ThermalMetric, thermalMetrics } from '@heart/thermal'
+
+/** Every metric name heart records, so call sites cannot misspell them. */
+export const HeartMetric = Object.freeze({ ...KernelMetric, ...CaptureMetric, ...ThermalMetric })
+
+export interface HeartMetricsCatalogueOptions {
+  /** Ring consumer names (may be empty: a camera-only run). */
+  consumers: readonly string[]
+  /** Whether the run starts the thermal worker; without it nothing counts heart.thermal.*, so it is not declared. */
+  thermal: boolean
+}
+
+export function heartMetricsCatalogue(options: HeartMetricsCatalogueOptions): Catalogue {
+  const parts = [captureMetrics(), kernelMetrics({ consumers: options.consumers })]
+  if (options.thermal) parts.push(thermalMetrics())
+  return joinCatalogues(...parts)
+}
