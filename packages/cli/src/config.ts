@@ -3,6 +3,7 @@ import { cameraOptionsSchema } from '@heart/capture'
 import { thermalConfigSchema } from '@heart/thermal'
 import { telemetryConfigSchema } from '@heart/telemetry'
 import { consumerKinds } from './consumer-kinds.js'
+import { httpConfigSchema } from './http/config.js'
 
 /**
  * heart's whole config, one schema: the kernel's sections, the camera source,
@@ -13,6 +14,8 @@ import { consumerKinds } from './consumer-kinds.js'
  */
 export const heartConfigSchema = object({
   ...kernelConfigShape,
+  /** Where and how HTTP serves: address, token, allowed hosts, TLS, limits (docs/security.md). */
+  http: httpConfigSchema,
   /** The camera URL (the source grammar: docs/sources.md). */
   source: string({ default: 'testsrc://?size=1920x1080&fps=60', hint: 'a source URL (rtsp://, file://, v4l2://, testsrc://, synthetic://)' }),
   /** Capture options beyond the URL (decoder, pixFmt, expect, reconnect...): see docs/capture.md. */

@@ -76,7 +76,7 @@ async function runCommand(argv: readonly string[]): Promise<number> {
 /** Known errors print their message (and code); others print a stack. Exit 2 for usage, 1 otherwise. */
 function reportError(error: unknown): number {
   if (error instanceof UsageError) {
-    process.stderr.write(`heart: ${error.message}\n`)
+    process.stderr.write(`heart: ${error.message}${error.code === 'USAGE' ? '' : ` [${error.code}]`}\n`)
     return 2
   }
   const code = (error as { code?: unknown })?.code
