@@ -5,7 +5,7 @@ import { parseConfig, type HttpRoute, type Logger } from '@heart/kernel'
 import { TokenAuth } from './http/auth.js'
 import { httpLimitsSchema, type HttpLimits } from './http/config.js'
 import { allowedHostNames, foreignOrigin, hostHeaderName } from './http/host-check.js'
-import { BurstLog, IdleConnections, StreamCaps, connectionCap } from './http/limits.js'
+import { BurstLog, IdleConnections, StreamCaps, connectionCap, watchDescriptors } from './http/limits.js'
 import type { HttpSecurity } from './http/security.js'
 
 export interface HttpServerOptions {
@@ -39,6 +39,7 @@ export class HttpServer {
   private readonly streams: StreamCaps
   private allowedHosts = new Set<string>()
   private readonly bursts: Record<'dropped' | 'idle' | 'stream' | 'accept', BurstLog>
+  private readonly stopWatching: () => void
 
   constructor(logger: Logger, options: HttpServerOptions = {}) {
     this.logger = logger
@@ -61,7 +62,7 @@ export class HttpServer {
       dropped: new BurstLog(logger, 'HTTP connections refused: the connection limit is reached'),
       idle: new BurstLog(logger, 'idle HTTP connections closed: too many connections send no request'),
       stream: new BurstLog(logger, 'HTTP streams refused: the viewer limit is reached'),
-      accept: new BurstLog(logger, 'HTTP cannot accept connections'),
+      accept: new BurstLog(logger, 'HTTP cannot accept connections: the process is out of file descriptors (or accept failed); the camera and consumers go on'),
     }
     const cap = connectionCap(this.limits.maxConnections)
     if (cap.lowered) logger.info('HTTP connection limit lowered to fit the file-descriptor limit', { configured: this.limits.maxConnections, limit: cap.cap })
@@ -70,6 +71,7 @@ export class HttpServer {
     this.server.on('drop', () => this.bursts.dropped.note({ limit: cap.cap }))
     // Out of descriptors (EMFILE) and other accept errors: refuse, log once, keep serving what is open.
     this.server.on('error', (error: NodeJS.ErrnoException) => this.bursts.accept.note({ error: error.code ?? error.message }))
+    this.stopWatching = watchDescriptors((fields) => this.bursts.accept.note(fields))
     const idle = new IdleConnections(this.limits.maxIdleConnections, () => this.bursts.idle.note({ limit: this.limits.maxIdleConnections }))
     idle.watch(this.server, security?.tls ? 'secureConnection' : 'connection')
     this.streams = new StreamCaps({ mjpeg: this.limits.maxMjpegViewers, sse: this.limits.maxSseClients })
@@ -96,6 +98,7 @@ export class HttpServer {
   }
 
   close(): Promise<void> {
+    this.stopWatching()
     for (const burst of Object.values(this.bursts)) burst.end()
     return new Promise((resolve) => {
       this.server.close(() => resolve())

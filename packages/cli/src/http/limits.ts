@@ -58,6 +58,28 @@ export function descriptorHeadroom(): { limit: number; open: number } | null {
 }
 
 /**
+ * Watches for the process running out of descriptors (a leak, or sockets
+ * opened faster than they close): node then cannot accept connections and
+ * says nothing, so the log would stay silent. Reading /proc/self/fd needs a
+ * descriptor itself, so it fails exactly when none is left.
+ */
+export function watchDescriptors(onExhausted: (fields: Record<string, unknown>) => void, everyMs = 1000): () => void {
+  const headroom = descriptorHeadroom()
+  if (!headroom) return () => undefined
+  const timer = setInterval(() => {
+    try {
+      const open = readdirSync('/proc/self/fd').length
+      if (open >= headroom.limit - 4) onExhausted({ open, limit: headroom.limit })
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'EMFILE' || code === 'ENFILE') onExhausted({ error: code, limit: headroom.limit })
+    }
+  }, everyMs)
+  timer.unref()
+  return () => clearInterval(timer)
+}
+
+/**
  * The total connection cap: the configured one, lowered so that sockets can
  * never use up the descriptors the rest of heart needs (running out of them
  * makes every open() and accept() fail).
