@@ -114,7 +114,7 @@ export class HttpServer {
       sendError(res, 421, `Host ${JSON.stringify(shown)} is not a name of this server; add it to http.allowedHosts if you reach heart by it (see docs/security.md)`)
       return
     }
-    if (this.auth && !this.auth.allows(req)) {
+    if (this.auth && (!this.auth.allows(req) || this.auth.loginToken(req, path) !== null)) {
       this.auth.refuse(req, res, path)
       return
     }

@@ -118,6 +118,8 @@ t.test('the live view logs in once: login form, ?token= traded for an HttpOnly S
   t.equal((await ask(port, { path: '/', headers: { cookie: session } })).status, 200)
   t.equal((await ask(port, { path: '/health', headers: { cookie: `other=1; ${session}` } })).status, 200)
   t.equal((await ask(port, { path: '/health', headers: { cookie: `${session}x` } })).status, 401)
+  const again = await ask(port, { path: `/?token=${TOKEN}`, headers: { cookie: session } })
+  t.equal(again.status, 303, 'logged in already: the token is still taken out of the address bar')
 })
 
 t.test('CSRF: a POST from another origin, or with a form or text body, does not change state', async (t) => {

@@ -56,10 +56,15 @@ export class TokenAuth {
    * address bar); GET / from a browser gets the login form; anything else a
    * JSON 401. Always with `WWW-Authenticate: Bearer`.
    */
+  /** The token of a login (`GET /?token=`), which is always answered by refuse(), so the token never stays in the address bar. */
+  loginToken(req: IncomingMessage, path: string): string | null {
+    if (req.method !== 'GET' || path !== '/') return null
+    return new URL(req.url ?? '/', 'http://heart.invalid').searchParams.get('token')
+  }
+
   refuse(req: IncomingMessage, res: ServerResponse, path: string): void {
-    const url = new URL(req.url ?? '/', 'http://heart.invalid')
-    const given = url.searchParams.get('token')
-    if (req.method === 'GET' && path === '/' && given !== null) {
+    const given = this.loginToken(req, path)
+    if (given !== null) {
       if (sameSecret(given, this.token)) {
         const attributes = ['HttpOnly', 'SameSite=Strict', 'Path=/', ...(this.secure ? ['Secure'] : [])]
         res.writeHead(303, { location: '/', 'set-cookie': `${SESSION_COOKIE}=${this.session}; ${attributes.join('; ')}`, 'cache-control': 'no-store' })
