@@ -8,6 +8,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadHeartConfig } from '../../src/config.js'
 import { resolveHttpSecurity } from '../../src/http/security.js'
+import { runHeart } from '../../src/run.js'
+import { ask } from './client.js'
 
 const BIN = fileURLToPath(new URL('../../src/bin.js', import.meta.url))
 const TOKEN = 'sEcReT-0123456789-abcdef'
@@ -89,4 +91,24 @@ t.test('heart run with http.auth: none on 0.0.0.0 starts and warns once; with a 
   t.match(closed.stdout + closed.stderr, /"auth":"token"/)
   t.notMatch(closed.stdout + closed.stderr, TOKEN, 'not in the logs or the status line')
   t.notMatch(readFileSync(summary, 'utf8'), TOKEN, 'not in the summary')
+})
+
+t.test('heart run with http.tls serves HTTPS with the config-relative files, and the token', { skip: !existsSync('/usr/bin/openssl') && 'needs openssl' }, async (t) => {
+  const dir = t.testdir({
+    'heart.yaml': 'source: "synthetic://?size=64x64&fps=10"\nconsumers: []\nthermal: { enabled: false }\nhttp: { host: 0.0.0.0, port: 0, tls: { cert: tls/cert.pem, key: tls/key.pem } }\n',
+    tls: {},
+  })
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'tls', 'key.pem'), '-out', join(dir, 'tls', 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'], { stdio: 'ignore' })
+  const lines: string[] = []
+  const logger = { debug() {}, info: (msg: string, f?: Record<string, unknown>) => void lines.push(`${msg} ${JSON.stringify(f)}`), warn() {}, error() {} }
+  const heart = await runHeart({ configFile: join(dir, 'heart.yaml'), status: false, logger, env: { HEART_TOKEN: TOKEN } })
+  t.teardown(() => heart.stop())
+  t.equal(heart.http.tls, true)
+  t.match(lines.join('\n'), new RegExp(`heart running .*"http":"https://0\\.0\\.0\\.0:${heart.http.port}".*"auth":"token"`))
+  t.notMatch(lines.join('\n'), TOKEN, 'the token is not logged')
+  const ca = readFileSync(join(dir, 'tls', 'cert.pem'))
+  t.equal((await ask(heart.http.port, { path: '/health', ca })).status, 401)
+  const ok = await ask(heart.http.port, { path: '/health', ca, headers: { authorization: `Bearer ${TOKEN}` } })
+  t.equal(ok.status, 200)
+  t.notMatch(ok.body, TOKEN, 'not in /health')
 })
