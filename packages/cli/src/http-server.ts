@@ -39,7 +39,7 @@ export class HttpServer {
   private readonly streams: StreamCaps
   private allowedHosts = new Set<string>()
   private readonly bursts: Record<'dropped' | 'idle' | 'stream' | 'accept', BurstLog>
-  private readonly stopWatching: () => void
+  private stopWatching: () => void = () => undefined
 
   constructor(logger: Logger, options: HttpServerOptions = {}) {
     this.logger = logger
@@ -69,9 +69,6 @@ export class HttpServer {
     this.server.maxConnections = cap.cap
     // node closes a connection over maxConnections at once and says so here.
     this.server.on('drop', () => this.bursts.dropped.note({ limit: cap.cap }))
-    // Out of descriptors (EMFILE) and other accept errors: refuse, log once, keep serving what is open.
-    this.server.on('error', (error: NodeJS.ErrnoException) => this.bursts.accept.note({ error: error.code ?? error.message }))
-    this.stopWatching = watchDescriptors((fields) => this.bursts.accept.note(fields))
     const idle = new IdleConnections(this.limits.maxIdleConnections, () => this.bursts.idle.note({ limit: this.limits.maxIdleConnections }))
     idle.watch(this.server, security?.tls ? 'secureConnection' : 'connection')
     this.streams = new StreamCaps({ mjpeg: this.limits.maxMjpegViewers, sse: this.limits.maxSseClients })
@@ -88,10 +85,12 @@ export class HttpServer {
         const hint = error.code === 'EADDRINUSE' ? `; another program uses ${host}:${port}: stop it or pass --http ${host}:<other port>` : ''
         reject(Object.assign(new Error(`cannot listen on ${host}:${port}: ${error.message}${hint}`), { code: error.code }))
       }
-      // Ahead of the accept-error logger, so a failed listen rejects instead of being logged.
-      this.server.prependOnceListener('error', onError)
+      this.server.once('error', onError)
       this.server.listen(port, host, () => {
         this.server.off('error', onError)
+        // Listening: out of descriptors (EMFILE) and other accept errors refuse, log once, and keep serving what is open.
+        this.server.on('error', (error: NodeJS.ErrnoException) => this.bursts.accept.note({ error: error.code ?? error.message }))
+        this.stopWatching = watchDescriptors((fields) => this.bursts.accept.note(fields))
         resolve(this.server.address() as AddressInfo)
       })
     })
