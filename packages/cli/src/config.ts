@@ -4,6 +4,7 @@ import { cameraOptionsSchema, parseSource } from '@heart/capture'
 import { thermalConfigSchema } from '@heart/thermal'
 import { telemetryConfigSchema } from '@heart/telemetry'
 import { checkConsumers, consumerKinds } from './consumer-kinds.js'
+import { httpConfigSchema } from './http/config.js'
 
 /**
  * heart's whole config, one schema: the kernel's sections, the camera source,
@@ -14,6 +15,8 @@ import { checkConsumers, consumerKinds } from './consumer-kinds.js'
  */
 export const heartConfigSchema = object({
   ...kernelConfigShape,
+  /** Where and how HTTP serves: address, token, allowed hosts, TLS, limits (docs/security.md). */
+  http: httpConfigSchema,
   /** The camera URL (the source grammar: docs/sources.md). */
   // The URL grammar checks the URL here, so a bad source is one more problem in the same report (exit 2).
   source: checkedBy(

@@ -1,23 +1,77 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import type { HttpRoute, Logger } from '@heart/kernel'
+import { parseConfig, type HttpRoute, type Logger } from '@heart/kernel'
+import { TokenAuth } from './http/auth.js'
+import { httpLimitsSchema, type HttpLimits } from './http/config.js'
+import { allowedHostNames, foreignOrigin, hostHeaderName } from './http/host-check.js'
+import { BurstLog, IdleConnections, StreamCaps, connectionCap, watchDescriptors } from './http/limits.js'
+import type { HttpSecurity } from './http/security.js'
+
+export interface HttpServerOptions {
+  /** Token and TLS (resolveHttpSecurity); default: no token, plain HTTP. */
+  security?: HttpSecurity
+  /** Connection, time and size limits; default: the documented defaults of http.limits. */
+  limits?: HttpLimits
+  /** Host names accepted besides the loopback names, the bound address and the machine's names. */
+  allowedHosts?: readonly string[]
+}
+
+/** Content types a state-changing request may carry: none of them is what a plain HTML form can send. */
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
 
 /**
- * heart's HTTP server: a plain node:http server with an exact-match route
- * table that packages contribute to. Bound to 127.0.0.1 unless configured
- * otherwise. A route that throws answers 500 with the reason; the server
- * keeps serving.
+ * heart's HTTP server: a node:http (or node:https) server with an
+ * exact-match route table that packages contribute to. Bound to 127.0.0.1
+ * unless configured otherwise. Before a route runs, the request must name an
+ * allowed Host (421), carry the token when one is set (401), and, when it
+ * changes state (POST), come from this server's own origin with a JSON or
+ * empty body (403, 415, 413). A route that throws answers 500 with the
+ * reason; the server keeps serving.
  */
 export class HttpServer {
   private readonly server: Server
   private readonly routes = new Map<string, HttpRoute>()
   private readonly logger: Logger
+  private readonly auth: TokenAuth | null
+  private readonly limits: HttpLimits
+  private readonly extraHosts: readonly string[]
+  private readonly streams: StreamCaps
+  private allowedHosts = new Set<string>()
+  private readonly bursts: Record<'dropped' | 'idle' | 'stream' | 'accept', BurstLog>
+  private stopWatching: () => void = () => undefined
 
-  constructor(logger: Logger) {
+  constructor(logger: Logger, options: HttpServerOptions = {}) {
     this.logger = logger
-    this.server = createServer((req, res) => void this.handle(req, res))
-    // Long-lived MJPEG viewers must not keep shutdown waiting.
-    this.server.keepAliveTimeout = 5000
+    this.limits = options.limits ?? parseConfig(httpLimitsSchema, {})
+    this.extraHosts = options.allowedHosts ?? []
+    const security = options.security
+    this.auth = security?.token ? new TokenAuth(security.token, security.tls !== null) : null
+    const serverOptions: ServerOptions = {
+      headersTimeout: this.limits.headersTimeoutMs,
+      requestTimeout: this.limits.requestTimeoutMs,
+      keepAliveTimeout: this.limits.keepAliveTimeoutMs,
+      // node checks those timeouts every 30 s by default: too slow to shed a flood of silent sockets.
+      connectionsCheckingInterval: Math.min(1000, this.limits.headersTimeoutMs),
+    }
+    const handler = (req: IncomingMessage, res: ServerResponse): void => void this.handle(req, res)
+    this.server = security?.tls
+      ? (createTlsServer({ ...serverOptions, ...security.tls, handshakeTimeout: this.limits.headersTimeoutMs }, handler) as unknown as Server)
+      : createServer(serverOptions, handler)
+    this.bursts = {
+      dropped: new BurstLog(logger, 'HTTP connections refused: the connection limit is reached'),
+      idle: new BurstLog(logger, 'idle HTTP connections closed: too many connections send no request'),
+      stream: new BurstLog(logger, 'HTTP streams refused: the viewer limit is reached'),
+      accept: new BurstLog(logger, 'HTTP cannot accept connections: the process is out of file descriptors (or accept failed); the camera and consumers go on'),
+    }
+    const cap = connectionCap(this.limits.maxConnections)
+    if (cap.lowered) logger.info('HTTP connection limit lowered to fit the file-descriptor limit', { configured: this.limits.maxConnections, limit: cap.cap })
+    this.server.maxConnections = cap.cap
+    // node closes a connection over maxConnections at once and says so here.
+    this.server.on('drop', () => this.bursts.dropped.note({ limit: cap.cap }))
+    const idle = new IdleConnections(this.limits.maxIdleConnections, () => this.bursts.idle.note({ limit: this.limits.maxIdleConnections }))
+    idle.watch(this.server, security?.tls ? 'secureConnection' : 'connection')
+    this.streams = new StreamCaps({ mjpeg: this.limits.maxMjpegViewers, sse: this.limits.maxSseClients })
   }
 
   add(routes: readonly HttpRoute[]): void {
@@ -25,6 +79,7 @@ export class HttpServer {
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {
+    this.allowedHosts = allowedHostNames(host, this.extraHosts)
     return new Promise((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException): void => {
         const hint = error.code === 'EADDRINUSE' ? `; another program uses ${host}:${port}: stop it or pass --http ${host}:<other port>` : ''
@@ -33,12 +88,17 @@ export class HttpServer {
       this.server.once('error', onError)
       this.server.listen(port, host, () => {
         this.server.off('error', onError)
+        // Listening: out of descriptors (EMFILE) and other accept errors refuse, log once, and keep serving what is open.
+        this.server.on('error', (error: NodeJS.ErrnoException) => this.bursts.accept.note({ error: error.code ?? error.message }))
+        this.stopWatching = watchDescriptors((fields) => this.bursts.accept.note(fields))
         resolve(this.server.address() as AddressInfo)
       })
     })
   }
 
   close(): Promise<void> {
+    this.stopWatching()
+    for (const burst of Object.values(this.bursts)) burst.end()
     return new Promise((resolve) => {
       this.server.close(() => resolve())
       this.server.closeAllConnections()
@@ -47,6 +107,16 @@ export class HttpServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]!
+    const host = hostHeaderName(req.headers.host)
+    if (host === null || !this.allowedHosts.has(host)) {
+      const shown = (req.headers.host ?? '(none)').slice(0, 100)
+      sendError(res, 421, `Host ${JSON.stringify(shown)} is not a name of this server; add it to http.allowedHosts if you reach heart by it (see docs/security.md)`)
+      return
+    }
+    if (this.auth && (!this.auth.allows(req) || this.auth.loginToken(req, path) !== null)) {
+      this.auth.refuse(req, res, path)
+      return
+    }
     const route = this.routes.get(`${req.method} ${path}`)
     if (!route) {
       const other = [...this.routes.values()].filter((r) => r.path === path).map((r) => r.method)
@@ -59,6 +129,28 @@ export class HttpServer {
       res.end(JSON.stringify({ error: `no such endpoint: ${path}`, endpoints: [...this.routes.keys()].sort() }))
       return
     }
+    if (req.method !== 'GET') {
+      const foreign = foreignOrigin(req)
+      if (foreign !== null) {
+        sendError(res, 403, `${req.method} ${path} refused: ${foreign} (state-changing requests must come from heart's own pages)`)
+        return
+      }
+      const type = req.headers['content-type']
+      if (type !== undefined ? !JSON_TYPE.test(type) : hasBody(req)) {
+        sendError(res, 415, `${req.method} ${path} takes a JSON body (Content-Type: application/json) or none, not ${type ?? 'a body without Content-Type'}`)
+        return
+      }
+    }
+    if (!(await this.readBody(req, res))) return
+    if (route.stream) {
+      const full = this.streams.take(route.stream, res)
+      if (full !== null) {
+        this.bursts.stream.note({ kind: route.stream, limit: full })
+        res.setHeader('retry-after', '5')
+        sendError(res, 503, `${full} ${route.stream} streams are open, the most http.limits allows; close one or raise the limit`)
+        return
+      }
+    }
     try {
       await route.handle(req, res)
     } catch (error) {
@@ -67,6 +159,38 @@ export class HttpServer {
       res.end(JSON.stringify({ error: error instanceof Error ? error.message : String(error) }))
     }
   }
+
+  /**
+   * Reads and discards the request body (no route takes one yet), at most
+   * maxBodyBytes: a larger one is answered 413 and the connection closed, so
+   * the rest is never read. False when it answered.
+   */
+  private async readBody(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    if (!hasBody(req)) return true
+    const max = this.limits.maxBodyBytes
+    const tooLarge = (): false => {
+      res.setHeader('connection', 'close')
+      sendError(res, 413, `the request body is larger than ${max} bytes (http.limits.maxBodyBytes)`)
+      return false
+    }
+    if (Number(req.headers['content-length'] ?? 0) > max) return tooLarge()
+    let bytes = 0
+    for await (const chunk of req) {
+      bytes += (chunk as Buffer).byteLength
+      if (bytes > max) return tooLarge()
+    }
+    return true
+  }
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0
+}
+
+function sendError(res: ServerResponse, status: number, error: string): void {
+  const text = JSON.stringify({ error })
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' })
+  res.end(text)
 }
 
 export function jsonRoute(path: string, body: () => unknown): HttpRoute {

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 const RUN_FLAGS: Record<string, FlagSpec> = {
   source: { value: true, help: 'camera URL (default testsrc://): rtsp://, file://, v4l2://, testsrc://, synthetic://' },
   config: { value: true, help: 'config file, YAML or JSON (see docs/configuration.md)' },
-  http: { value: true, help: 'HOST:PORT for /health, /metrics and the live view (default 127.0.0.1:8080)' },
+  http: { value: true, help: 'HOST:PORT for /health, /metrics and the live view (default 127.0.0.1:8080; other than loopback needs a token: docs/security.md)' },
   duration: { value: true, help: 'stop after S seconds (default: run until SIGINT / SIGTERM)' },
   summary: { value: true, help: 'write the run summary JSON to FILE when stopping' },
   help: { value: false, help: 'show this help' },
@@ -85,7 +85,7 @@ const OPERATOR_MISTAKES: ReadonlySet<string> = new Set(['CONFIG_INVALID', 'CONFI
 /** Known errors print their message (and code); others print a stack. Exit 2 for usage and config mistakes, 1 otherwise. */
 function reportError(error: unknown): number {
   if (error instanceof UsageError) {
-    process.stderr.write(`heart: ${error.message}\n`)
+    process.stderr.write(`heart: ${error.message}${error.code === 'USAGE' ? '' : ` [${error.code}]`}\n`)
     return 2
   }
   const code = (error as { code?: unknown })?.code

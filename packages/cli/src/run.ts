@@ -19,6 +19,7 @@ import { HeartMetric, heartMetricsCatalogue } from './metrics-catalogue.js'
 import { startConsumerKind, type StartedConsumer } from './consumer-kinds.js'
 import { startThermal, type ThermalConfig } from '@heart/thermal'
 import { HttpServer, jsonRoute } from './http-server.js'
+import { resolveHttpSecurity } from './http/security.js'
 import { StatusPrinter } from './status-line.js'
 import { RunRecorder, type RunSummary } from './summary.js'
 import type { FrameRing } from '@heart/ring'
@@ -46,14 +47,16 @@ export interface RunOptions extends ConfigOverrides {
   handleSignals?: boolean
   /** The `telemetry` config section, used instead of the file's (see docs/telemetry.md). */
   telemetry?: unknown
+  /** Where HEART_TOKEN is read (default: process.env). */
+  env?: NodeJS.ProcessEnv
 }
 
 export interface RunningHeart {
   config: HeartConfig
   kernel: Kernel
   capture: CaptureService
-  /** Where HTTP listens (port 0 in the config picks a free one). */
-  http: { host: string; port: number }
+  /** Where HTTP listens (port 0 in the config picks a free one), and whether it speaks TLS. */
+  http: { host: string; port: number; tls: boolean }
   /** The shared metrics registry (latency, decode and tick histograms): the soak bench samples it. */
   metrics: MetricsRegistry
   /** The thermal service, or null when thermal is disabled. */
@@ -75,6 +78,8 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   const { config, configDir } = await loadCheckedConfig(options.configFile, options)
   const telemetry = parseTelemetryConfig(options.telemetry ?? config.telemetry, `${options.configFile ?? 'config'}: telemetry`)
   const consumers = config.consumers.filter((c) => c.enabled)
+  // Before anything starts: an unprotected non-loopback address or unreadable TLS files stop here.
+  const security = resolveHttpSecurity(config.http, options.env ?? process.env, configDir)
   const spec = parseSource(config.source)
 
   // The MLX90640: the emulator unless a bus is configured; `thermal: { enabled: false }` turns it off.
@@ -176,12 +181,12 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   const recorder = new RunRecorder(kernel, capture.ring, metrics)
   kernel.loop.every(1000, () => recorder.sample())
 
-  const http = new HttpServer(logger)
+  const http = new HttpServer(logger, { security, limits: config.http.limits, allowedHosts: config.http.allowedHosts })
   http.add([jsonRoute('/health', report), prometheusRoute(metrics), ...capture.routes(), ...started.flatMap((s) => s.routes ?? [])])
-  let address: { host: string; port: number }
+  let address: RunningHeart['http']
   try {
     const a = await http.listen(config.http.host, config.http.port)
-    address = { host: a.address, port: a.port }
+    address = { host: a.address, port: a.port, tls: security.tls !== null }
   } catch (error) {
     await Promise.all([capture.stop(), kernel.stop()])
     throw error
@@ -194,7 +199,9 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
     // URLs only: headers may hold credentials.
     logger.info('telemetry export', { metrics: metricsUrl, traces: tracesUrl, sample_every: tracesUrl === null ? null : telemetry.traces.sampleEvery })
   }
-  logger.info('heart running', { source: spec.redacted, http: `http://${address.host}:${address.port}`, consumers: consumers.map((c) => c.name) })
+  if (security.openToNetwork) logger.warn('HTTP serves every machine that can reach the port, with no token (http.auth: none): anyone there can switch the AI-lock; see docs/security.md', { host: address.host, port: address.port })
+  const urlHost = address.host.includes(':') ? `[${address.host}]` : address.host
+  logger.info('heart running', { source: spec.redacted, http: `${address.tls ? 'https' : 'http'}://${urlHost}:${address.port}`, auth: security.token ? 'token' : 'none', consumers: consumers.map((c) => c.name) })
 
   const printer = options.status === false ? null : new StatusPrinter(options.statusStream)
   if (printer) kernel.loop.every(1000, () => printer.print(report()))

@@ -1,4 +1,4 @@
-import { mb, type Kernel, type HealthReport } from '@heart/kernel'
+import { mb, residentBytes, type Kernel, type HealthReport } from '@heart/kernel'
 import type { FrameRing } from '@heart/ring'
 import type { Histogram, MetricsRegistry } from '@heart/telemetry'
 import { HeartMetric } from './metrics-catalogue.js'
@@ -44,7 +44,7 @@ export class RunRecorder {
   private readonly ring: FrameRing
   private readonly startMs = performance.now()
   private readonly startCpu = process.cpuUsage()
-  private readonly startRss = process.memoryUsage.rss()
+  private readonly startRss = residentBytes()
   private readonly startPublished: bigint
   private readonly receiveToPublish: Histogram
   private readonly publishToConsume: Histogram
@@ -60,7 +60,7 @@ export class RunRecorder {
   }
 
   sample(): void {
-    const rss = process.memoryUsage.rss()
+    const rss = residentBytes()
     if (rss > this.maxRss) this.maxRss = rss
   }
 
@@ -80,7 +80,7 @@ export class RunRecorder {
       consumers,
       loop: totals,
       latency_ms: { receive_to_publish: percentiles(this.receiveToPublish), publish_to_consume: percentiles(this.publishToConsume) },
-      rss_mb: { start: mb(this.startRss), end: mb(process.memoryUsage.rss()), max: mb(this.maxRss) },
+      rss_mb: { start: mb(this.startRss), end: mb(residentBytes()), max: mb(this.maxRss) },
       cpu: { user_ms: Math.round(cpu.user / 1000), system_ms: Math.round(cpu.system / 1000), percent_of_one_core: round(((cpu.user + cpu.system) / 1e3 / (durationS * 1000)) * 100, 1) },
       frames_per_s: round(published / durationS, 2),
       ring: { slot_count: stats.slotCount, slot_bytes: stats.slotBytes, no_slot_drops: stats.noSlotDrops, memory_mb: mb(this.ring.buffer.byteLength) },

@@ -8,14 +8,15 @@ t.test('no file: the built-in test camera and the three standard consumers', asy
   const config = loadHeartConfig(undefined)
   t.match(config.source, /^testsrc:\/\//)
   t.same(config.consumers.map((c) => [c.name, c.kind]), [['movement_detector', 'motion'], ['detection_client', 'detection'], ['telemetry_stream', 'encoder']])
-  t.same(config.http, { host: '127.0.0.1', port: 8080 })
+  t.match(config.http, { host: '127.0.0.1', port: 8080, token: undefined, auth: undefined, tls: undefined, allowedHosts: [] })
+  t.match(config.http.limits, { maxConnections: 256, maxMjpegViewers: 16, maxSseClients: 32, maxIdleConnections: 64, maxBodyBytes: 65536 })
 })
 
 t.test('command-line overrides beat the file; an explicit empty consumer list is honoured', async (t) => {
   const dir = t.testdir({ 'heart.yaml': 'source: synthetic://\nhttp: { port: 9000 }\nconsumers: []\nthermal: { hz: 10 }\n' })
   const config = loadHeartConfig(join(dir, 'heart.yaml'), { source: 'testsrc://', http: { host: '0.0.0.0', port: 1234 } })
   t.equal(config.source, 'testsrc://')
-  t.same(config.http, { host: '0.0.0.0', port: 1234 })
+  t.match(config.http, { host: '0.0.0.0', port: 1234 })
   t.same(config.consumers, [])
   t.same(config.thermal, { hz: 10 })
 })

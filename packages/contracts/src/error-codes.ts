@@ -61,7 +61,7 @@ export const KERNEL_ERROR_CODES = Object.freeze([
   'NOT_IN_WORKER',
 ] as const)
 
-export const CLI_ERROR_CODES = Object.freeze(['USAGE'] as const)
+export const CLI_ERROR_CODES = Object.freeze(['USAGE', 'HTTP_AUTH_REQUIRED', 'HTTP_AUTH_CONFLICT', 'HTTP_TOKEN_INVALID', 'HTTP_TLS_UNREADABLE'] as const)
 
 export const RING_ERROR_CODES = Object.freeze([
   'RING_INVALID_ARGUMENT',

@@ -1,4 +1,4 @@
-export type { HttpRoute } from './http.js'
+export type { HttpRoute, HttpStreamKind } from './http.js'
 export { SharedKey } from './shared-keys.js'
 export type { SharedKeyName } from './shared-keys.js'
 export {

@@ -198,7 +198,29 @@ export function mb(bytes: number): number {
   return Math.round((bytes / 1048576) * 10) / 10
 }
 
+// process.memoryUsage() opens /proc/self/statm each call: with every file
+// descriptor in use (a flood of sockets) it throws EMFILE. Health runs on
+// the tick path, so a transient OS error keeps the last figures instead.
+let lastMemory: HealthReport['memory'] = { rss_mb: 0, main_heap_used_mb: 0, main_heap_total_mb: 0, array_buffers_mb: 0 }
+let lastRss = 0
+
 function processMemory(): HealthReport['memory'] {
-  const m = process.memoryUsage()
-  return { rss_mb: mb(m.rss), main_heap_used_mb: mb(m.heapUsed), main_heap_total_mb: mb(m.heapTotal), array_buffers_mb: mb(m.arrayBuffers) }
+  try {
+    const m = process.memoryUsage()
+    lastRss = m.rss
+    lastMemory = { rss_mb: mb(m.rss), main_heap_used_mb: mb(m.heapUsed), main_heap_total_mb: mb(m.heapTotal), array_buffers_mb: mb(m.arrayBuffers) }
+  } catch {
+    // keep the last figures (see above)
+  }
+  return lastMemory
+}
+
+/** The resident set size in bytes, or the last one read when the OS refuses to tell (EMFILE): safe on the tick path. */
+export function residentBytes(): number {
+  try {
+    lastRss = process.memoryUsage.rss()
+  } catch {
+    // keep the last figure (see processMemory)
+  }
+  return lastRss
 }

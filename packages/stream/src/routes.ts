@@ -46,7 +46,7 @@ export function streamRoutes(deps: StreamRouteDeps): HttpRoute[] {
     }
   })
   routes.push(
-    { method: 'GET', path: '/stream.mjpeg', handle: (req, res) => serveMjpeg(deps.hub, req, res) },
+    { method: 'GET', path: '/stream.mjpeg', stream: 'mjpeg', handle: (req, res) => serveMjpeg(deps.hub, req, res) },
     { method: 'GET', path: '/snapshot.jpg', handle: (_req, res) => serveSnapshot(deps.hub, snapshotWaitMs, res) },
     {
       method: 'GET',
@@ -61,7 +61,7 @@ export function streamRoutes(deps: StreamRouteDeps): HttpRoute[] {
         })
       },
     },
-    { method: 'GET', path: '/events', handle: (req, res) => serveEvents(deps.feed, req, res) },
+    { method: 'GET', path: '/events', stream: 'sse', handle: (req, res) => serveEvents(deps.feed, req, res) },
   )
   return routes
 }

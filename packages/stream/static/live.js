@@ -313,6 +313,11 @@ function showHealth(h) {
 async function pollHealth() {
   try {
     const res = await fetch('/health', { cache: 'no-store' })
+    // The session ended (the token changed, the cookie went): reloading shows the login form.
+    if (res.status === 401) {
+      location.reload()
+      return
+    }
     showHealth(await res.json())
   } catch (err) {
     const pill = $('status')

@@ -156,3 +156,22 @@ t.test('GET / serves the live view and its assets from this package, no external
   }
   t.notMatch(html, /https?:\/\//, 'the page loads nothing from elsewhere')
 })
+
+t.test('the streaming routes name their kind, so the server can cap viewers; the rest are plain requests', async (t) => {
+  const hub = new MjpegHub()
+  const feed = new LiveFeed()
+  t.teardown(() => {
+    hub.close()
+    feed.close()
+  })
+  const kinds = Object.fromEntries(streamRoutes({ hub, feed }).map((r) => [r.path, r.stream ?? null]))
+  t.same(kinds, {
+    '/': null,
+    '/live/live.js': null,
+    '/live/live.css': null,
+    '/stream.mjpeg': 'mjpeg',
+    '/snapshot.jpg': null,
+    '/frames/latest.json': null,
+    '/events': 'sse',
+  })
+})

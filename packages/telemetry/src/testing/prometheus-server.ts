@@ -16,6 +16,8 @@ export interface PrometheusServerOptions {
   binary?: string
   /** How long to wait for /-/ready. Default 30 s. */
   startTimeoutMs?: number
+  /** Scrape with this bearer token, read from a file as docs/security.md shows (`authorization.credentials_file`). */
+  bearerToken?: string
 }
 
 export interface PrometheusServer {
@@ -58,10 +60,12 @@ export async function startPrometheus(options: PrometheusServerOptions): Promise
     'scrape_configs:',
     '  - job_name: heart',
     `    metrics_path: ${options.metricsPath ?? '/metrics'}`,
+    ...(options.bearerToken !== undefined ? ['    authorization:', '      type: Bearer', `      credentials_file: ${join(dir, 'heart-token')}`] : []),
     '    static_configs:',
     `      - targets: [${options.targets.map((t) => JSON.stringify(t)).join(', ')}]`,
     '',
   ].join('\n')
+  if (options.bearerToken !== undefined) await writeFile(join(dir, 'heart-token'), options.bearerToken, { mode: 0o600 })
   await writeFile(join(dir, 'prometheus.yml'), config)
   const child: ChildProcess = spawn(
     options.binary ?? '/usr/bin/prometheus',
