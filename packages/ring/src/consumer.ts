@@ -14,6 +14,9 @@ const NAME_PATTERN = /^[a-z][a-z0-9_]*$/
  * producer is writing: the producer only writes slots with no consumer bit
  * set, and this consumer's bit stays set from enqueue until release.
  */
+/** waitTurn's answer when the caller should sleep until a publish or the deadline. */
+const SLEEP = Symbol('sleep')
+
 export class RingConsumer {
   readonly name: string
   readonly index: number
@@ -25,6 +28,9 @@ export class RingConsumer {
   private readonly maxLeases: number
   private readonly maxAgeNs: bigint
   private readonly held: FrameLease[] = []
+  /** Set by waitTurn: the write index to sleep on (null: do not sleep) and for how long. */
+  private sleepOn: number | null = null
+  private sleepMs = 0
   private readonly slotViews: Array<Uint8Array | undefined> = []
   private readonly auxViews: Array<Float64Array | undefined> = []
   /** A maximum age is set; without one, acquire reads no metadata at all. */
@@ -161,12 +167,9 @@ export class RingConsumer {
   acquire(timeoutMs: number): FrameLease | null {
     const deadline = performance.now() + timeoutMs
     for (;;) {
-      const lease = this.tryAcquire()
-      if (lease) return lease
-      const remaining = deadline - performance.now()
-      if (remaining <= 0) return null
-      const seen = this.announceWait()
-      if (seen !== null) Atomics.wait(this.v.consumers, this.base + C_WRITE, seen, remaining)
+      const turn = this.waitTurn(deadline)
+      if (turn !== SLEEP) return turn
+      if (this.sleepOn !== null) Atomics.wait(this.v.consumers, this.base + C_WRITE, this.sleepOn, this.sleepMs)
       Atomics.store(this.v.consumers, this.base + C_WAITING, 0)
     }
   }
@@ -175,15 +178,12 @@ export class RingConsumer {
   async acquireAsync(timeoutMs: number): Promise<FrameLease | null> {
     const deadline = performance.now() + timeoutMs
     for (;;) {
-      const lease = this.tryAcquire()
-      if (lease) return lease
-      const remaining = deadline - performance.now()
-      if (remaining <= 0) return null
-      const seen = this.announceWait()
-      const waited = seen === null ? null : Atomics.waitAsync(this.v.consumers, this.base + C_WRITE, seen, remaining)
+      const turn = this.waitTurn(deadline)
+      if (turn !== SLEEP) return turn
+      const waited = this.sleepOn === null ? null : Atomics.waitAsync(this.v.consumers, this.base + C_WRITE, this.sleepOn, this.sleepMs)
       if (waited?.async) {
         // A pending waitAsync does not keep a worker alive; this timer does.
-        const keepAlive = setTimeout(() => {}, remaining + 10)
+        const keepAlive = setTimeout(() => {}, this.sleepMs + 10)
         try {
           await waited.value
         } finally {
@@ -192,6 +192,21 @@ export class RingConsumer {
       }
       Atomics.store(this.v.consumers, this.base + C_WAITING, 0)
     }
+  }
+
+  /**
+   * One turn of the acquire loops (shared by the blocking and the async one):
+   * a frame, null when the deadline has passed, or SLEEP with the wait
+   * announced, `sleepOn` the write index to sleep on (null: a frame arrived
+   * meanwhile, go round again) and `sleepMs` the time left.
+   */
+  private waitTurn(deadline: number): FrameLease | null | typeof SLEEP {
+    const lease = this.tryAcquire()
+    if (lease) return lease
+    this.sleepMs = deadline - performance.now()
+    if (this.sleepMs <= 0) return null
+    this.sleepOn = this.announceWait()
+    return SLEEP
   }
 
   /**
