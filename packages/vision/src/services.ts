@@ -66,27 +66,41 @@ export function validateDetectionWorkerOptions(o: unknown): DetectionWorkerOptio
   return checkVisionOptions(detectionOptionsSchema, o)
 }
 
+/** What differs between the vision consumers: their worker, default name and ring defaults, and their option check. */
+interface VisionServiceKind<A> {
+  entry: URL
+  defaultName: string
+  consumerDefaults: ConsumerOptions
+  validate(app: unknown): A
+}
+
+/** A vision consumer as a kernel consumer spec: options checked in the main thread, the kind's ring defaults under the caller's. */
+function visionService<A>(kind: VisionServiceKind<A>, o: VisionServiceOptions<A>): ConsumerSpec<A> {
+  kind.validate(o.app)
+  return { name: o.name ?? kind.defaultName, entry: kind.entry, ring: o.ring, consumer: { ...kind.consumerDefaults, ...o.consumer }, app: o.app }
+}
+
+const motionServiceKind: VisionServiceKind<MotionWorkerOptions> = {
+  entry: motionWorkerEntry,
+  defaultName: 'movement_detector',
+  // Motion wants the newest frame, not a backlog: depth 1 drops the oldest for this consumer only.
+  consumerDefaults: { depth: 1, maxLeases: 1 },
+  validate: validateMotionWorkerOptions,
+}
+
+const detectionServiceKind: VisionServiceKind<DetectionWorkerOptions> = {
+  entry: detectionWorkerEntry,
+  defaultName: 'detection_client',
+  consumerDefaults: { depth: 1, maxLeases: 1, skipAiLocked: true },
+  validate: validateDetectionWorkerOptions,
+}
+
 /** The movement detector as a kernel consumer. */
 export function motionService(o: VisionServiceOptions<MotionWorkerOptions>): ConsumerSpec<MotionWorkerOptions> {
-  validateMotionWorkerOptions(o.app)
-  return {
-    name: o.name ?? 'movement_detector',
-    entry: motionWorkerEntry,
-    ring: o.ring,
-    // Motion wants the newest frame, not a backlog: depth 1 drops the oldest for this consumer only.
-    consumer: { depth: 1, maxLeases: 1, ...o.consumer },
-    app: o.app,
-  }
+  return visionService(motionServiceKind, o)
 }
 
 /** The detection client as a kernel consumer. */
 export function detectionService(o: VisionServiceOptions<DetectionWorkerOptions>): ConsumerSpec<DetectionWorkerOptions> {
-  validateDetectionWorkerOptions(o.app)
-  return {
-    name: o.name ?? 'detection_client',
-    entry: detectionWorkerEntry,
-    ring: o.ring,
-    consumer: { depth: 1, maxLeases: 1, skipAiLocked: true, ...o.consumer },
-    app: o.app,
-  }
+  return visionService(detectionServiceKind, o)
 }
