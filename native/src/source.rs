@@ -13,19 +13,8 @@ use crate::error::{ErrorCode, HeartError, HeartResult};
 use crate::init::AbortFlags;
 use crate::js::{ByteView, SignalHook};
 use crate::layout::{PixFmt, PlaneLayout};
-use crate::media::{Crop, DecoderPref, FrameStamp, OpenConfig, Pipeline, SourceInfo};
+use crate::media::{CropRect, DecoderPref, FrameStamp, OpenConfig, Pipeline, SourceInfo};
 use crate::spec::{self, SourceSpec};
-
-/// A rectangle of the source picture, in source pixels. Use even numbers
-/// (4:2:0 chroma covers 2x2 pixels).
-#[napi(object)]
-#[derive(Clone)]
-pub struct CropRect {
-  pub x: u32,
-  pub y: u32,
-  pub width: u32,
-  pub height: u32,
-}
 
 /// The frames readInto() writes: pixel format, optional crop of the source,
 /// optional output size (give one side to keep the aspect ratio).
@@ -166,7 +155,7 @@ fn build_config(spec: &SourceSpec, options: Option<OpenOptions>) -> HeartResult<
           c.width, c.height, c.x, c.y
         )));
       }
-      Some(Crop { x: c.x, y: c.y, width: c.width, height: c.height })
+      Some(c)
     }
     None => None,
   };

@@ -29,8 +29,11 @@ use crate::spec::OpenSource;
 pub use decoder::DecoderPref;
 use decoder::HwState;
 
+/// A rectangle of the source picture, in source pixels. Use even numbers
+/// (4:2:0 chroma covers 2x2 pixels).
+#[napi(object)]
 #[derive(Clone, Debug)]
-pub struct Crop {
+pub struct CropRect {
   pub x: u32,
   pub y: u32,
   pub width: u32,
@@ -45,7 +48,7 @@ pub struct OpenConfig {
   pub pix_fmt: PixFmt,
   pub out_width: Option<u32>,
   pub out_height: Option<u32>,
-  pub crop: Option<Crop>,
+  pub crop: Option<CropRect>,
   pub fps_cap: Option<f64>,
   pub max_width: Option<u32>,
   pub max_height: Option<u32>,
