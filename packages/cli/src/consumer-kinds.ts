@@ -129,6 +129,8 @@ export async function checkConsumers(entries: readonly ConsumerEntry[], configDi
 export async function startConsumerKind(entry: ConsumerEntry, ctx: ConsumerKindContext, registry: ConsumerKindRegistry = consumerKinds): Promise<StartedConsumer> {
   const kind = findConsumerKind(registry, entry.kind)
   if (!kind) throw usage(`consumers: "${entry.name}" has kind ${unknownKindText(registry, entry.kind)}`)
+  // The entry's watchdog time and heap limits apply whichever kind starts its worker.
+  ctx.kernel.setConsumerSupervision(entry.name, { stallMs: entry.stallMs, resourceLimits: entry.resourceLimits })
   try {
     return await kind.start(entry, ctx)
   } catch (error) {

@@ -1,0 +1,174 @@
+import t from 'tap'
+import { frameLayout, type FrameRing } from '@heart/ring'
+import { Kernel, ProgressStamps, ProgressWatch, type HealthReport } from '../src/index.js'
+
+const unruly = new URL('./fixtures/unruly-consumer.js', import.meta.url)
+const counting = new URL('./fixtures/counting-consumer.js', import.meta.url)
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const waitFor = async (cond: () => boolean, ms = 15_000): Promise<void> => {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await sleep(10)
+  }
+}
+const layout = frameLayout(160, 120, 'yuv420p')
+
+/** Publishes a frame every 10 ms from the main thread until stopped. */
+function produce(ring: FrameRing): () => void {
+  const producer = ring.producer()
+  let n = 0
+  const timer = setInterval(() => {
+    const slot = producer.beginWrite()
+    if (!slot) return
+    slot.bytes.fill(n++ & 0xff, 0, layout.byteLength)
+    const now = process.hrtime.bigint()
+    producer.commit(slot, { captureTsNs: now, decodeTsNs: now, width: 160, height: 120, pixFmt: 'yuv420p', planes: layout.planes })
+  }, 10)
+  return () => clearInterval(timer)
+}
+
+function startKernel(t: { teardown(fn: () => unknown): void }, stallMs: number): { kernel: Kernel; ring: FrameRing } {
+  const kernel = new Kernel({ supervisor: { restartInitialMs: 50, stallMs } })
+  t.teardown(() => kernel.stop())
+  const ring = kernel.createRing('camera', { slotBytes: layout.byteLength, maxConsumers: 4, defaultDepth: 4, maxDepth: 32 })
+  // Deep queues: on a loaded two-core box a steady consumer may be descheduled for a while, which is not what is tested.
+  for (const name of ['steady_a', 'steady_b']) kernel.startConsumer({ name, entry: counting, ring: 'camera', consumer: { depth: 32 } })
+  return { kernel, ring }
+}
+
+const delivered = (report: HealthReport, name: string): number => report.consumers[name]?.delivered ?? 0
+
+for (const mode of ['busy-loop', 'never-resolve'] as const) {
+  t.test(`a consumer whose handler ${mode === 'busy-loop' ? 'busy-loops forever' : 'never resolves'} is restarted as stalled within stallMs`, async (t) => {
+    const stallMs = 800
+    const { kernel, ring } = startKernel(t, stallMs)
+    const crashes: Array<{ service: string; code: string; reason: string; atMs: number }> = []
+    kernel.on('worker.crashed', (e) => crashes.push({ ...e.payload, atMs: performance.now() }))
+    let misbehavingAtMs = 0
+    kernel.on('unruly.misbehaving', () => (misbehavingAtMs = performance.now()))
+    const lives: number[] = []
+    kernel.on('unruly.life', (e) => lives.push((e.payload as { life: number }).life))
+    kernel.start()
+    const stopProducing = produce(ring)
+    t.teardown(stopProducing)
+    // The steady ones take frames first, so "they kept receiving" means something.
+    await waitFor(() => ['steady_a', 'steady_b'].every((name) => delivered(kernel.report(), name) > 10))
+    kernel.startConsumer({ name: 'unruly', entry: unruly, ring: 'camera', app: { mode, lifeFlag: 'life' }, shared: { life: new SharedArrayBuffer(4) } })
+
+    await waitFor(() => misbehavingAtMs > 0)
+    const steadyBefore = kernel.report()
+    // Sample health from half the limit on until the second life takes frames again.
+    await sleep(stallMs / 2 + 150)
+    const samples: HealthReport[] = []
+    await waitFor(() => {
+      const r = kernel.report()
+      samples.push(r)
+      return lives.length === 2 && r.workers.unruly?.state === 'running' && (r.consumers.unruly?.delivered ?? 0) > 0 && r.consumers.unruly?.worker?.restarts === 1
+    })
+    t.same(crashes.map((c) => c.service), ['unruly'], `one restart, of the unruly consumer (${crashes.map((c) => `${c.service}: ${c.reason}`).join('; ')})`)
+    t.equal(crashes[0]!.code, 'stalled', 'the restart reason is stalled')
+    t.match(crashes[0]!.reason, mode === 'busy-loop' ? /its event loop is blocked/ : /its event loop still runs/)
+    const tookMs = crashes[0]!.atMs - misbehavingAtMs
+    t.ok(tookMs >= stallMs - 50 && tookMs <= stallMs + 1000, `restarted ${tookMs.toFixed(0)} ms after it stalled (stallMs ${stallMs})`)
+    for (const r of samples) {
+      t.not(r.status, 'green', 'health is not green while it is stalled or restarting')
+      if (!r.reasons.some((why) => why.includes('unruly'))) t.fail(`health names the consumer: ${r.reasons.join('; ')}`)
+    }
+    t.ok(samples.some((r) => /unruly has finished no frame/.test(r.reasons.join(';'))), 'health warned before the restart')
+    const after = kernel.report()
+    t.equal(after.workers.unruly!.last_exit, 'stalled')
+    for (const name of ['steady_a', 'steady_b']) {
+      t.ok(delivered(after, name) > delivered(steadyBefore, name) + 50, `${name} kept receiving frames (${delivered(steadyBefore, name)} -> ${delivered(after, name)})`)
+      t.same(Object.values(after.consumers[name]!.dropped).filter((n) => n > 0), [], `${name} dropped nothing (${JSON.stringify(after.consumers[name]!.dropped)})`)
+    }
+  })
+}
+
+t.test('a consumer that takes no frame because none is queued is not stalled', async (t) => {
+  const { kernel } = startKernel(t, 200)
+  kernel.startConsumer({ name: 'unruly', entry: unruly, ring: 'camera', app: { mode: 'never-resolve', afterFrames: 0 } })
+  kernel.start()
+  await waitFor(() => kernel.supervisor.status('unruly').state === 'running')
+  await sleep(600)
+  t.equal(kernel.supervisor.status('unruly').crashes, 0, 'no frames, nothing to stall on')
+})
+
+t.test('a consumer that hoards memory is stopped at its heap limit, named out_of_memory and restarted under backoff', async (t) => {
+  const { kernel, ring } = startKernel(t, 5000)
+  const crashes: Array<{ code: string; reason: string; restartInMs: number }> = []
+  kernel.on('worker.crashed', (e) => crashes.push(e.payload))
+  const rssBefore = process.memoryUsage().rss
+  kernel.startConsumer({ name: 'hoarder', entry: unruly, ring: 'camera', app: { mode: 'hoard', everyLife: true }, resourceLimits: { maxOldGenerationSizeMb: 48 } })
+  kernel.start()
+  const stopProducing = produce(ring)
+  t.teardown(stopProducing)
+  let rssMax = 0
+  const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 20)
+  t.teardown(() => clearInterval(sampler))
+  const steadyBefore = kernel.report()
+  await waitFor(() => crashes.length >= 3, 30_000)
+  const report = kernel.report()
+  t.same(
+    crashes.slice(0, 3).map((c) => c.code),
+    ['out_of_memory', 'out_of_memory', 'out_of_memory'],
+    'each life ends as out_of_memory',
+  )
+  t.match(crashes[0]!.reason, /out_of_memory: .*maxOldGenerationSizeMb/)
+  t.same(crashes.slice(0, 3).map((c) => c.restartInMs), [50, 100, 200], 'restarted under the exponential backoff')
+  t.equal(report.workers.hoarder!.last_exit, 'out_of_memory')
+  t.equal(report.workers.hoarder!.crash_looping, true)
+  t.not(report.status, 'green')
+  t.match(report.reasons.join(';'), /consumer hoarder is crash-looping .*out_of_memory/)
+  const grewMb = (rssMax - rssBefore) / 1048576
+  t.ok(grewMb < 600, `process RSS grew by ${grewMb.toFixed(0)} MB at most (bounded by the worker's heap limit)`)
+  for (const name of ['steady_a', 'steady_b']) {
+    t.ok(delivered(report, name) > delivered(steadyBefore, name) + 30, `${name} kept receiving frames`)
+    t.equal(report.workers[name]!.crashes, 0)
+  }
+})
+
+t.test('the consumer runtime yields: a busy consumer with frames always queued still runs its timers', async (t) => {
+  const { kernel, ring } = startKernel(t, 5000)
+  let fired = 0
+  kernel.on('unruly.timer', () => fired++)
+  // 15 ms of work a frame against a frame every 10 ms: its queue is never empty.
+  kernel.startConsumer({ name: 'busy', entry: unruly, ring: 'camera', app: { mode: 'timer', spinMs: 15 }, consumer: { depth: 8 } })
+  kernel.start()
+  await waitFor(() => kernel.supervisor.status('busy').state === 'running')
+  const stopProducing = produce(ring)
+  t.teardown(stopProducing)
+  await waitFor(() => (kernel.report().consumers.busy?.delivered ?? 0) > 5)
+  const firedBefore = fired
+  const lagged: number[] = []
+  for (let i = 0; i < 20; i++) {
+    await sleep(100)
+    lagged.push(kernel.report().consumers.busy?.lag ?? 0)
+  }
+  t.ok(lagged.filter((l) => l > 0).length >= 18, `frames were queued nearly all the time (lag ${lagged.join(',')})`)
+  // 2 s of a 50 ms timer: 40 firings if the loop turned freely; a few are lost to the 15 ms frames.
+  t.ok(fired - firedBefore >= 20, `its 50 ms timer fired ${fired - firedBefore} times in 2 s`)
+  t.equal(kernel.supervisor.status('busy').crashes, 0, 'slow is not stalled')
+})
+
+t.test('the progress block: stamps on the worker side move the watch on the main side', async (t) => {
+  let queued = 3
+  const watch = new ProgressWatch(100, () => queued)
+  const stamps = ProgressStamps.attach(watch.buffer)
+  watch.reset(0)
+  t.equal(watch.check(500), null, 'not joined yet: nothing to judge')
+  stamps.joined(0)
+  t.equal(watch.check(550), null, 'frames waiting: the clock starts')
+  stamps.frame()
+  t.equal(watch.check(640), null, 'a frame finished: progress')
+  stamps.turn()
+  t.equal(watch.check(700), null)
+  t.same(watch.check(745), { stalledMs: 105, queued: 3, loopBlocked: false })
+  t.equal(watch.stalledForMs(745), 105)
+  queued = 0
+  t.equal(watch.check(900), null, 'an empty queue is keeping up')
+  t.equal(watch.stalledForMs(900), 0)
+  queued = 2
+  watch.check(1000)
+  t.match(watch.check(1200), { loopBlocked: true }, 'no turn either: its loop is blocked')
+})
