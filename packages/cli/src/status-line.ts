@@ -26,7 +26,9 @@ export function troubleOf(report: HealthReport): string[] {
     else if (w.state === 'stalled' || w.state === 'restarting' || w.state === 'failed') out.push(`${name} ${w.state}${w.state === 'stalled' ? '' : why}`)
     else if (w.stall_ms !== undefined && (w.stalled_for_ms ?? 0) >= w.stall_ms / 2) out.push(`${name} stuck ${w.stalled_for_ms} ms`)
   }
-  for (const [name, c] of Object.entries(report.consumers)) if (c.service?.state === 'unreachable') out.push(`${name} service unreachable`)
+  for (const [name, c] of Object.entries(report.consumers)) {
+    if (c.service?.state === 'unreachable' || c.service?.state === 'failing') out.push(`${name} service ${c.service.state}`)
+  }
   return out
 }
 

@@ -39,8 +39,12 @@ export interface ConsumerHealth {
 
 /** What a consumer's outside service looks like from the consumer (`consumers.NAME.service` in /health). */
 export interface ConsumerServiceHealth {
-  /** `unknown` before the first answer or failure, `up` after a success, `unreachable` while requests fail. */
-  state: 'unknown' | 'up' | 'unreachable'
+  /**
+   * `unknown` before the first answer or failure; `up` after an answer;
+   * `unreachable` while requests get no answer (refused, timed out);
+   * `failing` while it answers with errors.
+   */
+  state: 'unknown' | 'up' | 'unreachable' | 'failing'
   last_error: string | null
   errors_total: number
 }

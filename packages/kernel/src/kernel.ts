@@ -267,7 +267,7 @@ export class Kernel {
       const service = source()
       if (!consumer || !service) continue
       consumer.service = service
-      if (service.state === 'unreachable') markNotGreen(report, `consumer ${name}: its service is unreachable (${service.last_error ?? 'no answer'})`)
+      if (service.state === 'unreachable' || service.state === 'failing') markNotGreen(report, `consumer ${name}: its service is ${service.state} (${service.last_error ?? 'no answer'})`)
     }
     return report
   }

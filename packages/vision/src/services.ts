@@ -7,6 +7,7 @@ import { checkVisionOptions, detectionOptionsSchema, motionOptionsSchema } from 
 import type { DeepStackOptions } from './deepstack.js'
 import type { MotionOptions } from './motion.js'
 import type { OipOptions } from './oip.js'
+import { SERVICE_HEALTH_KEY, createServiceHealthBuffer } from './service-health.js'
 
 export const motionWorkerEntry = new URL('./motion-worker.js', import.meta.url)
 export const detectionWorkerEntry = new URL('./detection-worker.js', import.meta.url)
@@ -88,5 +89,7 @@ export function detectionService(o: VisionServiceOptions<DetectionWorkerOptions>
     ring: o.ring,
     consumer: { depth: 1, maxLeases: 1, skipAiLocked: true, ...o.consumer },
     app: o.app,
+    // Where the worker says whether its service answers (reportServiceHealth shows it in /health).
+    shared: { [SERVICE_HEALTH_KEY]: createServiceHealthBuffer() },
   }
 }
