@@ -33,3 +33,11 @@ export type ThermalLossReason = (typeof THERMAL_LOSS_REASONS)[number]
  */
 export const WORKER_EXIT_REASONS = Object.freeze(['error', 'exit', 'stalled', 'out_of_memory'] as const)
 export type WorkerExitReason = (typeof WORKER_EXIT_REASONS)[number]
+
+/**
+ * Problems the `verify` consumer kind names in its `verify.report` events and
+ * logs. `frame_written_while_leased`: a frame's pixels changed while it held
+ * the frame, so some consumer writes into frames (leases are read-only).
+ */
+export const VERIFY_PROBLEMS = Object.freeze(['frame_written_while_leased'] as const)
+export type VerifyProblem = (typeof VERIFY_PROBLEMS)[number]
