@@ -29,6 +29,8 @@ export type { ConsumerKindContext, StartedConsumer } from '@heart/kernel'
 interface VerifyOptions {
   /** Emit a verify.report event this often. */
   reportEveryMs?: number
+  /** Hold each frame this long before re-checking it was not written to (verify-worker.ts). */
+  holdMs?: number
 }
 
 /** Reads every pixel; on synthetic:// proves each frame is intact. */
@@ -41,6 +43,11 @@ export const verifyKind = defineConsumerKind<VerifyOptions>({
       reportEveryMs: z
         .number({ error: (iss) => `got ${show(iss.input)}, expected a positive number of milliseconds` })
         .gt(0, { error: (iss) => `${show(iss.input)} is out of range, expected a positive number of milliseconds` })
+        .optional(),
+      holdMs: z
+        .number({ error: (iss) => `got ${show(iss.input)}, expected a number of milliseconds from 0 to 1000` })
+        .min(0, { error: (iss) => `${show(iss.input)} is out of range, expected a number of milliseconds from 0 to 1000` })
+        .max(1000, { error: (iss) => `${show(iss.input)} is out of range, expected a number of milliseconds from 0 to 1000` })
         .optional(),
     }),
   ) as unknown as z.ZodType<VerifyOptions>,

@@ -3,19 +3,12 @@
 // limit restart them, and health and the status line name them while the
 // camera and the other consumers keep running.
 import t from 'tap'
+import { sleep, waitFor } from './wait.js'
 import { join } from 'node:path'
 import { silentLogger } from '@heart/kernel'
 import { runHeart } from '../src/index.js'
 import { statusLine } from '../src/status-line.js'
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-async function waitFor(cond: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await sleep(20)
-  }
-}
 
 t.test('a busy-looping and a hoarding module consumer are restarted as stalled and out_of_memory; the rest runs on', async (t) => {
   const dir = t.testdir({

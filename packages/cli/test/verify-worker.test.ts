@@ -1,19 +1,12 @@
 // The verify kind's worker under the real kernel: it reads every frame and
 // names a consumer that writes into the frames it holds.
 import t from 'tap'
+import { waitFor } from './wait.js'
 import { Kernel } from '@heart/kernel'
 import { frameLayout, type FrameRing } from '@heart/ring'
 
 const verifyEntry = new URL('../src/consumers/verify-worker.js', import.meta.url)
 const scribblerEntry = new URL('./fixtures/scribbler-consumer.js', import.meta.url)
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-async function waitFor(cond: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await sleep(10)
-  }
-}
 const layout = frameLayout(320, 240, 'yuv420p')
 
 interface Report {
@@ -30,7 +23,7 @@ async function run(t: { teardown(fn: () => unknown): void }, withScribbler: bool
   const ring: FrameRing = kernel.createRing('camera', { slotBytes: layout.byteLength, maxConsumers: 2, defaultDepth: 2, maxDepth: 4 })
   const reports: Report[] = []
   kernel.on<Report>('verify.report', (e) => reports.push(e.payload))
-  kernel.startConsumer({ name: 'frame_verifier', entry: verifyEntry, ring: 'camera', app: { synthetic: false, reportEveryMs: 100 } })
+  kernel.startConsumer({ name: 'frame_verifier', entry: verifyEntry, ring: 'camera', app: { synthetic: false, reportEveryMs: 100, holdMs: 10 } })
   if (withScribbler) kernel.startConsumer({ name: 'scribbler', entry: scribblerEntry, ring: 'camera', app: { writeMs: 25 } })
   kernel.start()
   await waitFor(() => ring.consumerStats().length === (withScribbler ? 2 : 1))

@@ -17,6 +17,12 @@ interface VerifyOptions {
   synthetic?: boolean
   /** Emit a verify.report event this often. */
   reportEveryMs?: number
+  /**
+   * Hold each frame this long before the second checksum (default 0: check
+   * right before release). A writer is seen only while both hold the frame,
+   * so holding longer widens the window when hunting one.
+   */
+  holdMs?: number
 }
 
 /** 32-bit words sampled per frame: spread over the whole frame, a few microseconds to read. */
@@ -36,6 +42,7 @@ const PROBLEM_LOG_MS = 10_000
 serveConsumer<VerifyOptions | undefined>((ctx) => {
   const synthetic = ctx.config.app?.synthetic ?? false
   const reportEveryMs = ctx.config.app?.reportEveryMs ?? 1000
+  const holdMs = ctx.config.app?.holdMs ?? 0
   let base = syntheticBaseRow(4096)
   let frames = 0
   let badFrames = 0
@@ -57,8 +64,20 @@ serveConsumer<VerifyOptions | undefined>((ctx) => {
       checksum,
       ...(final ? { final: true } : {}),
     })
+  const recheck = (words: Uint32Array, atLease: number, seq: bigint): void => {
+    if (sampleChecksum(words) === atLease) return
+    writtenWhileLeased++
+    const now = performance.now()
+    if (now - lastProblemLog < PROBLEM_LOG_MS) return
+    lastProblemLog = now
+    ctx.log.warn('a frame changed while this consumer held it: some consumer writes into its frames (leases are read-only, see docs/consumers.md)', {
+      problem: 'frame_written_while_leased' satisfies VerifyProblem,
+      seq,
+      written_while_leased: writtenWhileLeased,
+    })
+  }
   return {
-    onFrame(frame) {
+    async onFrame(frame) {
       frames++
       const words = new Uint32Array(frame.bytes.buffer, frame.bytes.byteOffset, frame.byteLength >>> 2)
       const atLease = sampleChecksum(words)
@@ -80,18 +99,9 @@ serveConsumer<VerifyOptions | undefined>((ctx) => {
         for (let i = 0; i < words.length; i++) sum = (sum + words[i]!) | 0
         checksum = (checksum + sum) | 0
       }
+      if (holdMs > 0) await new Promise((r) => setTimeout(r, holdMs))
+      recheck(words, atLease, frame.seq)
       const now = performance.now()
-      if (sampleChecksum(words) !== atLease) {
-        writtenWhileLeased++
-        if (now - lastProblemLog >= PROBLEM_LOG_MS) {
-          lastProblemLog = now
-          ctx.log.warn('a frame changed while this consumer held it: some consumer writes into its frames (leases are read-only, see docs/consumers.md)', {
-            problem: 'frame_written_while_leased' satisfies VerifyProblem,
-            seq: frame.seq,
-            written_while_leased: writtenWhileLeased,
-          })
-        }
-      }
       if (now - lastReport >= reportEveryMs) {
         lastReport = now
         report(false)
