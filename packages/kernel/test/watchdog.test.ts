@@ -5,10 +5,11 @@ import { Kernel, ProgressStamps, ProgressWatch, type HealthReport } from '../src
 const unruly = new URL('./fixtures/unruly-consumer.js', import.meta.url)
 const counting = new URL('./fixtures/counting-consumer.js', import.meta.url)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const waitFor = async (cond: () => boolean, ms = 15_000): Promise<void> => {
+/** Polls cond; on time-out the error says what was awaited and how things stood. */
+const waitFor = async (cond: () => boolean, what: string, state: () => unknown = () => null, ms = 40_000): Promise<void> => {
   const end = Date.now() + ms
   while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time')
+    if (Date.now() > end) throw new Error(`not in time: ${what} (${JSON.stringify(state())})`)
     await sleep(10)
   }
 }
@@ -41,7 +42,8 @@ const delivered = (report: HealthReport, name: string): number => report.consume
 
 for (const mode of ['busy-loop', 'never-resolve'] as const) {
   t.test(`a consumer whose handler ${mode === 'busy-loop' ? 'busy-loops forever' : 'never resolves'} is restarted as stalled within stallMs`, async (t) => {
-    const stallMs = 800
+    // Long enough that a steady consumer starved by a loaded two-core box (tap, other builds) is not judged stuck.
+    const stallMs = 2000
     const { kernel, ring } = startKernel(t, stallMs)
     const crashes: Array<{ service: string; code: string; reason: string; atMs: number }> = []
     kernel.on('worker.crashed', (e) => crashes.push({ ...e.payload, atMs: performance.now() }))
@@ -53,10 +55,11 @@ for (const mode of ['busy-loop', 'never-resolve'] as const) {
     const stopProducing = produce(ring)
     t.teardown(stopProducing)
     // The steady ones take frames first, so "they kept receiving" means something.
-    await waitFor(() => ['steady_a', 'steady_b'].every((name) => delivered(kernel.report(), name) > 10))
+    const state = () => ({ reasons: kernel.report().reasons, workers: kernel.report().workers, consumers: kernel.report().consumers, crashes, lives })
+    await waitFor(() => ['steady_a', 'steady_b'].every((name) => delivered(kernel.report(), name) > 10), 'the steady consumers take frames', state)
     kernel.startConsumer({ name: 'unruly', entry: unruly, ring: 'camera', app: { mode, lifeFlag: 'life' }, shared: { life: new SharedArrayBuffer(4) } })
 
-    await waitFor(() => misbehavingAtMs > 0)
+    await waitFor(() => misbehavingAtMs > 0, 'the unruly consumer misbehaves', state)
     const steadyBefore = kernel.report()
     // Sample health from half the limit on until the second life takes frames again.
     await sleep(stallMs / 2 + 150)
@@ -65,12 +68,12 @@ for (const mode of ['busy-loop', 'never-resolve'] as const) {
       const r = kernel.report()
       samples.push(r)
       return lives.length === 2 && r.workers.unruly?.state === 'running' && (r.consumers.unruly?.delivered ?? 0) > 0 && r.consumers.unruly?.worker?.restarts === 1
-    })
+    }, 'its second life takes frames', state)
     t.same(crashes.map((c) => c.service), ['unruly'], `one restart, of the unruly consumer (${crashes.map((c) => `${c.service}: ${c.reason}`).join('; ')})`)
     t.equal(crashes[0]!.code, 'stalled', 'the restart reason is stalled')
     t.match(crashes[0]!.reason, mode === 'busy-loop' ? /its event loop is blocked/ : /its event loop still runs/)
     const tookMs = crashes[0]!.atMs - misbehavingAtMs
-    t.ok(tookMs >= stallMs - 50 && tookMs <= stallMs + 1000, `restarted ${tookMs.toFixed(0)} ms after it stalled (stallMs ${stallMs})`)
+    t.ok(tookMs >= stallMs - 50 && tookMs <= stallMs + 1500, `restarted ${tookMs.toFixed(0)} ms after it stalled (stallMs ${stallMs})`)
     for (const r of samples) {
       t.not(r.status, 'green', 'health is not green while it is stalled or restarting')
       if (!r.reasons.some((why) => why.includes('unruly'))) t.fail(`health names the consumer: ${r.reasons.join('; ')}`)
@@ -89,7 +92,7 @@ t.test('a consumer that takes no frame because none is queued is not stalled', a
   const { kernel } = startKernel(t, 200)
   kernel.startConsumer({ name: 'unruly', entry: unruly, ring: 'camera', app: { mode: 'never-resolve', afterFrames: 0 } })
   kernel.start()
-  await waitFor(() => kernel.supervisor.status('unruly').state === 'running')
+  await waitFor(() => kernel.supervisor.status('unruly').state === 'running', 'it runs')
   await sleep(600)
   t.equal(kernel.supervisor.status('unruly').crashes, 0, 'no frames, nothing to stall on')
 })
@@ -107,7 +110,7 @@ t.test('a consumer that hoards memory is stopped at its heap limit, named out_of
   const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 20)
   t.teardown(() => clearInterval(sampler))
   const steadyBefore = kernel.report()
-  await waitFor(() => crashes.length >= 3, 30_000)
+  await waitFor(() => crashes.length >= 3, 'three out_of_memory crashes', () => ({ crashes, workers: kernel.report().workers }))
   const report = kernel.report()
   t.same(
     crashes.slice(0, 3).map((c) => c.code),
@@ -135,10 +138,10 @@ t.test('the consumer runtime yields: a busy consumer with frames always queued s
   // 15 ms of work a frame against a frame every 10 ms: its queue is never empty.
   kernel.startConsumer({ name: 'busy', entry: unruly, ring: 'camera', app: { mode: 'timer', spinMs: 15 }, consumer: { depth: 8 } })
   kernel.start()
-  await waitFor(() => kernel.supervisor.status('busy').state === 'running')
+  await waitFor(() => kernel.supervisor.status('busy').state === 'running', 'it runs')
   const stopProducing = produce(ring)
   t.teardown(stopProducing)
-  await waitFor(() => (kernel.report().consumers.busy?.delivered ?? 0) > 5)
+  await waitFor(() => (kernel.report().consumers.busy?.delivered ?? 0) > 5, 'it takes frames')
   const firedBefore = fired
   const lagged: number[] = []
   for (let i = 0; i < 20; i++) {
