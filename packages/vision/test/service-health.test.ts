@@ -9,15 +9,8 @@ import { ServiceHealthWriter, createServiceHealthBuffer, readServiceHealth, repo
 import { VisionError } from '../src/errors.js'
 import { startDeepStackServer } from './servers.js'
 import { drawFrame } from './frames.js'
+import { waitFor } from './wait.js'
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-async function waitFor(cond: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await sleep(10)
-  }
-}
 
 /** A port that was free a moment ago and has no listener now. */
 async function closedPort(): Promise<number> {
