@@ -54,4 +54,7 @@ t.test('a busy-looping and a hoarding module consumer are restarted as stalled a
   t.equal(report.camera.state, 'streaming', 'the camera keeps streaming')
   t.ok(report.consumers.frame_verifier!.delivered > verifiedBefore + 20, 'the verifier keeps receiving frames')
   t.equal(report.workers.frame_verifier!.crashes, 0)
+  const metrics = await (await fetch(`http://127.0.0.1:${heart.http.port}/metrics`)).text()
+  t.match(metrics, /heart_consumer_restarts_total\{[^}]*consumer="stuck"[^}]*reason="stalled"[^}]*\} [1-9]/, 'restarts by reason are exported')
+  t.match(metrics, /heart_consumer_restarts_total\{[^}]*consumer="hoarder"[^}]*reason="out_of_memory"[^}]*\} [1-9]/)
 })

@@ -1,6 +1,6 @@
 import type { HeartEventMap, HeartEventType } from '@heart/contracts'
 import { FrameRing, type ConsumerOptions, type RingOptions } from '@heart/ring'
-import { MetricsRegistry, heartCatalogue, type HeartCatalogueOptions, type Histogram } from '@heart/telemetry'
+import { HeartMetric, MetricsRegistry, heartCatalogue, type HeartCatalogueOptions, type Histogram } from '@heart/telemetry'
 import { EventQueue, type EventHandler } from './event-queue.js'
 import { HealthAggregator, consumerHealth, markNotGreen, type CameraHealth, type ConsumerHealth, type ConsumerServiceHealth, type HealthReport, type ThermalHealth } from './health.js'
 import { Supervisor, type RestartPolicy, type ServiceSpec, type ServiceStatus, type WorkerResourceLimits } from './supervisor.js'
@@ -95,6 +95,11 @@ export class Kernel {
   private readonly stallMs: number
   private readonly supervision = new Map<string, ConsumerSupervision>()
   private readonly serviceHealth = new Map<string, () => ConsumerServiceHealth | null>()
+  private readonly consumerNames = new Set<string>()
+  /** The shared registry, for the few figures the main thread counts itself (consumer restarts). */
+  private readonly registry: MetricsRegistry | null
+  /** Consumers whose restarts cannot be exported (told once). */
+  private readonly uncounted = new Set<string>()
   private cameraHealth: (() => CameraHealth | null) | undefined
   private thermalHealth: (() => ThermalHealth | null) | undefined
   private primaryRing: string | undefined
@@ -108,6 +113,7 @@ export class Kernel {
   constructor(options: KernelOptions = {}) {
     this.logger = options.logger ?? silentLogger
     this.metrics = options.metrics
+    this.registry = this.metrics ? MetricsRegistry.attach(this.metrics.buffer, heartCatalogue(this.metrics.catalogue)) : null
     this.tracing = options.tracing
     this.loop = new TickLoop({
       periodMs: options.loop?.periodMs,
@@ -124,8 +130,10 @@ export class Kernel {
       {
         onEvent: (service, type, payload) => this.events.push(type, payload, service),
         onThreadExit: (service, threadId) => this.onThreadExit(service, threadId),
-        onCrash: (service, crash, backoffMs) =>
-          this.events.push('worker.crashed', { service, code: crash.code, reason: crash.reason, exitCode: crash.exitCode, restartInMs: backoffMs }),
+        onCrash: (service, crash, backoffMs) => {
+          if (this.consumerNames.has(service)) this.countRestart(service, crash.code)
+          this.events.push('worker.crashed', { service, code: crash.code, reason: crash.reason, exitCode: crash.exitCode, restartInMs: backoffMs })
+        },
       },
       this.logger,
       { workerNice: options.supervisor?.workerNice ?? 0, resourceLimits: options.supervisor?.resourceLimits },
@@ -156,8 +164,8 @@ export class Kernel {
       }
     })
     const upkeepMs = options.metricsUpkeepMs ?? 500
-    if (this.metrics && upkeepMs > 0) {
-      const registry = MetricsRegistry.attach(this.metrics.buffer, heartCatalogue(this.metrics.catalogue))
+    if (this.registry && upkeepMs > 0) {
+      const registry = this.registry
       const upkeep = new MetricsUpkeep(
         registry,
         {
@@ -215,6 +223,7 @@ export class Kernel {
     const entry = this.rings.get(spec.ring)
     if (!entry) throw new RangeError(`no ring named "${spec.ring}"; create it with kernel.createRing() first`)
     const supervision = this.supervision.get(spec.name)
+    this.consumerNames.add(spec.name)
     const ring = entry.ring
     const watchdog = new ProgressWatch(spec.stallMs ?? supervision?.stallMs ?? this.stallMs, (index) => ring.queued(index))
     const config: ConsumerServiceConfig<A | undefined> = { ring: 'ring', consumer: spec.consumer ?? {}, app: spec.app, progress: 'progress' }
@@ -318,6 +327,18 @@ export class Kernel {
   private keepBooks(name: string, books: ConsumerHealth): void {
     const past = this.pastBooks.get(name) ?? { delivered: 0, published: 0, dropped: {} }
     this.pastBooks.set(name, addBooks(past, books))
+  }
+
+  /** heart.consumer.restarts by reason; a consumer the catalogue does not name is not counted (told once). */
+  private countRestart(consumer: string, reason: string): void {
+    if (!this.registry) return
+    try {
+      this.registry.counter(HeartMetric.consumerRestarts, { consumer, reason }).add(1)
+    } catch {
+      if (this.uncounted.has(consumer)) return
+      this.uncounted.add(consumer)
+      this.logger.warn('a consumer the metrics catalogue does not name; its restarts are not exported', { consumer })
+    }
   }
 
   private onThreadExit(service: string, threadId: number): void {

@@ -2,7 +2,7 @@
 // config) and hand the same object to every worker with the buffer, so every
 // thread computes the same layout.
 
-import { FRAME_DROP_METRIC_REASONS } from '@heart/contracts'
+import { FRAME_DROP_METRIC_REASONS, WORKER_EXIT_REASONS } from '@heart/contracts'
 import type { Catalogue, MetricDeclaration } from './types.js'
 
 /** Metric names, so call sites cannot misspell them. */
@@ -23,6 +23,7 @@ export const HeartMetric = Object.freeze({
   thermalLost: 'heart.thermal.lost',
   ringOccupancy: 'heart.ring.occupancy',
   consumerLag: 'heart.consumer.lag',
+  consumerRestarts: 'heart.consumer.restarts',
 })
 
 export const DEFAULT_CONSUMERS = Object.freeze(['motion', 'detection', 'encoder'] as const)
@@ -89,5 +90,12 @@ export function heartCatalogue(options: HeartCatalogueOptions = {}): Catalogue {
     },
     { name: HeartMetric.ringOccupancy, kind: 'gauge', unit: '1', description: 'Fraction of ring slots holding a frame not yet released by every consumer (0..1).' },
     ...perConsumer({ name: HeartMetric.consumerLag, kind: 'gauge', unit: '{frame}', description: 'Frames published but not yet acquired by the consumer.', attributes: { consumer: consumers } }),
+    ...perConsumer({
+      name: HeartMetric.consumerRestarts,
+      kind: 'counter',
+      unit: '{restart}',
+      description: 'Times a consumer worker ended against its will and was restarted, by reason (stalled, out_of_memory, error, exit).',
+      attributes: { consumer: consumers, reason: [...WORKER_EXIT_REASONS] },
+    }),
   ]
 }
