@@ -3,7 +3,7 @@ import { FrameRing, type ConsumerOptions, type RingOptions } from '@heart/ring'
 import { HeartMetric, MetricsRegistry, heartCatalogue, type HeartCatalogueOptions, type Histogram } from '@heart/telemetry'
 import { EventQueue, type EventHandler } from './event-queue.js'
 import { HealthAggregator, consumerHealth, markNotGreen, type CameraHealth, type ConsumerHealth, type ConsumerServiceHealth, type HealthReport, type ThermalHealth } from './health.js'
-import { Supervisor, type RestartPolicy, type ServiceSpec, type ServiceStatus, type WorkerResourceLimits } from './supervisor.js'
+import { Supervisor, definedLimits, type RestartPolicy, type ServiceSpec, type ServiceStatus, type WorkerResourceLimits } from './supervisor.js'
 import { DEFAULT_STALL_MS, ProgressWatch } from './watchdog.js'
 import { TickLoop } from './tick-loop.js'
 import { MetricsUpkeep } from './metrics-upkeep.js'
@@ -244,7 +244,7 @@ export class Kernel {
       shared,
       restart: spec.restart,
       watchdog,
-      resourceLimits: { ...definedOnly(supervision?.resourceLimits), ...definedOnly(spec.resourceLimits) },
+      resourceLimits: { ...definedLimits(supervision?.resourceLimits), ...definedLimits(spec.resourceLimits) },
     })
   }
 
@@ -346,11 +346,6 @@ export class Kernel {
       if (ring.markThreadDead(threadId) > 0) this.logger.info('reclaiming ring places of a stopped worker', { service })
     }
   }
-}
-
-/** The keys that hold a value: a config's absent limit must not override the default with undefined. */
-function definedOnly<T extends object>(o: T | undefined): Partial<T> {
-  return o ? (Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>) : {}
 }
 
 function addBooks<T extends PastBooks>(a: T, b: PastBooks): T {

@@ -13,6 +13,14 @@ export interface WorkerResourceLimits {
   stackSizeMb?: number
 }
 
+/**
+ * The limits that hold a value: a config's absent limit is undefined, and
+ * spreading it over a default would erase the default.
+ */
+export function definedLimits(limits: WorkerResourceLimits | undefined): WorkerResourceLimits {
+  return limits ? (Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) as WorkerResourceLimits) : {}
+}
+
 export interface SupervisorOptions {
   /** Workers run this much nicer than the main thread (Linux), so the tick loop is scheduled first when the cores are busy. */
   workerNice?: number
@@ -132,8 +140,7 @@ export class Supervisor {
     this.hooks = hooks
     this.logger = logger
     this.workerNice = options.workerNice ?? 0
-    // A config's absent limit is undefined: leave it to V8 instead of passing undefined on.
-    this.resourceLimits = Object.fromEntries(Object.entries(options.resourceLimits ?? {}).filter(([, v]) => v !== undefined))
+    this.resourceLimits = definedLimits(options.resourceLimits)
   }
 
   /**
@@ -225,7 +232,7 @@ export class Supervisor {
   private spawn(entry: Entry): void {
     const { spec } = entry
     const bootstrap: WorkerBootstrap = { heartService: true, name: spec.name, config: spec.config ?? {}, shared: spec.shared ?? {}, nice: spec.nice ?? this.workerNice, memoryReportMs: spec.memoryReportMs }
-    const resourceLimits = { ...this.resourceLimits, ...spec.resourceLimits }
+    const resourceLimits = { ...this.resourceLimits, ...definedLimits(spec.resourceLimits) }
     const worker = new Worker(spec.entry, { workerData: bootstrap, resourceLimits, stdout: false, stderr: false })
     const threadId = worker.threadId
     entry.worker = worker
