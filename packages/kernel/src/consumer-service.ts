@@ -44,6 +44,7 @@ export function serveConsumer<A>(setup: (ctx: ServiceContext<ConsumerServiceConf
     const buffer = ctx.shared[ctx.config.ring]
     const ring = FrameRing.attach(buffer)
     const progress = ctx.config.progress ? ProgressStamps.attach(ctx.shared[ctx.config.progress]) : null
+    progress?.thread()
     // Stamps only when the event loop turns: a busy loop freezes it, which the watchdog reads.
     const turns = progress ? setInterval(() => progress.turn(), TURN_STAMP_MS) : null
     turns?.unref()

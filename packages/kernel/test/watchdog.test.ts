@@ -1,6 +1,6 @@
 import t from 'tap'
 import { frameLayout, type FrameRing } from '@heart/ring'
-import { Kernel, ProgressStamps, ProgressWatch, type HealthReport } from '../src/index.js'
+import { Kernel, ProgressStamps, ProgressWatch, procThreadCpuMs, type HealthReport } from '../src/index.js'
 
 const unruly = new URL('./fixtures/unruly-consumer.js', import.meta.url)
 const counting = new URL('./fixtures/counting-consumer.js', import.meta.url)
@@ -156,22 +156,74 @@ t.test('the consumer runtime yields: a busy consumer with frames always queued s
 
 t.test('the progress block: stamps on the worker side move the watch on the main side', async (t) => {
   let queued = 3
-  const watch = new ProgressWatch(100, () => queued)
+  const watch = new ProgressWatch(100, () => queued, () => 0)
   const stamps = ProgressStamps.attach(watch.buffer)
+  stamps.thread(4242)
   watch.reset(0)
   t.equal(watch.check(500), null, 'not joined yet: nothing to judge')
   stamps.joined(0)
   t.equal(watch.check(550), null, 'frames waiting: the clock starts')
   stamps.frame()
   t.equal(watch.check(640), null, 'a frame finished: progress')
-  stamps.turn()
-  t.equal(watch.check(700), null)
-  t.same(watch.check(745), { stalledMs: 105, queued: 3, loopBlocked: false })
-  t.equal(watch.stalledForMs(745), 105)
+  // A pending promise: the loop keeps turning (a turn per 10 ms here), no frame finishes.
+  let now = 640
+  let verdict = null
+  while (verdict === null && now < 2000) {
+    now += 10
+    stamps.turn()
+    verdict = watch.check(now)
+  }
+  t.same(verdict, { stalledMs: 100, queued: 3, loopBlocked: false }, 'stalled at stallMs, its loop still running')
+  t.equal(watch.stalledForMs(now), 100)
   queued = 0
-  t.equal(watch.check(900), null, 'an empty queue is keeping up')
-  t.equal(watch.stalledForMs(900), 0)
-  queued = 2
-  watch.check(1000)
-  t.match(watch.check(1200), { loopBlocked: true }, 'no turn either: its loop is blocked')
+  t.equal(watch.check(now + 10), null, 'an empty queue is keeping up')
+  t.equal(watch.stalledForMs(now + 10), 0)
+})
+
+t.test('the watch tells a stuck thread from a starved one', async (t) => {
+  let cpu = 0
+  const watch = new ProgressWatch(100, () => 2, () => cpu)
+  const stamps = ProgressStamps.attach(watch.buffer)
+  stamps.thread(4242)
+  watch.reset(0)
+  stamps.joined(0)
+  watch.check(0)
+  // No turn, no CPU: the box gave it no time. Not stalled, however long.
+  for (let now = 10; now <= 1000; now += 10) {
+    if (watch.check(now) !== null) t.fail(`starved, judged stalled at ${now} ms`)
+  }
+  // Now it gets a core and spends it in a loop that never yields.
+  let verdict = null
+  let now = 1000
+  while (verdict === null && now < 3000) {
+    now += 10
+    cpu += 10
+    verdict = watch.check(now)
+  }
+  t.match(verdict, { loopBlocked: true }, 'a busy loop: no turn, but the CPU it used')
+  t.ok(now - 1000 <= 100, `caught within stallMs once it was busy (${now - 1000} ms)`)
+
+  // A loop that turns once in a long while is starved too, not idling on a promise.
+  // (No CPU figure here, as off Linux: the turns alone decide.)
+  const sparse = new ProgressWatch(1000, () => 2, () => null)
+  const sparseStamps = ProgressStamps.attach(sparse.buffer)
+  sparse.reset(0)
+  sparseStamps.joined(0)
+  for (let at = 10; at <= 6000; at += 10) {
+    if (at % 700 === 0) sparseStamps.turn()
+    if (sparse.check(at) !== null) t.fail(`a sparsely turning loop judged stalled at ${at} ms`)
+  }
+  t.pass('a sparsely turning loop is not judged stalled')
+})
+
+t.test("a thread's CPU time, read from /proc (Linux), grows while it works", { skip: process.platform !== 'linux' && 'Linux only' }, async (t) => {
+  // The main thread's OS thread id is the process id.
+  const before = procThreadCpuMs(process.pid)
+  const end = performance.now() + 200
+  while (performance.now() < end) {
+    // burn CPU on purpose
+  }
+  const after = procThreadCpuMs(process.pid)
+  t.ok(before !== null && after !== null && after - before >= 100, `${before} -> ${after} ms`)
+  t.equal(procThreadCpuMs(2 ** 30), null, 'no such thread')
 })
