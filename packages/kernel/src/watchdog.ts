@@ -94,8 +94,12 @@ export function procThreadCpuMs(tid: number): number | null {
   }
 }
 
-/** A thread that used less CPU than this share of a stretch was starved, not busy-looping. */
-const BUSY_CPU_SHARE = 0.25
+/**
+ * A thread that used less CPU than this share of a stretch was starved, not
+ * busy-looping: a healthy consumer given a tenth of a core for seconds
+ * finishes a frame; a busy loop on an overloaded box still shows its share.
+ */
+const BUSY_CPU_SHARE = 0.1
 /** A loop that turned less than this share of its timer's rate was starved, not idling on a pending promise. */
 const RUNNING_TURN_SHARE = 0.25
 

@@ -219,11 +219,11 @@ t.test('the watch tells a stuck thread from a starved one', async (t) => {
 t.test("a thread's CPU time, read from /proc (Linux), grows while it works", { skip: process.platform !== 'linux' && 'Linux only' }, async (t) => {
   // The main thread's OS thread id is the process id.
   const before = procThreadCpuMs(process.pid)
-  const end = performance.now() + 200
-  while (performance.now() < end) {
-    // burn CPU on purpose
-  }
-  const after = procThreadCpuMs(process.pid)
-  t.ok(before !== null && after !== null && after - before >= 100, `${before} -> ${after} ms`)
+  t.ok(before !== null && before >= 0)
+  // Burn CPU on purpose until the figure moves (a loaded box gives this thread only part of a core).
+  const end = performance.now() + 10_000
+  let after = before
+  while (after === before && performance.now() < end) after = procThreadCpuMs(process.pid)
+  t.ok(after !== null && after > before!, `${before} -> ${after} ms`)
   t.equal(procThreadCpuMs(2 ** 30), null, 'no such thread')
 })
