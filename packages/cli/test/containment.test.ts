@@ -44,7 +44,8 @@ t.test('a busy-looping and a hoarding module consumer are restarted as stalled a
   const report = heart.report()
   t.same([...new Set(crashes.filter((c) => c.service === 'stuck').map((c) => c.code))], ['stalled'], 'the busy loop is restarted as stalled')
   t.same([...new Set(crashes.filter((c) => c.service === 'hoarder').map((c) => c.code))], ['out_of_memory'], 'the hoarder is restarted as out_of_memory')
-  t.ok(firstStallMs < 15_000, `the first stall was caught ${firstStallMs.toFixed(0)} ms into the run (stallMs 700)`)
+  // From the start of the run, start-up included (seconds on a loaded box); the watchdog test times stallMs itself.
+  t.ok(firstStallMs < 30_000, `the first stall was caught ${firstStallMs.toFixed(0)} ms into the run (stallMs 700)`)
   t.equal(report.workers.stuck!.stall_ms, 700, "the entry's stallMs reached the watchdog")
   t.not(report.status, 'green')
   t.match(report.reasons.join(';'), /stuck .*stalled/)
@@ -53,7 +54,7 @@ t.test('a busy-looping and a hoarding module consumer are restarted as stalled a
   t.ok(lines.some((l) => /\| attention: .*hoarder (restarting \(out_of_memory\)|crash-looping)/.test(l)), 'and the hoarder while it restarted')
   t.equal(report.camera.state, 'streaming', 'the camera keeps streaming')
   t.ok(report.consumers.frame_verifier!.delivered > verifiedBefore + 20, 'the verifier keeps receiving frames')
-  t.equal(report.workers.frame_verifier!.crashes, 0)
+  t.equal(report.workers.frame_verifier!.crashes, 0, `the verifier never crashed (${report.workers.frame_verifier!.last_crash})`)
   const metrics = await (await fetch(`http://127.0.0.1:${heart.http.port}/metrics`)).text()
   t.match(metrics, /heart_consumer_restarts_total\{[^}]*consumer="stuck"[^}]*reason="stalled"[^}]*\} [1-9]/, 'restarts by reason are exported')
   t.match(metrics, /heart_consumer_restarts_total\{[^}]*consumer="hoarder"[^}]*reason="out_of_memory"[^}]*\} [1-9]/)
