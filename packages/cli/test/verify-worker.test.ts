@@ -23,8 +23,9 @@ async function run(t: { teardown(fn: () => unknown): void }, withScribbler: bool
   const ring: FrameRing = kernel.createRing('camera', { slotBytes: layout.byteLength, maxConsumers: 2, defaultDepth: 2, maxDepth: 4 })
   const reports: Report[] = []
   kernel.on<Report>('verify.report', (e) => reports.push(e.payload))
-  kernel.startConsumer({ name: 'frame_verifier', entry: verifyEntry, ring: 'camera', app: { synthetic: false, reportEveryMs: 100, holdMs: 10 } })
-  if (withScribbler) kernel.startConsumer({ name: 'scribbler', entry: scribblerEntry, ring: 'camera', app: { writeMs: 25 } })
+  kernel.startConsumer({ name: 'frame_verifier', entry: verifyEntry, ring: 'camera', app: { synthetic: false, reportEveryMs: 100, holdMs: 20 } })
+  // A short write on the newest frame (depth 1), so even on a loaded box it works on the frame the verifier holds, not an older one.
+  if (withScribbler) kernel.startConsumer({ name: 'scribbler', entry: scribblerEntry, ring: 'camera', consumer: { depth: 1 }, app: { writeMs: 5 } })
   kernel.start()
   await waitFor(() => ring.consumerStats().length === (withScribbler ? 2 : 1))
   const producer = ring.producer()
