@@ -31,6 +31,8 @@ export type { ConsumerKindContext, StartedConsumer } from '@heart/kernel'
 interface VerifyOptions {
   /** Emit a verify.report event this often. */
   reportEveryMs?: number
+  /** Hold each frame this long before re-checking it was not written to (verify-worker.ts). */
+  holdMs?: number
 }
 
 /** Reads every pixel; on synthetic:// proves each frame is intact. */
@@ -43,6 +45,11 @@ export const verifyKind = defineConsumerKind<VerifyOptions>({
       reportEveryMs: z
         .number({ error: (iss) => `got ${show(iss.input)}, expected a positive number of milliseconds` })
         .gt(0, { error: (iss) => `${show(iss.input)} is out of range, expected a positive number of milliseconds` })
+        .optional(),
+      holdMs: z
+        .number({ error: (iss) => `got ${show(iss.input)}, expected a number of milliseconds from 0 to 1000` })
+        .min(0, { error: (iss) => `${show(iss.input)} is out of range, expected a number of milliseconds from 0 to 1000` })
+        .max(1000, { error: (iss) => `${show(iss.input)} is out of range, expected a number of milliseconds from 0 to 1000` })
         .optional(),
     }),
   ) as unknown as z.ZodType<VerifyOptions>,
@@ -130,6 +137,8 @@ export async function checkConsumers(entries: readonly ConsumerEntry[], configDi
 export async function startConsumerKind(entry: ConsumerEntry, ctx: ConsumerKindContext, registry: ConsumerKindRegistry = consumerKinds): Promise<StartedConsumer> {
   const kind = findConsumerKind(registry, entry.kind)
   if (!kind) throw usage(`consumers: "${entry.name}" has kind ${unknownKindText(registry, entry.kind)}`)
+  // The entry's watchdog time and heap limits apply whichever kind starts its worker.
+  ctx.kernel.setConsumerSupervision(entry.name, { stallMs: entry.stallMs, resourceLimits: entry.resourceLimits })
   try {
     return await kind.start(entry, ctx)
   } catch (error) {

@@ -13,16 +13,37 @@ function fmt(x: number | null | undefined, digits = 1): string {
   return x === null || x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits)
 }
 
-/** One terminal line: status, camera, drops, thermal, loop, resident memory. */
+/**
+ * The workers and consumers that need attention, in a few words each: a
+ * stuck, restarting, crash-looping or failed worker, a consumer whose
+ * outside service does not answer. Empty while all is well.
+ */
+export function troubleOf(report: HealthReport): string[] {
+  const out: string[] = []
+  for (const [name, w] of Object.entries(report.workers)) {
+    const why = w.last_exit ? ` (${w.last_exit})` : ''
+    if (w.crash_looping && w.state !== 'running') out.push(`${name} crash-looping${why}`)
+    else if (w.state === 'stalled' || w.state === 'restarting' || w.state === 'failed') out.push(`${name} ${w.state}${w.state === 'stalled' ? '' : why}`)
+    else if (w.stall_ms !== undefined && (w.stalled_for_ms ?? 0) >= w.stall_ms / 2) out.push(`${name} stuck ${w.stalled_for_ms} ms`)
+  }
+  for (const [name, c] of Object.entries(report.consumers)) {
+    if (c.service?.state === 'unreachable' || c.service?.state === 'failing') out.push(`${name} service ${c.service.state}`)
+  }
+  return out
+}
+
+/** One terminal line: status, camera, drops, thermal, loop, resident memory, and the consumers in trouble. */
 export function statusLine(report: HealthReport, colour: boolean): string {
   const c = report.camera
   const status = colour ? `${COLOURS[report.status]}${report.status.toUpperCase()}${RESET}` : report.status.toUpperCase()
   const thermal = report.thermal ? ` | thermal ${fmt(report.thermal.frames_per_s)} Hz loss ${fmt(report.thermal.loss_ratio * 100)}%` : ''
+  const trouble = troubleOf(report)
   return (
     `${status} | ${c.state} ${fmt(c.frames_per_s)} fps decode p50 ${fmt(c.decode_ms_p50)} p99 ${fmt(c.decode_ms_p99)} ms` +
     ` age ${fmt(c.last_frame_age_ms, 0)} ms | drops ${dropsOf(report)}${thermal}` +
     ` | tick p99 ${fmt(report.loop.tick_ms_p99, 2)} max ${fmt(report.loop.tick_ms_max, 2)} ms` +
-    ` | rss ${fmt(report.memory.rss_mb, 0)} MB`
+    ` | rss ${fmt(report.memory.rss_mb, 0)} MB` +
+    (trouble.length > 0 ? ` | attention: ${trouble.join(', ')}` : '')
   )
 }
 

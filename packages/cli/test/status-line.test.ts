@@ -44,3 +44,26 @@ t.test('JSON lines when not a terminal; an updating line on one', async (t) => {
   live.finish()
   t.match(screen, /^\r\x1b\[2K.*YELLOW.*\r\x1b\[2K.*\n$/s)
 })
+
+t.test('the line names the workers and consumers that need attention, and nothing while all is well', async (t) => {
+  const worker = { state: 'running', starts: 1, crashes: 0, restarts: 0, last_crash: null, last_exit: null, crash_looping: false, heap_used_mb: 5, heap_total_mb: 8 }
+  const troubled = {
+    ...report,
+    workers: {
+      fine: { ...worker, stall_ms: 5000, stalled_for_ms: 0 },
+      unruly: { ...worker, state: 'stalled', stall_ms: 5000, stalled_for_ms: 5001 },
+      motion: { ...worker, state: 'restarting', crashes: 1, last_exit: 'stalled', stall_ms: 5000, stalled_for_ms: 0 },
+      hoarder: { ...worker, state: 'restarting', crashes: 4, last_exit: 'out_of_memory', crash_looping: true, stall_ms: 5000, stalled_for_ms: 0 },
+      slowpoke: { ...worker, stall_ms: 5000, stalled_for_ms: 3000 },
+    },
+    consumers: {
+      ...report.consumers,
+      detection_client: { delivered: 1, dropped: {}, lag: 0, state: 'active', published: 1, service: { state: 'unreachable', last_error: 'ECONNREFUSED', errors_total: 3 } },
+    },
+  } as HealthReport
+  t.match(
+    statusLine(troubled, false),
+    / \| rss 352 MB \| attention: unruly stalled, motion restarting \(stalled\), hoarder crash-looping \(out_of_memory\), slowpoke stuck 3000 ms, detection_client service unreachable$/,
+  )
+  t.notMatch(statusLine(report, false), /attention/)
+})

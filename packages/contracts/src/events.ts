@@ -1,3 +1,4 @@
+import type { WorkerExitReason } from './reasons.js'
 // The events heart itself puts on the main thread's queue, and their payloads.
 // Applications may emit their own types too; these are the ones heart's
 // packages emit and subscribe to, so both ends type-check against one shape.
@@ -26,6 +27,8 @@ export interface HealthChangePayload {
 /** A supervised worker crashed and will be restarted. */
 export interface WorkerCrashedPayload {
   service: string
+  /** Why, as a code: WORKER_EXIT_REASONS (stalled, out_of_memory, error, exit). */
+  code: WorkerExitReason
   reason: string
   exitCode: number | null
   restartInMs: number

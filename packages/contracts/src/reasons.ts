@@ -23,3 +23,21 @@ export type FrameDropMetricReason = (typeof FRAME_DROP_METRIC_REASONS)[number]
 /** Why a thermal frame was lost; `overwritten`: the sensor wrote the next subpage over one we were still reading. */
 export const THERMAL_LOSS_REASONS = Object.freeze(['bus_error', 'timeout', 'not_ready', 'late', 'invalid_frame', 'overwritten'] as const)
 export type ThermalLossReason = (typeof THERMAL_LOSS_REASONS)[number]
+
+/**
+ * Why a supervised worker's life ended against its will: in health
+ * (`workers.NAME.last_exit`), the `worker.crashed` event and the logs.
+ * `stalled`: the watchdog terminated a consumer that had frames queued and
+ * finished none for its stallMs; `out_of_memory`: the worker exceeded its
+ * resourceLimits; `error`: it threw; `exit`: it exited without being asked.
+ */
+export const WORKER_EXIT_REASONS = Object.freeze(['error', 'exit', 'stalled', 'out_of_memory'] as const)
+export type WorkerExitReason = (typeof WORKER_EXIT_REASONS)[number]
+
+/**
+ * Problems the `verify` consumer kind names in its `verify.report` events and
+ * logs. `frame_written_while_leased`: a frame's pixels changed while it held
+ * the frame, so some consumer writes into frames (leases are read-only).
+ */
+export const VERIFY_PROBLEMS = Object.freeze(['frame_written_while_leased'] as const)
+export type VerifyProblem = (typeof VERIFY_PROBLEMS)[number]

@@ -5,6 +5,29 @@ import { z } from 'zod'
 import { array, boolean, heartIssueText, integer, number, object, optional, section, show, string, validate, type Infer, type Schema } from './schema.js'
 import { findConsumerKind, unknownKindText, type ConsumerEntry, type ConsumerKindRegistry } from './consumer-kind.js'
 import { configError, configUnreadable } from './errors.js'
+import { DEFAULT_STALL_MS } from './watchdog.js'
+
+/**
+ * V8 heap limits of a worker thread (Node's Worker `resourceLimits`), in MiB.
+ * With `defaults`, the supervisor's (every worker); without, a consumer's
+ * own, over those.
+ */
+function resourceLimitsSchema(defaults: { maxOldGenerationSizeMb?: number; stackSizeMb?: number }) {
+  const mb = (min: number, max: number, fallback?: number) => (fallback === undefined ? optional(integer({ min, max })) : integer({ min, max, default: fallback }))
+  return object({
+    /** The old-generation heap, where long-lived objects (and hoarded ones) live. */
+    maxOldGenerationSizeMb: mb(16, 65_536, defaults.maxOldGenerationSizeMb),
+    /** The young generation; V8 picks it when absent. */
+    maxYoungGenerationSizeMb: optional(integer({ min: 1, max: 4096 })),
+    /** Generated code; V8 picks it when absent. */
+    codeRangeSizeMb: optional(integer({ min: 1, max: 4096 })),
+    /** The thread's stack. */
+    stackSizeMb: mb(1, 256, defaults.stackSizeMb),
+  })
+}
+
+/** Default old-generation heap limit of every worker, MiB (docs/configuration.md). */
+export const DEFAULT_WORKER_HEAP_MB = 256
 
 /** The kernel's own sections of heart's config. Other packages add theirs. */
 export const kernelConfigShape = {
@@ -39,6 +62,10 @@ export const kernelConfigShape = {
     stopTimeoutMs: integer({ min: 100, max: 60_000, default: 2000 }),
     /** Worker threads run this much nicer than the main thread (Linux; 0 = same). */
     workerNice: integer({ min: 0, max: 19, default: 5 }),
+    /** A consumer with frames queued that finishes none for this long is terminated and restarted (reason `stalled`). */
+    stallMs: integer({ min: 100, max: 3_600_000, default: DEFAULT_STALL_MS }),
+    /** Heap limits of every worker; one that exceeds them is restarted (reason `out_of_memory`). */
+    resourceLimits: resourceLimitsSchema({ maxOldGenerationSizeMb: DEFAULT_WORKER_HEAP_MB, stackSizeMb: 4 }),
   }),
 }
 
@@ -50,12 +77,18 @@ export const consumerConfigSchema = object({
   fpsCap: optional(number({ min: 0.1, max: 1000 })),
   skipAiLocked: optional(boolean()),
   enabled: boolean({ default: true }),
+  /** This consumer's watchdog time (default supervisor.stallMs). */
+  stallMs: optional(integer({ min: 100, max: 3_600_000 })),
+  /** This consumer's heap limits, over supervisor.resourceLimits. */
+  resourceLimits: optional(resourceLimitsSchema({})),
   /** For kind `module`: the ES module (a path relative to the config file) whose default export sets the consumer up. */
   module: optional(string({ hint: 'a path to an ES module, relative to the config file' })),
   /** Options specific to the kind: each kind's schema checks them (the CLI joins kinds and schemas). */
   options: optional(section()),
 })
-export type ConsumerConfig = Infer<typeof consumerConfigSchema>
+type SupervisionKeys = 'stallMs' | 'resourceLimits'
+/** The supervision keys are optional in the type too, so code that builds entries by hand (tests, benches) need not name them. */
+export type ConsumerConfig = Omit<Infer<typeof consumerConfigSchema>, SupervisionKeys> & Partial<Pick<Infer<typeof consumerConfigSchema>, SupervisionKeys>>
 
 export const consumerListSchema = array(consumerConfigSchema, { default: [], maxItems: 30 })
 

@@ -2,6 +2,15 @@ import { FrameRing, type ConsumerOptions, type FrameLease, type RingConsumer } f
 import { MetricsRegistry, startWorkerTracing, type Catalogue, type WorkerTracingConfig } from '@heart/telemetry'
 import { KernelMetric } from './metrics.js'
 import { serveWorker, setWorkerLogFields, type ServiceContext } from './service.js'
+import { ProgressStamps, TURN_STAMP_MS } from './watchdog.js'
+
+/**
+ * The runtime gives its event loop a turn at least this often while frames
+ * keep coming: an `await` on a frame that is already queued resolves as a
+ * microtask, so without it a busy consumer never runs its timers (its own,
+ * heart's heap report, the watchdog's turn stamp).
+ */
+export const YIELD_EVERY_MS = 4
 
 /** The config every consumer worker gets; apps add their own fields in `app`. */
 export interface ConsumerServiceConfig<A = unknown> {
@@ -13,6 +22,8 @@ export interface ConsumerServiceConfig<A = unknown> {
   metrics?: { key: string; catalogue: Catalogue }
   /** Frame tracing: a `consume <name>` span for each sampled frame, under the capture worker's `frame` span. */
   tracing?: WorkerTracingConfig
+  /** Key of the watchdog's progress block in ctx.shared (watchdog.ts); absent: no watchdog. */
+  progress?: string
 }
 
 export interface FrameHandler {
@@ -33,14 +44,33 @@ export function serveConsumer<A>(setup: (ctx: ServiceContext<ConsumerServiceConf
   serveWorker<ConsumerServiceConfig<A>>(async (ctx) => {
     const buffer = ctx.shared[ctx.config.ring]
     const ring = FrameRing.attach(buffer)
+    const progress = ctx.config.progress ? ProgressStamps.attach(ctx.shared[ctx.config.progress]) : null
+    progress?.thread()
+    // Stamps only when the event loop turns: a busy loop freezes it, which the watchdog reads.
+    const turns = progress ? setInterval(() => progress.turn(), TURN_STAMP_MS) : null
+    turns?.unref()
     const handler = await setup(ctx)
     const consumer = ring.consumer(ctx.name, ctx.config.consumer)
+    // The watchdog judges this life from its first full event-loop turn after
+    // joining: a thread still finishing its start-up (a slow, loaded box) is
+    // not a stuck consumer.
+    await nextTurn(progress)
+    progress?.joined(consumer.index)
     const latency = publishToConsume(ctx.config, ctx.shared)
     const tracing = startWorkerTracing(ctx.config.tracing, ctx.shared, ctx.name)
+    let lastTurnMs = performance.now()
     try {
       while (!ctx.signal.aborted) {
+        if (performance.now() - lastTurnMs >= YIELD_EVERY_MS) {
+          await nextTurn(progress)
+          lastTurnMs = performance.now()
+        }
         const frame = await consumer.acquireAsync(100)
-        if (!frame) continue
+        if (!frame) {
+          // acquireAsync waited (its event loop turned meanwhile).
+          lastTurnMs = performance.now()
+          continue
+        }
         const acquiredNs = process.hrtime.bigint()
         latency?.record(Number(acquiredNs - frame.publishTsNs) / 1e6)
         // null for unsampled frames (one atomic load); the span covers the handler's work.
@@ -59,14 +89,26 @@ export function serveConsumer<A>(setup: (ctx: ServiceContext<ConsumerServiceConf
               // already given back by the handler
             }
           }
+          progress?.frame()
         }
       }
     } finally {
+      if (turns) clearInterval(turns)
       consumer.leave()
       await handler.onStop?.()
       await tracing?.shutdown()
     }
   })
+}
+
+/** One full turn of the event loop (timers, I/O, immediates), not just a microtask. */
+function nextTurn(progress: ProgressStamps | null): Promise<void> {
+  return new Promise((resolve) =>
+    setImmediate(() => {
+      progress?.turn()
+      resolve()
+    }),
+  )
 }
 
 /** The publish-to-consume histogram, when the kernel shares a metrics registry. */

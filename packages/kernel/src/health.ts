@@ -31,7 +31,22 @@ export interface ConsumerHealth {
   lag: number
   state: string
   published: number
-  worker?: { state: string; restarts: number; last_crash: string | null }
+  /** The consumer's worker: `state` is the supervisor's (running, stalled, restarting, ...); last_exit a WORKER_EXIT_REASONS code. */
+  worker?: { state: string; restarts: number; last_crash: string | null; last_exit: string | null; crash_looping: boolean }
+  /** The consumer's own outside service (the detection client's server), when it has one. */
+  service?: ConsumerServiceHealth
+}
+
+/** What a consumer's outside service looks like from the consumer (`consumers.NAME.service` in /health). */
+export interface ConsumerServiceHealth {
+  /**
+   * `unknown` before the first answer or failure; `up` after an answer;
+   * `unreachable` while requests get no answer (refused, timed out);
+   * `failing` while it answers with errors.
+   */
+  state: 'unknown' | 'up' | 'unreachable' | 'failing'
+  last_error: string | null
+  errors_total: number
 }
 
 export interface ThermalHealth {
@@ -56,10 +71,19 @@ export interface HealthReport {
 }
 
 export interface WorkerHealth {
+  /** starting, running, stalled (the watchdog is terminating it), restarting, stopping, stopped, failed. */
   state: string
   starts: number
   crashes: number
+  restarts: number
   last_crash: string | null
+  /** Why its last life ended, a WORKER_EXIT_REASONS code (stalled, out_of_memory, error, exit); null before any crash. */
+  last_exit: string | null
+  /** It crashed CRASH_LOOP_AFTER times in a row, each soon after starting. */
+  crash_looping: boolean
+  /** Consumers: how long frames have waited with none finished (0 while keeping up); at stall_ms the watchdog restarts it. */
+  stalled_for_ms?: number
+  stall_ms?: number
   /** The worker's own JavaScript heap as it last reported it (every few seconds); null until it has. */
   heap_used_mb: number | null
   heap_total_mb: number | null
@@ -70,7 +94,18 @@ export interface HealthSources {
   ring?: () => FrameRing | null
   thermal?: () => ThermalHealth | null
   loop: () => TickStats
-  workers: () => Array<{ name: string; state: string; starts: number; crashes: number; lastCrash: { reason: string } | null; memory?: WorkerMemory | null }>
+  workers: () => Array<{
+    name: string
+    state: string
+    starts: number
+    crashes: number
+    lastCrash: { reason: string; code?: string } | null
+    memory?: WorkerMemory | null
+    crashesInARow?: number
+    crashLooping?: boolean
+    stalledForMs?: number
+    stallMs?: number
+  }>
   events: () => { queued: number; dropped: number }
 }
 
@@ -135,12 +170,16 @@ export class HealthAggregator {
         state: w.state,
         starts: w.starts,
         crashes: w.crashes,
+        restarts: Math.max(0, w.starts - 1),
         last_crash: w.lastCrash?.reason ?? null,
+        last_exit: w.lastCrash?.code ?? null,
+        crash_looping: w.crashLooping ?? false,
+        ...(w.stallMs === undefined ? {} : { stalled_for_ms: w.stalledForMs ?? 0, stall_ms: w.stallMs }),
         heap_used_mb: w.memory ? mb(w.memory.heapUsedBytes) : null,
         heap_total_mb: w.memory ? mb(w.memory.heapTotalBytes) : null,
       }
       const c = consumers[w.name]
-      if (c) c.worker = { state: w.state, restarts: Math.max(0, w.starts - 1), last_crash: w.lastCrash?.reason ?? null }
+      if (c) c.worker = { state: w.state, restarts: Math.max(0, w.starts - 1), last_crash: w.lastCrash?.reason ?? null, last_exit: w.lastCrash?.code ?? null, crash_looping: w.crashLooping ?? false }
     }
     const thermal = this.sources.thermal?.() ?? null
     const tick = this.sources.loop()
@@ -168,7 +207,19 @@ export class HealthAggregator {
       }
       if ((camera.failures_total ?? camera.reopens_total) > 0) yellow(`camera failed ${camera.failures_total ?? camera.reopens_total} time(s)`)
     }
-    for (const [name, w] of Object.entries(workers)) if (w.crashes > 0) yellow(`worker ${name} crashed ${w.crashes} time(s): ${w.last_crash}`)
+    for (const [name, w] of Object.entries(workers)) {
+      // Consumers have a watchdog; between two lives they have no ring place to be recognised by.
+      const what = w.stall_ms !== undefined ? 'consumer' : 'worker'
+      if (w.state === 'failed') yellow(`${what} ${name} failed and is not restarted: ${w.last_crash}`)
+      else if (w.crash_looping) yellow(`${what} ${name} is crash-looping (${w.crashes} crashes, last ${w.last_exit}: ${w.last_crash})`)
+      else if (w.state === 'stalled') yellow(`${what} ${name} stalled (frames queued, none finished for ${w.stall_ms} ms); terminating it to restart`)
+      // Half way to the watchdog's limit is already worth saying: frames wait and none is finished.
+      else if (w.stall_ms !== undefined && (w.stalled_for_ms ?? 0) >= w.stall_ms / 2) {
+        yellow(`${what} ${name} has finished no frame for ${w.stalled_for_ms} ms with frames queued (restarted at ${w.stall_ms} ms)`)
+      }
+      else if (w.state === 'restarting') yellow(`${what} ${name} restarting after ${w.last_exit}: ${w.last_crash}`)
+      else if (w.crashes > 0) yellow(`worker ${name} crashed ${w.crashes} time(s): ${w.last_crash}`)
+    }
     if (tick.tick_ms_p99 > this.thresholds.tickP99WarnMs) yellow(`main loop tick p99 ${tick.tick_ms_p99} ms above ${this.thresholds.tickP99WarnMs} ms`)
     if (thermal && thermal.loss_ratio > this.thresholds.thermalLossWarn) yellow(`thermal loss ${(thermal.loss_ratio * 100).toFixed(1)} %`)
     return {
@@ -191,6 +242,12 @@ export class HealthAggregator {
       uptime_s: Math.round((performance.now() - this.startedMs) / 100) / 10,
     }
   }
+}
+
+/** Turns a report yellow (unless it is red already) and says why: for figures the kernel adds after the aggregator. */
+export function markNotGreen(report: Pick<HealthReport, 'status' | 'reasons'>, why: string): void {
+  if (report.status === 'green') report.status = 'yellow'
+  report.reasons.push(why)
 }
 
 /** Bytes as every `*_mb` figure in heart shows them: MiB, one decimal. */

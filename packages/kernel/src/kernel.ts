@@ -1,9 +1,11 @@
 import type { HeartEventMap, HeartEventType } from '@heart/contracts'
 import { FrameRing, type ConsumerOptions, type RingOptions } from '@heart/ring'
 import { MetricsRegistry, type Catalogue, type Histogram } from '@heart/telemetry'
+import { KernelMetric } from './metrics.js'
 import { EventQueue, type EventHandler } from './event-queue.js'
-import { HealthAggregator, consumerHealth, type CameraHealth, type ConsumerHealth, type HealthReport, type ThermalHealth } from './health.js'
-import { Supervisor, type RestartPolicy, type ServiceSpec, type ServiceStatus } from './supervisor.js'
+import { HealthAggregator, consumerHealth, markNotGreen, type CameraHealth, type ConsumerHealth, type ConsumerServiceHealth, type HealthReport, type ThermalHealth } from './health.js'
+import { Supervisor, definedLimits, type RestartPolicy, type ServiceSpec, type ServiceStatus, type WorkerResourceLimits } from './supervisor.js'
+import { DEFAULT_STALL_MS, ProgressWatch } from './watchdog.js'
 import { TickLoop } from './tick-loop.js'
 import { MetricsUpkeep } from './metrics-upkeep.js'
 import { silentLogger } from './logger.js'
@@ -13,7 +15,16 @@ import type { Logger } from './types.js'
 export interface KernelOptions {
   loop?: { periodMs?: number; warnGapMs?: number; eventsPerTick?: number; eventQueueCapacity?: number }
   health?: { redAfterMs?: number }
-  supervisor?: { restartInitialMs?: number; restartMaxMs?: number; stopTimeoutMs?: number; workerNice?: number }
+  supervisor?: {
+    restartInitialMs?: number
+    restartMaxMs?: number
+    stopTimeoutMs?: number
+    workerNice?: number
+    /** Default watchdog time of every consumer (DEFAULT_STALL_MS). */
+    stallMs?: number
+    /** Default resourceLimits of every worker. */
+    resourceLimits?: WorkerResourceLimits
+  }
   logger?: Logger
   /** Shared histograms so /metrics reads the same tick figures as /health. */
   tickIntervalHistogram?: Histogram
@@ -43,6 +54,16 @@ export interface ConsumerSpec<A = unknown> {
   /** More shared buffers (metrics, a second ring). */
   shared?: Record<string, SharedArrayBuffer>
   restart?: RestartPolicy
+  /** Frames queued and none finished for this long: terminated and restarted as `stalled`. */
+  stallMs?: number
+  /** Over the kernel's default resourceLimits. */
+  resourceLimits?: WorkerResourceLimits
+}
+
+/** How one consumer is supervised, as its config entry says (`stallMs`, `resourceLimits`). */
+export interface ConsumerSupervision {
+  stallMs?: number
+  resourceLimits?: WorkerResourceLimits
 }
 
 interface RingEntry {
@@ -72,6 +93,14 @@ export class Kernel {
   private readonly pastBooks = new Map<string, PastBooks>()
   private readonly stopTimeoutMs: number
   private readonly restartDefaults: RestartPolicy
+  private readonly stallMs: number
+  private readonly supervision = new Map<string, ConsumerSupervision>()
+  private readonly serviceHealth = new Map<string, () => ConsumerServiceHealth | null>()
+  private readonly consumerNames = new Set<string>()
+  /** The shared registry, for the few figures the main thread counts itself (consumer restarts). */
+  private readonly registry: MetricsRegistry | null
+  /** Consumers whose restarts cannot be exported (told once). */
+  private readonly uncounted = new Set<string>()
   private cameraHealth: (() => CameraHealth | null) | undefined
   private thermalHealth: (() => ThermalHealth | null) | undefined
   private primaryRing: string | undefined
@@ -85,6 +114,7 @@ export class Kernel {
   constructor(options: KernelOptions = {}) {
     this.logger = options.logger ?? silentLogger
     this.metrics = options.metrics
+    this.registry = this.metrics ? MetricsRegistry.attach(this.metrics.buffer, this.metrics.catalogue) : null
     this.tracing = options.tracing
     this.loop = new TickLoop({
       periodMs: options.loop?.periodMs,
@@ -96,14 +126,18 @@ export class Kernel {
     this.events = new EventQueue(options.loop?.eventQueueCapacity ?? 4096, this.logger)
     this.stopTimeoutMs = options.supervisor?.stopTimeoutMs ?? 2000
     this.restartDefaults = { initialMs: options.supervisor?.restartInitialMs ?? 200, maxMs: options.supervisor?.restartMaxMs ?? 10_000 }
+    this.stallMs = options.supervisor?.stallMs ?? DEFAULT_STALL_MS
     this.supervisor = new Supervisor(
       {
         onEvent: (service, type, payload) => this.events.push(type, payload, service),
         onThreadExit: (service, threadId) => this.onThreadExit(service, threadId),
-        onCrash: (service, crash, backoffMs) => this.events.push('worker.crashed', { service, reason: crash.reason, exitCode: crash.exitCode, restartInMs: backoffMs }),
+        onCrash: (service, crash, backoffMs) => {
+          if (this.consumerNames.has(service)) this.countRestart(service, crash.code)
+          this.events.push('worker.crashed', { service, code: crash.code, reason: crash.reason, exitCode: crash.exitCode, restartInMs: backoffMs })
+        },
       },
       this.logger,
-      options.supervisor?.workerNice ?? 0,
+      { workerNice: options.supervisor?.workerNice ?? 0, resourceLimits: options.supervisor?.resourceLimits },
     )
     this.health = new HealthAggregator(
       {
@@ -118,6 +152,7 @@ export class Kernel {
     )
     const eventsPerTick = options.loop?.eventsPerTick ?? 256
     this.loop.onTick(() => {
+      this.supervisor.tick()
       this.pollRings()
       this.events.drain(eventsPerTick)
     })
@@ -130,8 +165,8 @@ export class Kernel {
       }
     })
     const upkeepMs = options.metricsUpkeepMs ?? 500
-    if (this.metrics && upkeepMs > 0) {
-      const registry = MetricsRegistry.attach(this.metrics.buffer, this.metrics.catalogue)
+    if (this.registry && upkeepMs > 0) {
+      const registry = this.registry
       const upkeep = new MetricsUpkeep(
         registry,
         {
@@ -167,12 +202,33 @@ export class Kernel {
     return this.supervisor.start({ ...spec, restart: { ...this.restartDefaults, ...spec.restart } })
   }
 
-  /** Starts a consumer worker on a ring; it is restarted on crash and its leases reclaimed. */
+  /**
+   * How the consumer of that name is supervised (its config entry's
+   * `stallMs`, `resourceLimits`); call before the kind starts it. A
+   * ConsumerSpec's own fields win.
+   */
+  setConsumerSupervision(name: string, supervision: ConsumerSupervision): void {
+    this.supervision.set(name, supervision)
+  }
+
+  /** Where the consumer's outside service state comes from (shown as consumers.NAME.service in /health). */
+  setConsumerServiceHealth(name: string, source: () => ConsumerServiceHealth | null): void {
+    this.serviceHealth.set(name, source)
+  }
+
+  /**
+   * Starts a consumer worker on a ring; it is restarted on crash and its
+   * leases reclaimed, and a watchdog restarts it when it stalls.
+   */
   startConsumer<A>(spec: ConsumerSpec<A>): ServiceStatus {
     const entry = this.rings.get(spec.ring)
     if (!entry) throw new RangeError(`no ring named "${spec.ring}"; create it with kernel.createRing() first`)
-    const config: ConsumerServiceConfig<A | undefined> = { ring: 'ring', consumer: spec.consumer ?? {}, app: spec.app }
-    const shared: Record<string, SharedArrayBuffer> = { ...spec.shared, ring: entry.ring.buffer }
+    const supervision = this.supervision.get(spec.name)
+    this.consumerNames.add(spec.name)
+    const ring = entry.ring
+    const watchdog = new ProgressWatch(spec.stallMs ?? supervision?.stallMs ?? this.stallMs, (index) => ring.queued(index))
+    const config: ConsumerServiceConfig<A | undefined> = { ring: 'ring', consumer: spec.consumer ?? {}, app: spec.app, progress: 'progress' }
+    const shared: Record<string, SharedArrayBuffer> = { ...spec.shared, ring: entry.ring.buffer, progress: watchdog.buffer }
     if (this.metrics) {
       shared.metrics = this.metrics.buffer
       config.metrics = { key: 'metrics', catalogue: this.metrics.catalogue }
@@ -188,6 +244,8 @@ export class Kernel {
       config,
       shared,
       restart: spec.restart,
+      watchdog,
+      resourceLimits: { ...definedLimits(supervision?.resourceLimits), ...definedLimits(spec.resourceLimits) },
     })
   }
 
@@ -213,6 +271,13 @@ export class Kernel {
     for (const [name, past] of this.pastBooks) {
       const live = report.consumers[name]
       report.consumers[name] = live ? addBooks(live, past) : { ...past, lag: 0, state: 'gone' }
+    }
+    for (const [name, source] of this.serviceHealth) {
+      const consumer = report.consumers[name]
+      const service = source()
+      if (!consumer || !service) continue
+      consumer.service = service
+      if (service.state === 'unreachable' || service.state === 'failing') markNotGreen(report, `consumer ${name}: its service is ${service.state} (${service.last_error ?? 'no answer'})`)
     }
     return report
   }
@@ -263,6 +328,18 @@ export class Kernel {
   private keepBooks(name: string, books: ConsumerHealth): void {
     const past = this.pastBooks.get(name) ?? { delivered: 0, published: 0, dropped: {} }
     this.pastBooks.set(name, addBooks(past, books))
+  }
+
+  /** heart.consumer.restarts by reason; a consumer the catalogue does not name is not counted (told once). */
+  private countRestart(consumer: string, reason: string): void {
+    if (!this.registry) return
+    try {
+      this.registry.counter(KernelMetric.consumerRestarts, { consumer, reason }).add(1)
+    } catch {
+      if (this.uncounted.has(consumer)) return
+      this.uncounted.add(consumer)
+      this.logger.warn('a consumer the metrics catalogue does not name; its restarts are not exported', { consumer })
+    }
   }
 
   private onThreadExit(service: string, threadId: number): void {

@@ -3,7 +3,7 @@
 // samples from health, and the publish-to-consume latency of every consumer
 // (serveConsumer). Other packages declare theirs next to the code that records
 // them (capture, thermal); the CLI joins them into the run's catalogue.
-import { FRAME_DROP_METRIC_REASONS } from '@heart/contracts'
+import { FRAME_DROP_METRIC_REASONS, WORKER_EXIT_REASONS } from '@heart/contracts'
 import type { Catalogue, HistogramOptions, MetricDeclaration } from '@heart/telemetry'
 
 /** Metric names, so call sites cannot misspell them. */
@@ -17,6 +17,7 @@ export const KernelMetric = Object.freeze({
   cameraAiLocked: 'heart.camera.ai_locked',
   ringOccupancy: 'heart.ring.occupancy',
   consumerLag: 'heart.consumer.lag',
+  consumerRestarts: 'heart.consumer.restarts',
 })
 
 /** Milliseconds from 1 µs to 100 s at <= 3.1 % relative error (866 buckets, 3.5 KB each): every heart duration. */
@@ -65,5 +66,12 @@ export function kernelMetrics(options: KernelMetricsOptions): Catalogue {
     { name: KernelMetric.cameraAiLocked, kind: 'gauge', unit: '{state}', description: '1 while the supervisor holds the camera down (frames flagged AI-locked), else 0.' },
     { name: KernelMetric.ringOccupancy, kind: 'gauge', unit: '1', description: 'Fraction of ring slots holding a frame not yet released by every consumer (0..1).' },
     ...perConsumer({ name: KernelMetric.consumerLag, kind: 'gauge', unit: '{frame}', description: 'Frames published but not yet acquired by the consumer.', attributes: { consumer: consumers } }),
+    ...perConsumer({
+      name: KernelMetric.consumerRestarts,
+      kind: 'counter',
+      unit: '{restart}',
+      description: 'Times a consumer worker ended against its will and was restarted, by reason (stalled, out_of_memory, error, exit).',
+      attributes: { consumer: consumers, reason: [...WORKER_EXIT_REASONS] },
+    }),
   ]
 }

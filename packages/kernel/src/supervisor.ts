@@ -1,7 +1,32 @@
 import { Worker } from 'node:worker_threads'
+import type { WorkerExitReason } from '@heart/contracts'
 import type { FromWorker, Logger, ToWorker, WorkerBootstrap, WorkerMemory } from './types.js'
 import { duplicateService, serviceNotFound } from './errors.js'
 import { silentLogger } from './logger.js'
+import { stallText, type ProgressWatch } from './watchdog.js'
+
+/** V8 heap limits of a worker thread (Node's `resourceLimits`); a worker that exceeds them ends with `out_of_memory`. */
+export interface WorkerResourceLimits {
+  maxOldGenerationSizeMb?: number
+  maxYoungGenerationSizeMb?: number
+  codeRangeSizeMb?: number
+  stackSizeMb?: number
+}
+
+/**
+ * The limits that hold a value: a config's absent limit is undefined, and
+ * spreading it over a default would erase the default.
+ */
+export function definedLimits(limits: WorkerResourceLimits | undefined): WorkerResourceLimits {
+  return limits ? (Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) as WorkerResourceLimits) : {}
+}
+
+export interface SupervisorOptions {
+  /** Workers run this much nicer than the main thread (Linux), so the tick loop is scheduled first when the cores are busy. */
+  workerNice?: number
+  /** Limits of every worker whose spec names none (docs/configuration.md, supervisor.resourceLimits). */
+  resourceLimits?: WorkerResourceLimits
+}
 
 export interface RestartPolicy {
   /** First restart delay. */
@@ -27,17 +52,29 @@ export interface ServiceSpec<C = unknown> {
   nice?: number
   /** How often the worker reports its heap figures (default 5000 ms). */
   memoryReportMs?: number
-  /** Extra resource limits for the worker. */
-  resourceLimits?: ConstructorParameters<typeof Worker>[1] extends infer O ? (O extends { resourceLimits?: infer R } ? R : never) : never
+  /** Resource limits for the worker, over the supervisor's defaults. */
+  resourceLimits?: WorkerResourceLimits
+  /**
+   * The consumer watchdog (watchdog.ts): checked every tick while the worker
+   * runs; a stall terminates it and it restarts with reason `stalled`.
+   */
+  watchdog?: ProgressWatch
 }
 
-export type ServiceState = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped' | 'failed'
+/** `stalled`: the watchdog found it stuck and is terminating it (then `restarting`). */
+export type ServiceState = 'starting' | 'running' | 'stalled' | 'restarting' | 'stopping' | 'stopped' | 'failed'
 
 export interface CrashRecord {
   atMs: number
+  /** The reason code (WORKER_EXIT_REASONS in @heart/contracts). */
+  code: WorkerExitReason
+  /** In words: the error, the exit code, or what the watchdog saw. */
   reason: string
   exitCode: number | null
 }
+
+/** Crashes in a row, each after a life shorter than resetAfterMs, from which a service counts as crash-looping. */
+export const CRASH_LOOP_AFTER = 3
 
 export interface ServiceStatus {
   name: string
@@ -50,6 +87,13 @@ export interface ServiceStatus {
   nextBackoffMs: number
   /** The worker's heap as it last reported it (every few seconds); null before its first report in this life. */
   memory: WorkerMemory | null
+  /** Crashes in a row, each after a short life (reset by a life longer than resetAfterMs). */
+  crashesInARow: number
+  /** crashesInARow reached CRASH_LOOP_AFTER: it keeps dying shortly after each start. */
+  crashLooping: boolean
+  /** With a watchdog: how long its queued frames have waited with none finished (0 while it keeps up), and the limit. */
+  stalledForMs?: number
+  stallMs?: number
 }
 
 export interface SupervisorHooks {
@@ -69,6 +113,7 @@ interface Entry {
   backoffMs: number
   restartTimer: NodeJS.Timeout | undefined
   crashReason: string | null
+  crashCode: WorkerExitReason | null
   finished: boolean
   exited: Promise<void>
 }
@@ -87,15 +132,30 @@ export class Supervisor {
   private readonly hooks: SupervisorHooks
   private stopping = false
   private readonly workerNice: number
+  private readonly resourceLimits: WorkerResourceLimits
+  /** Entries with a watchdog, in an array so the per-tick check allocates nothing. */
+  private watched: Entry[] = []
 
-  /**
-   * workerNice: workers run this much nicer than the main thread (Linux), so
-   * the tick loop is scheduled first when the cores are busy.
-   */
-  constructor(hooks: SupervisorHooks = {}, logger: Logger = silentLogger, workerNice = 0) {
+  constructor(hooks: SupervisorHooks = {}, logger: Logger = silentLogger, options: SupervisorOptions = {}) {
     this.hooks = hooks
     this.logger = logger
-    this.workerNice = workerNice
+    this.workerNice = options.workerNice ?? 0
+    this.resourceLimits = definedLimits(options.resourceLimits)
+  }
+
+  /**
+   * The watchdog pass, from the main loop's tick: a few Atomics loads per
+   * watched worker. A consumer that stalled is terminated; its exit restarts
+   * it under the usual backoff with reason `stalled`.
+   */
+  tick(nowMs: number = performance.now()): void {
+    const watched = this.watched
+    for (let i = 0; i < watched.length; i++) {
+      const entry = watched[i]!
+      if (entry.status.state !== 'running' || !entry.worker) continue
+      const verdict = entry.spec.watchdog!.check(nowMs)
+      if (verdict) this.terminateStalled(entry, stallText(verdict))
+    }
   }
 
   start<C>(spec: ServiceSpec<C>): ServiceStatus {
@@ -103,16 +163,29 @@ export class Supervisor {
     const policy = { ...DEFAULT_POLICY, ...spec.restart }
     const entry: Entry = {
       spec: spec as ServiceSpec,
-      status: { name: spec.name, state: 'starting', threadId: null, starts: 0, crashes: 0, lastCrash: null, nextBackoffMs: policy.initialMs, memory: null },
+      status: {
+        name: spec.name,
+        state: 'starting',
+        threadId: null,
+        starts: 0,
+        crashes: 0,
+        lastCrash: null,
+        nextBackoffMs: policy.initialMs,
+        memory: null,
+        crashesInARow: 0,
+        crashLooping: false,
+      },
       worker: null,
       startedAtMs: 0,
       backoffMs: policy.initialMs,
       restartTimer: undefined,
       crashReason: null,
+      crashCode: null,
       finished: false,
       exited: Promise.resolve(),
     }
     this.entries.set(spec.name, entry)
+    if (spec.watchdog) this.watched.push(entry)
     this.spawn(entry)
     return { ...entry.status }
   }
@@ -120,7 +193,13 @@ export class Supervisor {
   status(name: string): ServiceStatus {
     const entry = this.entries.get(name)
     if (!entry) throw serviceNotFound(name)
-    return { ...entry.status, lastCrash: entry.status.lastCrash && { ...entry.status.lastCrash } }
+    const status: ServiceStatus = { ...entry.status, lastCrash: entry.status.lastCrash && { ...entry.status.lastCrash } }
+    const watchdog = entry.spec.watchdog
+    if (watchdog) {
+      status.stallMs = watchdog.stallMs
+      status.stalledForMs = entry.status.state === 'running' ? watchdog.stalledForMs(performance.now()) : 0
+    }
+    return status
   }
 
   statuses(): ServiceStatus[] {
@@ -138,6 +217,7 @@ export class Supervisor {
     if (!entry) throw serviceNotFound(name)
     await this.stopEntry(entry, timeoutMs)
     this.entries.delete(name)
+    this.watched = this.watched.filter((e) => e !== entry)
   }
 
   /** Stops every service in parallel; resolves within about timeoutMs. */
@@ -145,18 +225,22 @@ export class Supervisor {
     this.stopping = true
     await Promise.all([...this.entries.values()].map((e) => this.stopEntry(e, timeoutMs)))
     this.entries.clear()
+    this.watched = []
     this.stopping = false
   }
 
   private spawn(entry: Entry): void {
     const { spec } = entry
     const bootstrap: WorkerBootstrap = { heartService: true, name: spec.name, config: spec.config ?? {}, shared: spec.shared ?? {}, nice: spec.nice ?? this.workerNice, memoryReportMs: spec.memoryReportMs }
-    const worker = new Worker(spec.entry, { workerData: bootstrap, resourceLimits: spec.resourceLimits, stdout: false, stderr: false })
+    const resourceLimits = { ...this.resourceLimits, ...definedLimits(spec.resourceLimits) }
+    const worker = new Worker(spec.entry, { workerData: bootstrap, resourceLimits, stdout: false, stderr: false })
     const threadId = worker.threadId
     entry.worker = worker
     entry.startedAtMs = performance.now()
     entry.crashReason = null
+    entry.crashCode = null
     entry.finished = false
+    spec.watchdog?.reset(entry.startedAtMs)
     entry.status.threadId = threadId
     entry.status.starts++
     entry.status.state = 'starting'
@@ -185,7 +269,12 @@ export class Supervisor {
       }
     })
     worker.on('error', (error) => {
-      entry.crashReason = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+      // A watchdog verdict stands: terminating a stalled worker is not its own error.
+      if (entry.crashCode === 'stalled') return
+      const outOfMemory = (error as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY'
+      entry.crashCode = outOfMemory ? 'out_of_memory' : 'error'
+      const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+      entry.crashReason = outOfMemory ? `out_of_memory: ${text} (limits ${JSON.stringify(resourceLimits)})` : text
     })
     worker.on('exit', (exitCode) => {
       entry.worker = null
@@ -197,28 +286,41 @@ export class Supervisor {
         entry.status.state = 'stopped'
         return
       }
-      this.onCrash(entry, entry.crashReason ?? `worker exited with code ${exitCode} without being asked to stop`, exitCode)
+      this.onCrash(entry, entry.crashCode ?? 'exit', entry.crashReason ?? `worker exited with code ${exitCode} without being asked to stop`, exitCode)
     })
   }
 
-  private onCrash(entry: Entry, reason: string, exitCode: number | null): void {
+  /** Ends a worker the watchdog found stuck; its exit event records the crash and restarts it. */
+  private terminateStalled(entry: Entry, reason: string): void {
+    entry.status.state = 'stalled'
+    entry.crashCode = 'stalled'
+    entry.crashReason = reason
+    this.logger.error('consumer stalled; terminating it', { service: entry.spec.name, reason })
+    // terminate() stops even a busy loop (V8 interrupts it); the exit event follows.
+    entry.worker?.terminate().catch(() => undefined)
+  }
+
+  private onCrash(entry: Entry, code: WorkerExitReason, reason: string, exitCode: number | null): void {
     const policy = { ...DEFAULT_POLICY, ...entry.spec.restart }
-    const crash: CrashRecord = { atMs: performance.now(), reason, exitCode }
+    const crash: CrashRecord = { atMs: performance.now(), code, reason, exitCode }
     entry.status.crashes++
     entry.status.lastCrash = crash
     // A worker that had been healthy for a while starts its backoff afresh.
-    if (crash.atMs - entry.startedAtMs > policy.resetAfterMs) entry.backoffMs = policy.initialMs
+    const longLife = crash.atMs - entry.startedAtMs > policy.resetAfterMs
+    if (longLife) entry.backoffMs = policy.initialMs
+    entry.status.crashesInARow = longLife ? 1 : entry.status.crashesInARow + 1
+    entry.status.crashLooping = entry.status.crashesInARow >= CRASH_LOOP_AFTER
     const delay = entry.backoffMs
     entry.backoffMs = Math.min(policy.maxMs, entry.backoffMs * 2)
     entry.status.nextBackoffMs = entry.backoffMs
     this.hooks.onCrash?.(entry.spec.name, crash, delay)
     if (!policy.enabled) {
       entry.status.state = 'failed'
-      this.logger.error('service crashed; restart disabled', { service: entry.spec.name, reason })
+      this.logger.error('service crashed; restart disabled', { service: entry.spec.name, code, reason })
       return
     }
     entry.status.state = 'restarting'
-    this.logger.error('service crashed; restarting', { service: entry.spec.name, reason, restart_in_ms: delay })
+    this.logger.error('service crashed; restarting', { service: entry.spec.name, code, reason, restart_in_ms: delay })
     entry.restartTimer = setTimeout(() => {
       entry.restartTimer = undefined
       if (entry.status.state === 'restarting') this.spawn(entry)

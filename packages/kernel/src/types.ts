@@ -1,5 +1,7 @@
 // The route shape lives in @heart/contracts; re-exported so kernel users need one import.
 export type { HttpRoute } from '@heart/contracts'
+// The codes consumers and their supervision report, for packages that depend on the kernel only.
+export type { VerifyProblem, WorkerExitReason } from '@heart/contracts'
 
 /** A typed event on the main thread's queue. */
 export interface KernelEvent<P = unknown> {

@@ -35,3 +35,22 @@ t.test('YAML and JSON files are read; errors list every bad field', async (t) =>
   writeFileSync(broken, '{ nope')
   t.throws(() => readConfigFile(broken), { code: 'CONFIG_UNREADABLE' })
 })
+
+t.test('containment settings: defaults for every worker, per-consumer values, bad ones named', async (t) => {
+  const config = parseConfig(schema, {})
+  t.equal(config.supervisor.stallMs, 5000)
+  t.match(config.supervisor.resourceLimits, { maxOldGenerationSizeMb: 256, stackSizeMb: 4 })
+  const own = parseConfig(schema, { consumers: [{ name: 'motion', kind: 'motion', stallMs: 2000, resourceLimits: { maxOldGenerationSizeMb: 64 } }] })
+  t.match(own.consumers[0], { stallMs: 2000, resourceLimits: { maxOldGenerationSizeMb: 64 } })
+  t.throws(
+    () =>
+      parseConfig(schema, {
+        supervisor: { stallMs: 10, resourceLimits: { maxOldGenerationSizeMb: 'lots', maxHeapMb: 1 } },
+        consumers: [{ name: 'motion', kind: 'motion', stallMs: -1 }],
+      }),
+    {
+      code: 'CONFIG_INVALID',
+      message: /supervisor\.stallMs: 10 is out of range.*supervisor\.resourceLimits\.maxHeapMb: unknown setting.*supervisor\.resourceLimits\.maxOldGenerationSizeMb: got "lots".*consumers\[0\]\.stallMs: -1 is out of range/s,
+    },
+  )
+})

@@ -171,6 +171,19 @@ export class FrameRing {
     return marked
   }
 
+  /**
+   * Frames queued for the consumer at place `index` right now: two atomic
+   * loads, no allocation, so a watchdog may call it every tick. 0 for a
+   * place that holds no joined consumer.
+   */
+  queued(index: number): number {
+    const c = this.views.consumers
+    const base = index * CONSUMER_I32_WORDS
+    const state = Atomics.load(c, base + C_STATE)
+    if (state !== ConsumerState.ACTIVE && state !== ConsumerState.JOINING) return 0
+    return (Atomics.load(c, base + C_WRITE) - Atomics.load(c, base + C_READ)) | 0
+  }
+
   /** Books of every consumer that has a place (retired ones included, until collected). */
   consumerStats(): ConsumerStats[] {
     const out: ConsumerStats[] = []

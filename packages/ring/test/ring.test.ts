@@ -70,3 +70,20 @@ t.test('stats report occupancy, epoch and per-consumer accounting', async (t) =>
   t.ok(ring.stats().lastPublishTsNs > 0n)
   t.ok(ring.publishTick() >= 2)
 })
+
+t.test('queued(index): the frames waiting for one consumer, 0 for a place nobody holds', async (t) => {
+  const ring = FrameRing.create({ slotBytes: 64, maxConsumers: 2, defaultDepth: 4, maxDepth: 4 })
+  const consumer = ring.consumer('watched')
+  t.equal(ring.queued(consumer.index), 0)
+  t.equal(ring.queued(1), 0, 'a free place')
+  const producer = ring.producer()
+  for (let i = 0; i < 3; i++) {
+    const slot = producer.beginWrite()!
+    producer.commit(slot, { captureTsNs: 1n, decodeTsNs: 1n, width: 8, height: 8, pixFmt: 'gray', planes: [{ offset: 0, stride: 8, width: 8, height: 8 }] })
+  }
+  t.equal(ring.queued(consumer.index), 3)
+  consumer.release(consumer.tryAcquire()!)
+  t.equal(ring.queued(consumer.index), 2)
+  consumer.leave()
+  t.equal(ring.queued(consumer.index), 0, 'gone: nothing waits for it')
+})

@@ -286,6 +286,12 @@ function showHealth(h) {
         return td
       })
       if (c.state && c.state !== 'active') cells[0].textContent += ` (${c.state})`
+      // A consumer's outside service (the detection server) that does not answer: say so where the consumer is.
+      if (c.service && (c.service.state === 'unreachable' || c.service.state === 'failing')) {
+        cells[0].textContent += ` · service ${c.service.state}`
+        cells[0].className = 'warn'
+        cells[0].title = `${c.service.errors_total} errors; last: ${c.service.last_error || '–'}`
+      }
       tr.append(...cells, reasons)
       return tr
     }),

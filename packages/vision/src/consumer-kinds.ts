@@ -11,6 +11,7 @@ import { VisionError } from './errors.js'
 import { MotionDetector } from './motion.js'
 import { OpenInferenceProtocol, type OipOptions } from './oip.js'
 import { detectionService, motionService, type DetectionWorkerOptions, type MotionWorkerOptions } from './services.js'
+import { reportServiceHealth } from './service-health.js'
 
 /** A vision error reads as the problem it names, without the advice meant for a thrown error. */
 const tidy = (message: string): string => message.replace(/^vision option /, 'option ').replace(/\. Fix the option in the vision config\.$/, '')
@@ -124,6 +125,7 @@ function serviceKind<O>(
     options,
     start(entry, ctx) {
       const spec = service({ ring: ctx.ring, name: entry.name, app: entry.options })
+      reportServiceHealth(ctx.kernel, spec)
       ctx.kernel.startConsumer({ ...spec, consumer: { ...spec.consumer, ...ringOptionsOf(entry) } })
       return {}
     },

@@ -11,6 +11,7 @@ import { DetectionClient } from './detection-client.js'
 import type { SkipReason } from './detection-client.js'
 import { loadNative, nativeLayout } from './native.js'
 import { OpenInferenceProtocol } from './oip.js'
+import { SERVICE_HEALTH_KEY, ServiceHealthWriter } from './service-health.js'
 import type { DetectionProtocol, ImageEncoder } from './protocol.js'
 import type { DetectionWorkerOptions } from './services.js'
 import type { DetectionEventPayload } from './types.js'
@@ -26,6 +27,8 @@ serveConsumer<DetectionWorkerOptions>(async (ctx) => {
   const o = ctx.config.app
   const protocol = await createProtocol(o, ctx.log)
   const lastLogged = new Map<string, number>()
+  const serviceBuffer = ctx.shared[SERVICE_HEALTH_KEY]
+  const service = serviceBuffer ? new ServiceHealthWriter(serviceBuffer) : null
   const client = new DetectionClient({
     protocol,
     deadlineMs: o.deadlineMs,
@@ -34,10 +37,12 @@ serveConsumer<DetectionWorkerOptions>(async (ctx) => {
     fps: ctx.config.consumer.fpsCap ? 0 : o.fps,
     skipAiLocked: o.skipAiLocked,
     onResult: (r) => {
+      service?.up()
       const payload: DetectionEventPayload = { seq: String(r.seq), captureTsNs: String(r.captureTsNs), latencyMs: r.latencyMs, detections: r.detections }
       ctx.emit('detection', payload)
     },
     onError: (error, seq) => {
+      service?.failed(error)
       // A dead service fails every request: log each kind of failure at most every 10 s.
       const now = Date.now()
       if (now - (lastLogged.get(error.code) ?? 0) < 10_000) return

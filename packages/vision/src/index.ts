@@ -11,6 +11,7 @@ export type { DetectionProtocol, EncodedImage, ImageEncoder, PreparedRequest } f
 export { BmpEncoder, TensorWriter, placementFor, toFrameBox, SUPPORTED_PIXEL_FORMATS } from './image.js'
 export type { Placement, TensorDatatype, TensorLayout, TensorSpec } from './image.js'
 export { VisionError } from './errors.js'
+export { SERVICE_HEALTH_KEY, ServiceHealthWriter, createServiceHealthBuffer, readServiceHealth, reportServiceHealth, serviceHealthLayout } from './service-health.js'
 export {
   detectionService,
   detectionWorkerEntry,

@@ -7,6 +7,7 @@ import { checkVisionOptions, detectionOptionsSchema, motionOptionsSchema } from 
 import type { DeepStackOptions } from './deepstack.js'
 import type { MotionOptions } from './motion.js'
 import type { OipOptions } from './oip.js'
+import { SERVICE_HEALTH_KEY, createServiceHealthBuffer } from './service-health.js'
 
 export const motionWorkerEntry = new URL('./motion-worker.js', import.meta.url)
 export const detectionWorkerEntry = new URL('./detection-worker.js', import.meta.url)
@@ -102,5 +103,6 @@ export function motionService(o: VisionServiceOptions<MotionWorkerOptions>): Con
 
 /** The detection client as a kernel consumer. */
 export function detectionService(o: VisionServiceOptions<DetectionWorkerOptions>): ConsumerSpec<DetectionWorkerOptions> {
-  return visionService(detectionServiceKind, o)
+  // Where the worker says whether its service answers (reportServiceHealth shows it in /health).
+  return { ...visionService(detectionServiceKind, o), shared: { [SERVICE_HEALTH_KEY]: createServiceHealthBuffer() } }
 }

@@ -10,15 +10,8 @@ import type { DetectionEventPayload, MotionEventPayload } from '../src/types.js'
 import { drawFrame } from './frames.js'
 import { Scene } from './scene.js'
 import { startDeepStackServer } from './servers.js'
+import { sleep, waitFor } from './wait.js'
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-async function waitFor(cond: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await sleep(10)
-  }
-}
 async function joined(ring: FrameRing, n: number): Promise<void> {
   // A consumer is 'joining' until the producer's next commit activates it.
   await waitFor(() => ring.consumerStats().filter((s) => s.state === 'active' || s.state === 'joining').length === n)
