@@ -3,9 +3,11 @@ import type { HealthReport } from '@heart/kernel'
 const COLOURS = { green: '\x1b[32m', yellow: '\x1b[33m', red: '\x1b[31m' } as const
 const RESET = '\x1b[0m'
 
-function dropsOf(report: HealthReport): number {
+// Drops (lost frames) and skips (a consumer's fpsCap or AI-lock) are shown apart:
+// a capped consumer must never look like one losing frames.
+function totalOf(report: HealthReport, book: 'dropped' | 'skipped'): number {
   let n = 0
-  for (const c of Object.values(report.consumers)) for (const d of Object.values(c.dropped)) n += d
+  for (const c of Object.values(report.consumers)) for (const d of Object.values(c[book] ?? {})) n += d
   return n
 }
 
@@ -40,7 +42,7 @@ export function statusLine(report: HealthReport, colour: boolean): string {
   const trouble = troubleOf(report)
   return (
     `${status} | ${c.state} ${fmt(c.frames_per_s)} fps decode p50 ${fmt(c.decode_ms_p50)} p99 ${fmt(c.decode_ms_p99)} ms` +
-    ` age ${fmt(c.last_frame_age_ms, 0)} ms | drops ${dropsOf(report)}${thermal}` +
+    ` age ${fmt(c.last_frame_age_ms, 0)} ms | drops ${totalOf(report, 'dropped')} skipped ${totalOf(report, 'skipped')}${thermal}` +
     ` | tick p99 ${fmt(report.loop.tick_ms_p99, 2)} max ${fmt(report.loop.tick_ms_max, 2)} ms` +
     ` | rss ${fmt(report.memory.rss_mb, 0)} MB` +
     (trouble.length > 0 ? ` | attention: ${trouble.join(', ')}` : '')

@@ -8,7 +8,7 @@ export interface RunSummary {
   duration_s: number
   published: number
   health: HealthReport
-  consumers: Record<string, { delivered: number; dropped: Record<string, number> }>
+  consumers: Record<string, { delivered: number; dropped: Record<string, number>; skipped: Record<string, number> }>
   loop: {
     tick_ms_p50: number
     tick_ms_p99: number
@@ -68,7 +68,7 @@ export class RunRecorder {
     const durationS = (performance.now() - this.startMs) / 1000
     const health = this.kernel.report()
     const consumers: RunSummary['consumers'] = {}
-    for (const [name, c] of Object.entries(health.consumers)) consumers[name] = { delivered: c.delivered, dropped: c.dropped }
+    for (const [name, c] of Object.entries(health.consumers)) consumers[name] = { delivered: c.delivered, dropped: c.dropped, skipped: c.skipped }
     const cpu = process.cpuUsage(this.startCpu)
     const published = Number(this.ring.published() - this.startPublished)
     const totals = this.kernel.loop.totals()

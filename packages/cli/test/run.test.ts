@@ -66,9 +66,10 @@ t.test('synthetic camera, four verifying consumers, health, AI-lock and summary'
   }
   for (const [name, c] of Object.entries(summary.health.consumers)) {
     const dropped = Object.values(c.dropped).reduce((a, b) => a + b, 0)
+    const skipped = Object.values(c.skipped).reduce((a, b) => a + b, 0)
     t.equal(c.lag, 0, `${name}: drained before the summary`)
-    t.equal(c.delivered + dropped, c.published, `${name}: delivered + dropped = published`)
-    if (name === 'detector_like') t.ok(c.dropped.ai_locked! > 0, 'AI-locked frames were skipped and counted')
+    t.equal(c.delivered + dropped + skipped, c.published, `${name}: delivered + dropped + skipped = published`)
+    if (name === 'detector_like') t.ok(c.skipped.ai_locked! > 0, 'AI-locked frames were skipped and counted')
     else t.equal(dropped, 0, `${name}: no drops`)
   }
 })

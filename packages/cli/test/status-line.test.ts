@@ -7,7 +7,7 @@ const report = {
   status: 'yellow',
   reasons: ['x'],
   camera: { state: 'streaming', frames_per_s: 59.94, decode_ms_p50: 2.1, decode_ms_p99: 4.25, decode_ms_first_frame: 30, last_frame_age_ms: 12, reopens_total: 1, decode_errors_total: 0, backend: 'software', ai_locked: false },
-  consumers: { motion: { delivered: 10, dropped: { motion_slow: 2, stale: 1 }, lag: 0, state: 'active', published: 13 } },
+  consumers: { motion: { delivered: 10, dropped: { motion_slow: 2, stale: 1 }, skipped: { rate_limited: 7 }, lag: 0, state: 'active', published: 13 } },
   thermal: { frames_per_s: 10, lost_total: 0, loss_ratio: 0.01 },
   loop: { tick_ms_p50: 5.01, tick_ms_p99: 5.6, tick_ms_max: 7.2, late_ticks: 0, work_ms_p99: 0.1, lateness_ms_p99: 0.6 },
   workers: {},
@@ -19,7 +19,7 @@ const report = {
 t.test('the terminal line carries status, rate, decode, drops, thermal and loop', async (t) => {
   t.equal(
     statusLine(report, false),
-    'YELLOW | streaming 59.9 fps decode p50 2.1 p99 4.3 ms age 12 ms | drops 3 | thermal 10.0 Hz loss 1.0% | tick p99 5.60 max 7.20 ms | rss 352 MB',
+    'YELLOW | streaming 59.9 fps decode p50 2.1 p99 4.3 ms age 12 ms | drops 3 skipped 7 | thermal 10.0 Hz loss 1.0% | tick p99 5.60 max 7.20 ms | rss 352 MB',
   )
   t.match(statusLine(report, true), /\x1b\[33mYELLOW\x1b\[0m/)
 })

@@ -1,4 +1,5 @@
 import type { ConsumerStats, FrameRing } from '@heart/ring'
+import { SKIP_REASON_NAMES } from '@heart/contracts'
 import type { TickStats } from './tick-loop.js'
 import type { WorkerMemory } from './types.js'
 
@@ -27,7 +28,10 @@ export interface CameraHealth {
 
 export interface ConsumerHealth {
   delivered: number
+  /** Lost frames: the consumer wanted them and did not get them. */
   dropped: Record<string, number>
+  /** Intended skips (its fpsCap, AI-lock): frames it chose not to take; never lost. */
+  skipped: Record<string, number>
   lag: number
   state: string
   published: number
@@ -135,11 +139,21 @@ function num(x: bigint): number {
   return Number(x)
 }
 
+function isSkipReason(reason: string): boolean {
+  return (SKIP_REASON_NAMES as readonly string[]).includes(reason)
+}
+
 /** Per-consumer figures as /health shows them (bigints become numbers). */
 export function consumerHealth(stats: ConsumerStats): ConsumerHealth {
   const dropped: Record<string, number> = {}
-  for (const [reason, n] of Object.entries(stats.dropped)) dropped[reason] = num(n)
-  return { delivered: num(stats.delivered), dropped, lag: stats.lag, state: stats.state, published: num(stats.published) }
+  const skipped: Record<string, number> = {}
+  // The ring counts every missed frame under one map; the books split intended
+  // skips off so that `dropped` means lost frames only.
+  for (const [reason, n] of Object.entries(stats.dropped)) {
+    const book = isSkipReason(reason) ? skipped : dropped
+    book[reason] = num(n)
+  }
+  return { delivered: num(stats.delivered), dropped, skipped, lag: stats.lag, state: stats.state, published: num(stats.published) }
 }
 
 /**

@@ -75,6 +75,7 @@ interface PastBooks {
   delivered: number
   published: number
   dropped: Record<string, number>
+  skipped: Record<string, number>
 }
 
 /**
@@ -326,7 +327,7 @@ export class Kernel {
   }
 
   private keepBooks(name: string, books: ConsumerHealth): void {
-    const past = this.pastBooks.get(name) ?? { delivered: 0, published: 0, dropped: {} }
+    const past = this.pastBooks.get(name) ?? { delivered: 0, published: 0, dropped: {}, skipped: {} }
     this.pastBooks.set(name, addBooks(past, books))
   }
 
@@ -349,8 +350,18 @@ export class Kernel {
   }
 }
 
+function addCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const sum: Record<string, number> = { ...a }
+  for (const [reason, n] of Object.entries(b)) sum[reason] = (sum[reason] ?? 0) + n
+  return sum
+}
+
 function addBooks<T extends PastBooks>(a: T, b: PastBooks): T {
-  const dropped: Record<string, number> = { ...a.dropped }
-  for (const [reason, n] of Object.entries(b.dropped)) dropped[reason] = (dropped[reason] ?? 0) + n
-  return { ...a, delivered: a.delivered + b.delivered, published: a.published + b.published, dropped }
+  return {
+    ...a,
+    delivered: a.delivered + b.delivered,
+    published: a.published + b.published,
+    dropped: addCounts(a.dropped, b.dropped),
+    skipped: addCounts(a.skipped, b.skipped),
+  }
 }

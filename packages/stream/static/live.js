@@ -269,14 +269,18 @@ function showHealth(h) {
       const tr = document.createElement('tr')
       const dropped = Object.values(c.dropped || {}).reduce((a, b) => a + b, 0)
       const reasons = document.createElement('td')
-      for (const [reason, n] of Object.entries(c.dropped || {})) {
-        if (!n) continue
-        const span = document.createElement('span')
-        span.className = 'reason'
-        const b = document.createElement('b')
-        b.textContent = fmt.n(n)
-        span.append(`${reason} `, b)
-        reasons.append(span)
+      // Intended skips (fpsCap, AI-lock) are labelled as skips: they are not lost frames.
+      const books = [['', c.dropped], ['skipped ', c.skipped]]
+      for (const [label, book] of books) {
+        for (const [reason, n] of Object.entries(book || {})) {
+          if (!n) continue
+          const span = document.createElement('span')
+          span.className = 'reason'
+          const b = document.createElement('b')
+          b.textContent = fmt.n(n)
+          span.append(`${label}${reason} `, b)
+          reasons.append(span)
+        }
       }
       if (!reasons.childNodes.length) reasons.textContent = '–'
       const cells = [name, fmt.n(c.delivered), fmt.n(c.lag), fmt.n(dropped)].map((text, i) => {

@@ -182,10 +182,11 @@ t.test('detection worker: detections as events; AI-locked and slow frames counte
   }
   await waitFor(() => ring.consumerStats().every((s) => s.lag === 0))
   const books = kernel.report().consumers.detection_client!
-  t.equal(books.dropped.ai_locked, 3, 'AI-locked frames are skipped and counted')
+  t.equal(books.skipped.ai_locked, 3, 'AI-locked frames are skipped and counted')
   t.ok((books.dropped.detection_client_slow ?? 0) >= 4, `busy frames counted as detection_client_slow: ${JSON.stringify(books.dropped)}`)
   const dropped = Object.values(books.dropped).reduce((a, b) => a + b, 0)
-  t.equal(books.delivered + dropped, books.published, 'delivered + dropped = published')
+  const skipped = Object.values(books.skipped).reduce((a, b) => a + b, 0)
+  t.equal(books.delivered + dropped + skipped, books.published, 'delivered + dropped + skipped = published')
   const motion = kernel.report().consumers.movement_detector!
   t.equal(motion.delivered, motion.published, 'the movement detector got every frame')
   t.same(Object.values(motion.dropped).filter((n) => n > 0), [], 'and dropped none')
