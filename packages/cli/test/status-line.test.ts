@@ -58,7 +58,7 @@ t.test('the line names the workers and consumers that need attention, and nothin
     },
     consumers: {
       ...report.consumers,
-      detection_client: { delivered: 1, dropped: {}, lag: 0, state: 'active', published: 1, service: { state: 'unreachable', last_error: 'ECONNREFUSED', errors_total: 3 } },
+      detection_client: { delivered: 1, dropped: {}, skipped: {}, lag: 0, state: 'active', published: 1, service: { state: 'unreachable', last_error: 'ECONNREFUSED', errors_total: 3 } },
     },
   } as HealthReport
   t.match(
