@@ -4,6 +4,7 @@
 // pass already-redacted URLs, and wrapNativeError scrubs whatever the
 // decoder wrote.
 import { CAPTURE_ERROR_CODES, CodedError, NATIVE_ERROR_CODES, type CaptureErrorCode as OwnCaptureErrorCode, type NativeErrorCode } from '@heart/contracts'
+import { clipText } from '@heart/kernel'
 import { redactText } from './redact.js'
 
 /** Codes a CaptureError carries: capture's own, and the native decoder's, passed through unchanged. */
@@ -18,8 +19,11 @@ function isCaptureErrorCode(code: string): code is CaptureErrorCode {
   return knownCodes.has(code)
 }
 
+/** Longest piece of a source mistake quoted: `what` holds the (redacted) URL, which may be megabytes. */
+const SOURCE_QUOTE_LIMIT = 300
+
 export function invalidSource(what: string, hint: string): CaptureError {
-  return new CaptureError('INVALID_SOURCE', `invalid source: ${what}. ${hint}`)
+  return new CaptureError('INVALID_SOURCE', `invalid source: ${clipText(what, SOURCE_QUOTE_LIMIT)}. ${hint}`)
 }
 
 export function invalidConfig(what: string, hint: string): CaptureError {

@@ -1,11 +1,12 @@
 import type { ErrorCode } from '@heart/contracts'
-import { KernelError } from '@heart/kernel'
+import { KernelError, clipText } from '@heart/kernel'
 import { helpText, parseArgs, parseHostPort, parsePositiveNumber, type FlagSpec } from './args.js'
 import { UsageError, usage } from './errors.js'
 import { runHeart } from './run.js'
 import { formatProbe, probeSource, redactUrl } from '@heart/capture'
 import { loadCheckedConfig } from './config.js'
 import { heartConfigJsonSchema } from './config-schema.js'
+import { checkRingMemory, planRing } from './ring-memory.js'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
@@ -80,17 +81,37 @@ async function runCommand(argv: readonly string[]): Promise<number> {
 }
 
 /** Codes that mean the command line or the config is wrong (the operator's to fix): exit 2, like a usage error. */
-const OPERATOR_MISTAKES: ReadonlySet<string> = new Set(['CONFIG_INVALID', 'CONFIG_UNREADABLE', 'INVALID_SOURCE', 'INVALID_CONFIG'] satisfies ErrorCode[])
+const OPERATOR_MISTAKES: ReadonlySet<string> = new Set([
+  'CONFIG_INVALID',
+  'CONFIG_UNREADABLE',
+  'INVALID_SOURCE',
+  'INVALID_CONFIG',
+  // A consumer's options refused by the package that reads them, or the telemetry / stream section's own checks.
+  'VISION_INVALID_OPTION',
+  'STREAM_CONFIG',
+  'TELEMETRY_CONFIG',
+] satisfies ErrorCode[])
+
+/** Longest line of an error printed: a value quoted somewhere deep (a megabyte source string) must not flood the terminal. */
+const MESSAGE_LINE_LIMIT = 1000
+
+/** An error's message with every line cut to a sane length. */
+function cutLines(message: string): string {
+  return message
+    .split('\n')
+    .map((line) => clipText(line, MESSAGE_LINE_LIMIT))
+    .join('\n')
+}
 
 /** Known errors print their message (and code); others print a stack. Exit 2 for usage and config mistakes, 1 otherwise. */
 function reportError(error: unknown): number {
   if (error instanceof UsageError) {
-    process.stderr.write(`heart: ${error.message}${error.code === 'USAGE' ? '' : ` [${error.code}]`}\n`)
+    process.stderr.write(`heart: ${cutLines(error.message)}${error.code === 'USAGE' ? '' : ` [${error.code}]`}\n`)
     return 2
   }
   const code = (error as { code?: unknown })?.code
   if (error instanceof KernelError || (error instanceof Error && typeof code === 'string')) {
-    process.stderr.write(`heart: ${error.message}${typeof code === 'string' ? ` [${code}]` : ''}\n`)
+    process.stderr.write(`heart: ${cutLines(error.message)}${typeof code === 'string' ? ` [${code}]` : ''}\n`)
     return OPERATOR_MISTAKES.has(code as string) ? 2 : 1
   }
   process.stderr.write(`heart: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
@@ -120,7 +141,9 @@ async function configCommand(argv: readonly string[]): Promise<number> {
     case 'check': {
       const file = flags.config as string | undefined
       const { config } = await loadCheckedConfig(file)
-      const enabled = config.consumers.filter((c) => c.enabled).map((c) => `${c.name} (${c.kind})`)
+      const consumers = config.consumers.filter((c) => c.enabled)
+      checkRingMemory(planRing(config, consumers), config, consumers, file ?? 'built-in defaults')
+      const enabled = consumers.map((c) => `${c.name} (${c.kind})`)
       process.stdout.write(`${file ?? 'built-in defaults'}: valid; source ${redactUrl(config.source)}; consumers: ${enabled.join(', ') || 'none'}\n`)
       return 0
     }

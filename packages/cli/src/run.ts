@@ -21,7 +21,8 @@ import { startThermal, type ThermalConfig } from '@heart/thermal'
 import { HttpServer, jsonRoute } from './http-server.js'
 import { resolveHttpSecurity } from './http/security.js'
 import { StatusPrinter } from './status-line.js'
-import { RunRecorder, type RunSummary } from './summary.js'
+import { RunRecorder, checkSummaryTarget, type RunSummary } from './summary.js'
+import { checkRingMemory, planRing } from './ring-memory.js'
 import type { FrameRing } from '@heart/ring'
 
 /** Waits (bounded) until no consumer has frames queued. */
@@ -81,6 +82,10 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   // Before anything starts: an unprotected non-loopback address or unreadable TLS files stop here.
   const security = resolveHttpSecurity(config.http, options.env ?? process.env, configDir)
   const spec = parseSource(config.source)
+  // Before anything starts: a summary that could not be written at stop, a ring the machine cannot hold.
+  if (options.summaryFile) checkSummaryTarget(options.summaryFile)
+  const ringPlan = planRing(config, consumers)
+  checkRingMemory(ringPlan, config, consumers, options.configFile ?? 'built-in defaults')
 
   // The MLX90640: the emulator unless a bus is configured; `thermal: { enabled: false }` turns it off.
   const thermalConfig = (config.thermal ?? {}) as ThermalConfig
@@ -125,13 +130,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       : kernel.supervisor
 
   const maxDepth = Math.max(config.ring.depth, ...consumers.map((c) => c.depth ?? config.ring.depth))
-  // Exactly the slots the configured consumers can hold (queue + leases each),
-  // room for the spare places at the default depth, plus the one being
-  // written and a spare: every consumer within its budget, the producer never
-  // finds the pool empty, and no memory for queues nobody asked for.
-  const leases = config.ring.maxLeases
-  const slotCount =
-    consumers.reduce((n, c) => n + (c.depth ?? config.ring.depth) + leases, 0) + config.ring.spareConsumers * (config.ring.depth + leases) + 2
+  const { slotCount } = ringPlan
   const capture = CaptureService.start(
     captureSupervisor,
     { ...config.camera, source: config.source },
@@ -228,7 +227,12 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       if (otlpMetrics) await Promise.race([otlpMetrics.shutdown().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())])
       await http.close()
       printer?.finish()
-      if (options.summaryFile) await writeFile(options.summaryFile, JSON.stringify(summary, null, 2) + '\n')
+      // Checked writable at start; should the folder have gone since, say so and still stop cleanly.
+      if (options.summaryFile) {
+        await writeFile(options.summaryFile, JSON.stringify(summary, null, 2) + '\n').catch((error: unknown) =>
+          logger.error('run summary not written', { file: options.summaryFile, error: error instanceof Error ? error.message : String(error) }),
+        )
+      }
       logger.info('heart stopped', { published: summary.published, duration_s: summary.duration_s })
       resolveFinished(summary)
       return summary
@@ -238,11 +242,16 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   const durationTimer = options.durationS ? setTimeout(() => void stop(), options.durationS * 1000) : undefined
   if (options.handleSignals) {
     const onSignal = (): void => void stop()
+    // SIGHUP's default is to end the process with no summary (a closed terminal, a service manager's reload).
+    // Until reloading the config exists, it is logged and ignored.
+    const onHangup = (): void => logger.warn('SIGHUP: reloading the config is not supported yet; ignoring it (SIGTERM or SIGINT stops heart)')
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
+    process.on('SIGHUP', onHangup)
     void finished.then(() => {
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
+      process.off('SIGHUP', onHangup)
     })
   }
   return { config, kernel, capture, http: address, metrics, thermal, report, stop, finished }

@@ -1,7 +1,42 @@
+import { accessSync, constants, statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { mb, residentBytes, type Kernel, type HealthReport } from '@heart/kernel'
 import type { FrameRing } from '@heart/ring'
 import type { Histogram, MetricsRegistry } from '@heart/telemetry'
 import { HeartMetric } from './metrics-catalogue.js'
+import { usage } from './errors.js'
+
+/**
+ * Refuses, at start, a `--summary` file that could not be written at stop: a
+ * folder that does not exist, is not a folder, or is not writable (today's
+ * alternative is a whole run whose summary is lost when it ends).
+ */
+export function checkSummaryTarget(file: string): void {
+  const path = resolve(file)
+  const folder = dirname(path)
+  const refuse = (why: string): never => {
+    throw usage(`--summary ${file}: ${why}; give a file in a folder heart can write`)
+  }
+  const folderStat = statOrUndefined(folder)
+  if (folderStat === undefined) refuse(`the folder ${folder} does not exist`)
+  if (!folderStat!.isDirectory()) refuse(`${folder} is not a folder`)
+  const fileStat = statOrUndefined(path)
+  if (fileStat?.isDirectory()) refuse(`${path} is a folder`)
+  try {
+    accessSync(fileStat ? path : folder, constants.W_OK)
+  } catch {
+    refuse(fileStat ? `${path} cannot be written (permissions)` : `the folder ${folder} cannot be written (permissions)`)
+  }
+}
+
+/** A path's stat, or undefined when there is nothing there (or a part of the path is a file). */
+function statOrUndefined(path: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(path)
+  } catch {
+    return undefined
+  }
+}
 
 /** The `--summary` JSON (the contract keys of docs/architecture.md, plus a few more). */
 export interface RunSummary {

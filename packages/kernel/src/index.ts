@@ -18,7 +18,7 @@ export { HealthAggregator, consumerHealth, markNotGreen, mb, residentBytes } fro
 export type { CameraHealth, ConsumerHealth, ConsumerServiceHealth, HealthReport, HealthSources, HealthStatus, HealthThresholds, ThermalHealth, WorkerHealth } from './health.js'
 export { kernelConfigShape, consumerConfigSchema, consumerListSchema, consumerListSchemaFor, MAX_CONSUMERS, parseConfig, readConfigFile } from './config.js'
 export type { ConsumerConfig } from './config.js'
-export { array, boolean, checkedBy, closest, describeSchema, formatIssues, heartIssueText, integer, jsonSchemaOf, number, object, oneOf, optional, section, show, string, validate } from './schema.js'
+export { array, boolean, checkedBy, clipText, closest, describeSchema, formatIssues, heartIssueText, integer, jsonSchemaOf, number, object, oneOf, optional, section, show, string, validate } from './schema.js'
 export { consumerKindRegistry, defineConsumerKind, findConsumerKind, ringOptionsOf, unknownKindText } from './consumer-kind.js'
 export type { AnyConsumerKind, ConsumerEntry, ConsumerKind, ConsumerKindContext, ConsumerKindRegistry, StartedConsumer } from './consumer-kind.js'
 // One zod for every package's config schema (one instance, so their schemas compose).

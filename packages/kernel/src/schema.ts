@@ -15,6 +15,14 @@ export type Infer<S extends z.ZodType> = z.output<S>
 /** Longest piece of a found value quoted in a message (a 50 MB string must not flood the terminal). */
 const QUOTE_LIMIT = 80
 
+/**
+ * Text cut to `limit` characters, saying how long it was: values quoted in a
+ * message (a 50 MB source string) must not flood the terminal or the log.
+ */
+export function clipText(text: string, limit = 200): string {
+  return text.length > limit ? `${text.slice(0, limit)}… (${text.length} characters)` : text
+}
+
 /** How a found value reads in a message. */
 export function show(value: unknown): string {
   if (value === undefined) return 'nothing'
