@@ -2,7 +2,7 @@
 // and what it prints. Every usage or config mistake exits 2 with a named
 // problem and no stack trace, before anything starts.
 import { spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
@@ -56,6 +56,13 @@ const mistakes: { what: string; args: (t: Test) => string[]; says: RegExp }[] = 
   { what: 'a source with no scheme', args: () => ['run', '--source', '/dev/video0'], says: /source: "\/dev\/video0" has no scheme/ },
   { what: 'config check of a bad file', args: (t) => ['config', 'check', '--config', configFile(t, 'heart.yaml', 'thermal: { hzz: 4 }\n')], says: /thermal\.hzz: unknown setting/ },
   { what: 'config with no action', args: () => ['config'], says: /heart config needs an action/ },
+  {
+    what: 'a ring larger than the machine can hold',
+    args: (t) => ['run', '--config', configFile(t, 'heart.yaml', 'source: "synthetic://?size=7680x4320&fps=1"\ncamera: { expect: { maxSize: 7680x4320 } }\nring: { spareConsumers: 0 }\nconsumers:\n' + Array.from({ length: 20 }, (_, i) => `  - { name: c${i}, kind: verify, depth: 64 }\n`).join(''))],
+    says: /slots of [\d.]+ MB[^]*would take [\d.]+ GB/,
+  },
+  { what: '--summary into a folder that does not exist', args: (t) => ['run', '--duration', '1', '--summary', join(t.testdir({}), 'no-such-dir', 'summary.json')], says: /summary/ },
+  { what: '--summary under a regular file', args: (t) => ['run', '--duration', '1', '--summary', join(configFile(t, 'plain.txt', 'x'), 'summary.json')], says: /summary/ },
 ]
 
 for (const mistake of mistakes) {
@@ -81,4 +88,28 @@ t.test('config check of a good file says what would run and exits 0', async (t) 
   const ran = await heart(['config', 'check', '--config', file])
   t.equal(ran.code, 0, ran.stderr)
   t.match(ran.stdout, /valid; source synthetic:\/\/\?size=64x48&fps=10; consumers: check \(verify\)/)
+})
+
+t.test('SIGHUP is logged and ignored: heart keeps running, and SIGTERM still stops it with a summary', async (t) => {
+  const dir = t.testdir({})
+  const summary = join(dir, 'summary.json')
+  const config = configFile(t, 'heart.yaml', 'source: "synthetic://?size=64x48&fps=10"\nhttp: { port: 0 }\nthermal: { enabled: false }\nconsumers: []\n')
+  const child = spawn(process.execPath, [bin, 'run', '--config', config, '--summary', summary], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  t.teardown(() => void child.kill('SIGKILL'))
+  const until = async (cond: () => boolean, what: string): Promise<void> => {
+    for (let i = 0; i < 300 && !cond(); i++) await new Promise((r) => setTimeout(r, 50))
+    if (!cond()) throw new Error(`timed out waiting for ${what}; output: ${output.slice(-2000)}`)
+  }
+  await until(() => /heart started|streaming|listening/i.test(output), 'heart to start')
+  child.kill('SIGHUP')
+  await until(() => /SIGHUP/.test(output), 'the SIGHUP warning')
+  await new Promise((r) => setTimeout(r, 500))
+  t.equal(child.exitCode, null, 'still running after SIGHUP')
+  child.kill('SIGTERM')
+  t.equal(await exited, 0, 'SIGTERM stops it cleanly')
+  t.ok(JSON.parse(readFileSync(summary, 'utf8')), 'the summary was written')
 })
