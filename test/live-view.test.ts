@@ -92,7 +92,8 @@ t.test('live view of a real heart run in chromium', { skip: existsSync(CHROMIUM)
   const consumers = await page.locator('#consumers-table').innerText()
   for (const name of ['movement_detector', 'detection_client', 'telemetry_stream']) {
     const line = consumers.split('\n').find((l) => l.startsWith(name))
-    const delivered = Number(line?.slice(name.length).trim().split(/\s+/)[0]?.replace(/,/g, ''))
+    // Cells are tab-separated; the name cell may carry a note (the detection client's unreachable service).
+    const delivered = Number(line?.split('\t')[1]?.trim().replace(/,/g, ''))
     t.ok(delivered > 0, `${name}: ${delivered} frames delivered, shown in the table`)
   }
   t.match(consumers, /detection_client[^\n]*rate_limited/, 'the detection client shows its rate-capped frames')
