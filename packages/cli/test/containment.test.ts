@@ -3,7 +3,7 @@
 // limit restart them, and health and the status line name them while the
 // camera and the other consumers keep running.
 import t from 'tap'
-import { sleep, waitFor } from './wait.js'
+import { sleep, waitFor } from '@heart/telemetry/testing'
 import { join } from 'node:path'
 import { silentLogger } from '@heart/kernel'
 import { runHeart } from '../src/index.js'

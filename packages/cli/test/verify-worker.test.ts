@@ -1,7 +1,7 @@
 // The verify kind's worker under the real kernel: it reads every frame and
 // names a consumer that writes into the frames it holds.
 import t from 'tap'
-import { waitFor } from './wait.js'
+import { waitFor } from '@heart/telemetry/testing'
 import { Kernel } from '@heart/kernel'
 import { frameLayout, type FrameRing } from '@heart/ring'
 

@@ -9,7 +9,7 @@ import { ServiceHealthWriter, createServiceHealthBuffer, readServiceHealth, repo
 import { VisionError } from '../src/errors.js'
 import { startDeepStackServer } from './servers.js'
 import { drawFrame } from './frames.js'
-import { waitFor } from './wait.js'
+import { waitFor } from '@heart/telemetry/testing'
 
 
 /** A port that was free a moment ago and has no listener now. */

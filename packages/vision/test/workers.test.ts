@@ -10,7 +10,7 @@ import type { DetectionEventPayload, MotionEventPayload } from '../src/types.js'
 import { drawFrame } from './frames.js'
 import { Scene } from './scene.js'
 import { startDeepStackServer } from './servers.js'
-import { sleep, waitFor } from './wait.js'
+import { sleep, waitFor } from '@heart/telemetry/testing'
 
 async function joined(ring: FrameRing, n: number): Promise<void> {
   // A consumer is 'joining' until the producer's next commit activates it.
