@@ -42,6 +42,14 @@ const SCOPES: Record<string, { synopsis: string; flags: Record<string, FlagSpec>
       help: HELP_FLAG,
     },
   },
+  'soak-report': {
+    synopsis: '--from FILE.json [--html FILE]',
+    flags: {
+      from: { value: true, help: 'a soak JSON written by `heart bench soak --json` (required)' },
+      html: { value: true, help: 'write the HTML report to FILE (default: beside the JSON)' },
+      help: HELP_FLAG,
+    },
+  },
   backpressure: {
     synopsis: '[options]',
     flags: {
@@ -68,8 +76,13 @@ function parseFaults(value: string | undefined): FaultKind[] | undefined {
 async function runScope(scope: string, args: readonly string[]): Promise<number> {
   // budget has its own parser and help (it is also `heart budget`).
   if (scope === 'budget') return (await import('./budget-cli.js')).budgetMain(args)
+  const scopes = [...Object.keys(SCOPES), 'budget'].join(', ')
+  if (scope === '' || scope === '--help') {
+    process.stdout.write(`usage: heart bench SCOPE [options]; SCOPE is one of ${scopes}; heart bench SCOPE --help lists its options\n`)
+    return scope === '' ? 2 : 0
+  }
   const spec = SCOPES[scope]
-  if (!spec) throw new UsageError(`heart bench: unknown scope "${scope}"; use ${[...Object.keys(SCOPES), 'budget'].join(', ')}`)
+  if (!spec) throw new UsageError(`heart bench: unknown scope "${scope}"; use ${scopes}`)
   const { flags, positionals } = parseArgs(args, spec.flags, `bench ${scope}`)
   if (flags.help) {
     process.stdout.write(helpText(`bench ${scope}`, spec.synopsis, spec.flags))
@@ -93,6 +106,13 @@ async function runScope(scope: string, args: readonly string[]): Promise<number>
       const { runSoak } = await import('./soak.js')
       const result = await runSoak({ durationS: num('duration') ?? 600, source: text('source'), json: text('json'), html: text('html'), warmupS: num('warmup'), faults })
       return result.pass ? 0 : 1
+    }
+    case 'soak-report': {
+      const from = text('from')
+      if (from === undefined) throw new UsageError('heart bench soak-report: --from FILE.json is required (a JSON written by heart bench soak --json)')
+      const { writeSoakReport } = await import('./soak.js')
+      process.stdout.write(`soak-report: wrote ${await writeSoakReport(from, text('html'))}\n`)
+      return 0
     }
     default: {
       const { benchBackpressure } = await import('./backpressure.js')

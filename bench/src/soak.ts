@@ -3,13 +3,13 @@
 // every second, plays scripted faults, and judges the normal-running seconds
 // against the targets. Writes the JSON and a self-contained HTML report.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir, uptime } from 'node:os'
 import { dirname, join } from 'node:path'
 import { mb, type HealthReport, type Logger } from '@heart/kernel'
 import { HistogramSnapshot, type Counter } from '@heart/telemetry'
 import { THERMAL_LOSS_REASONS, type ThermalConfig } from '@heart/thermal'
-import { HeartMetric, consumerKinds, runHeart, type RunningHeart, type RunSummary } from 'heart'
+import { HeartMetric, UsageError, consumerKinds, runHeart, type RunningHeart, type RunSummary } from 'heart'
 import { machine, median, round } from './report.js'
 import { renderReport, type Band, type Chart } from './soak-html.js'
 import {
@@ -508,13 +508,44 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   if (options.json) {
     await mkdir(dirname(options.json), { recursive: true })
     await writeFile(options.json, soakJsonText(json))
-    const htmlFile = options.html ?? options.json.replace(/\.json$/, '') + '.html'
+    const htmlFile = options.html ?? htmlBeside(options.json)
     await writeFile(htmlFile, html)
     log(`soak: wrote ${options.json} and ${htmlFile}`)
   } else if (options.html) {
     await writeFile(options.html, html)
   }
   return { pass, checks, json, html }
+}
+
+/**
+ * The HTML report of a soak JSON written earlier (`heart bench soak-report`):
+ * the JSON holds every figure the report draws, so only the JSON is kept in
+ * bench/results and the report is made again on demand.
+ */
+export function soakReportFromJson(json: Record<string, unknown>): string {
+  const guardS = (json.config as { guard_s: number }).guard_s
+  const faults = json.faults as FaultRecord[]
+  // A fault's guard ends GUARD_S after the second its recovery was seen,
+  // which is one second after recoveredS (see the recovery check above).
+  const guards = faults.map((f) => (f.recoveredS === null ? Infinity : f.recoveredS + 1 + guardS))
+  return renderSoakHtml(json, json.seconds as SoakSecond[], faults, guards, json.targets as TargetCheck[])
+}
+
+/** Reads a soak JSON and writes its HTML report; returns the report's path. */
+export async function writeSoakReport(jsonFile: string, htmlFile = htmlBeside(jsonFile)): Promise<string> {
+  let json: Record<string, unknown>
+  try {
+    json = JSON.parse(await readFile(jsonFile, 'utf8')) as Record<string, unknown>
+  } catch (err) {
+    throw new UsageError(`heart bench soak-report: --from ${jsonFile}: ${(err as Error).message}; give a JSON written by heart bench soak --json`)
+  }
+  if (json.scope !== 'soak' || !Array.isArray(json.seconds)) throw new UsageError(`heart bench soak-report: --from ${jsonFile}: not a soak result (scope "${String(json.scope)}"); give a JSON written by heart bench soak --json`)
+  await writeFile(htmlFile, soakReportFromJson(json))
+  return htmlFile
+}
+
+function htmlBeside(jsonFile: string): string {
+  return jsonFile.replace(/\.json$/, '') + '.html'
 }
 
 function renderSoakHtml(json: Record<string, unknown>, seconds: SoakSecond[], faults: FaultRecord[], guards: number[], checks: TargetCheck[]): string {
@@ -528,10 +559,12 @@ function renderSoakHtml(json: Record<string, unknown>, seconds: SoakSecond[], fa
     if (f.startedS !== null) bands.push({ fromS: f.startedS, toS: Math.min(guards[i]!, cfg.duration_s), label: f.kind })
   })
   const col = <T>(f: (s: SoakSecond) => T): T[] => seconds.map(f)
-  const heapChart = (title: string, of: (s: SoakSecond) => Record<string, number>): Chart => ({
+  // A JSON written before a figure existed (an older soak) has no such key:
+  // its chart is left out rather than drawn empty.
+  const heapChart = (title: string, of: (s: SoakSecond) => Record<string, number> | undefined): Chart => ({
     title,
     unit: 'MB',
-    series: [...new Set(seconds.flatMap((s) => Object.keys(of(s))))].map((name) => ({ name, values: col((s) => of(s)[name] ?? null) })),
+    series: [...new Set(seconds.flatMap((s) => Object.keys(of(s) ?? {})))].map((name) => ({ name, values: col((s) => of(s)?.[name] ?? null) })),
   })
   const charts: Chart[] = [
     { title: 'Frames published per second', unit: 'fps', series: [{ name: 'published', values: col((s) => s.fps) }] },
@@ -615,7 +648,7 @@ function renderSoakHtml(json: Record<string, unknown>, seconds: SoakSecond[], fa
     ],
     t,
     bands,
-    charts,
+    charts: charts.filter((c) => c.series.length > 0),
   })
 }
 

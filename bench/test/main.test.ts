@@ -1,5 +1,8 @@
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 // The compiled entry beside this compiled test: dist/test/ -> dist/src/main.js.
@@ -33,11 +36,43 @@ t.test('bad values name the flag and what is allowed', async (t) => {
   t.match(bench('ring', 'extra').err, /unexpected argument "extra"/)
   const unknown = bench('nope')
   t.equal(unknown.code, 2)
-  t.match(unknown.err, /unknown scope "nope"; use ring, decode, telemetry, soak, backpressure, budget/)
+  t.match(unknown.err, /unknown scope "nope"; use ring, decode, telemetry, soak, soak-report, backpressure, budget/)
 })
 
 t.test('budget keeps its own options', async (t) => {
   const r = bench('budget', '--size', '1280x720', '--json')
   t.equal(r.code, 0)
   t.equal(JSON.parse(r.out).config.width, 1280)
+})
+
+t.test('without a scope the usage lists every scope and exits 2; --help exits 0', async (t) => {
+  const none = bench()
+  t.equal(none.code, 2)
+  t.match(none.out, /SCOPE is one of ring, decode, telemetry, soak, soak-report, backpressure, budget/)
+  t.equal(bench('--help').code, 0)
+})
+
+t.test('soak-report needs --from and a soak JSON, and names what it got', async (t) => {
+  const missing = bench('soak-report')
+  t.equal(missing.code, 2)
+  t.match(missing.err, /--from FILE.json is required/)
+  const absent = bench('soak-report', '--from', '/nonexistent/soak.json')
+  t.equal(absent.code, 2)
+  t.match(absent.err, /--from \/nonexistent\/soak.json: ENOENT/)
+  t.notMatch(absent.err, /\n\s+at /, 'no stack trace')
+})
+
+t.test('soak-report draws the committed soak JSON again: every chart and the target table', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'heart-soak-report-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const from = fileURLToPath(new URL('../../results/soak-1080p60-30min-nofaults.json', import.meta.url))
+  const html = join(dir, 'report.html')
+  const r = bench('soak-report', '--from', from, '--html', html)
+  t.equal(r.code, 0, r.err)
+  const page = readFileSync(html, 'utf8')
+  const soak = JSON.parse(readFileSync(from, 'utf8')) as { targets: { name: string }[] }
+  for (const title of ['Frames published per second', 'Receive to publish', 'JavaScript heap reserved, per thread']) t.match(page, title)
+  t.ok(soak.targets.length > 0)
+  for (const target of soak.targets) t.ok(page.includes(target.name), `target ${target.name} is in the table`)
+  t.ok((page.match(/<svg/g) ?? []).length >= 5, 'the charts are drawn')
 })

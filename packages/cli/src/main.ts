@@ -24,7 +24,7 @@ const COMMANDS = `usage: heart <command> [options]
 commands:
   run      run the camera, workers and HTTP endpoints (default: built-in test camera)
   probe    open a source and print what it delivers
-  bench    ring | decode | soak benchmarks
+  bench    benchmarks and soaks (heart bench --help lists them)
   budget   bandwidth and memory budget of a configuration
   config   schema: print heart.yaml's JSON Schema; check: validate a config file
 
@@ -41,7 +41,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'probe':
         return await probeCommand(rest)
       case 'bench':
-        return await benchCommand(rest)
+        // The harness owns its list of scopes and checks the name itself.
+        return await benchEntry(rest)
       case 'config':
         return await configCommand(rest)
       case 'budget':
@@ -172,20 +173,7 @@ async function probeCommand(argv: readonly string[]): Promise<number> {
   return 0
 }
 
-const BENCH_SCOPES = ['ring', 'decode', 'soak', 'backpressure', 'telemetry']
-
-/** Runs the bench harness (bench/) in its own process so its figures are not disturbed by this one. */
-async function benchCommand(argv: readonly string[]): Promise<number> {
-  const [scope] = argv
-  if (!scope || scope === '--help') {
-    process.stdout.write(`usage: heart bench ${BENCH_SCOPES.join('|')} [--json FILE] [scope options]\n`)
-    return scope ? 0 : 2
-  }
-  if (!BENCH_SCOPES.includes(scope)) throw usage(`heart bench: unknown scope "${scope}"; use ${BENCH_SCOPES.join(', ')}`)
-  return benchEntry(argv)
-}
-
-/** Runs bench/dist/src/main.js with these arguments, forwarding signals; resolves with its exit code. */
+/** Runs the bench harness (bench/dist/src/main.js) in its own process, so its figures are not disturbed by this one, with these arguments, forwarding signals; resolves with its exit code. */
 async function benchEntry(argv: readonly string[]): Promise<number> {
   const script = fileURLToPath(new URL('../../../../bench/dist/src/main.js', import.meta.url))
   const child = spawn(process.execPath, [script, ...argv], { stdio: 'inherit' })
