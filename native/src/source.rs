@@ -13,7 +13,9 @@ use crate::error::{ErrorCode, HeartError, HeartResult};
 use crate::init::AbortFlags;
 use crate::js::{ByteView, SignalHook};
 use crate::layout::{PixFmt, PlaneLayout};
-use crate::media::{CropRect, DecoderPref, FrameStamp, OpenConfig, Pipeline, SourceInfo};
+use crate::media::{
+  CropRect, DecodeSettings, DecoderPref, Expectations, FrameStamp, OpenConfig, OutputSpec, Pipeline, SourceInfo,
+};
 use crate::spec::{self, SourceSpec};
 
 /// The frames readInto() writes: pixel format, optional crop of the source,
@@ -168,22 +170,21 @@ fn build_config(spec: &SourceSpec, options: Option<OpenOptions>) -> HeartResult<
   if !(1..=600_000).contains(&timeout_ms) {
     return Err(HeartError::invalid(format!("timeoutMs must be from 1 to 600000, got {timeout_ms}")));
   }
-  let live = source.is_live();
-  let decoder = DecoderPref::parse(o.decoder.as_deref().unwrap_or("auto"))?;
   Ok(OpenConfig {
-    decoder,
-    pix_fmt,
-    out_width,
-    out_height,
-    crop,
+    decode: DecodeSettings {
+      backend: DecoderPref::parse(o.decoder.as_deref().unwrap_or("auto"))?,
+      threads: o.threads.unwrap_or(0).min(64),
+      low_latency: o.low_latency.unwrap_or(source.is_live()),
+      drop_corrupt: o.drop_corrupt.unwrap_or(true),
+    },
+    output: OutputSpec { pix_fmt, width: out_width, height: out_height, crop },
+    expect: Expectations {
+      max_width: o.max_width,
+      max_height: o.max_height,
+      codec: o.expect_codec.as_deref().map(normalize_codec),
+    },
     fps_cap: o.fps_cap,
-    max_width: o.max_width,
-    max_height: o.max_height,
-    expect_codec: o.expect_codec.as_deref().map(normalize_codec),
     timeout_ms,
-    threads: o.threads.unwrap_or(0).min(64),
-    low_latency: o.low_latency.unwrap_or(live),
-    drop_corrupt: o.drop_corrupt.unwrap_or(true),
     source,
   })
 }

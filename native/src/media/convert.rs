@@ -31,7 +31,7 @@ impl Pipeline {
   pub(super) fn negotiate(&mut self, geom: (u32, u32, c_int)) -> HeartResult<()> {
     let (w, h, fmt) = geom;
     self.check_expectations(w, h)?;
-    let (cw, ch) = match &self.cfg.crop {
+    let (cw, ch) = match &self.cfg.output.crop {
       Some(c) => {
         if c.x + c.width > w || c.y + c.height > h {
           return Err(HeartError::new(
@@ -51,7 +51,7 @@ impl Pipeline {
       None => (w, h),
     };
     let even = |v: f64| ((v / 2.0).round() as u32 * 2).max(2);
-    let (ow, oh) = match (self.cfg.out_width, self.cfg.out_height) {
+    let (ow, oh) = match (self.cfg.output.width, self.cfg.output.height) {
       (Some(ow), Some(oh)) => (ow, oh),
       (Some(ow), None) => (ow, even(ow as f64 * ch as f64 / cw as f64)),
       (None, Some(oh)) => (even(oh as f64 * cw as f64 / ch as f64), oh),
@@ -61,7 +61,7 @@ impl Pipeline {
     self.facts.height = h;
     self.facts.pix_fmt = pix_fmt_name(fmt);
     self.src_geom = Some(geom);
-    self.layout = Some(frame_layout(ow, oh, self.cfg.pix_fmt));
+    self.layout = Some(frame_layout(ow, oh, self.cfg.output.pix_fmt));
     Ok(())
   }
 
@@ -74,7 +74,7 @@ impl Pipeline {
     // bytes (checked by the caller) and every write below stays inside the planes
     // of `layout`.
     unsafe {
-      if let Some(c) = &self.cfg.crop {
+      if let Some(c) = &self.cfg.output.crop {
         (*f).crop_left = c.x as usize;
         (*f).crop_top = c.y as usize;
         (*f).crop_right = ((*f).width as u32 - c.x - c.width) as usize;

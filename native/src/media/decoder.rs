@@ -71,7 +71,7 @@ unsafe extern "C" fn pick_hw_format(
 impl Pipeline {
   pub(super) fn open_decoder(&mut self) -> HeartResult<()> {
     let codec_name = normalize_codec(&self.facts.codec);
-    let pref = self.cfg.decoder;
+    let pref = self.cfg.decode.backend;
     let hw_capable = codec_name == "h264" || codec_name == "hevc";
     let mut reasons: Vec<String> = Vec::new();
     if pref != DecoderPref::Software && !hw_capable {
@@ -107,8 +107,8 @@ impl Pipeline {
   pub(super) fn configure_threads(&self, ctx: *mut ffi::AVCodecContext) {
     // SAFETY: ctx is a freshly allocated, not yet opened context.
     unsafe {
-      (*ctx).thread_count = self.cfg.threads as c_int;
-      if self.cfg.low_latency {
+      (*ctx).thread_count = self.cfg.decode.threads as c_int;
+      if self.cfg.decode.low_latency {
         // Frame threads hold frames back (one per thread): live sources use
         // slice threads only, so a frame leaves as soon as it is decoded.
         (*ctx).thread_type = ffi::FF_THREAD_SLICE as c_int;

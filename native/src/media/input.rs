@@ -192,7 +192,7 @@ impl Pipeline {
 
   pub(super) fn check_expectations(&self, width: u32, height: u32) -> HeartResult<()> {
     let codec = normalize_codec(&self.facts.codec);
-    if let Some(expected) = &self.cfg.expect_codec {
+    if let Some(expected) = &self.cfg.expect.codec {
       if normalize_codec(expected) != codec {
         return Err(HeartError::new(
           ErrorCode::FormatMismatch,
@@ -214,15 +214,15 @@ impl Pipeline {
         ),
       ));
     }
-    let (mw, mh) = (self.cfg.max_width.unwrap_or(u32::MAX), self.cfg.max_height.unwrap_or(u32::MAX));
+    let (mw, mh) = (self.cfg.expect.max_width.unwrap_or(u32::MAX), self.cfg.expect.max_height.unwrap_or(u32::MAX));
     if width > mw || height > mh {
       return Err(HeartError::new(
         ErrorCode::FormatMismatch,
         format!(
           "{} sends {width}x{height}, beyond the configured maximum {}x{}: lower the camera's resolution or raise maxWidth/maxHeight",
           self.printable(),
-          self.cfg.max_width.map_or("any".to_string(), |v| v.to_string()),
-          self.cfg.max_height.map_or("any".to_string(), |v| v.to_string()),
+          self.cfg.expect.max_width.map_or("any".to_string(), |v| v.to_string()),
+          self.cfg.expect.max_height.map_or("any".to_string(), |v| v.to_string()),
         ),
       ));
     }

@@ -40,23 +40,42 @@ pub struct CropRect {
   pub height: u32,
 }
 
-/// Everything Source.open / probe need: the checked source spec and the open options.
+/// Everything Source.open / probe need: the checked source spec and the
+/// open options, checked and grouped by the stage that reads them.
 #[derive(Clone, Debug)]
 pub struct OpenConfig {
   pub source: OpenSource,
-  pub decoder: DecoderPref,
-  pub pix_fmt: PixFmt,
-  pub out_width: Option<u32>,
-  pub out_height: Option<u32>,
-  pub crop: Option<CropRect>,
+  pub decode: DecodeSettings,
+  pub output: OutputSpec,
+  pub expect: Expectations,
   pub fps_cap: Option<f64>,
-  pub max_width: Option<u32>,
-  pub max_height: Option<u32>,
-  pub expect_codec: Option<String>,
   pub timeout_ms: u32,
+}
+
+/// How the decoder stage decodes (decoder.rs).
+#[derive(Clone, Debug)]
+pub struct DecodeSettings {
+  pub backend: DecoderPref,
   pub threads: u32,
   pub low_latency: bool,
   pub drop_corrupt: bool,
+}
+
+/// The frames the convert stage writes (convert.rs): format, crop, size.
+#[derive(Clone, Debug)]
+pub struct OutputSpec {
+  pub pix_fmt: PixFmt,
+  pub width: Option<u32>,
+  pub height: Option<u32>,
+  pub crop: Option<CropRect>,
+}
+
+/// What the input stage refuses with FORMAT_MISMATCH (input.rs).
+#[derive(Clone, Debug)]
+pub struct Expectations {
+  pub max_width: Option<u32>,
+  pub max_height: Option<u32>,
+  pub codec: Option<String>,
 }
 
 /// What open learns about the source before delivering frames; probe()
@@ -283,7 +302,7 @@ impl Pipeline {
         // The decoder concealed damage in this frame: count it, and (by
         // default) drop it rather than hand consumers smeared pixels.
         self.decode_errors += 1;
-        if self.cfg.drop_corrupt {
+        if self.cfg.decode.drop_corrupt {
           continue;
         }
       }
