@@ -1,16 +1,9 @@
 import t from 'tap'
 import { frameLayout } from '@heart/ring'
 import { Kernel } from '../src/index.js'
+import { sleep, waitFor } from '@heart/telemetry/testing'
 
 const consumerEntry = new URL('./fixtures/counting-consumer.js', import.meta.url)
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const waitFor = async (cond: () => boolean, ms = 10_000): Promise<void> => {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await sleep(10)
-  }
-}
 
 t.test('a consumer that throws is restarted and the others lose no frame', async (t) => {
   const kernel = new Kernel({ supervisor: { restartInitialMs: 50 } })

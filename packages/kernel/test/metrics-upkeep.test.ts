@@ -2,16 +2,9 @@ import t from 'tap'
 import { frameLayout } from '@heart/ring'
 import { MetricsRegistry, renderPrometheus } from '@heart/telemetry'
 import { Kernel, KernelMetric, MetricsUpkeep, dropReasonOf, kernelMetrics, type MetricsUpkeepSources } from '../src/index.js'
+import { sleep, waitFor } from '@heart/telemetry/testing'
 
 const consumerEntry = new URL('./fixtures/counting-consumer.js', import.meta.url)
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const waitFor = async (cond: () => boolean, ms = 15_000): Promise<void> => {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await sleep(10)
-  }
-}
 
 type Books = ReturnType<MetricsUpkeepSources['consumers']>
 

@@ -1,14 +1,8 @@
 import t from 'tap'
 import { Supervisor, KernelError } from '../src/index.js'
+import { waitFor } from '@heart/telemetry/testing'
 
 const entry = new URL('./fixtures/echo-service.js', import.meta.url)
-const waitFor = async (cond: () => boolean, ms = 20_000): Promise<void> => {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
 
 t.test('a service starts, reports running, emits events and logs, and stops cleanly', async (t) => {
   const events: Array<[string, string, unknown]> = []

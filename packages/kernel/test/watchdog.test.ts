@@ -1,18 +1,10 @@
 import t from 'tap'
 import { frameLayout, type FrameRing } from '@heart/ring'
 import { Kernel, ProgressStamps, ProgressWatch, procThreadCpuMs, type HealthReport } from '../src/index.js'
+import { sleep, waitFor } from '@heart/telemetry/testing'
 
 const unruly = new URL('./fixtures/unruly-consumer.js', import.meta.url)
 const counting = new URL('./fixtures/counting-consumer.js', import.meta.url)
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-/** Polls cond; on time-out the error says what was awaited and how things stood. */
-const waitFor = async (cond: () => boolean, what: string, state: () => unknown = () => null, ms = 40_000): Promise<void> => {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`not in time: ${what} (${JSON.stringify(state())})`)
-    await sleep(10)
-  }
-}
 const layout = frameLayout(160, 120, 'yuv420p')
 
 /** Publishes a frame every 10 ms from the main thread until stopped. */

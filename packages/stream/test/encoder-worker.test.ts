@@ -13,15 +13,8 @@ import { JpegShare } from '../src/jpeg-share.js'
 import { LiveFeed } from '../src/live-feed.js'
 import { MjpegHub } from '../src/mjpeg-hub.js'
 import type { EncodedFrame } from '../src/types.js'
+import { sleep, waitFor } from '@heart/telemetry/testing'
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-async function waitFor(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(10)
-  }
-}
 async function joined(ring: FrameRing): Promise<void> {
   await waitFor(() => ring.consumerStats().some((s) => s.state === 'active' || s.state === 'joining'), 'the encoder to join the ring')
 }
@@ -44,6 +37,24 @@ function startKernel(t: Test, W: number, H: number, pixFmt: PixelFormatName) {
   return { kernel, ring }
 }
 
+// The small camera the fake-encoder tests publish: the fake encoder
+// (fixtures/fake-encoder.js) answers each frame with a JSON "JPEG" saying
+// what it was given, so a test can check what reached the encoder.
+const W = 64
+const H = 48
+
+/** A kernel whose encoder consumer runs the fake encoder at `fps`; resolves once it has joined the ring. */
+async function fakeEncoderRig(t: Test, pixFmt: PixelFormatName, fps: number, restart?: { initialMs: number }) {
+  const { kernel, ring } = startKernel(t, W, H, pixFmt)
+  const share = JpegShare.create(4096)
+  const hub = new MjpegHub()
+  t.teardown(connectEncoder(share, hub))
+  const encoderModule = new URL('./fixtures/fake-encoder.js', import.meta.url).href
+  kernel.startConsumer({ ...encoderConsumerSpec({ ring: 'camera', share, config: { fps, encoderModule } }), ...(restart ? { restart } : {}) })
+  kernel.start()
+  await joined(ring)
+  return { kernel, hub, producer: ring.producer() }
+}
 
 t.test('frames through a real ring come back as JPEGs from the native encoder, in order, with their seq', async (t) => {
   const W = 640
@@ -95,18 +106,7 @@ t.test('frames through a real ring come back as JPEGs from the native encoder, i
 })
 
 t.test('the rate cap holds: frames over it are counted by the ring as rate_limited', async (t) => {
-  const W = 64
-  const H = 48
-  const { kernel, ring } = startKernel(t, W, H, 'nv12')
-  const share = JpegShare.create(4096)
-  const hub = new MjpegHub()
-  t.teardown(connectEncoder(share, hub))
-  kernel.startConsumer(
-    encoderConsumerSpec({ ring: 'camera', share, config: { fps: 5, encoderModule: new URL('./fixtures/fake-encoder.js', import.meta.url).href } }),
-  )
-  kernel.start()
-  await joined(ring)
-  const producer = ring.producer()
+  const { kernel, hub, producer } = await fakeEncoderRig(t, 'nv12', 5)
   // 40 frames whose capture stamps are 10 ms apart: 0.4 s of video at 100 fps.
   const t0 = process.hrtime.bigint()
   for (let i = 0; i < 40; i++) {
@@ -131,17 +131,7 @@ t.test('the rate cap holds: frames over it are counted by the ring as rate_limit
 })
 
 t.test('a run of failed encodes crashes the worker; after the restart JPEGs flow again through the same share', async (t) => {
-  const W = 64
-  const H = 48
-  const { kernel, ring } = startKernel(t, W, H, 'gray')
-  const share = JpegShare.create(4096)
-  const hub = new MjpegHub()
-  t.teardown(connectEncoder(share, hub))
-  const encoderModule = new URL('./fixtures/fake-encoder.js', import.meta.url).href
-  kernel.startConsumer({ ...encoderConsumerSpec({ ring: 'camera', share, config: { fps: 200, encoderModule } }), restart: { initialMs: 50 } })
-  kernel.start()
-  await joined(ring)
-  const producer = ring.producer()
+  const { kernel, hub, producer } = await fakeEncoderRig(t, 'gray', 200, { initialMs: 50 })
   const layout = frameLayout(W, H, 'gray')
   const send = (first: number): void => {
     const slot = producer.beginWrite()

@@ -11,15 +11,8 @@ import { MJPEG_BOUNDARY } from '../src/mjpeg-hub.js'
 import { startStream } from '../src/stream-service.js'
 import { MultipartParser, type Part } from './helpers/multipart.js'
 import { startServer } from './helpers/server.js'
+import { sleep, waitFor } from '@heart/telemetry/testing'
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-async function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(20)
-  }
-}
 async function getJson(url: string): Promise<any> {
   const res = await fetch(url)
   return res.json()
