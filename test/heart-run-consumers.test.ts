@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { silentLogger } from '@heart/kernel'
 import { runHeart, type RunningHeart } from 'heart'
 import t from 'tap'
+import { waitFor } from './support/heart-run.js'
 
 interface ConsumerFigures {
   delivered: number
@@ -24,16 +25,6 @@ interface Report {
   camera: { state: string; reopens_total: number; frames_per_s: number }
   consumers: Record<string, ConsumerFigures>
   workers: Record<string, { state: string; starts: number; crashes: number; last_crash: string | null }>
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(100)
-  }
 }
 
 async function startHeart(t: { teardown(fn: () => unknown): void }, yaml: string[]): Promise<RunningHeart & { health(): Report }> {
