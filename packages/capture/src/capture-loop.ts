@@ -187,6 +187,7 @@ async function stream(src: OpenedSource, o: CaptureLoopOptions, policy: Reconnec
     if (lastShape !== '' && shape !== lastShape) {
       // The camera renegotiated mid-stream: consumers must not mix frames of both shapes.
       o.producer.bumpEpoch()
+      o.health.resized(frame.width, frame.height)
       o.log.info('stream renegotiated', { source: o.spec.redacted, from: lastShape, to: shape })
     }
     lastShape = shape

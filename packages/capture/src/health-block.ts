@@ -84,6 +84,14 @@ export class CaptureHealthWriter {
     this.block.endWrite()
   }
 
+  /** The camera renegotiated mid-stream: /health shows the size it sends now. */
+  resized(width: number, height: number): void {
+    this.block.beginWrite()
+    this.i32[I.width] = width
+    this.i32[I.height] = height
+    this.block.endWrite()
+  }
+
   /**
    * A frame was published. `firstFrameMs` is the time from starting the open
    * to this first decoded frame (only looked at for the first frame of an open).

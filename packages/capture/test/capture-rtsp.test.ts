@@ -173,7 +173,10 @@ t.test('a camera that changes resolution mid-stream: a new epoch, no reopen', as
   t.teardown(() => changing.stop())
   const h = startCapture({ source: changing.url('/cam'), expect: { maxSize: '640x360' } })
   t.teardown(() => h.teardown())
-  await h.until('the size to change twice', () => h.frames.some((f) => f.width === 320) && h.frames.at(-1)!.width === 640, 20_000)
+  await h.until('the size to change', () => h.frames.some((f) => f.width === 320), 20_000)
+  t.match(h.health(), { width: 320, height: 180 }, 'health shows the size the camera sends now')
+  await h.until('the size to change back', () => h.frames.at(-1)!.width === 640, 20_000)
+  t.match(h.health(), { width: 640, height: 360 }, 'and the size it changed back to')
   const shapes: string[] = []
   for (const f of h.frames) {
     const shape = `${f.width}x${f.height}@${f.epoch}`
