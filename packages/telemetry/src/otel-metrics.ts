@@ -24,7 +24,7 @@ import type { Counter } from './counter.js'
 import type { Gauge } from './gauge.js'
 import type { Histogram } from './histogram.js'
 import type { MetricDeclaration } from './types.js'
-import { ExportHealth, OTLP_EXPORT_TIMEOUT_MS, boundedShutdown, type ExportLog } from './otlp-export.js'
+import { ExportHealth, OTLP_EXPORT_TIMEOUT_MS, SDK_EXPORT_BACKSTOP_MS, boundedShutdown, type ExportLog } from './otlp-export.js'
 
 export const DEFAULT_OTLP_METRICS_URL = 'http://127.0.0.1:4318/v1/metrics'
 
@@ -137,7 +137,7 @@ export function startOtlpMetrics(registry: MetricsRegistry, options: OtlpMetrics
   const reader = new PeriodicExportingMetricReader({
     exporter,
     exportIntervalMillis: intervalMs,
-    exportTimeoutMillis: Math.min(intervalMs, 30_000),
+    exportTimeoutMillis: Math.min(intervalMs, SDK_EXPORT_BACKSTOP_MS),
     metricProducers: [new RegistryMetricProducer(registry, { histogramBounds: options.histogramBounds })],
   })
   const meterProvider = new MeterProvider({

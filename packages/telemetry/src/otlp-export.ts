@@ -16,6 +16,14 @@ import type { FieldLogger } from './logging.js'
 export const OTLP_EXPORT_TIMEOUT_MS = 1000
 
 /**
+ * The SDK's own timer around an export (the reader's, the span batcher's;
+ * 30 s by default). The OTLP exporter ends well before it; for any other
+ * exporter it is the backstop, and a pending timer would keep a stopped
+ * thread alive as long.
+ */
+export const SDK_EXPORT_BACKSTOP_MS = 2 * OTLP_EXPORT_TIMEOUT_MS
+
+/**
  * The most a stop waits for the last push (metrics, or a thread's spans).
  * A reachable collector takes a few ms; past this the data is given up
  * rather than delaying the exit.

@@ -17,7 +17,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { monotonicToHrTime } from './clock.js'
 import { TraceTable } from './trace-table.js'
 import { badTracingOptions } from './errors.js'
-import { ExportHealth, OTLP_EXPORT_TIMEOUT_MS, boundedShutdown, type ExportLog } from './otlp-export.js'
+import { ExportHealth, OTLP_EXPORT_TIMEOUT_MS, SDK_EXPORT_BACKSTOP_MS, boundedShutdown, type ExportLog } from './otlp-export.js'
 
 export const DEFAULT_OTLP_TRACES_URL = 'http://127.0.0.1:4318/v1/traces'
 export const TRACER_NAME = '@heart/telemetry'
@@ -70,7 +70,7 @@ export function startTracing(options: TracingOptions = {}): TracingHandle {
       'heart.thread': thread,
       ...options.resourceAttributes,
     }),
-    spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: options.scheduledDelayMillis ?? 1000 })],
+    spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: options.scheduledDelayMillis ?? 1000, exportTimeoutMillis: SDK_EXPORT_BACKSTOP_MS })],
   })
   if (options.registerContextManager) {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
