@@ -44,7 +44,7 @@ serveWorker<CaptureWorkerConfig>(async (ctx) => {
     producer.service()
   }, SUMMARY_TICK_MS)
   // Frame tracing, when the main thread handed a trace table over (see @heart/telemetry's WorkerTracingConfig).
-  const tracing = startWorkerTracing((ctx.config as { tracing?: WorkerTracingConfig }).tracing, ctx.shared, ctx.name)
+  const tracing = startWorkerTracing((ctx.config as { tracing?: WorkerTracingConfig }).tracing, ctx.shared, ctx.name, ctx.log)
   try {
     await runCapture({
       spec,

@@ -193,7 +193,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   kernel.start()
   const metricsUrl = otlpMetricsUrl(telemetry)
   const otlpMetrics: OtlpMetricsHandle | null =
-    metricsUrl === null ? null : startOtlpMetrics(metrics, { url: metricsUrl, headers: telemetry.otlp.headers, intervalMs: telemetry.otlp.metricsIntervalMs })
+    metricsUrl === null ? null : startOtlpMetrics(metrics, { url: metricsUrl, headers: telemetry.otlp.headers, intervalMs: telemetry.otlp.metricsIntervalMs, log: logger })
   if (metricsUrl !== null || tracesUrl !== null) {
     // URLs only: headers may hold credentials.
     logger.info('telemetry export', { metrics: metricsUrl, traces: tracesUrl, sample_every: tracesUrl === null ? null : telemetry.traces.sampleEvery })
@@ -223,8 +223,8 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       summary.health = { ...running, consumers: summary.health.consumers }
       for (const s of started) s.stop?.()
       await kernel.stop()
-      // A last push of the final figures, bounded so an unreachable collector cannot hold the exit.
-      if (otlpMetrics) await Promise.race([otlpMetrics.shutdown().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())])
+      // A last push of the final figures; bounded inside (OTLP_STOP_BOUND_MS), and skipped while the collector is down.
+      await otlpMetrics?.shutdown()
       await http.close()
       printer?.finish()
       // Checked writable at start; should the folder have gone since, say so and still stop cleanly.

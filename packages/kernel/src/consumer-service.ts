@@ -57,7 +57,7 @@ export function serveConsumer<A>(setup: (ctx: ServiceContext<ConsumerServiceConf
     await nextTurn(progress)
     progress?.joined(consumer.index)
     const latency = publishToConsume(ctx.config, ctx.shared)
-    const tracing = startWorkerTracing(ctx.config.tracing, ctx.shared, ctx.name)
+    const tracing = startWorkerTracing(ctx.config.tracing, ctx.shared, ctx.name, ctx.log)
     let lastTurnMs = performance.now()
     try {
       while (!ctx.signal.aborted) {

@@ -24,6 +24,7 @@ import type { Counter } from './counter.js'
 import type { Gauge } from './gauge.js'
 import type { Histogram } from './histogram.js'
 import type { MetricDeclaration } from './types.js'
+import { ExportHealth, OTLP_EXPORT_TIMEOUT_MS, SDK_EXPORT_BACKSTOP_MS, boundedShutdown, type ExportLog } from './otlp-export.js'
 
 export const DEFAULT_OTLP_METRICS_URL = 'http://127.0.0.1:4318/v1/metrics'
 
@@ -111,28 +112,32 @@ export interface OtlpMetricsOptions {
   histogramBounds?: readonly number[]
   /** Use this exporter instead of OTLP/HTTP (tests). */
   exporter?: PushMetricExporter
+  /** Where the one warning about an unreachable collector (and its recovery) goes. Default stderr. */
+  log?: ExportLog
 }
 
 export interface OtlpMetricsHandle {
   meterProvider: MeterProvider
+  /** Whether the last export failed (the warning has been logged). */
+  readonly failing: boolean
   forceFlush(): Promise<void>
+  /** A last push, then stop; never longer than OTLP_STOP_BOUND_MS, and no push at all while the collector is down. */
   shutdown(): Promise<void>
 }
 
 /** Main thread: periodically pushes the registry to an OTLP/HTTP endpoint. */
 export function startOtlpMetrics(registry: MetricsRegistry, options: OtlpMetricsOptions = {}): OtlpMetricsHandle {
-  const exporter =
+  const url = options.url ?? process.env['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'] ?? DEFAULT_OTLP_METRICS_URL
+  const health = new ExportHealth({ signal: 'metrics', url, ...(options.headers ? { headers: options.headers } : {}), ...(options.log ? { log: options.log } : {}) })
+  const exporter = health.watch(
     options.exporter ??
-    new OTLPMetricExporter({
-      url: options.url ?? process.env['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'] ?? DEFAULT_OTLP_METRICS_URL,
-      headers: options.headers,
-      temporalityPreference: AggregationTemporality.CUMULATIVE,
-    })
+      new OTLPMetricExporter({ url, headers: options.headers, temporalityPreference: AggregationTemporality.CUMULATIVE, timeoutMillis: OTLP_EXPORT_TIMEOUT_MS }),
+  )
   const intervalMs = options.intervalMs ?? 10_000
   const reader = new PeriodicExportingMetricReader({
     exporter,
     exportIntervalMillis: intervalMs,
-    exportTimeoutMillis: Math.min(intervalMs, 30_000),
+    exportTimeoutMillis: Math.min(intervalMs, SDK_EXPORT_BACKSTOP_MS),
     metricProducers: [new RegistryMetricProducer(registry, { histogramBounds: options.histogramBounds })],
   })
   const meterProvider = new MeterProvider({
@@ -141,7 +146,10 @@ export function startOtlpMetrics(registry: MetricsRegistry, options: OtlpMetrics
   })
   return {
     meterProvider,
+    get failing() {
+      return health.isFailing
+    },
     forceFlush: () => meterProvider.forceFlush(),
-    shutdown: () => meterProvider.shutdown(),
+    shutdown: () => boundedShutdown(health, () => meterProvider.shutdown()),
   }
 }

@@ -17,6 +17,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { monotonicToHrTime } from './clock.js'
 import { TraceTable } from './trace-table.js'
 import { badTracingOptions } from './errors.js'
+import { ExportHealth, OTLP_EXPORT_TIMEOUT_MS, SDK_EXPORT_BACKSTOP_MS, boundedShutdown, type ExportLog } from './otlp-export.js'
 
 export const DEFAULT_OTLP_TRACES_URL = 'http://127.0.0.1:4318/v1/traces'
 export const TRACER_NAME = '@heart/telemetry'
@@ -36,32 +37,40 @@ export interface TracingOptions {
   /** Install an AsyncLocalStorage context manager globally, so pino logs see the active span. Default false. */
   registerContextManager?: boolean
   resourceAttributes?: OtelAttributes
+  /** Where the one warning about an unreachable collector (and its recovery) goes. Default stderr. */
+  log?: ExportLog
 }
 
 export interface TracingHandle {
   tracer: Tracer
   provider: TracerProvider
+  /** Whether the last export failed (the warning has been logged). */
+  readonly failing: boolean
   forceFlush(): Promise<void>
-  shutdown(): Promise<void>
+  /** Exports what is batched, then stops; never longer than boundMs (default OTLP_STOP_BOUND_MS), and no export at all while the collector is down. */
+  shutdown(boundMs?: number): Promise<void>
 }
 
 export function startTracing(options: TracingOptions = {}): TracingHandle {
-  const exporter =
-    options.exporter ??
-    new OTLPTraceExporter({
-      url: options.url ?? process.env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? DEFAULT_OTLP_TRACES_URL,
-      headers: options.headers,
-    })
+  const url = options.url ?? process.env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? DEFAULT_OTLP_TRACES_URL
+  const thread = options.threadName ?? 'main'
+  const health = new ExportHealth({
+    signal: `traces (${thread} thread)`,
+    url,
+    ...(options.headers ? { headers: options.headers } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  })
+  const exporter = health.watch(options.exporter ?? new OTLPTraceExporter({ url, headers: options.headers, timeoutMillis: OTLP_EXPORT_TIMEOUT_MS }))
   const provider = new TracerProvider({
     // Sampling is decided per frame by FrameTracer (1 in N by seq), so every
     // span that gets created is kept.
     sampler: new AlwaysOnSampler(),
     resource: resourceFromAttributes({
       'service.name': options.serviceName ?? 'heart',
-      'heart.thread': options.threadName ?? 'main',
+      'heart.thread': thread,
       ...options.resourceAttributes,
     }),
-    spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: options.scheduledDelayMillis ?? 1000 })],
+    spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: options.scheduledDelayMillis ?? 1000, exportTimeoutMillis: SDK_EXPORT_BACKSTOP_MS })],
   })
   if (options.registerContextManager) {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
@@ -69,8 +78,11 @@ export function startTracing(options: TracingOptions = {}): TracingHandle {
   return {
     tracer: provider.getTracer(TRACER_NAME),
     provider,
+    get failing() {
+      return health.isFailing
+    },
     forceFlush: () => provider.forceFlush(),
-    shutdown: () => provider.shutdown(),
+    shutdown: (boundMs) => boundedShutdown(health, () => provider.shutdown(), boundMs),
   }
 }
 

@@ -13,6 +13,7 @@ import { startTracing, FrameTracer, type TracingHandle } from './tracing.js'
 import { TraceTable } from './trace-table.js'
 import { ConsumeLog } from './consume-log.js'
 import { monotonicToHrTime } from './clock.js'
+import { OTLP_STOP_BOUND_MS, type ExportLog } from './otlp-export.js'
 
 /** Structured-cloneable: goes into a worker's config. */
 export interface WorkerTracingConfig {
@@ -51,21 +52,26 @@ export interface WorkerFrameTracing {
   shutdown(timeoutMs?: number): Promise<void>
 }
 
-/** Starts tracing for this thread, or returns null when the config (or the shared table) is absent. */
+/**
+ * Starts tracing for this thread, or returns null when the config (or the
+ * shared table) is absent. `log` (the worker's ctx.log) gets the one warning
+ * when the collector cannot be reached.
+ */
 export function startWorkerTracing(
   config: WorkerTracingConfig | undefined,
   shared: Record<string, SharedArrayBuffer>,
   threadName: string,
+  log?: ExportLog,
 ): WorkerFrameTracing | null {
   const buffer = config ? shared[config.key] : undefined
   if (!config || !buffer) return null
   const table = TraceTable.attach(buffer)
   const logBuffer = config.consumeLog ? shared[config.consumeLog.key] : undefined
-  const log = logBuffer ? ConsumeLog.attach(logBuffer) : null
+  const consumeLog = logBuffer ? ConsumeLog.attach(logBuffer) : null
   const consumers = config.consumeLog?.consumers ?? []
-  const myIndex = log ? consumers.indexOf(threadName) : -1
+  const myIndex = consumeLog ? consumers.indexOf(threadName) : -1
 
-  if (log && myIndex >= 0) {
+  if (consumeLog && myIndex >= 0) {
     // A consumer that reports through the log: no SDK, no exporter, no timers in this thread.
     return {
       frames: null,
@@ -75,7 +81,7 @@ export function startWorkerTracing(
         if (!table.has(n)) return null
         const context = table.read(n)
         return {
-          end: () => log.write(myIndex, n, acquiredNs, process.hrtime.bigint(), Number(acquiredNs - publishNs) / 1e6),
+          end: () => consumeLog.write(myIndex, n, acquiredNs, process.hrtime.bigint(), Number(acquiredNs - publishNs) / 1e6),
           traceId: context?.traceId ?? '',
           spanId: context?.spanId ?? '',
         }
@@ -90,11 +96,12 @@ export function startWorkerTracing(
     url: config.url,
     ...(config.headers ? { headers: config.headers } : {}),
     ...(config.scheduledDelayMillis !== undefined ? { scheduledDelayMillis: config.scheduledDelayMillis } : {}),
+    ...(log ? { log } : {}),
   })
   const frames = new FrameTracer({ tracer: tracing.tracer, table, sampleEvery: config.sampleEvery })
   const emitConsumeSpans = (): number => {
-    if (!log) return 0
-    return log.drain((r) => {
+    if (!consumeLog) return 0
+    return consumeLog.drain((r) => {
       const shared = table.read(r.seq)
       const name = consumers[r.consumer]
       // The frame's slot was reused (the consumer lagged 64 sampled frames) or an unknown index: no parent to hang it on.
@@ -124,15 +131,9 @@ export function startWorkerTracing(
       return { end: () => span.end(), traceId, spanId }
     },
     emitConsumeSpans,
-    shutdown: async (timeoutMs = 700) => {
+    shutdown: async (timeoutMs = OTLP_STOP_BOUND_MS) => {
       emitConsumeSpans()
-      let timer: NodeJS.Timeout | undefined
-      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))
-      try {
-        await Promise.race([tracing.shutdown().catch(() => undefined), late])
-      } finally {
-        clearTimeout(timer)
-      }
+      await tracing.shutdown(timeoutMs)
     },
   }
 }
