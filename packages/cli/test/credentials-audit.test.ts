@@ -83,8 +83,11 @@ interface Heart {
 
 // Children still running when a test ends (an assertion failed, a wait timed out) are killed by PID.
 const running = new Set<ChildProcess>()
+function killIfRunning(child: ChildProcess): void {
+  if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGKILL')
+}
 t.teardown(() => {
-  for (const child of running) if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGKILL')
+  for (const child of running) killIfRunning(child)
 })
 
 function startHeart(args: string[], env: Record<string, string> = {}): Heart {
@@ -106,7 +109,7 @@ function startHeart(args: string[], env: Record<string, string> = {}): Heart {
 /** Runs heart to its end (killed after timeoutMs) and returns what it printed. */
 async function heartRan(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const heart = startHeart(args)
-  const timer = setTimeout(() => process.kill(heart.child.pid!, 'SIGKILL'), timeoutMs)
+  const timer = setTimeout(() => killIfRunning(heart.child), timeoutMs)
   const code = await heart.exited
   clearTimeout(timer)
   return { code, stdout: heart.stdout(), stderr: heart.stderr() }
@@ -205,6 +208,8 @@ t.test('one run with the password raw in the config: no output holds it', async 
   const summaryFile = join(dir, 'summary.json')
   const config = writeConfig(t, configYaml(rawUrl, httpPort, `telemetry:\n  otlp: { endpoint: "http://127.0.0.1:${otlp.port}", metricsIntervalMs: 500 }\n  traces: { sampleEvery: 5, exportDelayMs: 500 }`))
   const heart = startHeart(['run', '--config', config, '--summary', summaryFile], { HEART_TOKEN: TOKEN })
+  // A failed wait or assertion must not leave it running beside the next tests.
+  t.teardown(() => killIfRunning(heart.child))
 
   // Streaming: the camera accepted the password.
   await waitFor(() => /"type":"status"[^\n]*"state":"streaming"/.test(heart.stdout()), 20_000).catch(() => undefined)
