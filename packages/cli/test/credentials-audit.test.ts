@@ -212,7 +212,7 @@ t.test('one run with the password raw in the config: no output holds it', async 
   t.teardown(() => killIfRunning(heart.child))
 
   // Streaming: the camera accepted the password.
-  await waitFor(() => /"type":"status"[^\n]*"state":"streaming"/.test(heart.stdout()), 20_000).catch(() => undefined)
+  await waitFor(() => /"type":"status"[^\n]*"state":"streaming"/.test(heart.stdout()), 'a streaming status line', undefined, 20_000).catch(() => undefined)
   t.match(heart.stdout(), /"state":"streaming"/, `the camera streams (stderr: ${heart.stderr().slice(-2000)})`)
   const health = (await get(httpPort, '/health')).body.toString()
   audit(t, 'GET /health', health, REDACTED)
@@ -232,7 +232,7 @@ t.test('one run with the password raw in the config: no output holds it', async 
   audit(t, 'a 404 listing the endpoints', (await get(httpPort, '/no-such-page')).body, /endpoints/)
   audit(t, 'the live view SSE stream (3 s)', await readEvents(httpPort, 3000), /^(data|event):/m)
 
-  await waitFor(() => ['/v1/metrics', '/v1/traces'].every((path) => otlp.bodies.some((b) => b.path === path)), 15_000).catch(() => undefined)
+  await waitFor(() => ['/v1/metrics', '/v1/traces'].every((path) => otlp.bodies.some((b) => b.path === path)), 'OTLP metrics and traces bodies', undefined, 15_000).catch(() => undefined)
   // Spans carry the stage names; metric bodies the catalogue's names.
   for (const [path, holds] of [['/v1/metrics', /heart/], ['/v1/traces', /decode/]] as const) {
     const bodies = otlp.bodies.filter((b) => b.path === path)

@@ -54,7 +54,7 @@ async function runAgainst(t: Test, endpoint: string): Promise<Stopped> {
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   t.teardown(() => void child.kill('SIGKILL'))
   // One warning each: metrics from the main thread, traces from the capture worker.
-  await waitFor(() => /OTLP metrics export/.test(stderr) && /OTLP traces/.test(stderr), 30_000)
+  await waitFor(() => /OTLP metrics export/.test(stderr) && /OTLP traces/.test(stderr), 'both OTLP warnings')
   // Several more export intervals (200 ms) fail meanwhile; none may warn again.
   await new Promise((r) => setTimeout(r, 1500))
   t.equal(child.exitCode, null, 'heart keeps running with the collector down')
