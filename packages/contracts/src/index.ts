@@ -4,13 +4,14 @@ export type { SharedKeyName } from './shared-keys.js'
 export {
   DROP_REASON_NAMES,
   SKIP_REASON_NAMES,
+  LOSS_REASON_NAMES,
   NO_SLOT_REASON,
   FRAME_DROP_METRIC_REASONS,
   THERMAL_LOSS_REASONS,
   WORKER_EXIT_REASONS,
   VERIFY_PROBLEMS,
 } from './reasons.js'
-export type { DropReasonName, SkipReasonName, FrameDropMetricReason, ThermalLossReason, VerifyProblem, WorkerExitReason } from './reasons.js'
+export type { DropReasonName, SkipReasonName, LossReasonName, FrameDropMetricReason, ThermalLossReason, VerifyProblem, WorkerExitReason } from './reasons.js'
 export { PIXEL_FORMAT_NAMES, CAMERA_PIXEL_FORMATS, DECODER_NAMES } from './media.js'
 export type { PixelFormatName, CameraPixelFormat, DecoderName } from './media.js'
 export {

@@ -13,11 +13,21 @@ export type DropReasonName = (typeof DROP_REASON_NAMES)[number]
 export const SKIP_REASON_NAMES = Object.freeze(['rate_limited', 'ai_locked'] as const)
 export type SkipReasonName = (typeof SKIP_REASON_NAMES)[number]
 
+/** Lost frames: the ring's reasons that are not intended skips (what `heart.frames.dropped` counts per consumer). */
+export const LOSS_REASON_NAMES = Object.freeze(
+  DROP_REASON_NAMES.filter((r): r is Exclude<DropReasonName, SkipReasonName> => !(SKIP_REASON_NAMES as readonly string[]).includes(r)),
+)
+export type LossReasonName = (typeof LOSS_REASON_NAMES)[number]
+
 /** A frame the producer could not publish at all (every slot held): counted for the pseudo-consumer `producer`. */
 export const NO_SLOT_REASON = 'no_slot'
 
-/** The reasons the `heart.frames.dropped` metric carries: the ring's, plus `no_slot` for the producer. */
-export const FRAME_DROP_METRIC_REASONS = Object.freeze([...DROP_REASON_NAMES, NO_SLOT_REASON] as const)
+/**
+ * The reasons the `heart.frames.dropped` metric carries: the lost ones, plus
+ * `no_slot` for the producer. Skips are `heart.frames.skipped`, so a drop
+ * alert never fires on a consumer's own fpsCap.
+ */
+export const FRAME_DROP_METRIC_REASONS = Object.freeze([...LOSS_REASON_NAMES, NO_SLOT_REASON])
 export type FrameDropMetricReason = (typeof FRAME_DROP_METRIC_REASONS)[number]
 
 /** Why a thermal frame was lost; `overwritten`: the sensor wrote the next subpage over one we were still reading. */

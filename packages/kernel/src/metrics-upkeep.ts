@@ -24,7 +24,7 @@ export interface RingFigures {
 
 export interface MetricsUpkeepSources {
   /** Each consumer's books summed over its lives: the `consumers` object of /health. */
-  consumers: () => Record<string, Pick<ConsumerHealth, 'delivered' | 'dropped' | 'lag'>>
+  consumers: () => Record<string, Pick<ConsumerHealth, 'delivered' | 'dropped' | 'skipped' | 'lag'>>
   /** The camera ring's figures, or null before there is a ring. */
   ring?: () => RingFigures | null
   /** The `camera` object of /health, or null without a camera. */
@@ -54,6 +54,8 @@ interface ConsumerHandles {
   lag: Gauge | null
   /** By the ring's reason name. */
   dropped: Map<string, Tracked>
+  /** By skip reason (rate_limited, ai_locked). */
+  skipped: Map<string, Tracked>
 }
 
 export class MetricsUpkeep {
@@ -93,6 +95,14 @@ export class MetricsUpkeep {
         }
         advance(tracked, books.dropped[ringReason]!)
       }
+      for (const reason in books.skipped) {
+        let tracked = h.skipped.get(reason)
+        if (tracked === undefined) {
+          tracked = this.counter(KernelMetric.framesSkipped, { consumer: name, reason })
+          h.skipped.set(reason, tracked)
+        }
+        advance(tracked, books.skipped[reason]!)
+      }
       h.lag?.set(Math.max(0, books.lag))
     }
     const ring = this.sources.ring?.() ?? null
@@ -114,6 +124,7 @@ export class MetricsUpkeep {
         delivered: this.counter(KernelMetric.framesDelivered, { consumer: name }),
         lag: this.gauge(KernelMetric.consumerLag, { consumer: name }),
         dropped: new Map(),
+        skipped: new Map(),
       }
       this.consumers.set(name, h)
     }

@@ -3,13 +3,14 @@
 // samples from health, and the publish-to-consume latency of every consumer
 // (serveConsumer). Other packages declare theirs next to the code that records
 // them (capture, thermal); the CLI joins them into the run's catalogue.
-import { FRAME_DROP_METRIC_REASONS, WORKER_EXIT_REASONS } from '@heart/contracts'
+import { FRAME_DROP_METRIC_REASONS, SKIP_REASON_NAMES, WORKER_EXIT_REASONS } from '@heart/contracts'
 import type { Catalogue, HistogramOptions, MetricDeclaration } from '@heart/telemetry'
 
 /** Metric names, so call sites cannot misspell them. */
 export const KernelMetric = Object.freeze({
   framesDelivered: 'heart.frames.delivered',
   framesDropped: 'heart.frames.dropped',
+  framesSkipped: 'heart.frames.skipped',
   frameLatency: 'heart.frame.latency',
   loopTickInterval: 'heart.loop.tick.interval',
   loopTickDuration: 'heart.loop.tick.duration',
@@ -55,10 +56,17 @@ export function kernelMetrics(options: KernelMetricsOptions): Catalogue {
       name: KernelMetric.framesDropped,
       kind: 'counter',
       unit: '{frame}',
-      description: 'Frames a consumer never saw, by reason (producer: dropped before publishing).',
-      // The ring's reasons (@heart/contracts), plus no_slot for the producer. reclaimed: still queued when its consumer died or left.
+      description: 'Frames lost: a consumer wanted them and never saw them, by reason (producer: lost before publishing).',
+      // The ring's loss reasons (@heart/contracts), plus no_slot for the producer. reclaimed: still queued when its consumer died or left.
       attributes: { consumer: dropConsumers, reason: FRAME_DROP_METRIC_REASONS },
     },
+    ...perConsumer({
+      name: KernelMetric.framesSkipped,
+      kind: 'counter',
+      unit: '{frame}',
+      description: 'Frames a consumer chose not to take (its fpsCap, the AI-lock), by reason; never lost.',
+      attributes: { consumer: consumers, reason: [...SKIP_REASON_NAMES] },
+    }),
     frameLatencyMetric(['publish_to_consume']),
     { name: KernelMetric.loopTickInterval, kind: 'histogram', unit: 'ms', description: 'Time between the starts of consecutive main-loop ticks.', histogram: MS_HISTOGRAM },
     { name: KernelMetric.loopTickDuration, kind: 'histogram', unit: 'ms', description: 'Time the main loop spent working in one tick.', histogram: MS_HISTOGRAM },
