@@ -65,6 +65,23 @@ const mistakes: { what: string; args: (t: Test) => string[]; says: RegExp }[] = 
   { what: '--summary under a regular file', args: (t) => ['run', '--duration', '1', '--summary', join(configFile(t, 'plain.txt', 'x'), 'summary.json')], says: /summary/ },
 ]
 
+// A huge value is named but cut short: the message stays a few lines, whatever was pasted.
+t.test('a huge source: exit 2 and a short message, in a 50 MB file, a 900 kB one and on --source', async (t) => {
+  const source = (n: number): string => 'rtsp://camera.example/' + 'x'.repeat(n)
+  const fiftyMb = await heart(['run', '--config', configFile(t, 'heart.yaml', `source: "${source(50 * 1024 * 1024)}"\n`)], 60_000)
+  t.match(fiftyMb.stderr, /52428833 bytes is not a config file \(at most 1048576\)/, 'a 50 MB file is refused by its size, before it is parsed')
+  const inFile = await heart(['run', '--config', configFile(t, 'heart.yaml', `source: "${source(900 * 1024)}"\n`)])
+  // argv strings are capped at 128 kB by Linux, so the flag gets a smaller one.
+  const onFlag = await heart(['run', '--source', 'nope' + 'y'.repeat(100 * 1024)])
+  t.match(inFile.stderr, /source: .*is 921622 characters long\. A camera URL or file path is at most 4096 characters/, 'a 900 kB value is refused, named by its length, not repeated')
+  t.match(onFlag.stderr, /source: .*is 102404 characters long/, 'so is a 100 kB --source')
+  for (const [how, ran] of [['50 MB file', fiftyMb], ['900 kB value', inFile], ['--source', onFlag]] as const) {
+    t.equal(ran.code, 2, `${how}: exit code 2`)
+    t.ok(ran.stderr.length < 2000, `${how}: the message is ${ran.stderr.length} bytes, not the value`)
+    t.notMatch(ran.stderr, STACK_FRAME, `${how}: no stack trace`)
+  }
+})
+
 for (const mistake of mistakes) {
   t.test(`${mistake.what}: exit 2, the problem named, no stack trace`, async (t) => {
     const ran = await heart(mistake.args(t))

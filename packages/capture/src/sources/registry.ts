@@ -33,12 +33,25 @@ const SCHEMES = [...BY_SCHEME.keys()]
 const KIND_NAMES = SOURCE_KINDS.map((k) => k.kind)
 
 /** Parses and checks a source URL; throws INVALID_SOURCE saying what is wrong and what would be right. */
+/**
+ * The longest source accepted. Real camera URLs are well under 1 kB and a
+ * path is at most PATH_MAX (4096); anything longer is a paste gone wrong and
+ * would otherwise be repeated in every log line, status line and /health.
+ */
+export const MAX_SOURCE_LENGTH = 4096
+
 export function parseSource(input: string): SourceSpec {
   if (typeof input !== 'string' || input.trim() === '') {
     throw invalidSource('empty source URL', `Give one of ${SCHEMES.map((s) => `${s}://`).join(', ')}`)
   }
   const text = input.trim()
   const safe = redactUrl(text)
+  if (text.length > MAX_SOURCE_LENGTH) {
+    throw invalidSource(
+      `"${safe.slice(0, 60)}..." is ${text.length} characters long`,
+      `A camera URL or file path is at most ${MAX_SOURCE_LENGTH} characters (Linux's longest path); check what was pasted`,
+    )
+  }
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(.*)$/s.exec(text)
   if (!m) {
     const looksLikePath = text.startsWith('/') || text.startsWith('.')

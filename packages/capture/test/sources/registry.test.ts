@@ -1,5 +1,5 @@
 import t from 'tap'
-import { parseSource } from '../../src/sources/registry.js'
+import { MAX_SOURCE_LENGTH, parseSource } from '../../src/sources/registry.js'
 import { parseSize } from '../../src/sources/url.js'
 import type { CaptureError } from '../../src/errors.js'
 
@@ -94,4 +94,23 @@ t.test('sizes', async (t) => {
   t.throws(() => parseSize('641x480'), /even width and height/)
   t.throws(() => parseSize('8x8'), /between 16 and 8192/)
   t.throws(() => parseSize('10000x480'), /between 16 and 8192/)
+})
+
+t.test('a source longer than the longest path is refused by its length, with any password hidden', async (t) => {
+  const atLimit = 'file:///' + 'd/'.repeat(Math.floor((MAX_SOURCE_LENGTH - 'file:///'.length - 'a.mp4'.length) / 2)) + 'a.mp4'
+  t.ok(atLimit.length <= MAX_SOURCE_LENGTH && atLimit.length > MAX_SOURCE_LENGTH - 8, `${atLimit.length} characters`)
+  t.equal(parseSource(atLimit).kind, 'file', 'a path of up to the limit is a source')
+  const long = 'rtsp://admin:s3cret@10.0.0.2/' + 'x'.repeat(MAX_SOURCE_LENGTH)
+  const err = (() => {
+    try {
+      parseSource(long)
+    } catch (e) {
+      return e as CaptureError
+    }
+    throw new Error('accepted')
+  })()
+  t.equal(err.code, 'INVALID_SOURCE')
+  t.match(err.message, new RegExp(`is ${long.length} characters long.*at most ${MAX_SOURCE_LENGTH}`))
+  t.notMatch(err.message, /s3cret/, 'the password is not in the message')
+  t.ok(err.message.length < 400, `the message is ${err.message.length} characters`)
 })
