@@ -321,8 +321,13 @@ export class Kernel {
   }
 
   private pollRings(): void {
-    for (const entry of this.rings.values()) {
-      for (const retired of entry.ring.collectRetired()) this.keepBooks(retired.name, consumerHealth(retired))
+    for (const [name, entry] of this.rings) {
+      const retired = entry.ring.collectRetired()
+      // /health's consumers are the camera ring's: a consumer that leaves
+      // another ring (the live view's reader of the thermal ring) is not one
+      // of them, and keeping its books here would list it as a camera consumer.
+      if (name !== this.primaryRing) continue
+      for (const stats of retired) this.keepBooks(stats.name, consumerHealth(stats))
     }
   }
 

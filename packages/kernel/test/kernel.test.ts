@@ -125,3 +125,37 @@ t.test('SIGTERM stops the kernel and calls back', async (t) => {
   t.equal(await stopped, 'SIGTERM')
   t.notOk(kernel.loop.running)
 })
+
+t.test('a consumer leaving a second ring is not listed among the camera ring\'s consumers', async (t) => {
+  const kernel = new Kernel({ supervisor: { restartInitialMs: 50 } })
+  t.teardown(() => kernel.stop())
+  const layout = frameLayout(64, 48, 'gray')
+  const camera = kernel.createRing('camera', { slotBytes: layout.byteLength, maxConsumers: 2, defaultDepth: 2 })
+  const other = kernel.createRing('thermal', { slotBytes: 1024, maxConsumers: 2, defaultDepth: 1 })
+  const onCamera = camera.consumer('viewer', { depth: 1 })
+  const onOther = other.consumer('live_view', { depth: 1 })
+  kernel.start()
+  const rings = [[camera.producer(), layout.byteLength], [other.producer(), 1024]] as const
+  const publishOnEach = (): void => {
+    for (const [producer, bytes] of rings) {
+      const slot = producer.beginWrite()!
+      const now = process.hrtime.bigint()
+      producer.commit(slot, { captureTsNs: now, decodeTsNs: now, width: 64, height: bytes / 64, pixFmt: 'gray', planes: [{ offset: 0, stride: 64, width: 64, height: bytes / 64 }] })
+    }
+  }
+  // One frame on each ring makes both consumers active members with books.
+  publishOnEach()
+  for (const consumer of [onCamera, onOther]) {
+    const lease = consumer.tryAcquire()
+    t.ok(lease, 'the consumer took its frame')
+    if (lease) consumer.release(lease)
+  }
+  onOther.leave()
+  onCamera.leave()
+  publishOnEach() // the producers reclaim the places of consumers that left
+  await sleep(100) // a few ticks: the kernel collects what left
+  await kernel.stop()
+  const listed = Object.keys(kernel.report().consumers)
+  t.ok(listed.includes('viewer'), `the camera ring's consumer keeps its books after leaving (${listed.join(', ')})`)
+  t.notOk(listed.includes('live_view'), 'the other ring\'s consumer is not a camera consumer')
+})
