@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerOptions, ty
 import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { parseConfig, type HttpRoute, type Logger } from '@heart/kernel'
-import { TokenAuth } from './http/auth.js'
+import { FailedLogins, TokenAuth } from './http/auth.js'
 import { httpLimitsSchema, type HttpLimits } from './http/config.js'
 import { allowedHostNames, foreignOrigin, hostHeaderName } from './http/host-check.js'
 import { BurstLog, IdleConnections, StreamCaps, connectionCap, watchDescriptors } from './http/limits.js'
@@ -34,6 +34,7 @@ export class HttpServer {
   private readonly routes = new Map<string, HttpRoute>()
   private readonly logger: Logger
   private readonly auth: TokenAuth | null
+  private readonly failedLogins = new FailedLogins()
   private readonly limits: HttpLimits
   private readonly extraHosts: readonly string[]
   private readonly streams: StreamCaps
@@ -113,9 +114,21 @@ export class HttpServer {
       sendError(res, 421, `Host ${JSON.stringify(shown)} is not a name of this server; add it to http.allowedHosts if you reach heart by it (see docs/security.md)`)
       return
     }
-    if (this.auth && (!this.auth.allows(req) || this.auth.loginToken(req, path) !== null)) {
-      this.auth.refuse(req, res, path)
-      return
+    if (this.auth) {
+      const address = req.socket.remoteAddress ?? 'unknown'
+      const lockedS = this.failedLogins.lockedForS(address)
+      if (lockedS > 0) {
+        res.writeHead(429, { 'retry-after': String(lockedS), 'content-type': 'application/json', 'cache-control': 'no-store' })
+        res.end(JSON.stringify({ error: `too many wrong tokens from ${address}; try again in ${lockedS} s` }))
+        return
+      }
+      if (!this.auth.allows(req) || this.auth.loginToken(req, path) !== null) {
+        if (this.auth.triesWrongSecret(req, path) && this.failedLogins.failed(address)) {
+          this.logger.warn('HTTP: too many wrong tokens from one address; it is refused (429) for a minute', { address })
+        }
+        this.auth.refuse(req, res, path)
+        return
+      }
     }
     const route = this.routes.get(`${req.method} ${path}`)
     if (!route) {

@@ -6,6 +6,7 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { parseConfig, silentLogger, type Logger } from '@heart/kernel'
 import { HttpServer, jsonRoute, type HttpServerOptions } from '../src/http-server.js'
+import { FailedLogins } from '../src/http/auth.js'
 import { loadHeartConfig } from '../src/config.js'
 import { httpLimitsSchema } from '../src/http/config.js'
 import { resolveHttpSecurity } from '../src/http/security.js'
@@ -238,4 +239,47 @@ t.test('TLS: served over node:https with a self-signed certificate; the cookie i
   const login = await ask(port, { path: `/?token=${TOKEN}`, ca })
   t.match(String(login.headers['set-cookie']), /; Secure/)
   await t.rejects(ask(port, { path: '/health' }), 'plain HTTP is not answered')
+})
+
+t.test('token guessing: after 10 wrong secrets an address gets 429 for the rest of the minute, right token or not; visits without a secret do not count', async (t) => {
+  const logger = recordingLogger()
+  const { port } = await lockServer(t, { security: { token: TOKEN, tls: null, openToNetwork: false } }, logger)
+  const right = { authorization: `Bearer ${TOKEN}` }
+  for (let i = 0; i < 20; i++) t.equal((await ask(port, { path: '/health' })).status, 401, 'no secret at all: 401, not counted')
+  t.equal((await ask(port, { path: '/health', headers: right })).status, 200, 'the right token still works after 20 visits without one')
+  // Ten wrong tries of every kind: header, stale cookie, the login form.
+  const wrongs = [
+    ...Array.from({ length: 4 }, (_, i) => ({ path: '/health', headers: { authorization: `Bearer guess-${i}-0123456789` } })),
+    ...Array.from({ length: 3 }, (_, i) => ({ path: '/health', headers: { cookie: `heart_session=guess${i}` } })),
+    ...Array.from({ length: 3 }, (_, i) => ({ path: `/?token=guess-${i}-0123456789` })),
+  ]
+  for (const wrong of wrongs) t.equal((await ask(port, wrong)).status, 401, 'a wrong secret within the allowance: 401')
+  t.equal((await ask(port, { path: '/health', headers: right })).status, 200, 'ten wrong tries still leave the right token working')
+  const locked = await ask(port, { path: '/health', headers: { authorization: 'Bearer guess-11-0123456789' } })
+  t.equal(locked.status, 401, 'the eleventh wrong one is answered, and locks the address')
+  const after = await ask(port, { path: '/health', headers: right })
+  t.equal(after.status, 429, 'then even the right token waits: the lock tells a guesser nothing')
+  const retry = Number(after.headers['retry-after'])
+  t.ok(retry > 0 && retry <= 60, `Retry-After ${retry} s`)
+  t.notMatch(after.body, TOKEN)
+  t.equal(logger.lines.filter((l) => /too many wrong tokens/.test(l.msg)).length, 1, 'logged once')
+  t.notMatch(JSON.stringify(logger.lines), /guess-|0123456789abcdef/, 'no tried or real secret in the log')
+})
+
+t.test('FailedLogins: the window ends the lock, and the table stays bounded', async (t) => {
+  let now = 0
+  const logins = new FailedLogins(2, 1000, 3, () => now)
+  t.equal(logins.failed('a'), false)
+  t.equal(logins.failed('a'), false)
+  t.equal(logins.lockedForS('a'), 0, 'two failures are allowed')
+  t.equal(logins.failed('a'), true, 'the third locks, and says so once')
+  t.equal(logins.failed('a'), false)
+  now = 400
+  t.equal(logins.lockedForS('a'), 1, 'locked for what is left of the window, rounded up')
+  now = 1000
+  t.equal(logins.lockedForS('a'), 0, 'a new window, a new allowance')
+  for (const address of ['b', 'c', 'd', 'e']) logins.failed(address)
+  for (let i = 0; i < 3; i++) logins.failed('e')
+  t.ok(logins.lockedForS('e') > 0, 'the newest address is kept when the table is full')
+  t.equal(logins.lockedForS('b'), 0, 'the oldest made room')
 })

@@ -51,6 +51,18 @@ export class TokenAuth {
   }
 
   /**
+   * The request tries a secret (a header, a session cookie or a login token)
+   * and it is wrong: what a guesser does. A request with none (a browser's
+   * first visit) is not a failed attempt.
+   */
+  triesWrongSecret(req: IncomingMessage, path: string): boolean {
+    const login = this.loginToken(req, path)
+    if (login !== null) return !sameSecret(login, this.token)
+    const tried = req.headers.authorization !== undefined || cookieOf(req, SESSION_COOKIE) !== undefined
+    return tried && !this.allows(req)
+  }
+
+  /**
    * Answers a request that is not allowed: GET / with `?token=` logs the
    * browser in (cookie, then a redirect that drops the token from the
    * address bar); GET / from a browser gets the login form; anything else a
@@ -105,4 +117,51 @@ ${problem ? `<p class="problem" role="alert">${problem}</p>` : ''}
     'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
   })
   res.end(body)
+}
+
+/**
+ * Slows down token guessing: an address that sends more than `maxFailures`
+ * wrong secrets within `windowMs` is answered 429 for the rest of the
+ * window, right token or not (else the lock would tell a guesser when it
+ * hit). The table is bounded, so a flood of addresses cannot grow it.
+ */
+export class FailedLogins {
+  private readonly byAddress = new Map<string, { since: number; failures: number }>()
+  constructor(
+    private readonly maxFailures = 10,
+    private readonly windowMs = 60_000,
+    private readonly maxAddresses = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Seconds until `address` may try again; 0 when it is not locked. */
+  lockedForS(address: string): number {
+    const entry = this.byAddress.get(address)
+    if (!entry) return 0
+    const left = entry.since + this.windowMs - this.now()
+    if (left <= 0) {
+      this.byAddress.delete(address)
+      return 0
+    }
+    return entry.failures > this.maxFailures ? Math.ceil(left / 1000) : 0
+  }
+
+  /** Counts a wrong secret; true when this one locks the address (log it once). */
+  failed(address: string): boolean {
+    const now = this.now()
+    let entry = this.byAddress.get(address)
+    if (!entry || now - entry.since >= this.windowMs) {
+      if (!entry && this.byAddress.size >= this.maxAddresses) this.forgetExpired(now)
+      entry = { since: now, failures: 0 }
+      this.byAddress.set(address, entry)
+    }
+    entry.failures++
+    return entry.failures === this.maxFailures + 1
+  }
+
+  private forgetExpired(now: number): void {
+    for (const [address, entry] of this.byAddress) if (now - entry.since >= this.windowMs) this.byAddress.delete(address)
+    // Still full of live entries: drop the oldest (Map keeps insertion order).
+    while (this.byAddress.size >= this.maxAddresses) this.byAddress.delete(this.byAddress.keys().next().value!)
+  }
 }
