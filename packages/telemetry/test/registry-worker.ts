@@ -28,8 +28,8 @@ const registry = MetricsRegistry.attach(config.buffer, config.catalogue)
 const published = registry.counter(SampleMetric.framesPublished)
 const errors = registry.counter(SampleMetric.decodeErrors)
 const decode = registry.histogram(SampleMetric.decodeDuration)
-// Reasons the ring really reports (the catalogue declares only those).
-const reasons = ['slow', 'rate_limited', 'stale', 'ai_locked']
+// Loss reasons heart really reports (the catalogue declares only those).
+const reasons = ['slow', 'reclaimed', 'stale', 'no_slot']
 const reason = reasons[config.id % reasons.length]!
 const drops = registry.counter(SampleMetric.framesDropped, { consumer: 'motion', reason })
 const occupancy = registry.gauge(SampleMetric.ringOccupancy)
