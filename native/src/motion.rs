@@ -30,6 +30,36 @@ const SUB_HISTS: usize = 4;
 const BG_SHIFT: i32 = 8;
 const BG_HALF: i32 = 1 << (BG_SHIFT - 1);
 
+/// Defines a kernel compiled twice on x86-64: as built (SSE2, the baseline
+/// of the target) and for AVX2, picked at run time when the CPU has it
+/// (`is_x86_feature_detected!` caches its answer). The loops are the same
+/// source; AVX2 doubles the lanes of every vector the compiler makes of them.
+/// Other targets (aarch64: NEON is the baseline) build the one version.
+macro_rules! kernel {
+  ($(#[$meta:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
+    $(#[$meta])*
+    #[allow(clippy::too_many_arguments)]
+    fn $name($($arg: $ty),*) $(-> $ret)? {
+      #[inline(always)]
+      #[allow(clippy::too_many_arguments)]
+      fn generic($($arg: $ty),*) $(-> $ret)? $body
+      #[cfg(target_arch = "x86_64")]
+      {
+        #[target_feature(enable = "avx2")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn avx2($($arg: $ty),*) $(-> $ret)? {
+          generic($($arg),*)
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+          // SAFETY: the CPU has AVX2.
+          return unsafe { avx2($($arg),*) };
+        }
+      }
+      generic($($arg),*)
+    }
+  };
+}
+
 /// The per-cell stages for one frame geometry and one set of filter radii.
 #[napi]
 pub struct MotionGrid {
@@ -141,14 +171,13 @@ impl MotionGrid {
     if stride < w * f {
       return Err(HeartError::invalid(format!("MotionGrid: stride {stride} is less than {} pixels", w * f)).into());
     }
-    let mut small = std::mem::take(&mut self.small);
     if self.sample {
-      sample_blocks(src, offset, stride, f, w, h, &mut small);
+      sample_blocks(src, offset, stride, f, w, h, &mut self.small);
     } else {
-      self.average_blocks(src, offset, stride, &mut small);
+      average_blocks(src, offset, stride, f, w, h, &mut self.band, &mut self.small);
     }
-    self.blur(&small, &mut cur[..w * h]);
-    self.small = small;
+    let r = self.blur_radius;
+    blur(&self.small, &mut cur[..w * h], w, h, r, &mut self.blur_rows, &mut self.columns);
     Ok(())
   }
 
@@ -187,37 +216,18 @@ impl MotionGrid {
     check("hist", hist.len(), HIST_BINS)?;
     check("fgRows", fg_rows.len(), h)?;
     check("tally", tally.len(), 1)?;
-    let thr = threshold;
-    let mut changed = 0u32;
-    let mut moving_count = 0u32;
-    for (y, row_count) in fg_rows[..h].iter_mut().enumerate() {
-      let r = y * w..(y + 1) * w;
-      let (cur, bg, ignore) = (&cur[r.clone()], &bg[r.clone()], &ignore[r.clone()]);
-      let (prev, fg, moving, bins) =
-        (&mut prev[r.clone()], &mut fg[r.clone()], &mut moving[r.clone()], &mut self.bins[r.clone()]);
-      let mut row_changed = 0u32;
-      let mut row_moving = 0u32;
-      for x in 0..w {
-        let c = cur[x] as i32;
-        let keep = ignore[x] == 0;
-        let m = c - prev[x] as i32;
-        let mv = (keep & (m > thr || m < -thr)) as u8;
-        let d = ((c << BG_SHIFT) - bg[x] + BG_HALF) >> BG_SHIFT;
-        let fc = (keep & (d > thr || d < -thr)) as u8;
-        // Out of range (a background pushed past 0..255 by the global
-        // shift) counts nowhere, as a write past a JS typed array's end.
-        let bin = d + 255;
-        bins[x] = if keep && (0..HIST_BINS as i32).contains(&bin) { bin as u16 } else { HIST_BINS as u16 };
-        moving[x] = mv;
-        fg[x] = fc;
-        prev[x] = cur[x];
-        row_moving += mv as u32;
-        row_changed += fc as u32;
-      }
-      *row_count = row_changed as i32;
-      changed += row_changed;
-      moving_count += row_moving;
-    }
+    let (changed, moving_count) = compare_cells(
+      &cur[..n],
+      &bg[..n],
+      &mut prev[..n],
+      &ignore[..n],
+      threshold,
+      fg,
+      moving,
+      &mut self.bins,
+      w,
+      fg_rows,
+    );
     self.histogram(&mut hist[..HIST_BINS]);
     tally[0] = moving_count as i32;
     Ok(changed)
@@ -310,110 +320,26 @@ impl MotionGrid {
     }
     check("bg", bg.len(), n)?;
     check("stuck", stuck.len(), n)?;
-    let s = shift << BG_SHIFT;
-    for i in 0..n {
-      let c = (cur[i] as i32) << BG_SHIFT;
-      let b = bg[i] + s;
-      // Truncation toward zero, as JS's `| 0`.
-      if dil[i] == 0 {
-        stuck[i] = 0;
-        bg[i] = b + ((c - b) as f64 * rate) as i32;
-        continue;
-      }
-      if moving[i] != 0 || fg[i] == 0 {
-        stuck[i] = 0;
-      } else {
-        let held = stuck[i] as u32 + 1;
-        if held >= absorb {
-          stuck[i] = 0;
-          bg[i] = c;
-          continue;
-        }
-        stuck[i] = held as u16;
-      }
-      bg[i] = b + ((c - b) as f64 * fg_rate) as i32;
+    if !((0.0..=1.0).contains(&rate) && (0.0..=1.0).contains(&fg_rate)) {
+      return Err(HeartError::invalid(format!("MotionGrid: rates {rate} and {fg_rate} must be from 0 to 1")).into());
     }
+    learn_cells(
+      &cur[..n],
+      &mut bg[..n],
+      &fg[..n],
+      &dil[..n],
+      &moving[..n],
+      &mut stuck[..n],
+      rate,
+      fg_rate,
+      absorb,
+      shift << BG_SHIFT,
+    );
     Ok(())
   }
 }
 
 impl MotionGrid {
-  /// Block average: the band's `factor` rows are summed column by column
-  /// (wide, contiguous: SIMD), then each run of `factor` columns.
-  fn average_blocks(&mut self, src: &[u8], offset: usize, stride: usize, small: &mut [u8]) {
-    let (f, w, h) = (self.factor, self.width, self.height);
-    let span = w * f;
-    // (sum * mul + 2^15) >> 16 divides by f² with rounding, as the JS did.
-    let mul = (65536.0 / (f * f) as f64).round() as u32;
-    for gy in 0..h {
-      let top = offset + gy * f * stride;
-      let out = &mut small[gy * w..(gy + 1) * w];
-      if f == 1 {
-        out.copy_from_slice(&src[top..top + w]);
-        continue;
-      }
-      let band = &mut self.band[..span];
-      for (a, &p) in band.iter_mut().zip(&src[top..top + span]) {
-        *a = p as u16;
-      }
-      for k in 1..f {
-        let row = top + k * stride;
-        for (a, &p) in band.iter_mut().zip(&src[row..row + span]) {
-          *a += p as u16;
-        }
-      }
-      match f {
-        2 => columns_of::<2>(band, out, mul),
-        3 => columns_of::<3>(band, out, mul),
-        4 => columns_of::<4>(band, out, mul),
-        5 => columns_of::<5>(band, out, mul),
-        6 => columns_of::<6>(band, out, mul),
-        8 => columns_of::<8>(band, out, mul),
-        _ => {
-          for (o, block) in out.iter_mut().zip(band.chunks_exact(f)) {
-            let s: u32 = block.iter().map(|&v| v as u32).sum();
-            *o = ((s * mul + 32768) >> 16) as u8;
-          }
-        }
-      }
-    }
-  }
-
-  /// Box blur of radius r (a (2r+1)² mean) with the edges replicated.
-  fn blur(&mut self, src: &[u8], dst: &mut [u8]) {
-    let (w, h, r) = (self.width, self.height, self.blur_radius);
-    if r == 0 {
-      dst.copy_from_slice(src);
-      return;
-    }
-    let tmp = &mut self.blur_rows;
-    for y in 0..h {
-      let row = &src[y * w..(y + 1) * w];
-      window_sum(row, &mut tmp[y * w..(y + 1) * w], r);
-    }
-    let taps = (2 * r + 1) * (2 * r + 1);
-    let mul = (65536.0 / taps as f64).round() as u32;
-    let last = h - 1;
-    let cols = &mut self.columns;
-    cols.fill(0);
-    for k in -(r as isize)..=(r as isize) {
-      let y = k.clamp(0, last as isize) as usize;
-      for (c, &v) in cols.iter_mut().zip(&tmp[y * w..(y + 1) * w]) {
-        *c += v as u32;
-      }
-    }
-    for y in 0..h {
-      let add = (y + r + 1).min(last) * w;
-      let sub = y.saturating_sub(r) * w;
-      let out = &mut dst[y * w..(y + 1) * w];
-      for x in 0..w {
-        let s = cols[x];
-        out[x] = ((s * mul + 32768) >> 16) as u8;
-        cols[x] = s + tmp[add + x] as u32 - tmp[sub + x] as u32;
-      }
-    }
-  }
-
   /// Sums the interleaved histograms of `self.bins` into `hist`.
   fn histogram(&mut self, hist: &mut [u32]) {
     let sub = &mut self.sub_hist;
@@ -435,6 +361,7 @@ impl MotionGrid {
 }
 
 /// Sums each run of F columns of a band into one cell.
+#[inline(always)]
 fn columns_of<const F: usize>(band: &[u16], out: &mut [u8], mul: u32) {
   for (o, block) in out.iter_mut().zip(band.chunks_exact(F)) {
     let mut s = 0u32;
@@ -457,6 +384,7 @@ fn sample_blocks(src: &[u8], offset: usize, stride: usize, f: usize, w: usize, h
 }
 
 /// out[x] = sum of row[x - r ..= x + r], indices clamped to the row.
+#[inline(always)]
 fn window_sum(row: &[u8], out: &mut [u16], r: usize) {
   let w = row.len();
   let at = |x: isize| row[x.clamp(0, w as isize - 1) as usize] as u16;
@@ -499,5 +427,169 @@ fn window_max(row: &[u8], out: &mut [u8], r: usize) {
   }
   for x in (0..r).chain(w - r..w) {
     out[x] = edge(x);
+  }
+}
+
+kernel! {
+  /// Block average: each band of `f` rows is summed column by column (wide,
+  /// contiguous: SIMD), then each run of `f` columns.
+  fn average_blocks(src: &[u8], offset: usize, stride: usize, f: usize, w: usize, h: usize, band: &mut [u16], small: &mut [u8]) {
+    let span = w * f;
+    // (sum * mul + 2^15) >> 16 divides by f² with rounding, as the JS did.
+    let mul = (65536.0 / (f * f) as f64).round() as u32;
+    for gy in 0..h {
+      let top = offset + gy * f * stride;
+      let out = &mut small[gy * w..(gy + 1) * w];
+      if f == 1 {
+        out.copy_from_slice(&src[top..top + w]);
+        continue;
+      }
+      let band = &mut band[..span];
+      for (a, &p) in band.iter_mut().zip(&src[top..top + span]) {
+        *a = p as u16;
+      }
+      for k in 1..f {
+        let row = top + k * stride;
+        for (a, &p) in band.iter_mut().zip(&src[row..row + span]) {
+          *a += p as u16;
+        }
+      }
+      match f {
+        2 => columns_of::<2>(band, out, mul),
+        3 => columns_of::<3>(band, out, mul),
+        4 => columns_of::<4>(band, out, mul),
+        5 => columns_of::<5>(band, out, mul),
+        6 => columns_of::<6>(band, out, mul),
+        8 => columns_of::<8>(band, out, mul),
+        _ => {
+          for (o, block) in out.iter_mut().zip(band.chunks_exact(f)) {
+            let s: u32 = block.iter().map(|&v| v as u32).sum();
+            *o = ((s * mul + 32768) >> 16) as u8;
+          }
+        }
+      }
+    }
+  }
+}
+
+kernel! {
+  /// Box blur of radius r (a (2r+1)² mean) with the edges replicated.
+  fn blur(src: &[u8], dst: &mut [u8], w: usize, h: usize, r: usize, tmp: &mut [u16], cols: &mut [u32]) {
+    if r == 0 {
+      dst.copy_from_slice(src);
+      return;
+    }
+    for y in 0..h {
+      window_sum(&src[y * w..(y + 1) * w], &mut tmp[y * w..(y + 1) * w], r);
+    }
+    let taps = (2 * r + 1) * (2 * r + 1);
+    let mul = (65536.0 / taps as f64).round() as u32;
+    let last = h - 1;
+    cols.fill(0);
+    for k in -(r as isize)..=(r as isize) {
+      let y = k.clamp(0, last as isize) as usize;
+      for (c, &v) in cols.iter_mut().zip(&tmp[y * w..(y + 1) * w]) {
+        *c += v as u32;
+      }
+    }
+    for y in 0..h {
+      let add = &tmp[(y + r + 1).min(last) * w..][..w];
+      let sub = &tmp[y.saturating_sub(r) * w..][..w];
+      let out = &mut dst[y * w..(y + 1) * w];
+      for x in 0..w {
+        let s = cols[x];
+        out[x] = ((s * mul + 32768) >> 16) as u8;
+        cols[x] = s + add[x] as u32 - sub[x] as u32;
+      }
+    }
+  }
+}
+
+kernel! {
+  /// The difference and threshold of every cell, row by row; returns the
+  /// changed and the moving cell counts. `bins` gets each cell's histogram
+  /// bin for the scalar pass that follows.
+  fn compare_cells(
+    cur: &[u8],
+    bg: &[i32],
+    prev: &mut [u8],
+    ignore: &[u8],
+    thr: i32,
+    fg: &mut [u8],
+    moving: &mut [u8],
+    bins: &mut [u16],
+    w: usize,
+    fg_rows: &mut [i32],
+  ) -> (u32, u32) {
+    let mut changed = 0u32;
+    let mut moving_count = 0u32;
+    let h = cur.len() / w;
+    for (y, row_count) in fg_rows[..h].iter_mut().enumerate() {
+      let r = y * w..(y + 1) * w;
+      let (cur, bg, ignore) = (&cur[r.clone()], &bg[r.clone()], &ignore[r.clone()]);
+      let (prev, fg, moving, bins) = (&mut prev[r.clone()], &mut fg[r.clone()], &mut moving[r.clone()], &mut bins[r]);
+      let mut row_changed = 0u32;
+      let mut row_moving = 0u32;
+      for x in 0..w {
+        let c = cur[x] as i32;
+        let keep = ignore[x] == 0;
+        let m = c - prev[x] as i32;
+        let mv = (keep & (m > thr || m < -thr)) as u8;
+        let d = ((c << BG_SHIFT) - bg[x] + BG_HALF) >> BG_SHIFT;
+        let fc = (keep & (d > thr || d < -thr)) as u8;
+        // Out of range (a background pushed past 0..255 by the global
+        // shift) counts nowhere, as a write past a JS typed array's end.
+        let bin = d + 255;
+        bins[x] = if keep && (0..HIST_BINS as i32).contains(&bin) { bin as u16 } else { HIST_BINS as u16 };
+        moving[x] = mv;
+        fg[x] = fc;
+        prev[x] = cur[x];
+        row_moving += mv as u32;
+        row_changed += fc as u32;
+      }
+      *row_count = row_changed as i32;
+      changed += row_changed;
+      moving_count += row_moving;
+    }
+    (changed, moving_count)
+  }
+}
+
+kernel! {
+  /// The background update of every cell, without branches (each cell's
+  /// case is a select) so it vectorises. `s` is the global shift in
+  /// background units.
+  fn learn_cells(
+    cur: &[u8],
+    bg: &mut [i32],
+    fg: &[u8],
+    dil: &[u8],
+    moving: &[u8],
+    stuck: &mut [u16],
+    rate: f64,
+    fg_rate: f64,
+    absorb: u32,
+    s: i32,
+  ) {
+    let n = cur.len();
+    let (bg, fg, dil, moving, stuck) = (&mut bg[..n], &fg[..n], &dil[..n], &moving[..n], &mut stuck[..n]);
+    for i in 0..n {
+      let c = (cur[i] as i32) << BG_SHIFT;
+      let b = bg[i] + s;
+      let d = (c - b) as f64;
+      // Truncation toward zero, as JS's `| 0`. `as i32` would also saturate
+      // NaN and out-of-range values, and that extra code kept the loop scalar.
+      // SAFETY: d is an i32 and both rates are in 0..=1 (checked by learn),
+      // so each product is finite and within i32.
+      let (slow, fast) = unsafe { (b + (d * rate).to_int_unchecked::<i32>(), b + (d * fg_rate).to_int_unchecked::<i32>()) };
+      let found = dil[i] != 0;
+      // Under a found region, a cell that differs from the background but
+      // did not move counts a frame towards being absorbed.
+      let holding = found & (moving[i] == 0) & (fg[i] != 0);
+      let held = stuck[i] as u32 + 1;
+      let absorbed = holding & (held >= absorb);
+      bg[i] = if !found { slow } else if absorbed { c } else { fast };
+      stuck[i] = if holding & !absorbed { held as u16 } else { 0 };
+    }
   }
 }
