@@ -36,6 +36,17 @@ export declare class MotionGrid {
    * `absorb` frames in a row (`stuck` counts them).
    */
   learn(cur: Uint8Array, bg: Int32Array, fg: Uint8Array, dil: Uint8Array, moving: Uint8Array, stuck: Uint16Array, rate: number, fgRate: number, absorb: number, shift: number): void
+  /**
+   * Connected regions (8-connectivity) of `connect` (the dilated mask):
+   * two passes with a union-find over provisional labels. A region's box
+   * and area are measured over its cells set in `weight` (the undilated
+   * mask), so dilation joins regions without growing their boxes; `active`
+   * cells (moving) are counted too. Rows that `connectRows` / `weightRows`
+   * mark 0 are skipped. Region k is written to `regions[6k..6k+6]`: min x,
+   * min y, max x, max y, area, active (a region with no weight cells has
+   * area 0 and min > max). Returns the number of regions.
+   */
+  label(connect: Uint8Array, weight: Uint8Array, active: Uint8Array, connectRows: Uint8Array, weightRows: Int32Array, regions: Int32Array): number
 }
 
 /** An open camera / file / test source. Create with `Source.open()`. */
