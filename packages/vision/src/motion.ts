@@ -5,13 +5,12 @@
 // frames from the ring.
 //
 // The stages that touch every pixel or cell (downscale, blur, difference,
-// dilation, background update) run in the crate (native/src/motion.rs, the
-// MotionGrid class), reading the luma plane in place: in JavaScript they cost
-// 1.7 ms CPU a 1080p frame, most of it the block average. What stays here is
-// per frame or per region: calibration, global changes, masks, labelling
-// and the boxes.
+// dilation, region labelling, background update) run in the crate
+// (native/src/motion.rs, the MotionGrid class), reading the luma plane in
+// place: in JavaScript they cost 1.7 ms CPU a 1080p frame, most of it the
+// block average. What stays here is per frame or per region: calibration,
+// global changes, masks and the boxes.
 
-import { ConnectedComponents } from './components.js'
 import { invalidOption, planeTooSmall } from './errors.js'
 import { nativeMotionGrid } from './native.js'
 import type { MotionGridFactory, MotionGridStages } from './native.js'
@@ -97,6 +96,8 @@ const HIST_BINS = 511 // signed differences -255..255
 // cheaper than float in the per-cell loops, and 8 fraction bits keep slow
 // background rates from stalling on rounding.
 const BG_SHIFT = 8
+/** Entries per region in MotionGrid.label's output: min x, min y, max x, max y, area, active cells. */
+export const REGION_FIELDS = 6
 
 export class MotionDetector {
   private readonly opts: MotionOptions
@@ -127,7 +128,8 @@ export class MotionDetector {
   private readonly hist = new Uint32Array(HIST_BINS)
   /** Out parameter of thresholdCells: [0] = cells that changed since the previous frame. */
   private readonly tally = new Int32Array(1)
-  private cc: ConnectedComponents | null = null
+  /** Region stats from MotionGrid.label: REGION_FIELDS entries per region. */
+  private regions = new Int32Array(0)
   private activeCells = 0
   private readonly boxArea: Float64Array
   private readonly result: MotionResult
@@ -244,7 +246,7 @@ export class MotionDetector {
     const dil = this.dil
     if (changed > 0) {
       grid.dilate(fg, this.fgRows, ignore, dil, this.dilRows)
-      this.collectBoxes(this.cc!.label(dil, fg, this.moving, this.dilRows, this.fgRows))
+      this.collectBoxes(grid.label(dil, fg, this.moving, this.dilRows, this.fgRows, this.regions))
     } else {
       dil.fill(0)
     }
@@ -252,17 +254,18 @@ export class MotionDetector {
     return r
   }
 
-  private collectBoxes(regions: number): void {
-    const cc = this.cc!
+  private collectBoxes(regionCount: number): void {
+    const regions = this.regions
     const r = this.result
     const boxes = r.boxes
     const cap = boxes.length
     const f = this.f
-    for (let k = 0; k < regions; k++) {
-      const area = cc.area[k]!
+    for (let k = 0; k < regionCount; k++) {
+      const at = k * REGION_FIELDS
+      const area = regions[at + 4]!
       // A region where nothing changed since the last frame is a ghost or a
       // stopped object, not movement: it is absorbed, not reported.
-      if (area < this.minAreaCells || cc.active[k] === 0) continue
+      if (area < this.minAreaCells || regions[at + 5] === 0) continue
       let slot = r.boxCount
       if (slot >= cap) {
         // Full: replace the smallest kept box if this one is larger.
@@ -274,10 +277,12 @@ export class MotionDetector {
         r.boxCount++
       }
       const b = boxes[slot]!
-      b.x = cc.minX[k]! * f
-      b.y = cc.minY[k]! * f
-      b.w = (cc.maxX[k]! - cc.minX[k]! + 1) * f
-      b.h = (cc.maxY[k]! - cc.minY[k]! + 1) * f
+      const minX = regions[at]!
+      const minY = regions[at + 1]!
+      b.x = minX * f
+      b.y = minY * f
+      b.w = (regions[at + 2]! - minX + 1) * f
+      b.h = (regions[at + 3]! - minY + 1) * f
       this.boxArea[slot] = area
     }
   }
@@ -319,7 +324,8 @@ export class MotionDetector {
     this.stuck = new Uint16Array(n)
     this.prev = new Uint8Array(n)
     this.moving = new Uint8Array(n)
-    this.cc = new ConnectedComponents(gw, gh)
+    // At most one region per provisional label, and at most one label per cell.
+    this.regions = new Int32Array((n + 1) * REGION_FIELDS)
     const minArea = this.opts.minArea ?? width * height * 0.0005
     this.minAreaCells = Math.max(1, Math.ceil(minArea / (f * f)))
     this.rasterizeMasks()

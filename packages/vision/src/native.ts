@@ -10,7 +10,7 @@ import type { HeartNative } from '@heart/kernel'
 import type { FrameView } from './types.js'
 
 /** The movement detector's per-cell stages for one frame geometry (native/src/motion.rs). */
-export type MotionGridStages = Pick<InstanceType<HeartNative['MotionGrid']>, 'reduce' | 'compare' | 'dilate' | 'learn'>
+export type MotionGridStages = Pick<InstanceType<HeartNative['MotionGrid']>, 'reduce' | 'compare' | 'dilate' | 'label' | 'learn'>
 /** Builds the stages for a frame size, block factor, sampling mode and filter radii. */
 export type MotionGridFactory = (frameWidth: number, frameHeight: number, factor: number, sample: boolean, blurRadius: number, dilateRadius: number) => MotionGridStages
 

@@ -38,6 +38,7 @@ interface Buffers {
   tally: Int32Array
   dil: Uint8Array
   dilRows: Uint8Array
+  regions: Int32Array
   stuck: Uint16Array
 }
 
@@ -53,6 +54,7 @@ function buffers(n: number, gh: number): Buffers {
     tally: new Int32Array(1),
     dil: new Uint8Array(n),
     dilRows: new Uint8Array(gh),
+    regions: new Int32Array((n + 1) * 6),
     stuck: new Uint16Array(n),
   }
 }
@@ -68,7 +70,10 @@ t.test('each stage gives the same bytes as the JavaScript reference', async (t) 
     { w: 64, h: 40, f: 1, sample: false, blur: 1, dil: 2 },
     // A grid narrower than the filter windows: every cell is an edge cell.
     { w: 24, h: 12, f: 8, sample: false, blur: 3, dil: 4 },
-  ]
+    // Sparse changes (a high threshold), so the labelling has many regions to join and keep apart.
+    { w: 640, h: 360, f: 2, sample: false, blur: 0, dil: 0, thr: 150 },
+    { w: 960, h: 540, f: 3, sample: false, blur: 0, dil: 1, thr: 170 },
+  ] as { w: number; h: number; f: number; sample: boolean; blur: number; dil: number; thr?: number }[]
   for (const c of cases) {
     const stride = c.w + 13
     const offset = 9
@@ -85,8 +90,9 @@ t.test('each stage gives the same bytes as the JavaScript reference', async (t) 
     const bg = Int32Array.from({ length: n }, () => ((rand() * 300 - 20) * 256) | 0)
     const prev = Uint8Array.from({ length: n }, () => (rand() * 256) | 0)
     const stuck = Uint16Array.from({ length: n }, () => (rand() * 16) | 0)
-    const name = `${c.w}x${c.h} f${c.f}${c.sample ? ' sample' : ''} blur ${c.blur} dilate ${c.dil}`
+    const name = `${c.w}x${c.h} f${c.f}${c.sample ? ' sample' : ''} blur ${c.blur} dilate ${c.dil} threshold ${c.thr ?? 25}`
     const changed: number[] = []
+    const regions: number[] = []
     for (let k = 0; k < 2; k++) {
       const g = grids[k]!
       const b = bufs[k]!
@@ -94,12 +100,14 @@ t.test('each stage gives the same bytes as the JavaScript reference', async (t) 
       b.prev.set(prev)
       b.stuck.set(stuck)
       g.reduce(plane, offset, stride, b.cur)
-      changed.push(g.compare(b.cur, b.bg, b.prev, ignore, 25, b.fg, b.moving, b.hist, b.fgRows, b.tally))
+      changed.push(g.compare(b.cur, b.bg, b.prev, ignore, c.thr ?? 25, b.fg, b.moving, b.hist, b.fgRows, b.tally))
       g.dilate(b.fg, b.fgRows, ignore, b.dil, b.dilRows)
+      regions.push(g.label(b.dil, b.fg, b.moving, b.dilRows, b.fgRows, b.regions))
       g.learn(b.cur, b.bg, b.fg, b.dil, b.moving, b.stuck, 0.05, 0.0025, 15, -3)
     }
     t.equal(changed[0], changed[1], `${name}: changed cells`)
     t.ok(changed[0]! > 0, `${name}: some cells changed`)
+    t.equal(regions[0], regions[1], `${name}: regions (${regions[0]})`)
     for (const key of Object.keys(bufs[0]!) as (keyof Buffers)[]) {
       t.equal(firstDifference(bufs[0]![key], bufs[1]![key]), null, `${name}: ${key}`)
     }

@@ -3,7 +3,9 @@
 // kept as the reference the native stages are compared with, cell for cell
 // (motion-grid.test.ts). Not used by heart itself.
 
+import { REGION_FIELDS } from '../../src/motion.js'
 import type { MotionGridFactory, MotionGridStages } from '../../src/native.js'
+import { ConnectedComponents } from './components.js'
 import { downscaleAverage, downscaleSample } from './downscale.js'
 import { boxBlur, dilate } from './filters.js'
 
@@ -22,6 +24,7 @@ class JsMotionGrid implements MotionGridStages {
   private readonly small: Uint8Array
   private readonly blurTmp: Uint16Array
   private readonly dilTmp: Uint8Array
+  private readonly cc: ConnectedComponents
 
   constructor(
     frameWidth: number,
@@ -40,6 +43,7 @@ class JsMotionGrid implements MotionGridStages {
     this.small = new Uint8Array(n)
     this.blurTmp = new Uint16Array(n)
     this.dilTmp = new Uint8Array(n)
+    this.cc = new ConnectedComponents(this.gw, this.gh)
   }
 
   reduce(src: Uint8Array, offset: number, stride: number, cur: Uint8Array): void {
@@ -96,6 +100,15 @@ class JsMotionGrid implements MotionGridStages {
   dilate(fg: Uint8Array, fgRows: Int32Array, ignore: Uint8Array, dil: Uint8Array, dilRows: Uint8Array): void {
     dilate(fg, this.gw, this.gh, this.dilateRadius, this.dilTmp, this.colAcc, dil, fgRows, dilRows)
     for (let i = 0, n = this.gw * this.gh; i < n; i++) if (ignore[i] !== 0) dil[i] = 0
+  }
+
+  label(connect: Uint8Array, weight: Uint8Array, active: Uint8Array, connectRows: Uint8Array, weightRows: Int32Array, regions: Int32Array): number {
+    const cc = this.cc
+    const count = cc.label(connect, weight, active, connectRows, weightRows)
+    for (let k = 0; k < count; k++) {
+      regions.set([cc.minX[k]!, cc.minY[k]!, cc.maxX[k]!, cc.maxY[k]!, cc.area[k]!, cc.active[k]!], k * REGION_FIELDS)
+    }
+    return count
   }
 
   learn(cur: Uint8Array, bg: Int32Array, fg: Uint8Array, dil: Uint8Array, moving: Uint8Array, stuck: Uint16Array, rate: number, fgRate: number, absorb: number, shift: number): void {
