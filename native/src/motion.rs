@@ -544,32 +544,31 @@ fn sample_blocks(src: &[u8], offset: usize, stride: usize, f: usize, w: usize, h
 /// out[x] = sum of row[x - r ..= x + r], indices clamped to the row.
 #[inline(always)]
 fn window_sum(row: &[u8], out: &mut [u16], r: usize) {
-  let w = row.len();
-  let at = |x: isize| row[x.clamp(0, w as isize - 1) as usize] as u16;
-  let edge = |x: usize| (-(r as isize)..=(r as isize)).map(|k| at(x as isize + k)).sum::<u16>();
-  if w <= 2 * r {
-    for (x, o) in out.iter_mut().enumerate() {
-      *o = edge(x);
-    }
-    return;
-  }
-  // The interior needs no clamping: one pass per tap, each a plain SIMD add.
-  let inner = &mut out[r..w - r];
-  inner.fill(0);
-  for k in 0..=2 * r {
-    for (o, &v) in inner.iter_mut().zip(&row[k..]) {
-      *o += v as u16;
-    }
-  }
-  for x in (0..r).chain(w - r..w) {
-    out[x] = edge(x);
-  }
+  let last = row.len() as isize - 1;
+  let edge =
+    |x: usize| (-(r as isize)..=(r as isize)).map(|k| row[(x as isize + k).clamp(0, last) as usize] as u16).sum();
+  sliding(row, out, r, |s, v| s + v as u16, edge);
 }
 
 /// out[x] = max of row[x - r ..= x + r] (an OR on 0/1 cells), clipped to the row.
 fn window_max(row: &[u8], out: &mut [u8], r: usize) {
+  let last = row.len() - 1;
+  let edge = |x: usize| row[x.saturating_sub(r)..=(x + r).min(last)].iter().fold(0, |a, &v| a | v);
+  sliding(row, out, r, |a, v| a | v, edge);
+}
+
+/// out[x] = row[x - r ..= x + r] folded with `add`; `edge(x)` gives the
+/// cells within r of an end, where the window needs clamping. The interior
+/// needs none: one pass per tap over the whole row, each a plain SIMD op.
+#[inline(always)]
+fn sliding<T: Copy + Default>(
+  row: &[u8],
+  out: &mut [T],
+  r: usize,
+  add: impl Fn(T, u8) -> T,
+  edge: impl Fn(usize) -> T,
+) {
   let w = row.len();
-  let edge = |x: usize| row[x.saturating_sub(r)..=(x + r).min(w - 1)].iter().fold(0, |a, &v| a | v);
   if w <= 2 * r {
     for (x, o) in out.iter_mut().enumerate() {
       *o = edge(x);
@@ -577,10 +576,10 @@ fn window_max(row: &[u8], out: &mut [u8], r: usize) {
     return;
   }
   let inner = &mut out[r..w - r];
-  inner.fill(0);
+  inner.fill(T::default());
   for k in 0..=2 * r {
     for (o, &v) in inner.iter_mut().zip(&row[k..]) {
-      *o |= v;
+      *o = add(*o, v);
     }
   }
   for x in (0..r).chain(w - r..w) {
