@@ -32,4 +32,4 @@ function loadBinding() {
 
 const binding = loadBinding()
 
-export const { Source, encodeJpeg, i2cWrite, i2cWriteRead, monotonicNs, NativeErrorCode, probe, scaleInto } = binding
+export const { MotionGrid, Source, encodeJpeg, i2cWrite, i2cWriteRead, monotonicNs, NativeErrorCode, probe, scaleInto } = binding

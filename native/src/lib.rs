@@ -1,6 +1,7 @@
 #![deny(clippy::all)]
 //! heart's native crate: FFmpeg demux / decode / convert straight into ring
-//! slots, the monotonic clock, JPEG encoding and I2C transfers.
+//! slots, the monotonic clock, JPEG encoding, I2C transfers and the movement
+//! detector's per-cell stages.
 
 mod clock;
 mod codec;
@@ -13,6 +14,7 @@ mod js;
 mod layout;
 mod malloc;
 mod media;
+mod motion;
 mod source;
 mod spec;
 mod testsrc;
@@ -20,4 +22,5 @@ mod testsrc;
 pub use clock::monotonic_ns;
 pub use i2c::{i2c_write, i2c_write_read};
 pub use image::{encode_jpeg, scale_into};
+pub use motion::MotionGrid;
 pub use source::{probe, Source};

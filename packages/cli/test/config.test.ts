@@ -89,7 +89,7 @@ t.test('values inside a section and inside a kind\'s options are checked in the 
   t.throws(() => loadHeartConfig(join(dir, 'heart.yaml')), {
     code: 'CONFIG_INVALID',
     message:
-      /^(?=[^]*camera\.pixFmt: got "yuv444p", allowed: yuv420p)(?=[^]*camera\.stallTimeoutMs: got 0)(?=[^]*camera\.expect\.maxSize: got "1x1")(?=[^]*thermal\.hz: got 99)(?=[^]*thermal\.address: got 200, expected a 7-bit address)(?=[^]*telemetry\.otlp\.endpoint: got collector:\/\/)(?=[^]*consumers\[0\]\.options: quality = 0 is not valid)(?=[^]*consumers\[1\]\.options\.scaler: got "gpu", allowed: auto \| native \| js)(?=[^]*consumers\[1\]\.options\.inputWidth: got 3)/,
+      /^(?=[^]*camera\.pixFmt: got "yuv444p", allowed: yuv420p)(?=[^]*camera\.stallTimeoutMs: got 0)(?=[^]*camera\.expect\.maxSize: got "1x1")(?=[^]*thermal\.hz: got 99)(?=[^]*thermal\.address: got 200, expected a 7-bit address)(?=[^]*telemetry\.otlp\.endpoint: got collector:\/\/)(?=[^]*consumers\[0\]\.options: quality = 0 is not valid)(?=[^]*consumers\[1\]\.options\.scaler: unknown setting)(?=[^]*consumers\[1\]\.options\.inputWidth: got 3)/,
   })
 })
 

@@ -50,8 +50,6 @@ const detectorSchema = checkedBy(
   tidy,
 )
 
-const scalerWords = ['auto', 'native', 'js'] as const
-
 /** Options of a `motion` consumer (docs/vision.md). */
 export const motionOptionsSchema = z.preprocess(
   (v) => (v === null || v === undefined ? {} : v),
@@ -64,8 +62,6 @@ export const motionOptionsSchema = z.preprocess(
         .number({ error: (iss) => `got ${show(iss.input)}, expected an integer from 16 to 8192 (pixels)` })
         .refine((v) => Number.isInteger(v) && v >= 16 && v <= 8192, { error: (iss) => `got ${show(iss.input)}, expected an integer from 16 to 8192 (pixels)` }) as z.ZodType<number>,
     ),
-    /** auto (time both, keep the faster), native (swscale) or js (block average). Default auto. */
-    scaler: optional(z.enum(scalerWords, { error: (iss) => `got ${show(iss.input)}, allowed: ${scalerWords.join(' | ')}` }) as z.ZodType<(typeof scalerWords)[number]>),
   }),
 ) as unknown as z.ZodType<MotionWorkerOptions>
 

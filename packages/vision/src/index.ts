@@ -1,6 +1,5 @@
 export { MotionDetector } from './motion.js'
 export type { MotionOptions, MotionResult } from './motion.js'
-export { ConnectedComponents } from './components.js'
 export { DetectionClient } from './detection-client.js'
 export type { DetectionClientOptions, DetectionClientStats, DetectionFrame, DetectionResult, SkipReason, SubmitOutcome } from './detection-client.js'
 export { DeepStackProtocol } from './deepstack.js'

@@ -3,11 +3,17 @@
 // minimum area. Pure computation (no threads, no I/O) so it can be tested on
 // generated frames and benchmarked on its own; motion-worker.ts feeds it
 // frames from the ring.
+//
+// The stages that touch every pixel or cell (downscale, blur, difference,
+// dilation, region labelling, background update) run in the crate
+// (native/src/motion.rs, the MotionGrid class), reading the luma plane in
+// place: in JavaScript they cost 1.7 ms CPU a 1080p frame, most of it the
+// block average. What stays here is per frame or per region: calibration,
+// global changes, masks and the boxes.
 
-import { ConnectedComponents } from './components.js'
-import { downscaleAverage, downscaleSample } from './downscale.js'
 import { invalidOption, planeTooSmall } from './errors.js'
-import { boxBlur, dilate } from './filters.js'
+import { nativeMotionGrid } from './native.js'
+import type { MotionGridFactory, MotionGridStages } from './native.js'
 import type { Box } from './types.js'
 
 export interface MotionOptions {
@@ -90,7 +96,8 @@ const HIST_BINS = 511 // signed differences -255..255
 // cheaper than float in the per-cell loops, and 8 fraction bits keep slow
 // background rates from stalling on rounding.
 const BG_SHIFT = 8
-const BG_HALF = 1 << (BG_SHIFT - 1)
+/** Entries per region in MotionGrid.label's output: min x, min y, max x, max y, area, active cells. */
+export const REGION_FIELDS = 6
 
 export class MotionDetector {
   private readonly opts: MotionOptions
@@ -104,17 +111,15 @@ export class MotionDetector {
   private calibrationLeft = 0
   private seeded = false
 
+  private readonly makeGrid: MotionGridFactory
+  private stages: MotionGridStages | null = null
+
   // Working storage, sized once per frame size.
-  private rowAcc = new Uint32Array(0)
-  private colAcc = new Uint32Array(0)
   private fgRows = new Int32Array(0)
   private dilRows = new Uint8Array(0)
-  private small = new Uint8Array(0)
-  private blurTmp = new Uint16Array(0)
   private cur = new Uint8Array(0)
   private bg = new Int32Array(0)
   private fg = new Uint8Array(0)
-  private dilTmp = new Uint8Array(0)
   private dil = new Uint8Array(0)
   private ignore = new Uint8Array(0)
   private stuck = new Uint16Array(0)
@@ -123,13 +128,19 @@ export class MotionDetector {
   private readonly hist = new Uint32Array(HIST_BINS)
   /** Out parameter of thresholdCells: [0] = cells that changed since the previous frame. */
   private readonly tally = new Int32Array(1)
-  private cc: ConnectedComponents | null = null
+  /** Region stats from MotionGrid.label: REGION_FIELDS entries per region. */
+  private regions = new Int32Array(0)
   private activeCells = 0
   private readonly boxArea: Float64Array
   private readonly result: MotionResult
 
-  constructor(options: MotionOptions = {}) {
+  /**
+   * `makeGrid` builds the per-cell stages for a frame geometry: the crate's
+   * MotionGrid, unless a test passes another implementation to compare.
+   */
+  constructor(options: MotionOptions = {}, makeGrid: MotionGridFactory = nativeMotionGrid) {
     validate(options)
+    this.makeGrid = makeGrid
     this.opts = { ...options }
     this.masks = (options.masks ?? []).map((m) => ({ ...m }))
     const maxBoxes = options.maxBoxes ?? 32
@@ -172,20 +183,9 @@ export class MotionDetector {
     }
     if (width !== this.frameW || height !== this.frameH) this.allocate(width, height)
 
-    const { f, gw, gh } = this
-    const n = gw * gh
-    const blur = this.opts.blurRadius ?? 1
-    if (f === 1) {
-      // Nothing to reduce: blur straight from the plane.
-      boxBlur(data, gw, gh, blur, this.blurTmp, this.colAcc, this.cur, offset, stride)
-    } else {
-      if ((this.opts.downscaleMode ?? 'average') === 'sample') {
-        downscaleSample(data, offset, stride, f, gw, gh, this.small)
-      } else {
-        downscaleAverage(data, offset, stride, f, gw, gh, this.rowAcc, this.small)
-      }
-      boxBlur(this.small, gw, gh, blur, this.blurTmp, this.colAcc, this.cur)
-    }
+    const n = this.gw * this.gh
+    const grid = this.stages!
+    grid.reduce(data, offset, stride, this.cur)
 
     const r = this.result
     r.boxCount = 0
@@ -211,9 +211,8 @@ export class MotionDetector {
     const fg = this.fg
     const ignore = this.ignore
     const hist = this.hist
-    hist.fill(0)
     // Integer threshold: for integer differences, |d| > floor(t) is |d| > t.
-    const changed = thresholdCells(cur, this.bg, this.prev, ignore, Math.floor(thr), gw, gh, fg, this.moving, hist, this.fgRows, this.tally)
+    const changed = grid.compare(cur, bg, this.prev, ignore, Math.floor(thr), fg, this.moving, hist, this.fgRows, this.tally)
     const active = this.activeCells
     r.changedFraction = active > 0 ? changed / active : 0
     r.movingFraction = active > 0 ? this.tally[0]! / active : 0
@@ -246,9 +245,8 @@ export class MotionDetector {
 
     const dil = this.dil
     if (changed > 0) {
-      dilate(fg, gw, gh, this.opts.dilateRadius ?? 2, this.dilTmp, this.colAcc, dil, this.fgRows, this.dilRows)
-      if (this.activeCells < n) for (let i = 0; i < n; i++) if (ignore[i] !== 0) dil[i] = 0
-      this.collectBoxes(this.cc!.label(dil, fg, this.moving, this.dilRows, this.fgRows))
+      grid.dilate(fg, this.fgRows, ignore, dil, this.dilRows)
+      this.collectBoxes(grid.label(dil, fg, this.moving, this.dilRows, this.fgRows, this.regions))
     } else {
       dil.fill(0)
     }
@@ -256,17 +254,18 @@ export class MotionDetector {
     return r
   }
 
-  private collectBoxes(regions: number): void {
-    const cc = this.cc!
+  private collectBoxes(regionCount: number): void {
+    const regions = this.regions
     const r = this.result
     const boxes = r.boxes
     const cap = boxes.length
     const f = this.f
-    for (let k = 0; k < regions; k++) {
-      const area = cc.area[k]!
+    for (let k = 0; k < regionCount; k++) {
+      const at = k * REGION_FIELDS
+      const area = regions[at + 4]!
       // A region where nothing changed since the last frame is a ghost or a
       // stopped object, not movement: it is absorbed, not reported.
-      if (area < this.minAreaCells || cc.active[k] === 0) continue
+      if (area < this.minAreaCells || regions[at + 5] === 0) continue
       let slot = r.boxCount
       if (slot >= cap) {
         // Full: replace the smallest kept box if this one is larger.
@@ -278,10 +277,12 @@ export class MotionDetector {
         r.boxCount++
       }
       const b = boxes[slot]!
-      b.x = cc.minX[k]! * f
-      b.y = cc.minY[k]! * f
-      b.w = (cc.maxX[k]! - cc.minX[k]! + 1) * f
-      b.h = (cc.maxY[k]! - cc.minY[k]! + 1) * f
+      const minX = regions[at]!
+      const minY = regions[at + 1]!
+      b.x = minX * f
+      b.y = minY * f
+      b.w = (regions[at + 2]! - minX + 1) * f
+      b.h = (regions[at + 3]! - minY + 1) * f
       this.boxArea[slot] = area
     }
   }
@@ -295,29 +296,10 @@ export class MotionDetector {
    * change and forces a recalibration.
    */
   private updateBackground(shift: number): void {
-    const n = this.gw * this.gh
-    const { cur, bg, fg, dil, stuck } = this
     const rate = this.opts.backgroundRate ?? 0.05
     const fgRate = this.opts.foregroundRate ?? rate / 20
-    const absorb = this.opts.absorbFrames ?? 15
-    const moving = this.moving
-    const s = this.opts.followGlobalShift === false ? 0 : shift * (1 << BG_SHIFT)
-    for (let i = 0; i < n; i++) {
-      const c = cur[i]! << BG_SHIFT
-      const b = bg[i]! + s
-      if (dil[i] === 0) {
-        stuck[i] = 0
-        bg[i] = b + (((c - b) * rate) | 0)
-        continue
-      }
-      if (moving[i] !== 0 || fg[i] === 0) stuck[i] = 0
-      else if (++stuck[i]! >= absorb) {
-        stuck[i] = 0
-        bg[i] = c
-        continue
-      }
-      bg[i] = b + (((c - b) * fgRate) | 0)
-    }
+    const followed = this.opts.followGlobalShift === false ? 0 : shift
+    this.stages!.learn(this.cur, this.bg, this.fg, this.dil, this.moving, this.stuck, rate, fgRate, this.opts.absorbFrames ?? 15, followed)
   }
 
   private allocate(width: number, height: number): void {
@@ -331,22 +313,19 @@ export class MotionDetector {
     this.gw = gw
     this.gh = gh
     const n = gw * gh
-    this.rowAcc = new Uint32Array(gw)
-    this.colAcc = new Uint32Array(gw)
+    this.stages = this.makeGrid(width, height, f, this.opts.downscaleMode === 'sample', this.opts.blurRadius ?? 1, this.opts.dilateRadius ?? 2)
     this.fgRows = new Int32Array(gh)
     this.dilRows = new Uint8Array(gh)
-    this.small = new Uint8Array(n)
-    this.blurTmp = new Uint16Array(n)
     this.cur = new Uint8Array(n)
     this.bg = new Int32Array(n)
     this.fg = new Uint8Array(n)
-    this.dilTmp = new Uint8Array(n)
     this.dil = new Uint8Array(n)
     this.ignore = new Uint8Array(n)
     this.stuck = new Uint16Array(n)
     this.prev = new Uint8Array(n)
     this.moving = new Uint8Array(n)
-    this.cc = new ConnectedComponents(gw, gh)
+    // At most one region per provisional label, and at most one label per cell.
+    this.regions = new Int32Array((n + 1) * REGION_FIELDS)
     const minArea = this.opts.minArea ?? width * height * 0.0005
     this.minAreaCells = Math.max(1, Math.ceil(minArea / (f * f)))
     this.rasterizeMasks()
@@ -371,54 +350,6 @@ export class MotionDetector {
     for (let i = 0; i < gw * gh; i++) if (ignore[i] === 0) active++
     this.activeCells = active
   }
-}
-
-/**
- * Marks cells that differ from the background (fg) and from the previous
- * frame (moving), histograms the signed difference and rolls `prev` forward.
- * A free function over typed arrays so V8 keeps it monomorphic and fast.
- * Returns the number of changed cells; tally[0] gets the number of moving cells.
- */
-function thresholdCells(
-  cur: Uint8Array,
-  bg: Int32Array,
-  prev: Uint8Array,
-  ignore: Uint8Array,
-  thr: number,
-  w: number,
-  h: number,
-  fg: Uint8Array,
-  moving: Uint8Array,
-  hist: Uint32Array,
-  fgRows: Int32Array,
-  tally: Int32Array,
-): number {
-  let changed = 0
-  let movingCount = 0
-  // Branch-free: noise makes the threshold outcome unpredictable and
-  // mispredicted branches dominated this loop. ((t - v) | (v + t)) >>> 31 is
-  // 1 exactly when v > t or v < -t (t a non-negative integer).
-  for (let y = 0, i = 0; y < h; y++) {
-    let rowChanged = 0
-    for (let x = 0; x < w; x++, i++) {
-      const c = cur[i]!
-      const keep = ignore[i]! ^ 1
-      const m = c - prev[i]!
-      const mv = (((thr - m) | (m + thr)) >>> 31) & keep
-      moving[i] = mv
-      movingCount += mv
-      prev[i] = c
-      const d = ((c << BG_SHIFT) - bg[i]! + BG_HALF) >> BG_SHIFT
-      hist[d + 255] += keep
-      const f = (((thr - d) | (d + thr)) >>> 31) & keep
-      fg[i] = f
-      rowChanged += f
-    }
-    fgRows[y] = rowChanged
-    changed += rowChanged
-  }
-  tally[0] = movingCount
-  return changed
 }
 
 function medianShift(hist: Uint32Array, total: number): number {

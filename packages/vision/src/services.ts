@@ -17,16 +17,10 @@ export interface MotionWorkerOptions {
   detector?: MotionOptions
   /**
    * Width the frame is reduced to before detection (downsampling in space).
-   * Default 320. The detector block-averages by round(frame width /
-   * inputWidth) in JS, or swscale scales the slot natively to that width.
+   * Default 320. The detector block-averages the slot's luma plane in place
+   * by round(frame width / inputWidth).
    */
   inputWidth?: number
-  /**
-   * 'auto' (default): time both on the first frames and keep the faster
-   * (logged as "motion scaler chosen"). 'native': swscale from the slot
-   * (falls back to 'js' without the addon). 'js': the block average.
-   */
-  scaler?: 'auto' | 'native' | 'js'
 }
 
 export interface DetectionWorkerOptions {

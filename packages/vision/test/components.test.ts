@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ConnectedComponents } from '../src/components.js'
+import { ConnectedComponents } from './js-grid/components.js'
 
 /** Reference: flood fill with 8-connectivity, regions as sorted "minX,minY,maxX,maxY,area" strings. */
 function floodRegions(grid: Uint8Array, w: number, h: number): string[] {

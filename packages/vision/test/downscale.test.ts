@@ -1,6 +1,6 @@
 import t from 'tap'
-import { downscaleAverage, downscaleSample } from '../src/downscale.js'
-import { boxBlur, dilate } from '../src/filters.js'
+import { downscaleAverage, downscaleSample } from './js-grid/downscale.js'
+import { boxBlur, dilate } from './js-grid/filters.js'
 
 function reference(src: Uint8Array, offset: number, stride: number, f: number, gw: number, gh: number): Uint8Array {
   const out = new Uint8Array(gw * gh)
