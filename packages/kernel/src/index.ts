@@ -13,7 +13,7 @@ export type { ConsumerProgressBlock, StallVerdict, ThreadCpuReader } from './wat
 export { serveWorker, setWorkerLogFields } from './service.js'
 export type { ServiceContext } from './service.js'
 export { YIELD_EVERY_MS, serveConsumer } from './consumer-service.js'
-export type { ConsumerServiceConfig, FrameHandler } from './consumer-service.js'
+export type { ConsumerServiceConfig, FrameDemand, FrameHandler } from './consumer-service.js'
 export { HealthAggregator, consumerHealth, markNotGreen, mb, residentBytes } from './health.js'
 export type { CameraHealth, ConsumerHealth, ConsumerServiceHealth, HealthReport, HealthSources, HealthStatus, HealthThresholds, ThermalHealth, WorkerHealth } from './health.js'
 export { kernelConfigShape, consumerConfigSchema, consumerListSchema, consumerListSchemaFor, MAX_CONSUMERS, parseConfig, readConfigFile } from './config.js'

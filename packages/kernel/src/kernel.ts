@@ -271,7 +271,10 @@ export class Kernel {
     const report = this.health.report()
     for (const [name, past] of this.pastBooks) {
       const live = report.consumers[name]
-      report.consumers[name] = live ? addBooks(live, past) : { ...past, lag: 0, state: 'gone' }
+      // Out of the ring with its worker still running: a consumer working on
+      // demand that nobody wants now (the encoder with no viewer), not a lost one.
+      const idle = report.workers[name]?.state === 'running'
+      report.consumers[name] = live ? addBooks(live, past) : { ...past, lag: 0, state: idle ? 'idle' : 'gone' }
     }
     for (const [name, source] of this.serviceHealth) {
       const consumer = report.consumers[name]
