@@ -146,6 +146,8 @@ export class Kernel {
         ring: () => (this.primaryRing ? (this.rings.get(this.primaryRing)?.ring ?? null) : null),
         thermal: () => this.thermalHealth?.() ?? null,
         loop: () => this.loop.stats(),
+        loopWholeRun: () => this.loop.totals(),
+        loopWindowS: this.loop.windowSeconds,
         workers: () => this.supervisor.statuses(),
         events: () => ({ queued: this.events.length, dropped: this.events.dropped }),
       },
