@@ -20,6 +20,8 @@ export interface KernelOptions {
     restartMaxMs?: number
     stopTimeoutMs?: number
     workerNice?: number
+    /** Stagger first worker starts this far apart after each has loaded (SupervisorOptions.startSpacingMs); default 0: at once. */
+    startSpacingMs?: number
     /** Default watchdog time of every consumer (DEFAULT_STALL_MS). */
     stallMs?: number
     /** Default resourceLimits of every worker. */
@@ -138,7 +140,7 @@ export class Kernel {
         },
       },
       this.logger,
-      { workerNice: options.supervisor?.workerNice ?? 0, resourceLimits: options.supervisor?.resourceLimits },
+      { workerNice: options.supervisor?.workerNice ?? 0, resourceLimits: options.supervisor?.resourceLimits, startSpacingMs: options.supervisor?.startSpacingMs ?? 0 },
     )
     this.health = new HealthAggregator(
       {
