@@ -10,6 +10,7 @@ const report = {
   consumers: { motion: { delivered: 10, dropped: { motion_slow: 2, stale: 1 }, skipped: { rate_limited: 7 }, lag: 0, state: 'active', published: 13 } },
   thermal: { frames_per_s: 10, lost_total: 0, loss_ratio: 0.01 },
   loop: { tick_ms_p50: 5.01, tick_ms_p99: 5.6, tick_ms_max: 7.2, late_ticks: 0, work_ms_p99: 0.1, lateness_ms_p99: 0.6 },
+  loop_whole_run: { tick_ms_p50: 5.01, tick_ms_p99: 9.1, tick_ms_max: 40, late_ticks: 3, work_ms_p99: 0.1, lateness_ms_p99: 4.1 },
   workers: {},
   events: { queued: 0, dropped: 0 },
   memory: { rss_mb: 351.62, main_heap_used_mb: 20, main_heap_total_mb: 30, array_buffers_mb: 80 },

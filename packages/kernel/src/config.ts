@@ -62,6 +62,8 @@ export const kernelConfigShape = {
     stopTimeoutMs: integer({ min: 100, max: 60_000, default: 2000 }),
     /** Worker threads run this much nicer than the main thread (Linux; 0 = same). */
     workerNice: integer({ min: 0, max: 19, default: 5 }),
+    /** Worker threads start one after another, this many ms after the one before has loaded (0 = all at once). */
+    startSpacingMs: integer({ min: 0, max: 10_000, default: 200 }),
     /** A consumer with frames queued that finishes none for this long is terminated and restarted (reason `stalled`). */
     stallMs: integer({ min: 100, max: 3_600_000, default: DEFAULT_STALL_MS }),
     /** Heap limits of every worker; one that exceeds them is restarted (reason `out_of_memory`). */

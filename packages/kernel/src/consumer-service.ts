@@ -31,6 +31,23 @@ export interface FrameHandler {
   onFrame(frame: FrameLease, consumer: RingConsumer): void | Promise<void>
   /** Called once when the service stops. */
   onStop?(): void | Promise<void>
+  /** Present: the consumer is in the ring only while someone wants its work (see FrameDemand). */
+  demand?: FrameDemand
+}
+
+/**
+ * Work on demand (the live-view encoder with no viewer): while `wanted()` is
+ * false the service leaves the ring and sleeps in `waitWanted`, so it takes
+ * no frames and costs no CPU, and the ring counts nothing against it (a
+ * consumer that stayed joined without taking frames would be counted as
+ * `<name>_slow` drops, which would be a lie). Its books stay in /health as
+ * those of an idle consumer; it joins again when wanted and starts at the
+ * newest frame.
+ */
+export interface FrameDemand {
+  wanted(): boolean
+  /** Resolves once wanted() may have turned true, or after timeoutMs (the event loop turns meanwhile). */
+  waitWanted(timeoutMs: number): Promise<void>
 }
 
 /**
@@ -50,17 +67,62 @@ export function serveConsumer<A>(setup: (ctx: ServiceContext<ConsumerServiceConf
     const turns = progress ? setInterval(() => progress.turn(), TURN_STAMP_MS) : null
     turns?.unref()
     const handler = await setup(ctx)
-    const consumer = ring.consumer(ctx.name, ctx.config.consumer)
-    // The watchdog judges this life from its first full event-loop turn after
-    // joining: a thread still finishing its start-up (a slow, loaded box) is
-    // not a stuck consumer.
-    await nextTurn(progress)
-    progress?.joined(consumer.index)
+    const demand = handler.demand ?? null
+    let consumer: RingConsumer | null = null
+    let hasLeft = false
+    const join = async (): Promise<RingConsumer> => {
+      const joinedConsumer = await joinRing(ring, ctx.name, ctx.config.consumer, hasLeft)
+      // The watchdog judges this life from its first full event-loop turn after
+      // joining: a thread still finishing its start-up (a slow, loaded box) is
+      // not a stuck consumer.
+      await nextTurn(progress)
+      progress?.joined(joinedConsumer.index)
+      return joinedConsumer
+    }
+    if (!demand || demand.wanted()) consumer = await join()
     const latency = publishToConsume(ctx.config, ctx.shared)
     const tracing = startWorkerTracing(ctx.config.tracing, ctx.shared, ctx.name, ctx.log)
+    const deliver = async (frame: FrameLease, from: RingConsumer): Promise<void> => {
+      const acquiredNs = process.hrtime.bigint()
+      latency?.record(Number(acquiredNs - frame.publishTsNs) / 1e6)
+      // null for unsampled frames (one atomic load); the span covers the handler's work.
+      const span = tracing?.consume(frame.seq, frame.publishTsNs, acquiredNs) ?? null
+      if (span) setWorkerLogFields({ trace_id: span.traceId, span_id: span.spanId })
+      try {
+        await handler.onFrame(frame, from)
+      } finally {
+        span?.end()
+        if (span) setWorkerLogFields(null)
+        // The handler may have released or discarded it already.
+        if (from.leaseCount > 0) {
+          try {
+            from.release(frame)
+          } catch {
+            // already given back by the handler
+          }
+        }
+        progress?.frame()
+      }
+    }
     let lastTurnMs = performance.now()
     try {
       while (!ctx.signal.aborted) {
+        if (demand && !demand.wanted()) {
+          if (consumer) {
+            // Nobody wants frames: finish what is queued (so the ring does not
+            // count it as reclaimed), then leave, so nothing more is queued or
+            // counted for us.
+            for (let frame = consumer.tryAcquire(); frame; frame = consumer.tryAcquire()) await deliver(frame, consumer)
+            consumer.leave()
+            hasLeft = true
+            consumer = null
+            progress?.joined(-1)
+          }
+          await demand.waitWanted(100)
+          lastTurnMs = performance.now()
+          continue
+        }
+        consumer ??= await join()
         if (performance.now() - lastTurnMs >= YIELD_EVERY_MS) {
           await nextTurn(progress)
           lastTurnMs = performance.now()
@@ -71,34 +133,38 @@ export function serveConsumer<A>(setup: (ctx: ServiceContext<ConsumerServiceConf
           lastTurnMs = performance.now()
           continue
         }
-        const acquiredNs = process.hrtime.bigint()
-        latency?.record(Number(acquiredNs - frame.publishTsNs) / 1e6)
-        // null for unsampled frames (one atomic load); the span covers the handler's work.
-        const span = tracing?.consume(frame.seq, frame.publishTsNs, acquiredNs) ?? null
-        if (span) setWorkerLogFields({ trace_id: span.traceId, span_id: span.spanId })
-        try {
-          await handler.onFrame(frame, consumer)
-        } finally {
-          span?.end()
-          if (span) setWorkerLogFields(null)
-          // The handler may have released or discarded it already.
-          if (consumer.leaseCount > 0) {
-            try {
-              consumer.release(frame)
-            } catch {
-              // already given back by the handler
-            }
-          }
-          progress?.frame()
-        }
+        await deliver(frame, consumer)
       }
     } finally {
       if (turns) clearInterval(turns)
-      consumer.leave()
+      consumer?.leave()
       await handler.onStop?.()
       await tracing?.shutdown()
     }
   })
+}
+
+/** How long a consumer working on demand retries joining again while its last place is still being reclaimed. */
+const REJOIN_PATIENCE_MS = 2000
+const REJOIN_RETRY_MS = 10
+
+/**
+ * Joins the ring. After a leave, the place (and slot budget) it left stays
+ * taken until the producer's next publish reclaims it, so a quick rejoin may
+ * find the ring full for a frame interval: it retries for a while instead of
+ * crashing.
+ */
+async function joinRing(ring: FrameRing, name: string, options: ConsumerOptions, rejoin: boolean): Promise<RingConsumer> {
+  for (let waitedMs = 0; ; waitedMs += REJOIN_RETRY_MS) {
+    try {
+      return ring.consumer(name, options)
+    } catch (err) {
+      const code = (err as { code?: string }).code
+      const stillReclaiming = code === 'RING_SLOTS_EXHAUSTED' || code === 'RING_FULL_OF_CONSUMERS'
+      if (!rejoin || !stillReclaiming || waitedMs >= REJOIN_PATIENCE_MS) throw err
+      await new Promise((resolve) => setTimeout(resolve, REJOIN_RETRY_MS))
+    }
+  }
 }
 
 /** One full turn of the event loop (timers, I/O, immediates), not just a microtask. */

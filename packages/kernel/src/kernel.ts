@@ -20,6 +20,8 @@ export interface KernelOptions {
     restartMaxMs?: number
     stopTimeoutMs?: number
     workerNice?: number
+    /** Stagger first worker starts this far apart after each has loaded (SupervisorOptions.startSpacingMs); default 0: at once. */
+    startSpacingMs?: number
     /** Default watchdog time of every consumer (DEFAULT_STALL_MS). */
     stallMs?: number
     /** Default resourceLimits of every worker. */
@@ -138,7 +140,7 @@ export class Kernel {
         },
       },
       this.logger,
-      { workerNice: options.supervisor?.workerNice ?? 0, resourceLimits: options.supervisor?.resourceLimits },
+      { workerNice: options.supervisor?.workerNice ?? 0, resourceLimits: options.supervisor?.resourceLimits, startSpacingMs: options.supervisor?.startSpacingMs ?? 0 },
     )
     this.health = new HealthAggregator(
       {
@@ -146,6 +148,8 @@ export class Kernel {
         ring: () => (this.primaryRing ? (this.rings.get(this.primaryRing)?.ring ?? null) : null),
         thermal: () => this.thermalHealth?.() ?? null,
         loop: () => this.loop.stats(),
+        loopWholeRun: () => this.loop.totals(),
+        loopWindowS: this.loop.windowSeconds,
         workers: () => this.supervisor.statuses(),
         events: () => ({ queued: this.events.length, dropped: this.events.dropped }),
       },
@@ -271,7 +275,10 @@ export class Kernel {
     const report = this.health.report()
     for (const [name, past] of this.pastBooks) {
       const live = report.consumers[name]
-      report.consumers[name] = live ? addBooks(live, past) : { ...past, lag: 0, state: 'gone' }
+      // Out of the ring with its worker still running: a consumer working on
+      // demand that nobody wants now (the encoder with no viewer), not a lost one.
+      const idle = report.workers[name]?.state === 'running'
+      report.consumers[name] = live ? addBooks(live, past) : { ...past, lag: 0, state: idle ? 'idle' : 'gone' }
     }
     for (const [name, source] of this.serviceHealth) {
       const consumer = report.consumers[name]

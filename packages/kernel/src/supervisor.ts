@@ -26,7 +26,18 @@ export interface SupervisorOptions {
   workerNice?: number
   /** Limits of every worker whose spec names none (docs/configuration.md, supervisor.resourceLimits). */
   resourceLimits?: WorkerResourceLimits
+  /**
+   * Staggered first starts: a service's worker is spawned only once the one
+   * started before it has loaded its code (posted ready) and this many more
+   * ms have passed (START_WAIT_MAX_MS at most), so the workers do not all
+   * load, compile and warm up in one burst that starves the main thread's
+   * first ticks. 0 (the default): spawn at once. Restarts are never held back.
+   */
+  startSpacingMs?: number
 }
+
+/** The longest a first start waits for the worker started before it to load. */
+export const START_WAIT_MAX_MS = 1000
 
 export interface RestartPolicy {
   /** First restart delay. */
@@ -135,12 +146,18 @@ export class Supervisor {
   private readonly resourceLimits: WorkerResourceLimits
   /** Entries with a watchdog, in an array so the per-tick check allocates nothing. */
   private watched: Entry[] = []
+  private readonly startSpacingMs: number
+  /** First starts waiting their turn (startSpacingMs), and the one whose turn it is. */
+  private readonly startQueue: Entry[] = []
+  private launching: Entry | null = null
+  private launchTimer: NodeJS.Timeout | undefined
 
   constructor(hooks: SupervisorHooks = {}, logger: Logger = silentLogger, options: SupervisorOptions = {}) {
     this.hooks = hooks
     this.logger = logger
     this.workerNice = options.workerNice ?? 0
     this.resourceLimits = definedLimits(options.resourceLimits)
+    this.startSpacingMs = options.startSpacingMs ?? 0
   }
 
   /**
@@ -186,8 +203,39 @@ export class Supervisor {
     }
     this.entries.set(spec.name, entry)
     if (spec.watchdog) this.watched.push(entry)
-    this.spawn(entry)
+    if (this.startSpacingMs > 0) {
+      this.startQueue.push(entry)
+      this.launchNext()
+    } else {
+      this.spawn(entry)
+    }
     return { ...entry.status }
+  }
+
+  /** Spawns the next first start in the queue unless one is still loading. */
+  private launchNext(): void {
+    if (this.launching) return
+    let entry: Entry | undefined
+    // One stopped (or replaced) while it waited is skipped.
+    while ((entry = this.startQueue.shift()) && !(entry.status.state === 'starting' && this.entries.get(entry.spec.name) === entry));
+    if (!entry) return
+    this.launching = entry
+    this.launchAfter(entry, START_WAIT_MAX_MS)
+    this.spawn(entry)
+  }
+
+  /** The next first start may go `ms` from now (the timer keeps nothing alive). */
+  private launchAfter(entry: Entry, ms: number): void {
+    clearTimeout(this.launchTimer)
+    this.launchTimer = setTimeout(() => this.launched(entry), ms)
+    this.launchTimer.unref()
+  }
+
+  private launched(entry: Entry): void {
+    if (this.launching !== entry) return
+    clearTimeout(this.launchTimer)
+    this.launching = null
+    this.launchNext()
   }
 
   status(name: string): ServiceStatus {
@@ -223,6 +271,10 @@ export class Supervisor {
   /** Stops every service in parallel; resolves within about timeoutMs. */
   async stopAll(timeoutMs = 2000): Promise<void> {
     this.stopping = true
+    // Nothing waiting for its first start starts now.
+    this.startQueue.length = 0
+    clearTimeout(this.launchTimer)
+    this.launching = null
     await Promise.all([...this.entries.values()].map((e) => this.stopEntry(e, timeoutMs)))
     this.entries.clear()
     this.watched = []
@@ -252,6 +304,7 @@ export class Supervisor {
       switch (message.kind) {
         case 'ready':
           if (entry.status.state === 'starting') entry.status.state = 'running'
+          if (this.launching === entry) this.launchAfter(entry, this.startSpacingMs)
           break
         case 'event':
           this.hooks.onEvent?.(spec.name, message.type, message.payload)
@@ -281,6 +334,7 @@ export class Supervisor {
       entry.status.threadId = null
       this.hooks.onThreadExit?.(spec.name, threadId)
       resolveExit()
+      this.launched(entry)
       const wanted = entry.status.state === 'stopping' || this.stopping
       if (wanted || (entry.finished && exitCode === 0 && entry.crashReason === null)) {
         entry.status.state = 'stopped'

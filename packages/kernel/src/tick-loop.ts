@@ -11,10 +11,19 @@ export interface TickLoopOptions {
   intervalHistogram?: Histogram
   /** Where to record the time spent inside a tick (ms). */
   durationHistogram?: Histogram
-  /** Seconds covered by the recent-percentile window. */
+  /** Seconds covered by the recent-percentile window (what /health judges). Default HEALTH_WINDOW_S. */
   windowSeconds?: number
   logger?: Logger
+  /** Monotonic clock in ms (injectable so tests can drive tick() through a window). Default performance.now. */
+  now?: () => number
 }
+
+/**
+ * The recent window /health judges the tick p99 on: long enough that a
+ * steady 1 % of slow ticks shows, short enough that one start-up burst
+ * (workers starting and warming up) leaves it a minute later.
+ */
+export const HEALTH_WINDOW_S = 60
 
 export type TickTask = (nowMs: number) => void
 
@@ -47,6 +56,7 @@ export interface TickStats {
 export class TickLoop {
   readonly periodMs: number
   readonly warnGapMs: number
+  readonly windowSeconds: number
   readonly intervals: Histogram
   readonly durations: Histogram
   private readonly window: HistogramWindow
@@ -54,6 +64,7 @@ export class TickLoop {
   private readonly tasks: TickTask[] = []
   private readonly timers: Timer[] = []
   private readonly logger: Logger
+  private readonly now: () => number
   private handle: NodeJS.Timeout | undefined
   private nextDeadline = 0
   private lastStart = -1
@@ -70,10 +81,12 @@ export class TickLoop {
     if (!(this.periodMs > 0)) throw new RangeError(`tick period must be > 0 ms, got ${this.periodMs}`)
     this.intervals = options.intervalHistogram ?? new Histogram()
     this.durations = options.durationHistogram ?? new Histogram()
+    this.windowSeconds = options.windowSeconds ?? HEALTH_WINDOW_S
     // One-second slices; the window reports the last windowSeconds.
-    this.window = new HistogramWindow(this.intervals, options.windowSeconds ?? 10)
-    this.workWindow = new HistogramWindow(this.durations, options.windowSeconds ?? 10)
+    this.window = new HistogramWindow(this.intervals, this.windowSeconds)
+    this.workWindow = new HistogramWindow(this.durations, this.windowSeconds)
     this.logger = options.logger ?? silentLogger
+    this.now = options.now ?? (() => performance.now())
   }
 
   get running(): boolean {
@@ -87,12 +100,12 @@ export class TickLoop {
 
   /** Runs fn about every everyMs, inside a tick. */
   every(everyMs: number, fn: TickTask): void {
-    this.timers.push({ everyMs, nextMs: performance.now() + everyMs, fn })
+    this.timers.push({ everyMs, nextMs: this.now() + everyMs, fn })
   }
 
   start(): void {
     if (this.handle) return
-    this.nextDeadline = performance.now()
+    this.nextDeadline = this.now()
     this.lastWindowRotate = this.nextDeadline
     this.schedule()
   }
@@ -130,7 +143,9 @@ export class TickLoop {
 
   /** Runs one tick now (the scheduler calls this; tests may too). */
   tick(): void {
-    const start = performance.now()
+    const start = this.now()
+    // A first tick run by hand (no start()) anchors the window's slices.
+    if (this.ticks === 0 && !this.handle) this.lastWindowRotate = start
     if (this.lastStart >= 0) {
       const gap = start - this.lastStart
       this.intervals.record(gap)
@@ -155,12 +170,12 @@ export class TickLoop {
       this.workWindow.rotate()
       this.lastWindowRotate = start
     }
-    this.durations.record(performance.now() - start)
+    this.durations.record(this.now() - start)
   }
 
   private schedule(): void {
     this.nextDeadline += this.periodMs
-    const now = performance.now()
+    const now = this.now()
     if (this.nextDeadline < now - this.periodMs) {
       // We fell far behind (the process was stopped or starved): re-anchor.
       this.nextDeadline = now

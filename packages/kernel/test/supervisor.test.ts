@@ -99,3 +99,34 @@ t.test('each worker reports its own heap, so a growing one can be told apart', a
   t.ok(idle.heapUsedBytes < 150e6, `idle worker ${(idle.heapUsedBytes / 1e6).toFixed(1)} MB, holder ${(used('holder') / 1e6).toFixed(1)} MB`)
   t.ok(idle.heapTotalBytes >= idle.heapUsedBytes, 'total covers used')
 })
+
+t.test('with startSpacingMs, first starts go one after another: each once the one before has loaded, plus the spacing', async (t) => {
+  const spawnedAt = new Map<string, number>()
+  const sup = new Supervisor({}, undefined, { startSpacingMs: 150 })
+  t.teardown(() => sup.stopAll(500))
+  const t0 = performance.now()
+  for (const name of ['first', 'second', 'third']) sup.start({ name, entry, config: { mode: 'wait-for-stop' } })
+  t.same(['first', 'second', 'third'].map((n) => sup.status(n).starts), [1, 0, 0], 'only the first is spawned at once')
+  t.same(['first', 'second', 'third'].map((n) => sup.status(n).state), ['starting', 'starting', 'starting'], 'the others wait, starting')
+  await waitFor(() => {
+    for (const name of ['first', 'second', 'third']) if (sup.status(name).starts > 0 && !spawnedAt.has(name)) spawnedAt.set(name, performance.now() - t0)
+    return sup.status('third').state === 'running'
+  })
+  const [a, b, c] = ['first', 'second', 'third'].map((n) => spawnedAt.get(n)!)
+  t.ok(b! - a! >= 150, `the second waits for the first to load and 150 ms more (${Math.round(b! - a!)} ms)`)
+  t.ok(c! - b! >= 150, `and the third for the second (${Math.round(c! - b!)} ms)`)
+  t.ok(c! - a! < 2 * 150 + 2 * 1000 + 500, 'bounded: never more than the spacing and the longest wait per start')
+})
+
+t.test('a start stopped while it waits for its turn never spawns, and the queue moves on when a worker exits early', async (t) => {
+  const sup = new Supervisor({}, undefined, { startSpacingMs: 100 })
+  t.teardown(() => sup.stopAll(500))
+  sup.start({ name: 'quits', entry, config: { mode: 'exit-code' }, restart: { enabled: false } })
+  sup.start({ name: 'dropped', entry, config: { mode: 'wait-for-stop' } })
+  sup.start({ name: 'last', entry, config: { mode: 'wait-for-stop' } })
+  await sup.stop('dropped', 500)
+  await waitFor(() => sup.status('last').state === 'running')
+  t.equal(sup.status('quits').state, 'failed', 'the first exited (and is not restarted)')
+  t.throws(() => sup.status('dropped'), KernelError, 'the stopped one is gone')
+  t.equal(sup.status('last').starts, 1, 'the one after it started')
+})

@@ -61,13 +61,18 @@ export function encoderConsumerSpec(opts: EncoderSpecOptions): EncoderConsumerSp
 
 /**
  * Pumps JPEGs from the share into the hub (and their metadata into the live
- * feed). Returns the stop function.
+ * feed), and tells the encoder through the share when the hub wants JPEGs (a
+ * viewer or a snapshot request), so it encodes only then. Returns the stop
+ * function.
  */
 export function connectEncoder(share: JpegShare, hub: MjpegHub, feed?: LiveFeed): () => void {
   const off = feed ? hub.onPublish((frame) => feed.publishFrame(frame)) : () => {}
+  const offDemand = hub.onDemand((wanted) => share.setWanted(wanted))
   const stopPump = share.pump((frame) => hub.publish(frame))
   return () => {
     stopPump()
+    offDemand()
+    share.setWanted(false)
     off()
   }
 }

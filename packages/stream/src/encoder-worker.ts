@@ -1,6 +1,8 @@
 // Worker entry of the telemetry encoder: a kernel consumer service on the
 // camera ring that encodes frames to JPEG in place and hands them to the main
-// thread through the JPEG share (see jpeg-share.ts for why a share).
+// thread through the JPEG share (see jpeg-share.ts for why a share). It works
+// on demand: while nobody wants JPEGs (no viewer, no snapshot waiting) it is
+// out of the ring and asleep on the share's `wanted` word.
 
 import { serveConsumer } from '@heart/kernel'
 import { loadEncoder } from './load-encoder.js'
@@ -45,6 +47,8 @@ serveConsumer<EncoderConfig>(async (ctx) => {
   let lastLog = Date.now()
   let lastEncoded = 0
   return {
+    // The share says when the main thread wants JPEGs (see FrameDemand).
+    demand: share,
     onFrame(frame, consumer) {
       encoder.onFrame(frame, () => consumer.release(frame))
       const now = Date.now()

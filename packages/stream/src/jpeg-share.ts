@@ -89,6 +89,33 @@ export class JpegShare {
     return Atomics.load(this.i32, H.published)
   }
 
+  /** Main-thread side: says whether anyone wants JPEGs now, and wakes a waiting encoder. */
+  setWanted(wanted: boolean): void {
+    Atomics.store(this.i32, H.wanted, wanted ? 1 : 0)
+    Atomics.notify(this.i32, H.wanted)
+  }
+
+  /** Encoder side: true while someone wants JPEGs. */
+  wanted(): boolean {
+    return Atomics.load(this.i32, H.wanted) !== 0
+  }
+
+  /**
+   * Encoder side: resolves once JPEGs are wanted or after `timeoutMs`,
+   * without blocking the worker's event loop (Atomics.waitAsync).
+   */
+  async waitWanted(timeoutMs: number): Promise<void> {
+    const waited = Atomics.waitAsync(this.i32, H.wanted, 0, timeoutMs)
+    if (!waited.async) return
+    // A pending waitAsync does not keep a worker alive; this timer does.
+    const keepAlive = setTimeout(() => {}, timeoutMs + 10)
+    try {
+      await waited.value
+    } finally {
+      clearTimeout(keepAlive)
+    }
+  }
+
   /**
    * Writer side (one writer only): copies `jpeg` into the free slot, publishes
    * it and wakes waiting readers. Throws if the JPEG does not fit.

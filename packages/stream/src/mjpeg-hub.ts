@@ -3,6 +3,10 @@
 // viewer skips frames instead of queueing them. Per viewer, at most one part
 // sits in user-space buffers beyond the socket's high-water mark, whatever the
 // frame rate and however long the viewer stalls: memory stays bounded.
+//
+// The hub also says when JPEGs are wanted at all (a viewer is connected or a
+// snapshot request waits): the encoder works only then, so with nobody
+// watching it costs nothing.
 
 import type { EncodedFrame, HubStats } from './types.js'
 
@@ -55,18 +59,79 @@ interface Viewer {
   onGone: () => void
 }
 
+export interface MjpegHubOptions {
+  /** Monotonic clock in ms (injectable for tests). Default performance.now. */
+  now?: () => number
+  /** A JPEG at most this old answers a snapshot at once, even with nobody watching. Default 250 ms. */
+  snapshotFreshMs?: number
+}
+
+/** Default of MjpegHubOptions.snapshotFreshMs: a few frame intervals at the default 15 fps. */
+export const SNAPSHOT_FRESH_MS = 250
+
 export class MjpegHub {
   private latestPrepared: PreparedFrame | null = null
+  private latestAtMs = -Infinity
+  private readonly now: () => number
+  private readonly snapshotFreshMs: number
+  private readonly demandListeners = new Set<(wanted: boolean) => void>()
+  private snapshotWaiters = 0
+  private wantedNow = false
+  private wantedSinceMs = Infinity
   private readonly viewers = new Set<Viewer>()
   private readonly listeners = new Set<(frame: EncodedFrame) => void>()
   private published = 0
   private skippedByGone = 0
   private sentByGone = 0
 
+  constructor(options: MjpegHubOptions = {}) {
+    this.now = options.now ?? (() => performance.now())
+    this.snapshotFreshMs = options.snapshotFreshMs ?? SNAPSHOT_FRESH_MS
+  }
+
+  /** True while a viewer is connected or a snapshot request waits for a frame. */
+  get wanted(): boolean {
+    return this.wantedNow
+  }
+
+  /**
+   * Calls `listener` with the current answer and again whenever it changes
+   * (the encoder wiring turns the encoder on and off with it). Returns the
+   * unsubscribe function.
+   */
+  onDemand(listener: (wanted: boolean) => void): () => void {
+    const entry = (wanted: boolean): void => listener(wanted)
+    this.demandListeners.add(entry)
+    entry(this.wantedNow)
+    return () => {
+      this.demandListeners.delete(entry)
+    }
+  }
+
+  /**
+   * The newest frame for a snapshot: the latest JPEG when the encoder has been
+   * working since it was wanted (or the JPEG is at most snapshotFreshMs old);
+   * otherwise the hub asks for one, waits up to `timeoutMs` for it and stops
+   * asking again. Null when none came in time.
+   */
+  async freshFrame(timeoutMs: number): Promise<EncodedFrame | null> {
+    const latest = this.latestPrepared
+    if (latest && this.latestIsFresh()) return latest.frame
+    this.snapshotWaiters++
+    this.updateDemand()
+    try {
+      return await this.nextFrame(timeoutMs)
+    } finally {
+      this.snapshotWaiters--
+      this.updateDemand()
+    }
+  }
+
   /** Replaces the latest frame and sends it to every viewer whose socket has drained. */
   publish(frame: EncodedFrame): void {
     this.published++
     this.latestPrepared = { frame, index: this.published, partHead: partHead(frame) }
+    this.latestAtMs = this.now()
     for (const viewer of this.viewers) {
       if (!viewer.waitingForDrain) this.send(viewer)
     }
@@ -123,6 +188,7 @@ export class MjpegHub {
       onGone: () => this.remove(viewer),
     }
     this.viewers.add(viewer)
+    this.updateDemand()
     sink.once('close', viewer.onGone)
     sink.once('error', viewer.onGone)
     if (this.latestPrepared) this.send(viewer)
@@ -153,6 +219,7 @@ export class MjpegHub {
       skipped,
       latestSeq: latest ? latest.meta.seq.toString() : null,
       latestBytes: latest ? latest.jpeg.byteLength : 0,
+      wanted: this.wantedNow,
     }
   }
 
@@ -196,6 +263,21 @@ export class MjpegHub {
     viewer.sink.removeListener('drain', viewer.onDrain)
     viewer.sink.removeListener('close', viewer.onGone)
     viewer.sink.removeListener('error', viewer.onGone)
+    this.updateDemand()
+  }
+
+  private latestIsFresh(): boolean {
+    // Published while JPEGs were wanted: the encoder is working, this is its newest.
+    if (this.wantedNow && this.latestAtMs >= this.wantedSinceMs) return true
+    return this.now() - this.latestAtMs <= this.snapshotFreshMs
+  }
+
+  private updateDemand(): void {
+    const wanted = this.viewers.size > 0 || this.snapshotWaiters > 0
+    if (wanted === this.wantedNow) return
+    this.wantedNow = wanted
+    this.wantedSinceMs = wanted ? this.now() : Infinity
+    for (const listener of this.demandListeners) listener(wanted)
   }
 }
 

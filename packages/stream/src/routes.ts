@@ -10,7 +10,7 @@ import type { EncodedFrame, HttpRoute } from './types.js'
 export interface StreamRouteDeps {
   hub: MjpegHub
   feed: LiveFeed
-  /** How long GET /snapshot.jpg waits for a first frame before answering 503. Default 2000 ms. */
+  /** How long GET /snapshot.jpg waits for a frame (the idle encoder wakes for it) before answering 503. Default 2000 ms. */
   snapshotWaitMs?: number
   /** Folder with index.html, live.js, live.css. Default: this package's static/. */
   staticDir?: URL
@@ -81,7 +81,8 @@ function serveMjpeg(hub: MjpegHub, req: IncomingMessage, res: ServerResponse): v
 }
 
 async function serveSnapshot(hub: MjpegHub, waitMs: number, res: ServerResponse): Promise<void> {
-  const frame: EncodedFrame | null = hub.latest() ?? (await hub.nextFrame(waitMs))
+  // With nobody watching the encoder is idle: this wakes it for the newest frame.
+  const frame: EncodedFrame | null = await hub.freshFrame(waitMs)
   if (!frame) {
     res.setHeader('Retry-After', '1')
     sendJson(res, 503, {

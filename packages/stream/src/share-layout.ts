@@ -18,7 +18,7 @@ export const SLOT_HEADER_BYTES = 64
 export const shareLayout = defineSharedBlock({
   name: 'JPEG share',
   magic: 0x4a504753, // 'JPGS'
-  version: 1,
+  version: 2,
   i32: [
     'slotCount',
     'slotBytes',
@@ -26,6 +26,12 @@ export const shareLayout = defineSharedBlock({
     'published',
     /** Index of the most recently completed slot, -1 before the first. */
     'latestSlot',
+    /**
+     * 1 while the main thread wants JPEGs (a viewer is connected or a snapshot
+     * waits), else 0; the encoder worker waits on it and is out of the ring
+     * meanwhile.
+     */
+    'wanted',
   ],
   refuse: badJpegShare,
 })

@@ -151,4 +151,6 @@ export interface HubStats {
   skipped: number
   latestSeq: string | null
   latestBytes: number
+  /** True while a viewer or a snapshot request wants JPEGs (the encoder works only then). */
+  wanted: boolean
 }

@@ -12,8 +12,11 @@ import { connectEncoder, encoderConsumerSpec, DEFAULT_ENCODER_NAME } from '../sr
 import { JpegShare } from '../src/jpeg-share.js'
 import { LiveFeed } from '../src/live-feed.js'
 import { MjpegHub } from '../src/mjpeg-hub.js'
+import { streamRoutes } from '../src/routes.js'
 import type { EncodedFrame } from '../src/types.js'
+import { startServer } from './helpers/server.js'
 import { sleep, waitFor } from '@heart/telemetry/testing'
+import { watch } from './helpers/viewer.js'
 
 async function joined(ring: FrameRing): Promise<void> {
   await waitFor(() => ring.consumerStats().some((s) => s.state === 'active' || s.state === 'joining'), 'the encoder to join the ring')
@@ -49,12 +52,15 @@ async function fakeEncoderRig(t: Test, pixFmt: PixelFormatName, fps: number, res
   const share = JpegShare.create(4096)
   const hub = new MjpegHub()
   t.teardown(connectEncoder(share, hub))
-  const encoderModule = new URL('./fixtures/fake-encoder.js', import.meta.url).href
-  kernel.startConsumer({ ...encoderConsumerSpec({ ring: 'camera', share, config: { fps, encoderModule } }), ...(restart ? { restart } : {}) })
+  // The encoder works only while someone watches.
+  watch(hub)
+  kernel.startConsumer({ ...encoderConsumerSpec({ ring: 'camera', share, config: { fps, encoderModule: FAKE_ENCODER } }), ...(restart ? { restart } : {}) })
   kernel.start()
   await joined(ring)
   return { kernel, hub, producer: ring.producer() }
 }
+
+const FAKE_ENCODER = new URL('./fixtures/fake-encoder.js', import.meta.url).href
 
 t.test('frames through a real ring come back as JPEGs from the native encoder, in order, with their seq', async (t) => {
   const W = 640
@@ -67,6 +73,7 @@ t.test('frames through a real ring come back as JPEGs from the native encoder, i
   t.teardown(stop)
   const got: EncodedFrame[] = []
   hub.onPublish((f) => got.push(f))
+  watch(hub)
   kernel.startConsumer(encoderConsumerSpec({ ring: 'camera', share, config: { fps: 100, width: 320, quality: 80 } }))
   kernel.start()
   await joined(ring)
@@ -173,4 +180,105 @@ t.test('bad config is refused on the main thread, before a worker starts', async
   t.match(spec, { name: 'downlink', ring: 'camera', consumer: { depth: 1, maxLeases: 1, fpsCap: 12 }, app: { fps: 12 } })
   t.ok(spec.shared.jpegs instanceof SharedArrayBuffer)
   t.match(spec.entry.href, /encoder-worker\.js$/)
+})
+
+/** Publishes one small gray frame whose first byte is `first`. */
+function sendGray(producer: ReturnType<FrameRing['producer']>, first = 7): void {
+  const layout = frameLayout(W, H, 'gray')
+  const slot = producer.beginWrite()
+  if (!slot) return
+  slot.bytes.fill(first, 0, layout.byteLength)
+  const now = process.hrtime.bigint()
+  producer.commit(slot, { captureTsNs: now, decodeTsNs: now, width: W, height: H, pixFmt: 'gray', planes: layout.planes })
+}
+
+/** A kernel with the fake encoder on a gray camera, nobody watching yet; resolves once the worker runs. */
+async function idleEncoderRig(t: Test) {
+  const { kernel, ring } = startKernel(t, W, H, 'gray')
+  const share = JpegShare.create(4096)
+  const hub = new MjpegHub()
+  t.teardown(connectEncoder(share, hub))
+  kernel.startConsumer(encoderConsumerSpec({ ring: 'camera', share, config: { fps: 200, encoderModule: FAKE_ENCODER } }))
+  kernel.start()
+  await waitFor(() => kernel.report().workers[DEFAULT_ENCODER_NAME]?.state === 'running', 'the encoder worker to run')
+  const inRing = () => ring.consumerStats().some((c) => c.name === DEFAULT_ENCODER_NAME && (c.state === 'active' || c.state === 'joining'))
+  return { kernel, ring, share, hub, producer: ring.producer(), inRing }
+}
+
+t.test('with no viewer the encoder takes no frames and no drops are counted; a viewer starts it; it stops after the last one leaves', async (t) => {
+  const { kernel, hub, producer, inRing } = await idleEncoderRig(t)
+  for (let i = 0; i < 30; i++) {
+    sendGray(producer)
+    await sleep(5)
+  }
+  t.equal(inRing(), false, 'nobody watches: the encoder is not in the ring')
+  t.equal(hub.stats().published, 0, 'and encoded nothing')
+  t.equal(kernel.report().consumers[DEFAULT_ENCODER_NAME], undefined, 'the ring has no books for it: no frame published to it, none dropped')
+
+  const first = watch(hub)
+  const second = watch(hub)
+  await waitFor(() => {
+    sendGray(producer)
+    return hub.stats().published >= 3
+  }, 'JPEGs once a viewer watches')
+  t.equal(inRing(), true, 'the encoder joined the ring')
+  first.detach()
+  const stillWatched = hub.stats().published
+  await waitFor(() => {
+    sendGray(producer)
+    return hub.stats().published >= stillWatched + 3
+  }, 'JPEGs while one viewer is left')
+
+  second.detach()
+  await waitFor(() => {
+    sendGray(producer)
+    return !inRing()
+  }, 'the encoder to leave the ring after the last viewer')
+  const encodedWhenLeft = hub.stats().published
+  for (let i = 0; i < 30; i++) {
+    sendGray(producer)
+    await sleep(5)
+  }
+  t.equal(hub.stats().published, encodedWhenLeft, 'no JPEG after the last viewer left')
+  const books = kernel.report().consumers[DEFAULT_ENCODER_NAME]!
+  t.equal(books.state, 'idle', '/health shows it idle, not gone: its worker still runs')
+  t.same(books.dropped, { [`${DEFAULT_ENCODER_NAME}_slow`]: 0, reclaimed: 0, stale: 0 }, 'no frame counted as dropped, while watched or after')
+  t.equal(books.delivered, books.published - (books.skipped.rate_limited ?? 0) - (books.skipped.ai_locked ?? 0), 'its books balance')
+  t.equal(kernel.report().workers[DEFAULT_ENCODER_NAME]!.crashes, 0)
+
+  watch(hub)
+  await waitFor(() => {
+    sendGray(producer)
+    return hub.stats().published > encodedWhenLeft
+  }, 'JPEGs again for a new viewer')
+  t.equal(kernel.report().consumers[DEFAULT_ENCODER_NAME]!.state, 'active', 'back in the ring')
+})
+
+t.test('GET /snapshot.jpg with no viewer wakes the encoder for the newest frame; 503 when no frame comes', async (t) => {
+  const { hub, producer, inRing } = await idleEncoderRig(t)
+  const feed = new LiveFeed()
+  const server = await startServer(streamRoutes({ hub, feed, snapshotWaitMs: 3000 }))
+  t.teardown(() => server.close())
+  // The camera publishes a new frame every 20 ms, whatever the encoder does.
+  let shade = 1
+  const camera = setInterval(() => sendGray(producer, shade), 20)
+  t.teardown(() => clearInterval(camera))
+  await sleep(100)
+  t.equal(inRing(), false, 'idle before the request')
+  shade = 42
+  const snap = await fetch(`${server.url}/snapshot.jpg`)
+  t.equal(snap.status, 200, 'the snapshot is answered')
+  const info = JSON.parse(Buffer.from(await snap.arrayBuffer()).subarray(2, -2).toString())
+  t.match(info, { first: 42 }, 'with a frame from after the request')
+  await waitFor(() => !inRing(), 'the encoder to go idle again after the snapshot')
+  t.equal(hub.stats().viewers, 0)
+
+  clearInterval(camera)
+  const short = await startServer(streamRoutes({ hub, feed, snapshotWaitMs: 300 }))
+  t.teardown(() => short.close())
+  await sleep(400) // the last JPEG is stale now
+  const none = await fetch(`${short.url}/snapshot.jpg`)
+  t.equal(none.status, 503, 'no frame from the camera: a clear 503 after the bounded wait')
+  t.equal(none.headers.get('retry-after'), '1')
+  t.match((await none.json()).error, /no frame has been encoded in 300 ms/)
 })

@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import { Worker } from 'node:worker_threads'
 import t from 'tap'
 import { JpegShare } from '../src/jpeg-share.js'
-import { H_MAGIC, H_VERSION, S_GEN, slotHeaderByte } from '../src/share-layout.js'
+import { H_MAGIC, H_VERSION, S_GEN, shareLayout, slotHeaderByte } from '../src/share-layout.js'
 import type { EncodedFrame } from '../src/types.js'
 import { fakeFrame } from './helpers/frames.js'
 import { matchesPattern } from './fixtures/pattern.js'
@@ -51,11 +51,11 @@ t.test('bad input gets clear errors', async (t) => {
   new Uint8Array(copy).set(new Uint8Array(share.buffer))
   new Int32Array(copy)[H_VERSION] = 99
   t.throws(() => JpegShare.attach(copy), { message: /layout version 99/ })
-  new Int32Array(copy)[H_VERSION] = 1
+  new Int32Array(copy)[H_VERSION] = shareLayout.version
   t.ok(JpegShare.attach(copy), 'a well-formed copy attaches')
   const short = new SharedArrayBuffer(share.buffer.byteLength - 8)
   new Int32Array(short)[H_MAGIC] = new Int32Array(share.buffer)[H_MAGIC]!
-  new Int32Array(short)[H_VERSION] = 1
+  new Int32Array(short)[H_VERSION] = shareLayout.version
   new Int32Array(short)[3] = 2048
   t.throws(() => JpegShare.attach(short), { message: /length does not match/ })
 })

@@ -195,3 +195,67 @@ t.test('over a real socket that is never read, the viewer skips frames and serve
   while (!seen.includes(`X-Frame-Seq: ${frames + 1}\r\n`)) await once(slow, 'data')
   t.pass('the slow viewer caught up with the newest frame')
 })
+
+t.test('the hub wants JPEGs only while a viewer is connected, and says when that changes', async (t) => {
+  const hub = new MjpegHub()
+  const told: boolean[] = []
+  const off = hub.onDemand((wanted) => told.push(wanted))
+  t.same(told, [false], 'told the current answer at once: nobody watches')
+  const first = hub.addViewer(new MemorySink())
+  const second = hub.addViewer(new MemorySink())
+  t.same(told, [false, true], 'the first viewer turns it on, the second changes nothing')
+  t.equal(hub.stats().wanted, true)
+  first.detach()
+  t.same(told, [false, true], 'still wanted while one viewer is left')
+  second.detach()
+  t.same(told, [false, true, false], 'the last viewer leaving turns it off')
+  t.equal(hub.stats().wanted, false)
+  const sink = new MemorySink()
+  hub.addViewer(sink)
+  sink.destroy()
+  await once(sink, 'close')
+  t.same(told, [false, true, false, true, false], 'a viewer whose socket closes stops wanting too')
+  off()
+  hub.addViewer(new MemorySink())
+  t.equal(told.length, 5, 'unsubscribed')
+})
+
+t.test('a snapshot asks for a frame while it waits, and takes a fresh latest one without asking', async (t) => {
+  let nowMs = 1000
+  const hub = new MjpegHub({ now: () => nowMs, snapshotFreshMs: 250 })
+  const told: boolean[] = []
+  hub.onDemand((wanted) => told.push(wanted))
+  const none = await hub.freshFrame(20)
+  t.equal(none, null, 'nothing came: null after the wait')
+  t.same(told, [false, true, false], 'wanted only while it waited')
+
+  const pending = hub.freshFrame(5000)
+  t.equal(hub.wanted, true, 'a waiting snapshot wakes the encoder')
+  hub.publish(fakeFrame(7))
+  t.equal((await pending)!.meta.seq, 7n, 'answered by the next frame')
+  t.equal(hub.wanted, false, 'and stops asking')
+
+  nowMs += 100
+  const fresh = hub.freshFrame(5000)
+  t.equal(hub.wanted, false, 'a JPEG 100 ms old answers without waking the encoder')
+  t.equal((await fresh)!.meta.seq, 7n)
+
+  nowMs += 1000
+  const stale = hub.freshFrame(5000)
+  t.equal(hub.wanted, true, 'a JPEG 1.1 s old is stale: the encoder is asked for the newest frame')
+  hub.publish(fakeFrame(8))
+  t.equal((await stale)!.meta.seq, 8n)
+
+  nowMs += 5000
+  const viewer = hub.addViewer(new MemorySink())
+  nowMs += 10
+  let settled = false
+  const beforeWork = hub.freshFrame(5000).finally(() => (settled = true))
+  await tick()
+  t.equal(settled, false, 'waits for the encoder')
+  hub.publish(fakeFrame(9))
+  t.equal((await beforeWork)!.meta.seq, 9n, 'a JPEG from before the viewer came is not taken as the encoder\'s newest')
+  nowMs += 1000
+  t.equal((await hub.freshFrame(10))!.meta.seq, 9n, 'while a viewer keeps the encoder working, its latest JPEG is the newest')
+  viewer.detach()
+})
