@@ -4,6 +4,7 @@
 // against the targets. Writes the JSON and a self-contained HTML report.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { get as httpGet } from 'node:http'
 import { loadavg, tmpdir, uptime } from 'node:os'
 import { dirname, join } from 'node:path'
 import { mb, type HealthReport, type Logger } from '@heart/kernel'
@@ -150,6 +151,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     rmSync(dir, { recursive: true, force: true })
   }
   const { kernel, capture, metrics } = heart
+  // The default workload has one live viewer: the encoder works only while someone watches.
+  const viewer = watchLive(heart.http)
   log(`soak: ${source}, ${durationS} s (warm-up ${warmupS} s), faults: ${plan.map((p) => `${p.kind}@${p.atS}s`).join(', ') || 'none'}`)
 
   // A verifier reading every pixel of every frame beside the standard consumers (depth within the ring's maxDepth).
@@ -353,6 +356,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   clearInterval(occupancyTimer)
   await Promise.all(faultActions)
   Atomics.store(stallFlag, 0, 0)
+  viewer.close()
   const summary: RunSummary = await heart.stop()
   const loadEnd = loadavg()
 
@@ -515,6 +519,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await writeFile(options.html, html)
   }
   return { pass, checks, json, html }
+}
+
+/** One MJPEG viewer on /stream.mjpeg that reads and discards what it gets, until closed. */
+function watchLive(http: { host: string; port: number }): { close(): void } {
+  const req = httpGet({ host: http.host, port: http.port, path: '/stream.mjpeg', agent: false }, (res) => res.resume())
+  // A viewer that is cut off (at stop, or by a camera restart's fault) is not the soak's failure.
+  req.on('error', () => undefined)
+  return { close: () => req.destroy() }
 }
 
 /**
