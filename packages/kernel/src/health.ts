@@ -1,5 +1,6 @@
 import type { ConsumerStats, FrameRing } from '@heart/ring'
 import { SKIP_REASON_NAMES } from '@heart/contracts'
+import { MAIN_THREAD } from './thread-cpu.js'
 import type { TickStats } from './tick-loop.js'
 import type { WorkerMemory } from './types.js'
 
@@ -66,7 +67,8 @@ export interface HealthReport {
   camera: CameraHealth
   consumers: Record<string, ConsumerHealth>
   thermal: ThermalHealth | null
-  loop: { tick_ms_p50: number; tick_ms_p99: number; tick_ms_max: number; late_ticks: number; work_ms_p99: number; lateness_ms_p99: number }
+  /** cpu_percent: the main thread's (the loop's own thread) share of one core over the last few seconds; null until measured. */
+  loop: { tick_ms_p50: number; tick_ms_p99: number; tick_ms_max: number; late_ticks: number; work_ms_p99: number; lateness_ms_p99: number; cpu_percent?: number | null }
   workers: Record<string, WorkerHealth>
   events: { queued: number; dropped: number }
   /** The whole process: resident memory of every thread, and the main thread's own heap. */
@@ -91,6 +93,8 @@ export interface WorkerHealth {
   /** The worker's own JavaScript heap as it last reported it (every few seconds); null until it has. */
   heap_used_mb: number | null
   heap_total_mb: number | null
+  /** Per cent of one core its thread used over the last few seconds (ThreadCpuMeter); null until measured or off Linux. */
+  cpu_percent?: number | null
 }
 
 export interface HealthSources {
@@ -111,6 +115,8 @@ export interface HealthSources {
     stallMs?: number
   }>
   events: () => { queued: number; dropped: number }
+  /** A thread's recent CPU share by heart name (a worker's, or `main`), null when not measured. */
+  cpuPercent?: (thread: string) => number | null
 }
 
 export interface HealthThresholds {
@@ -191,6 +197,7 @@ export class HealthAggregator {
         ...(w.stallMs === undefined ? {} : { stalled_for_ms: w.stalledForMs ?? 0, stall_ms: w.stallMs }),
         heap_used_mb: w.memory ? mb(w.memory.heapUsedBytes) : null,
         heap_total_mb: w.memory ? mb(w.memory.heapTotalBytes) : null,
+        cpu_percent: this.sources.cpuPercent?.(w.name) ?? null,
       }
       const c = consumers[w.name]
       if (c) c.worker = { state: w.state, restarts: Math.max(0, w.starts - 1), last_crash: w.lastCrash?.reason ?? null, last_exit: w.lastCrash?.code ?? null, crash_looping: w.crashLooping ?? false }
@@ -249,6 +256,7 @@ export class HealthAggregator {
         late_ticks: tick.late_ticks,
         work_ms_p99: tick.work_ms_p99,
         lateness_ms_p99: tick.lateness_ms_p99,
+        cpu_percent: this.sources.cpuPercent?.(MAIN_THREAD) ?? null,
       },
       workers,
       events: this.sources.events(),
