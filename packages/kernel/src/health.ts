@@ -67,9 +67,10 @@ export interface HealthReport {
   camera: CameraHealth
   consumers: Record<string, ConsumerHealth>
   thermal: ThermalHealth | null
-  /** cpu_percent: the main thread's (the loop's own thread) share of one core over the last few seconds; null until measured. */
-  loop: { tick_ms_p50: number; tick_ms_p99: number; tick_ms_max: number; late_ticks: number; work_ms_p99: number; lateness_ms_p99: number; cpu_percent?: number | null }
+  loop: { tick_ms_p50: number; tick_ms_p99: number; tick_ms_max: number; late_ticks: number; work_ms_p99: number; lateness_ms_p99: number }
   workers: Record<string, WorkerHealth>
+  /** The main thread (the loop, events, HTTP), as workers.NAME.cpu_percent is for a worker; absent in hand-built reports. */
+  main_thread?: { cpu_percent: number | null }
   events: { queued: number; dropped: number }
   /** The whole process: resident memory of every thread, and the main thread's own heap. */
   memory: { rss_mb: number; main_heap_used_mb: number; main_heap_total_mb: number; array_buffers_mb: number }
@@ -256,9 +257,9 @@ export class HealthAggregator {
         late_ticks: tick.late_ticks,
         work_ms_p99: tick.work_ms_p99,
         lateness_ms_p99: tick.lateness_ms_p99,
-        cpu_percent: this.sources.cpuPercent?.(MAIN_THREAD) ?? null,
       },
       workers,
+      main_thread: { cpu_percent: this.sources.cpuPercent?.(MAIN_THREAD) ?? null },
       events: this.sources.events(),
       memory: processMemory(),
       uptime_s: Math.round((performance.now() - this.startedMs) / 100) / 10,
