@@ -180,12 +180,25 @@ interface HealthSlice {
   status: string
   camera: { frames_total?: number }
   loop: { tick_ms_p99: number }
-  workers: Record<string, { cpu_percent?: number | null }>
+  workers: Record<string, { state: string; cpu_percent?: number | null }>
   main_thread?: { cpu_percent: number | null }
 }
 
 async function health(base: string): Promise<HealthSlice> {
   return (await (await fetch(`${base}/health`)).json()) as HealthSlice
+}
+
+/** Resolves once the camera has published and every worker runs (it fails after timeoutMs or when heart exits). */
+async function waitUntilRunning(base: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`exited early with code ${child.exitCode}`)
+    const h = await health(base)
+    const workers = Object.values(h.workers)
+    if ((h.camera.frames_total ?? 0) > 0 && workers.length > 0 && workers.every((w) => w.state === 'running')) return
+    if (Date.now() > end) throw new Error(`not running within ${timeoutMs} ms: ${JSON.stringify({ camera: h.camera, workers: h.workers })}`)
+    await sleep(200)
+  }
 }
 
 async function measureHeart(plan: CpuPlan, o: Required<Pick<CpuBenchOptions, 'seconds' | 'warmupS'>>, dir: string): Promise<HeartFigures> {
@@ -198,6 +211,8 @@ async function measureHeart(plan: CpuPlan, o: Required<Pick<CpuBenchOptions, 'se
   try {
     // The first run on the test camera encodes its clip first.
     await waitForHttp(`${base}/health`, side.child, 120_000)
+    // On a loaded box the workers may start seconds after HTTP answers: the warm-up starts once everything runs.
+    await waitUntilRunning(base, side.child)
     await sleep(o.warmupS * 1000)
     const h0 = await health(base)
     const [cpu0, threads0] = [await processCpuMs(pid), await threadTimes(pid)]
