@@ -1,13 +1,13 @@
 import t from 'tap'
 import { readdirSync, readFileSync } from 'node:fs'
-import { frameLayout, type FrameRing } from '@heart/ring'
 import { MetricsRegistry } from '@heart/telemetry'
 import { Kernel, KernelMetric, MAIN_THREAD, MetricsUpkeep, ThreadCpuMeter, kernelMetrics, nameCurrentThread } from '../src/index.js'
 import { waitFor } from '@heart/telemetry/testing'
+import { produce, testLayout } from './fixtures/produce.js'
 
 const unruly = new URL('./fixtures/unruly-consumer.js', import.meta.url)
 const counting = new URL('./fixtures/counting-consumer.js', import.meta.url)
-const layout = frameLayout(160, 120, 'yuv420p')
+const layout = testLayout
 
 t.test('the meter reports the share of one core over its sliding window', async (t) => {
   const cpu = new Map<number, number>([
@@ -73,20 +73,6 @@ t.test('a thread can name itself; the name is cut to what Linux keeps', { skip: 
   t.equal(nameCurrentThread('a_rather_long_consumer_name'), 'a_rather_long_c')
   t.equal(readFileSync('/proc/thread-self/comm', 'utf8').trim(), 'a_rather_long_c')
 })
-
-/** Publishes a frame every 10 ms from the main thread until stopped. */
-function produce(ring: FrameRing): () => void {
-  const producer = ring.producer()
-  let n = 0
-  const timer = setInterval(() => {
-    const slot = producer.beginWrite()
-    if (!slot) return
-    slot.bytes.fill(n++ & 0xff, 0, layout.byteLength)
-    const now = process.hrtime.bigint()
-    producer.commit(slot, { captureTsNs: now, decodeTsNs: now, width: 160, height: 120, pixFmt: 'yuv420p', planes: layout.planes })
-  }, 10)
-  return () => clearInterval(timer)
-}
 
 t.test('/health: a busy consumer worker shows more CPU than an idle one, each under its own thread name', { skip: process.platform !== 'linux' && 'reads /proc' }, async (t) => {
   const kernel = new Kernel({ supervisor: { restartInitialMs: 50, stallMs: 30_000 } })
