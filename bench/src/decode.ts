@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { FrameRing, frameLayout } from '@heart/ring'
 import { loadNative } from '@heart/kernel'
+import { UsageError } from 'heart'
 import { machine, median, round, table, writeReport, type BenchReport } from './report.js'
 
 const CONSUMERS = 4
@@ -29,6 +30,8 @@ export interface DecodeBenchOptions {
   /** Alternating rounds per codec (default 3). */
   runs?: number
   codecs?: Codec[]
+  /** A file:// URL (or a path) to decode instead of the generated clips; --codecs and --seconds then do not apply. */
+  source?: string
   json?: string
   log?: (line: string) => void
 }
@@ -50,29 +53,74 @@ function cacheDir(): string {
   return dir
 }
 
+/** How a generated bench clip looks: testsrc2 as is, or with temporal noise like a real sensor's (camera-like). */
+export interface ClipLook {
+  /** FFmpeg's noise filter strength (alls), 0: none. Noise makes every frame differ like a camera's, so the encoder spends its bits everywhere. */
+  noise?: number
+  /** Target and maximum bit rate, FFmpeg's notation (default 8M). */
+  bitrate?: string
+}
+
+/** The FFmpeg CLI arguments that encode a 1080p60 bench clip (documented in docs/bench.md, so users can make the same). */
+export function clipArgs(codec: Codec, seconds: number, out: string, look: ClipLook = {}): string[] {
+  const bitrate = look.bitrate ?? BITRATE
+  const codecArgs = codec === 'h264'
+    ? ['-c:v', 'libx264', '-preset', 'veryfast', '-bf', '0']
+    : ['-c:v', 'libx265', '-preset', 'veryfast', '-tag:v', 'hvc1', '-x265-params', 'log-level=error:bframes=0']
+  const noise = look.noise ? `,noise=alls=${look.noise}:allf=t` : ''
+  return [
+    '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
+    '-f', 'lavfi', '-i', `testsrc2=size=${WIDTH}x${HEIGHT}:rate=${FPS}${noise}`, '-t', String(seconds),
+    ...codecArgs, '-g', String(FPS), '-b:v', bitrate, '-maxrate', bitrate, '-bufsize', bitrate, '-pix_fmt', 'yuv420p', out,
+  ]
+}
+
 /**
  * A 1080p60 clip like an IP camera's (8 Mbit/s, a keyframe a second, no
  * B-frames), encoded once with the FFmpeg CLI and cached.
  */
-export function benchClip(codec: Codec, seconds: number): ClipFile {
-  const path = join(cacheDir(), `decode-${codec}-${WIDTH}x${HEIGHT}-${FPS}fps-${seconds}s-${BITRATE}.mp4`)
+export function benchClip(codec: Codec, seconds: number, look: ClipLook = {}): ClipFile {
+  const noise = look.noise ? `-noise${look.noise}` : ''
+  const path = join(cacheDir(), `decode-${codec}-${WIDTH}x${HEIGHT}-${FPS}fps-${seconds}s-${look.bitrate ?? BITRATE}${noise}.mp4`)
   if (!existsSync(path)) {
     const tmp = join(tmpdir(), `heart-bench-${process.pid}.mp4`)
-    const codecArgs = codec === 'h264'
-      ? ['-c:v', 'libx264', '-preset', 'veryfast', '-bf', '0']
-      : ['-c:v', 'libx265', '-preset', 'veryfast', '-tag:v', 'hvc1', '-x265-params', 'log-level=error:bframes=0']
-    const r = spawnSync('ffmpeg', [
-      '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
-      '-f', 'lavfi', '-i', `testsrc2=size=${WIDTH}x${HEIGHT}:rate=${FPS}`, '-t', String(seconds),
-      ...codecArgs, '-g', String(FPS), '-b:v', BITRATE, '-maxrate', BITRATE, '-bufsize', BITRATE, '-pix_fmt', 'yuv420p', tmp,
-    ], { encoding: 'utf8' })
+    const r = spawnSync('ffmpeg', clipArgs(codec, seconds, tmp, look), { encoding: 'utf8' })
     if (r.status !== 0) throw new Error(`making the ${codec} bench clip failed (is ffmpeg with libx264/libx265 installed?): ${r.stderr || r.error}`)
     renameSync(tmp, path)
   }
+  return { path, frames: countFrames(path) }
+}
+
+/**
+ * The file a `--source` names: file:///path (query options are heart's and
+ * ignored here) or a plain path. Other schemes are refused: these benches
+ * decode a file from start to end (or loop it), which a camera cannot do.
+ */
+export function sourceFile(source: string, flag = '--source'): string {
+  let path = source
+  if (/^[a-z][a-z0-9+.-]*:/i.test(source)) {
+    const url = URL.canParse(source) ? new URL(source) : null
+    if (url?.protocol !== 'file:') throw new UsageError(`${flag}: "${source}" is not a file; give file:///path/to/clip.mp4 (or a path)`)
+    path = decodeURIComponent(url.pathname)
+  }
+  if (!existsSync(path)) throw new UsageError(`${flag}: ${path} does not exist`)
+  return path
+}
+
+/** The codec of a file's first video stream, as ffprobe names it (h264, hevc, ...). */
+function probeCodec(path: string): string {
+  const r = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', path], { encoding: 'utf8' })
+  const codec = r.stdout.trim()
+  if (!codec) throw new UsageError(`--source: ${path} has no video stream ffprobe can read (${r.stderr.trim() || 'no output'})`)
+  return codec
+}
+
+/** The video frames of a file, counted by ffprobe. */
+export function countFrames(path: string): number {
   const probe = spawnSync('ffprobe', ['-v', 'error', '-count_packets', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', path], { encoding: 'utf8' })
   const frames = Number(probe.stdout.trim())
   if (!(frames > 0)) throw new Error(`ffprobe could not count the frames of ${path}: ${probe.stderr}`)
-  return { path, frames }
+  return frames
 }
 
 function cpuMsSince(start: NodeJS.CpuUsage): number {
@@ -245,8 +293,9 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Ben
   const results: BenchReport['results'] = {}
   const ratios: BenchReport['ratios'] = {}
   const loadStart = loadAverage()
-  for (const codec of codecs) {
-    const clip = benchClip(codec, seconds)
+  const given = options.source === undefined ? null : sourceFile(options.source)
+  const clips = given ? [{ codec: probeCodec(given), clip: { path: given, frames: countFrames(given) } }] : codecs.map((codec) => ({ codec, clip: benchClip(codec, seconds) }))
+  for (const { codec, clip } of clips) {
     log(`${codec}: ${clip.path} (${clip.frames} frames); load average ${loadAverage().join(' ')}`)
     const figures: Record<Peer, RunFigures[]> = { heart: [], ffmpeg_cli: [], ffmpeg_pipe: [], heart_no_consumers: [] }
     const heartExtra: HeartFigures[] = []
@@ -294,7 +343,7 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Ben
       ...machine(),
       load_average_start: loadStart.join(' '),
       load_average_end: loadAverage().join(' '),
-      clip: `${WIDTH}x${HEIGHT} ${FPS} fps ${BITRATE}bit/s ${seconds} s, testsrc2, keyframe every second, no B-frames`,
+      clip: given ?? `${WIDTH}x${HEIGHT} ${FPS} fps ${BITRATE}bit/s ${seconds} s, testsrc2, keyframe every second, no B-frames`,
       decoder_threads: 'FFmpeg default (auto) for all three',
       runs_per_peer: runs,
     },

@@ -15,6 +15,7 @@ const SCOPES: Record<string, { synopsis: string; flags: Record<string, FlagSpec>
       seconds: { value: true, help: 'length of the test clip in seconds (default 10)' },
       runs: { value: true, help: 'alternating rounds, the median is reported (default 3)' },
       codecs: { value: true, help: 'comma-separated: h264,hevc (default both)' },
+      source: { value: true, help: 'decode this file instead of the generated clips (file:///path or a path, up to 1920x1080)' },
       json: JSON_FLAG,
       help: HELP_FLAG,
     },
@@ -47,6 +48,18 @@ const SCOPES: Record<string, { synopsis: string; flags: Record<string, FlagSpec>
     flags: {
       from: { value: true, help: 'a soak JSON written by `heart bench soak --json` (required)' },
       html: { value: true, help: 'write the HTML report to FILE (default: beside the JSON)' },
+      help: HELP_FLAG,
+    },
+  },
+  cpu: {
+    synopsis: '[options]',
+    flags: {
+      rounds: { value: true, help: 'alternating rounds, heart then the FFmpeg CLI or the other way round (default 3)' },
+      seconds: { value: true, help: 'measured seconds per side and round (default 20)' },
+      warmup: { value: true, help: 'seconds each side runs before it is measured (default 5)' },
+      source: { value: true, help: 'camera URL: testsrc://, file:///path or rtsp:// (default heart run\'s, testsrc://?size=1920x1080&fps=60)' },
+      noisy: { value: false, help: 'use a camera-like clip: 1080p60 testsrc2 with noise at 9 Mbit/s, made once with the FFmpeg CLI and cached' },
+      json: JSON_FLAG,
       help: HELP_FLAG,
     },
   },
@@ -96,7 +109,10 @@ async function runScope(scope: string, args: readonly string[]): Promise<number>
       await (await import('./ring.js')).benchRing({ json: text('json'), frames: num('frames') })
       return 0
     case 'decode':
-      await (await import('./decode.js')).benchDecode({ json: text('json'), seconds: num('seconds'), runs: num('runs'), codecs: text('codecs')?.split(',') as never })
+      await (await import('./decode.js')).benchDecode({ json: text('json'), seconds: num('seconds'), runs: num('runs'), codecs: text('codecs')?.split(',') as never, source: text('source') })
+      return 0
+    case 'cpu':
+      await (await import('./cpu.js')).benchCpu({ json: text('json'), rounds: num('rounds'), seconds: num('seconds'), warmupS: num('warmup'), source: text('source'), noisy: flags.noisy === true })
       return 0
     case 'telemetry':
       await (await import('./telemetry.js')).benchTelemetry({ json: text('json'), seconds: num('seconds'), runs: num('runs'), consumers: num('consumers'), source: text('source') })

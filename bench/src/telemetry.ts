@@ -12,17 +12,12 @@
 // telemetry section (RECEIVER stands for the receiver's URL), and
 // HEART_BENCH_NOSCRAPE=1 stops the scraping, to price one part at a time.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { freeLoopbackPort as freePort, startOtlpReceiver, type OtlpReceiver } from '@heart/telemetry/testing'
+import { HEART_BIN, processCpuMs, stopChild, threadCpuMs, waitForHttp } from './proc.js'
 import { machine, median, round, table, writeReport, type BenchReport } from './report.js'
-
-/** bench/dist/src -> packages/cli/dist/src/bin.js */
-const HEART_BIN = fileURLToPath(new URL('../../../packages/cli/dist/src/bin.js', import.meta.url))
-/** Linux reports process CPU in clock ticks (USER_HZ, 100 on every mainstream kernel). */
-const CLOCK_TICKS_PER_S = 100
 
 export interface TelemetryBenchOptions {
   /** Measured seconds per run (after warm-up). Default 20. */
@@ -46,41 +41,6 @@ interface RunFigures {
   scrapes: number
   spans: number
   load1: number
-}
-
-/** utime + stime of a process, all threads, in ms. */
-async function processCpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
-  // Fields after the command name (which may contain spaces) start after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  const utime = Number(fields[11])
-  const stime = Number(fields[12])
-  return ((utime + stime) * 1000) / CLOCK_TICKS_PER_S
-}
-
-/** utime + stime of one thread of a process, in ms. */
-async function threadCpuMs(pid: number, tid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S
-}
-
-async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (Date.now() < end) {
-    if (child.exitCode !== null) throw new Error(`heart run exited early with code ${child.exitCode}`)
-    try {
-      const res = await fetch(url)
-      if (res.ok) {
-        await res.arrayBuffer()
-        return
-      }
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`heart run did not answer ${url} within ${timeoutMs} ms`)
 }
 
 function sourceOf(o: BenchSettings): string {
@@ -140,10 +100,7 @@ async function startSide(on: boolean, o: BenchSettings, receiver: OtlpReceiver, 
 
 async function stopSide(side: Side): Promise<void> {
   clearInterval(side.scraping)
-  if (side.child.exitCode === null) side.child.kill('SIGTERM')
-  const timer = setTimeout(() => side.child.exitCode === null && side.child.kill('SIGKILL'), 10_000)
-  await side.exited
-  clearTimeout(timer)
+  await stopChild(side.child, side.exited)
 }
 
 async function framesTotal(side: Side): Promise<number> {

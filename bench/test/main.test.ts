@@ -36,7 +36,39 @@ t.test('bad values name the flag and what is allowed', async (t) => {
   t.match(bench('ring', 'extra').err, /unexpected argument "extra"/)
   const unknown = bench('nope')
   t.equal(unknown.code, 2)
-  t.match(unknown.err, /unknown scope "nope"; use ring, decode, telemetry, soak, soak-report, backpressure, budget/)
+  t.match(unknown.err, /unknown scope "nope"; use ring, decode, telemetry, soak, soak-report, cpu, backpressure, budget/)
+})
+
+t.test('cpu: --help lists its options; sources the FFmpeg CLI side cannot decode are refused before anything runs', async (t) => {
+  const help = bench('cpu', '--help')
+  t.equal(help.code, 0)
+  for (const flag of ['--rounds VALUE', '--seconds VALUE', '--warmup VALUE', '--source VALUE', '--noisy', '--json VALUE']) t.match(help.out, flag)
+  t.notMatch(help.out, /round 1/, 'nothing measured')
+  const cases: Array<[string[], RegExp]> = [
+    [['--source', 'synthetic://?size=640x480'], /--source synthetic: the FFmpeg CLI side cannot decode it; use testsrc:\/\/, file:\/\/\/path or rtsp:\/\//],
+    [['--source', 'file:///nonexistent/clip.mp4'], /--source: \/nonexistent\/clip.mp4 does not exist/],
+    [['--source', 'testsrc://', '--noisy'], /give --source or --noisy, not both/],
+    [['--rounds', '0'], /--rounds: "0" is not a positive number/],
+    [['--sconds', '3'], /unknown option --sconds \(did you mean --seconds\?\)/],
+    [['--noisy', 'yes'], /unexpected argument "yes"/],
+  ]
+  for (const [args, message] of cases) {
+    const r = bench('cpu', ...args)
+    t.equal(r.code, 2, `${args.join(' ')}: exit 2`)
+    t.match(r.err, message, args.join(' '))
+    t.notMatch(r.err, /\n\s+at /, 'no stack trace')
+    t.equal(r.out, '', 'nothing ran')
+  }
+})
+
+t.test('decode --source takes a file and names what it got otherwise', async (t) => {
+  t.match(bench('decode', '--help').out, /--source VALUE/)
+  const camera = bench('decode', '--source', 'rtsp://camera.local/stream')
+  t.equal(camera.code, 2)
+  t.match(camera.err, /--source: "rtsp:\/\/camera.local\/stream" is not a file; give file:\/\/\/path\/to\/clip.mp4 \(or a path\)/)
+  const absent = bench('decode', '--source', '/nonexistent/clip.mp4')
+  t.equal(absent.code, 2)
+  t.match(absent.err, /--source: \/nonexistent\/clip.mp4 does not exist/)
 })
 
 t.test('budget keeps its own options', async (t) => {
@@ -48,7 +80,7 @@ t.test('budget keeps its own options', async (t) => {
 t.test('without a scope the usage lists every scope and exits 2; --help exits 0', async (t) => {
   const none = bench()
   t.equal(none.code, 2)
-  t.match(none.out, /SCOPE is one of ring, decode, telemetry, soak, soak-report, backpressure, budget/)
+  t.match(none.out, /SCOPE is one of ring, decode, telemetry, soak, soak-report, cpu, backpressure, budget/)
   t.equal(bench('--help').code, 0)
 })
 

@@ -18,6 +18,7 @@ mod motion;
 mod source;
 mod spec;
 mod testsrc;
+mod threads;
 
 pub use clock::monotonic_ns;
 pub use i2c::{i2c_write, i2c_write_read};

@@ -17,6 +17,7 @@ use crate::media::{
   CropRect, DecodeSettings, DecoderPref, Expectations, FrameStamp, OpenConfig, OutputSpec, Pipeline, SourceInfo,
 };
 use crate::spec::{self, SourceSpec};
+use crate::threads::CLOSE_THREAD_NAME;
 
 /// The frames readInto() writes: pixel format, optional crop of the source,
 /// optional output size (give one side to keep the aspect ratio).
@@ -495,7 +496,9 @@ impl Source {
     if let Ok(mut guard) = self.shared.pipeline.try_lock() {
       if let Some(pipeline) = guard.take() {
         // Closing an RTSP session talks to the camera: keep that off the JS thread.
-        std::thread::spawn(move || drop(pipeline));
+        // Named, to be told apart from FFmpeg's and Node's threads; should no thread be made, the pipeline is freed here.
+        let spawned = std::thread::Builder::new().name(CLOSE_THREAD_NAME.into()).spawn(move || drop(pipeline));
+        drop(spawned);
       }
     }
     // Otherwise a read is running: it sees the abort, returns, and frees the pipeline itself.

@@ -11,6 +11,7 @@ use crate::clock::now_ns;
 use crate::codec::normalize_codec;
 use crate::error::{av_error_text, map_error, ErrorCode, HeartError, HeartResult, AVERROR_EAGAIN, AVERROR_EOF};
 use crate::ffi;
+use crate::threads::{with_thread_name, DECODER_THREAD_NAME};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum DecoderPref {
@@ -140,7 +141,8 @@ impl Pipeline {
         return Err(map_error(r, "configuring the decoder for", self.printable()));
       }
       self.configure_threads(self.dec);
-      let r = ffi::avcodec_open2(self.dec, codec, ptr::null_mut());
+      let dec = self.dec;
+      let r = with_thread_name(DECODER_THREAD_NAME, || ffi::avcodec_open2(dec, codec, ptr::null_mut()));
       if r < 0 {
         return Err(map_error(r, "opening the decoder for", self.printable()));
       }

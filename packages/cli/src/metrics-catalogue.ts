@@ -4,7 +4,7 @@
 // builds it once in the main thread and hands the same catalogue, with the
 // registry's buffer, to every worker, so every thread lays the buffer out alike.
 import { CaptureMetric, captureMetrics } from '@heart/capture'
-import { KernelMetric, kernelMetrics } from '@heart/kernel'
+import { KernelMetric, MAIN_THREAD, kernelMetrics } from '@heart/kernel'
 import { joinCatalogues, type Catalogue } from '@heart/telemetry'
 import { ThermalMetric, thermalMetrics } from '@heart/thermal'
 
@@ -19,7 +19,9 @@ export interface HeartMetricsCatalogueOptions {
 }
 
 export function heartMetricsCatalogue(options: HeartMetricsCatalogueOptions): Catalogue {
-  const parts = [captureMetrics(), kernelMetrics({ consumers: options.consumers })]
+  // heart.thread.cpu's threads: the main thread and every worker `heart run` starts (the capture and thermal services' default names).
+  const threads = [MAIN_THREAD, 'capture', ...options.consumers, ...(options.thermal ? ['thermal'] : [])]
+  const parts = [captureMetrics(), kernelMetrics({ consumers: options.consumers, threads })]
   if (options.thermal) parts.push(thermalMetrics())
   return joinCatalogues(...parts)
 }

@@ -1,5 +1,6 @@
 import type { ConsumerStats, FrameRing } from '@heart/ring'
 import { SKIP_REASON_NAMES } from '@heart/contracts'
+import { MAIN_THREAD } from './thread-cpu.js'
 import type { TickStats } from './tick-loop.js'
 import type { WorkerMemory } from './types.js'
 
@@ -71,6 +72,8 @@ export interface HealthReport {
   /** The same figures since start, start-up included: for reports, never judged (one start-up burst would colour the whole run). */
   loop_whole_run: LoopHealth
   workers: Record<string, WorkerHealth>
+  /** The main thread (the loop, events, HTTP), as workers.NAME.cpu_percent is for a worker; absent in hand-built reports. */
+  main_thread?: { cpu_percent: number | null }
   events: { queued: number; dropped: number }
   /** The whole process: resident memory of every thread, and the main thread's own heap. */
   memory: { rss_mb: number; main_heap_used_mb: number; main_heap_total_mb: number; array_buffers_mb: number }
@@ -103,6 +106,8 @@ export interface WorkerHealth {
   /** The worker's own JavaScript heap as it last reported it (every few seconds); null until it has. */
   heap_used_mb: number | null
   heap_total_mb: number | null
+  /** Per cent of one core its thread used over the last few seconds (ThreadCpuMeter); null until measured or off Linux. */
+  cpu_percent?: number | null
 }
 
 export interface HealthSources {
@@ -128,6 +133,8 @@ export interface HealthSources {
     stallMs?: number
   }>
   events: () => { queued: number; dropped: number }
+  /** A thread's recent CPU share by heart name (a worker's, or `main`), null when not measured. */
+  cpuPercent?: (thread: string) => number | null
 }
 
 export interface HealthThresholds {
@@ -208,6 +215,7 @@ export class HealthAggregator {
         ...(w.stallMs === undefined ? {} : { stalled_for_ms: w.stalledForMs ?? 0, stall_ms: w.stallMs }),
         heap_used_mb: w.memory ? mb(w.memory.heapUsedBytes) : null,
         heap_total_mb: w.memory ? mb(w.memory.heapTotalBytes) : null,
+        cpu_percent: this.sources.cpuPercent?.(w.name) ?? null,
       }
       const c = consumers[w.name]
       if (c) c.worker = { state: w.state, restarts: Math.max(0, w.starts - 1), last_crash: w.lastCrash?.reason ?? null, last_exit: w.lastCrash?.code ?? null, crash_looping: w.crashLooping ?? false }
@@ -263,6 +271,7 @@ export class HealthAggregator {
       loop: loopHealth(tick),
       loop_whole_run: loopHealth(this.sources.loopWholeRun?.() ?? tick),
       workers,
+      main_thread: { cpu_percent: this.sources.cpuPercent?.(MAIN_THREAD) ?? null },
       events: this.sources.events(),
       memory: processMemory(),
       uptime_s: Math.round((performance.now() - this.startedMs) / 100) / 10,

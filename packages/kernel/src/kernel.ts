@@ -7,6 +7,7 @@ import { HealthAggregator, consumerHealth, markNotGreen, type CameraHealth, type
 import { Supervisor, definedLimits, type RestartPolicy, type ServiceSpec, type ServiceStatus, type WorkerResourceLimits } from './supervisor.js'
 import { DEFAULT_STALL_MS, ProgressWatch } from './watchdog.js'
 import { TickLoop } from './tick-loop.js'
+import { MAIN_THREAD, THREAD_CPU_SAMPLE_MS, ThreadCpuMeter, type MeteredThread } from './thread-cpu.js'
 import { MetricsUpkeep } from './metrics-upkeep.js'
 import { silentLogger } from './logger.js'
 import type { ConsumerServiceConfig } from './consumer-service.js'
@@ -111,6 +112,8 @@ export class Kernel {
   private lastStatus: HealthReport['status'] = 'green'
   private readonly metrics: KernelOptions['metrics']
   private readonly tracing: KernelOptions['tracing']
+  /** Recent CPU of the main thread and of every worker thread that said its id. */
+  private readonly threadCpu = new ThreadCpuMeter()
   /** Null without a shared registry or with the upkeep turned off. */
   readonly metricsUpkeep: MetricsUpkeep | null = null
 
@@ -152,6 +155,7 @@ export class Kernel {
         loopWindowS: this.loop.windowSeconds,
         workers: () => this.supervisor.statuses(),
         events: () => ({ queued: this.events.length, dropped: this.events.dropped }),
+        cpuPercent: (thread) => this.threadCpu.percent(thread),
       },
       { redAfterMs: options.health?.redAfterMs },
     )
@@ -169,6 +173,8 @@ export class Kernel {
         this.lastStatus = status
       }
     })
+    // Per-thread CPU: a /proc read per thread once a second, on a timer of the loop rather than in every tick.
+    this.loop.every(THREAD_CPU_SAMPLE_MS, () => this.threadCpu.sample(this.meteredThreads()))
     const upkeepMs = options.metricsUpkeepMs ?? 500
     if (this.registry && upkeepMs > 0) {
       const registry = this.registry
@@ -178,6 +184,7 @@ export class Kernel {
           consumers: () => this.report().consumers,
           ring: () => (this.primaryRing ? (this.rings.get(this.primaryRing)?.ring.stats() ?? null) : null),
           camera: () => this.cameraHealth?.() ?? null,
+          threadCpu: () => this.threadCpu.percents(),
         },
         (what) => this.logger.warn('a figure has no metric in the catalogue; it is not exported', { metric: what }),
       )
@@ -353,6 +360,13 @@ export class Kernel {
       this.uncounted.add(consumer)
       this.logger.warn('a consumer the metrics catalogue does not name; its restarts are not exported', { consumer })
     }
+  }
+
+  /** The main thread (the process's first thread: its id is the pid) and every live worker that said its id. */
+  private meteredThreads(): MeteredThread[] {
+    const threads: MeteredThread[] = [{ name: MAIN_THREAD, tid: process.pid }]
+    for (const s of this.supervisor.statuses()) if (s.tid !== null) threads.push({ name: s.name, tid: s.tid })
+    return threads
   }
 
   private onThreadExit(service: string, threadId: number): void {

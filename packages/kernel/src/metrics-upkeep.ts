@@ -29,6 +29,8 @@ export interface MetricsUpkeepSources {
   ring?: () => RingFigures | null
   /** The `camera` object of /health, or null without a camera. */
   camera?: () => Pick<CameraHealth, 'last_frame_age_ms' | 'ai_locked'> | null
+  /** Each thread's recent CPU in per cent of one core, by heart name (ThreadCpuMeter.percents). */
+  threadCpu?: () => ReadonlyMap<string, number>
 }
 
 /** The consumer name the catalogue uses for drops before any consumer. */
@@ -66,6 +68,7 @@ export class MetricsUpkeep {
   private readonly occupancy: Gauge | null
   private readonly lastFrameAge: Gauge | null
   private readonly aiLocked: Gauge | null
+  private readonly threadCpu = new Map<string, Gauge | null>()
   /** Books names the catalogue does not know (reported once, not every look). */
   private readonly unknown = new Set<string>()
   private readonly onUnknown: ((what: string) => void) | undefined
@@ -114,6 +117,17 @@ export class MetricsUpkeep {
     if (camera) {
       if (camera.last_frame_age_ms !== null) this.lastFrameAge?.set(camera.last_frame_age_ms)
       this.aiLocked?.set(camera.ai_locked ? 1 : 0)
+    }
+    const threads = this.sources.threadCpu?.()
+    if (threads) {
+      for (const [thread, percent] of threads) {
+        let gauge = this.threadCpu.get(thread)
+        if (gauge === undefined) {
+          gauge = this.gauge(KernelMetric.threadCpu, { thread })
+          this.threadCpu.set(thread, gauge)
+        }
+        gauge?.set(percent / 100)
+      }
     }
   }
 

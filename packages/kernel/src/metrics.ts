@@ -19,6 +19,7 @@ export const KernelMetric = Object.freeze({
   ringOccupancy: 'heart.ring.occupancy',
   consumerLag: 'heart.consumer.lag',
   consumerRestarts: 'heart.consumer.restarts',
+  threadCpu: 'heart.thread.cpu',
 })
 
 /** Milliseconds from 1 µs to 100 s at <= 3.1 % relative error (866 buckets, 3.5 KB each): every heart duration. */
@@ -43,6 +44,8 @@ export function frameLatencyMetric(stages: readonly string[]): MetricDeclaration
 export interface KernelMetricsOptions {
   /** Ring consumer names (may be empty); `producer` is always added for drops before any consumer (no_slot). */
   consumers: readonly string[]
+  /** Thread names heart.thread.cpu is exported for (`main` and every worker's service name); none: not declared. */
+  threads?: readonly string[]
 }
 
 export function kernelMetrics(options: KernelMetricsOptions): Catalogue {
@@ -81,5 +84,16 @@ export function kernelMetrics(options: KernelMetricsOptions): Catalogue {
       description: 'Times a consumer worker ended against its will and was restarted, by reason (stalled, out_of_memory, error, exit).',
       attributes: { consumer: consumers, reason: [...WORKER_EXIT_REASONS] },
     }),
+    ...(options.threads && options.threads.length > 0
+      ? [
+          {
+            name: KernelMetric.threadCpu,
+            kind: 'gauge',
+            unit: '1',
+            description: 'Share of one core a heart thread used over the last few seconds (1 = a whole core), by thread: main or a worker.',
+            attributes: { thread: [...options.threads] },
+          } satisfies MetricDeclaration,
+        ]
+      : []),
   ]
 }

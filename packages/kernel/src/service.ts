@@ -2,7 +2,7 @@ import { getHeapStatistics } from 'node:v8'
 import { isMainThread, parentPort, workerData } from 'node:worker_threads'
 import type { FromWorker, LogLevel, Logger, ToWorker, WorkerBootstrap } from './types.js'
 import { notInWorker } from './errors.js'
-import { setThreadNice } from './thread-priority.js'
+import { currentThreadTid, nameCurrentThread, setThreadNice } from './thread-priority.js'
 
 /** What a service's function receives inside its worker. */
 export interface ServiceContext<C> {
@@ -48,7 +48,9 @@ export function serveWorker<C>(fn: (ctx: ServiceContext<C>) => Promise<void> | v
     const result = setThreadNice(boot.nice)
     if ('skipped' in result) ctx.log.debug('thread priority left as is', { nice: boot.nice, reason: result.skipped })
   }
-  post({ kind: 'ready' })
+  // The OS thread carries the service's name (top -H, the cpu bench's breakdown), and says its id for /health's cpu_percent.
+  nameCurrentThread(boot.name)
+  post({ kind: 'ready', tid: currentThreadTid() })
   reportMemory()
   // A few numbers every few seconds, so /health can say which worker's heap
   // grows; unref'd: it never keeps a finished worker alive.

@@ -91,6 +91,8 @@ export interface ServiceStatus {
   name: string
   state: ServiceState
   threadId: number | null
+  /** The OS thread id (Linux) the worker reported when ready; null before then, between lives and elsewhere. */
+  tid: number | null
   starts: number
   crashes: number
   lastCrash: CrashRecord | null
@@ -184,6 +186,7 @@ export class Supervisor {
         name: spec.name,
         state: 'starting',
         threadId: null,
+        tid: null,
         starts: 0,
         crashes: 0,
         lastCrash: null,
@@ -285,7 +288,7 @@ export class Supervisor {
     const { spec } = entry
     const bootstrap: WorkerBootstrap = { heartService: true, name: spec.name, config: spec.config ?? {}, shared: spec.shared ?? {}, nice: spec.nice ?? this.workerNice, memoryReportMs: spec.memoryReportMs }
     const resourceLimits = { ...this.resourceLimits, ...definedLimits(spec.resourceLimits) }
-    const worker = new Worker(spec.entry, { workerData: bootstrap, resourceLimits, stdout: false, stderr: false })
+    const worker = new Worker(spec.entry, { workerData: bootstrap, resourceLimits, stdout: false, stderr: false, name: spec.name })
     const threadId = worker.threadId
     entry.worker = worker
     entry.startedAtMs = performance.now()
@@ -294,6 +297,7 @@ export class Supervisor {
     entry.finished = false
     spec.watchdog?.reset(entry.startedAtMs)
     entry.status.threadId = threadId
+    entry.status.tid = null
     entry.status.starts++
     entry.status.state = 'starting'
     entry.status.memory = null
@@ -303,6 +307,7 @@ export class Supervisor {
     worker.on('message', (message: FromWorker) => {
       switch (message.kind) {
         case 'ready':
+          entry.status.tid = message.tid ?? null
           if (entry.status.state === 'starting') entry.status.state = 'running'
           if (this.launching === entry) this.launchAfter(entry, this.startSpacingMs)
           break
@@ -332,6 +337,7 @@ export class Supervisor {
     worker.on('exit', (exitCode) => {
       entry.worker = null
       entry.status.threadId = null
+      entry.status.tid = null
       this.hooks.onThreadExit?.(spec.name, threadId)
       resolveExit()
       this.launched(entry)

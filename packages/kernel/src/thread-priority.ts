@@ -1,4 +1,4 @@
-import { readlinkSync } from 'node:fs'
+import { readlinkSync, writeFileSync } from 'node:fs'
 import { getPriority, setPriority } from 'node:os'
 
 /**
@@ -29,5 +29,26 @@ export function setThreadNice(nice: number): { applied: number } | { skipped: st
     return { applied: getPriority(tid) }
   } catch (error) {
     return { skipped: error instanceof Error ? error.message : String(error) }
+  }
+}
+
+/** Linux keeps at most 15 bytes of a thread name (TASK_COMM_LEN less the NUL). */
+const THREAD_NAME_BYTES = 15
+
+/**
+ * Names the calling thread as `top -H`, `ps -L` and /proc/PID/task/TID/comm
+ * show it. Node's worker_threads `name` option only labels the worker for
+ * the inspector: the OS thread stays "node". A thread may rename itself
+ * through /proc/thread-self/comm; threads it starts later (FFmpeg's decode
+ * threads) take the name with them. Returns the name applied, or null where
+ * that is not possible (not Linux).
+ */
+export function nameCurrentThread(name: string): string | null {
+  const short = Buffer.from(name).subarray(0, THREAD_NAME_BYTES).toString()
+  try {
+    writeFileSync('/proc/thread-self/comm', short)
+    return short
+  } catch {
+    return null
   }
 }

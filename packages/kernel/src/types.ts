@@ -25,7 +25,8 @@ export interface Logger {
 // Messages between the supervisor and a worker (structured-cloned).
 export type ToWorker = { kind: 'stop' }
 export type FromWorker =
-  | { kind: 'ready' }
+  /** tid: its OS thread id (Linux), so the main thread can read the thread's CPU time; null elsewhere. */
+  | { kind: 'ready'; tid?: number | null }
   | { kind: 'event'; type: string; payload: unknown }
   | { kind: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> }
   | { kind: 'stopped' }

@@ -1,25 +1,12 @@
 import t from 'tap'
-import { frameLayout, type FrameRing } from '@heart/ring'
+import type { FrameRing } from '@heart/ring'
 import { Kernel, ProgressStamps, ProgressWatch, procThreadCpuMs, type HealthReport } from '../src/index.js'
 import { sleep, waitFor } from '@heart/telemetry/testing'
+import { produce, testLayout } from './fixtures/produce.js'
 
 const unruly = new URL('./fixtures/unruly-consumer.js', import.meta.url)
 const counting = new URL('./fixtures/counting-consumer.js', import.meta.url)
-const layout = frameLayout(160, 120, 'yuv420p')
-
-/** Publishes a frame every 10 ms from the main thread until stopped. */
-function produce(ring: FrameRing): () => void {
-  const producer = ring.producer()
-  let n = 0
-  const timer = setInterval(() => {
-    const slot = producer.beginWrite()
-    if (!slot) return
-    slot.bytes.fill(n++ & 0xff, 0, layout.byteLength)
-    const now = process.hrtime.bigint()
-    producer.commit(slot, { captureTsNs: now, decodeTsNs: now, width: 160, height: 120, pixFmt: 'yuv420p', planes: layout.planes })
-  }, 10)
-  return () => clearInterval(timer)
-}
+const layout = testLayout
 
 function startKernel(t: { teardown(fn: () => unknown): void }, stallMs: number): { kernel: Kernel; ring: FrameRing } {
   const kernel = new Kernel({ supervisor: { restartInitialMs: 50, stallMs } })
