@@ -4,7 +4,7 @@
 // a consumer behind a slow service loses only its own frames. The consumers
 // and their options come from a YAML config file, as an operator writes them.
 
-import { createServer, type Server } from 'node:http'
+import { createServer, get as httpGet, type Server } from 'node:http'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -54,6 +54,10 @@ t.test('a consumer that throws is restarted; the camera and the other consumers 
     '  - { name: movement_detector, kind: motion, depth: 2 }',
     '  - { name: telemetry_stream, kind: encoder, depth: 3, options: { fps: 10, width: 320 } }',
   ])
+  // A live viewer: the encoder works only while someone watches (docs/stream.md).
+  const viewer = httpGet({ host: '127.0.0.1', port: heart.http.port, path: '/stream.mjpeg', agent: false }, (res) => res.resume())
+  viewer.on('error', () => undefined)
+  t.teardown(() => void viewer.destroy())
   const reports: Array<{ consumer: string; badFrames: number; sequenceBreaks: number; frames: number; final?: boolean }> = []
   heart.kernel.on<(typeof reports)[number]>('verify.report', (e) => reports.push(e.payload))
 

@@ -4,7 +4,7 @@ import { MetricsRegistry } from '@heart/telemetry'
 import { KernelMetric, MS_HISTOGRAM, frameLatencyMetric, kernelMetrics } from '../src/index.js'
 
 t.test('the kernel declares what MetricsUpkeep, the tick loop and serveConsumer record', async (t) => {
-  const catalogue = kernelMetrics({ consumers: ['motion', 'encoder'] })
+  const catalogue = kernelMetrics({ consumers: ['motion', 'encoder'], threads: ['main', 'motion'] })
   const r = MetricsRegistry.create(catalogue)
   for (const name of Object.values(KernelMetric)) t.ok(r.declaration(name), name)
   const dropped = r.declaration(KernelMetric.framesDropped)!
