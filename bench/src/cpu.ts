@@ -1,6 +1,6 @@
 // `heart bench cpu`: what the whole runtime costs against decoding alone.
 // `heart run` with its defaults (the built-in 1080p60 test camera, the
-// default consumers, the thermal emulator) in a child process, and the FFmpeg
+// default consumers, one live viewer, the thermal emulator) in a child process, and the FFmpeg
 // CLI decoding the same stream at real time to the null muxer with the same
 // decoder threading, one after the other, alternating which goes first, for
 // N rounds. Each side is measured from the outside over the same steady
@@ -20,6 +20,7 @@ import { UsageError } from 'heart'
 import { freeLoopbackPort } from '@heart/telemetry/testing'
 import { benchClip, sourceFile } from './decode.js'
 import { HEART_BIN, processCpuMs, residentMb, stopChild, threadTimes, waitForHttp, type ThreadTime } from './proc.js'
+import { watchLive } from './live-viewer.js'
 import { machine, median, round, table, writeReport, type BenchReport } from './report.js'
 
 /** heart run's own default source (packages/cli/src/config.ts). */
@@ -208,11 +209,14 @@ async function measureHeart(plan: CpuPlan, o: Required<Pick<CpuBenchOptions, 'se
   const args = [HEART_BIN, 'run', '--http', `127.0.0.1:${port}`, '--summary', summaryFile, ...(plan.heartSource ? ['--source', plan.heartSource] : [])]
   const side = start(process.execPath, args, 'ignore')
   const pid = side.child.pid!
+  let viewer: { close(): void } | null = null
   try {
     // The first run on the test camera encodes its clip first.
     await waitForHttp(`${base}/health`, side.child, 120_000)
     // On a loaded box the workers may start seconds after HTTP answers: the warm-up starts once everything runs.
     await waitUntilRunning(base, side.child)
+    // The default workload has one live viewer (live-viewer.ts); it watches through the warm-up and the window.
+    viewer = watchLive({ host: '127.0.0.1', port })
     await sleep(o.warmupS * 1000)
     const h0 = await health(base)
     const [cpu0, threads0] = [await processCpuMs(pid), await threadTimes(pid)]
@@ -225,6 +229,7 @@ async function measureHeart(plan: CpuPlan, o: Required<Pick<CpuBenchOptions, 'se
     const healthCpu = new Map<string, number>()
     if (typeof h1.main_thread?.cpu_percent === 'number') healthCpu.set('main', h1.main_thread.cpu_percent)
     for (const [name, w] of Object.entries(h1.workers)) if (typeof w.cpu_percent === 'number') healthCpu.set(name, w.cpu_percent)
+    viewer.close()
     await stopChild(side.child, side.exited)
     const summary = JSON.parse(await readFile(summaryFile, 'utf8').catch(() => 'null')) as { loop?: { tick_ms_p99?: number } } | null
     return {
@@ -240,6 +245,7 @@ async function measureHeart(plan: CpuPlan, o: Required<Pick<CpuBenchOptions, 'se
       status: h1.status,
     }
   } catch (err) {
+    viewer?.close()
     await stopChild(side.child, side.exited)
     throw new Error(`heart run: ${(err as Error).message}\n${side.stderr()}`, { cause: err })
   } finally {

@@ -4,13 +4,13 @@
 // against the targets. Writes the JSON and a self-contained HTML report.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { get as httpGet } from 'node:http'
 import { loadavg, tmpdir, uptime } from 'node:os'
 import { dirname, join } from 'node:path'
 import { mb, type HealthReport, type Logger } from '@heart/kernel'
 import { HistogramSnapshot, type Counter } from '@heart/telemetry'
 import { THERMAL_LOSS_REASONS, type ThermalConfig } from '@heart/thermal'
 import { HeartMetric, UsageError, consumerKinds, runHeart, type RunningHeart, type RunSummary } from 'heart'
+import { watchLive } from './live-viewer.js'
 import { machine, median, round } from './report.js'
 import { renderReport, type Band, type Chart } from './soak-html.js'
 import {
@@ -62,6 +62,8 @@ export interface SoakSecond {
   /** The same threads' heaps as V8 has them reserved, MB: what each adds to the RSS. */
   heap_total_mb: Record<string, number>
   cpu_percent: number
+  /** Each thread's CPU, % of one core over the last 5 s, as /health shows it (workers.NAME.cpu_percent; the main thread as "main"). */
+  thread_cpu_percent: Record<string, number>
   camera_state: string
   load1: number
   /** Main-thread time the harness's previous per-second sample took, ms. */
@@ -120,6 +122,15 @@ class Totals {
   }
 }
 
+/** CPU per thread as /health has it (the main thread and each worker that has been measured), % of one core. */
+function threadCpuOf(report: HealthReport): Record<string, number> {
+  const out: Record<string, number> = {}
+  const main = report.main_thread?.cpu_percent
+  if (typeof main === 'number') out['main'] = main
+  for (const [name, w] of Object.entries(report.workers)) if (typeof w.cpu_percent === 'number') out[name] = w.cpu_percent
+  return out
+}
+
 /** Heap in use or reserved per worker (those that have reported) and the main thread, MB. */
 function heapsOf(report: HealthReport, which: 'used' | 'total'): Record<string, number> {
   const out: Record<string, number> = { main: which === 'used' ? report.memory.main_heap_used_mb : report.memory.main_heap_total_mb }
@@ -151,7 +162,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     rmSync(dir, { recursive: true, force: true })
   }
   const { kernel, capture, metrics } = heart
-  // The default workload has one live viewer: the encoder works only while someone watches.
+  // The default workload has one live viewer (live-viewer.ts).
   const viewer = watchLive(heart.http)
   log(`soak: ${source}, ${durationS} s (warm-up ${warmupS} s), faults: ${plan.map((p) => `${p.kind}@${p.atS}s`).join(', ') || 'none'}`)
 
@@ -338,6 +349,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       heap_used_mb: heapsOf(report, 'used'),
       heap_total_mb: heapsOf(report, 'total'),
       cpu_percent: round(((cpu.user + cpu.system) / 1e3 / (dt * 1000)) * 100, 1),
+      thread_cpu_percent: threadCpuOf(report),
       camera_state: report.camera.state,
       load1: round(loadavg()[0]!, 2),
       sampler_ms: round(lastSampleMs, 3),
@@ -521,14 +533,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   return { pass, checks, json, html }
 }
 
-/** One MJPEG viewer on /stream.mjpeg that reads and discards what it gets, until closed. */
-function watchLive(http: { host: string; port: number }): { close(): void } {
-  const req = httpGet({ host: http.host, port: http.port, path: '/stream.mjpeg', agent: false }, (res) => res.resume())
-  // A viewer that is cut off (at stop, or by a camera restart's fault) is not the soak's failure.
-  req.on('error', () => undefined)
-  return { close: () => req.destroy() }
-}
-
 /**
  * The HTML report of a soak JSON written earlier (`heart bench soak-report`):
  * the JSON holds every figure the report draws, so only the JSON is kept in
@@ -573,9 +577,9 @@ function renderSoakHtml(json: Record<string, unknown>, seconds: SoakSecond[], fa
   const col = <T>(f: (s: SoakSecond) => T): T[] => seconds.map(f)
   // A JSON written before a figure existed (an older soak) has no such key:
   // its chart is left out rather than drawn empty.
-  const heapChart = (title: string, of: (s: SoakSecond) => Record<string, number> | undefined): Chart => ({
+  const perThread = (title: string, unit: string, of: (s: SoakSecond) => Record<string, number> | undefined): Chart => ({
     title,
-    unit: 'MB',
+    unit,
     series: [...new Set(seconds.flatMap((s) => Object.keys(of(s) ?? {})))].map((name) => ({ name, values: col((s) => of(s)?.[name] ?? null) })),
   })
   const charts: Chart[] = [
@@ -627,8 +631,9 @@ function renderSoakHtml(json: Record<string, unknown>, seconds: SoakSecond[], fa
     { title: 'Thermal frames per second', unit: 'Hz', target: { value: 9.5, label: '>= 9.5 Hz' }, series: [{ name: 'rate', values: col((s) => s.thermal.hz) }] },
     { title: 'Thermal frames lost per second', unit: 'frames', series: [{ name: 'lost', values: col((s) => s.thermal.lost) }] },
     { title: 'Resident memory (whole process)', unit: 'MB', series: [{ name: 'RSS', values: col((s) => s.rss_mb) }] },
-    heapChart('JavaScript heap in use, per thread', (s) => s.heap_used_mb),
-    heapChart('JavaScript heap reserved, per thread (part of the RSS)', (s) => s.heap_total_mb),
+    perThread('JavaScript heap in use, per thread', 'MB', (s) => s.heap_used_mb),
+    perThread('JavaScript heap reserved, per thread (part of the RSS)', 'MB', (s) => s.heap_total_mb),
+    perThread('CPU per thread (last 5 s, as /health shows it)', '% of one core', (s) => s.thread_cpu_percent),
     { title: 'CPU (all threads of the process)', unit: '% of one core', series: [{ name: 'cpu', values: col((s) => s.cpu_percent) }, { name: 'load avg 1 min x100', values: col((s) => s.load1 * 100) }] },
   ]
   const results = json.results as Record<string, Record<string, number>>

@@ -34,6 +34,10 @@ t.test('a short soak records every second, plays its faults and writes both repo
   }
   t.match(html, /JavaScript heap in use, per thread/)
   t.match(html, /JavaScript heap reserved, per thread/)
+  for (const name of ['main', 'capture', 'movement_detector', 'telemetry_stream', 'thermal']) {
+    t.ok(s.thread_cpu_percent[name] > 0, `CPU of ${name}: ${s.thread_cpu_percent[name]} % (each thread is busy: the viewer keeps the encoder working)`)
+  }
+  t.match(html, /CPU per thread/)
   const followed = new Set(written.seconds.flatMap((x: { consumers: object }) => Object.keys(x.consumers)))
   for (const name of ['movement_detector', 'detection_client', 'telemetry_stream', 'frame_verifier', 'stall_probe']) t.ok(followed.has(name), `${name} is followed`)
 
