@@ -397,6 +397,13 @@ export interface SourceSpec {
   /** rtsp: 'tcp' (default) or 'udp'. */
   transport?: 'tcp' | 'udp'
   /**
+   * rtsp over udp: how long, in ms, libavformat holds packets behind a
+   * missing one, waiting for it to arrive out of order, before it gives
+   * it up (FFmpeg's `max_delay`; default 100). Raise it on a radio link
+   * that reorders; lower it to bound the stall after a loss.
+   */
+  reorderMs?: number
+  /**
    * file, testsrc: start again at the end instead of ending with
    * END_OF_STREAM. Default false for file, true for testsrc.
    */

@@ -30,6 +30,11 @@ pub struct SourceSpec {
   /// rtsp: 'tcp' (default) or 'udp'.
   #[napi(ts_type = "'tcp' | 'udp'")]
   pub transport: Option<String>,
+  /// rtsp over udp: how long, in ms, libavformat holds packets behind a
+  /// missing one, waiting for it to arrive out of order, before it gives
+  /// it up (FFmpeg's `max_delay`; default 100). Raise it on a radio link
+  /// that reorders; lower it to bound the stall after a loss.
+  pub reorder_ms: Option<u32>,
   /// file, testsrc: start again at the end instead of ending with
   /// END_OF_STREAM. Default false for file, true for testsrc.
   #[napi(js_name = "loop")]
@@ -83,6 +88,8 @@ pub enum Input {
   Rtsp {
     url: String,
     udp: bool,
+    /// FFmpeg's reordering delay over UDP in ms, when not its default.
+    reorder_ms: Option<u32>,
   },
   File {
     path: String,
@@ -160,6 +167,7 @@ fn fps_of(spec: &SourceSpec) -> HeartResult<Option<f64>> {
 fn refuse(spec: &SourceSpec, allowed: &[&str]) -> HeartResult<()> {
   let given = [
     ("transport", spec.transport.is_some()),
+    ("reorderMs", spec.reorder_ms.is_some()),
     ("loop", spec.loop_.is_some()),
     ("realtime", spec.realtime.is_some()),
     ("format", spec.format.is_some()),
@@ -197,7 +205,7 @@ pub fn check(spec: &SourceSpec) -> HeartResult<OpenSource> {
   let mut realtime = spec.realtime.unwrap_or(false);
   let input = match spec.kind.as_str() {
     "rtsp" => {
-      refuse(spec, &["transport"])?;
+      refuse(spec, &["transport", "reorderMs"])?;
       let lower = spec.target.to_ascii_lowercase();
       if !lower.starts_with("rtsp://") && !lower.starts_with("rtsps://") {
         return Err(HeartError::invalid(format!("rtsp target {redacted} must start with rtsp:// or rtsps://")));
@@ -207,7 +215,12 @@ pub fn check(spec: &SourceSpec) -> HeartResult<OpenSource> {
         Some("udp") => true,
         Some(other) => return Err(HeartError::invalid(format!("transport '{other}' of {redacted}: use tcp or udp"))),
       };
-      Input::Rtsp { url: spec.target.clone(), udp }
+      if spec.reorder_ms.is_some() && !udp {
+        return Err(HeartError::invalid(format!(
+          "reorderMs of {redacted} applies to transport udp only (TCP delivers in order)"
+        )));
+      }
+      Input::Rtsp { url: spec.target.clone(), udp, reorder_ms: spec.reorder_ms }
     }
     "file" => {
       refuse(spec, &["loop", "realtime"])?;
@@ -338,6 +351,10 @@ mod tests {
     let r = check(&SourceSpec { transport: Some("udp".into()), ..spec("rtsp", "rtsps://u:p@cam/live") }).unwrap();
     assert!(matches!(r.input, Input::Rtsp { udp: true, .. }));
     assert!(!r.redacted.contains("u:p"));
+    let udp = SourceSpec { transport: Some("udp".into()), reorder_ms: Some(20), ..spec("rtsp", "rtsp://cam/live") };
+    assert!(matches!(check(&udp).unwrap().input, Input::Rtsp { reorder_ms: Some(20), .. }));
+    // TCP delivers in order: a reordering wait there is a mistake, said so.
+    assert!(check(&SourceSpec { transport: None, ..udp }).is_err());
     assert!(check(&spec("rtsp", "http://cam/live")).is_err());
     assert!(check(&spec("file", "relative.mp4")).is_err());
     assert!(check(&SourceSpec { format: Some("rgb".into()), ..spec("v4l2", "/dev/video0") }).is_err());

@@ -38,11 +38,15 @@ impl Pipeline {
       unsafe { ffi::av_dict_set(opts, k.as_ptr(), v.as_ptr(), 0) };
     };
     let open_path: String = match &cfg.source.input {
-      Input::Rtsp { url, udp } => {
+      Input::Rtsp { url, udp, reorder_ms } => {
         set(&mut opts, "rtsp_transport", if *udp { "udp" } else { "tcp" });
         if *udp {
           // A 1080p keyframe is hundreds of datagrams: give the socket room so bursts are not dropped.
           set(&mut opts, "buffer_size", "4194304");
+          if let Some(ms) = reorder_ms {
+            // The reordering wait (µs): packets behind a gap are held this long for the missing one.
+            set(&mut opts, "max_delay", &(*ms as u64 * 1000).to_string());
+          }
         }
         // Socket-level timeout in µs as a second line of defence behind the interrupt callback.
         set(&mut opts, "timeout", &(cfg.timeout_ms as u64 * 1000).to_string());

@@ -19,6 +19,8 @@ t.test('native options carry the expectation; the native spec carries transport 
     decoder: 'software', output: { pixFmt: 'yuv420p' }, maxWidth: 1280, maxHeight: 720, timeoutMs: 5000, threads: 2, expectCodec: 'hevc',
   })
   t.match(nativeSpec(udp.spec), { kind: 'rtsp', transport: 'udp' })
+  const reorder = nativeSpec(request('rtsp://cam/s?transport=udp&reorderMs=0&channel=1').spec)
+  t.match(reorder, { kind: 'rtsp', transport: 'udp', reorderMs: 0, target: 'rtsp://cam/s?channel=1' }, 'reorderMs goes to the crate, not to the camera')
   t.match(nativeSpec(request('file:///a.mp4?loop=1').spec), { kind: 'file', loop: true, realtime: false })
   t.notOk('transport' in nativeSpec(request('testsrc://').spec)!)
 })

@@ -5,6 +5,9 @@ import { encodeUserinfo, type Userinfo } from '../redact.js'
 import { tcpReachable } from '../reachability.js'
 import { defineSourceKind, type SourceBase } from './kind.js'
 
+/** The longest reordering wait accepted: beyond a few seconds a stream is better off on TCP. */
+const MAX_REORDER_MS = 10_000
+
 /** The IANA ports: RTSP 554, RTSP over TLS 322. */
 const DEFAULT_PORTS: Record<string, number> = { rtsp: 554, rtsps: 322 }
 
@@ -16,6 +19,8 @@ export interface RtspSource extends SourceBase {
   port: number
   path: string
   transport: 'tcp' | 'udp'
+  /** UDP only: how long libavformat holds packets behind a missing one for it to arrive out of order (FFmpeg's max_delay; 100 ms when unset). */
+  reorderMs?: number
   hasCredentials: boolean
   /** The user and password, decoded; only ever handed to the decoder. */
   credentials?: Userinfo
@@ -26,7 +31,7 @@ export interface RtspSource extends SourceBase {
 export const rtspKind = defineSourceKind<RtspSource>({
   kind: 'rtsp',
   schemes: ['rtsp', 'rtsps'],
-  options: ['transport'],
+  options: ['transport', 'reorderMs'],
   // The camera's own query parameters (channel=, subtype=...) go to the camera.
   passUnknownOptions: true,
   credentials: true,
@@ -65,27 +70,40 @@ export const rtspKind = defineSourceKind<RtspSource>({
     if (transport !== 'tcp' && transport !== 'udp') {
       throw invalidSource(`transport=${transport} in "${u.safe}"`, 'Use transport=tcp (the default) or transport=udp')
     }
+    const reorderText = u.query.get('reorderMs') ?? undefined
+    let reorderMs: number | undefined
+    if (reorderText !== undefined) {
+      if (!/^\d{1,5}$/.test(reorderText) || Number(reorderText) > MAX_REORDER_MS) {
+        throw invalidSource(`reorderMs=${reorderText} in "${u.safe}"`, `Use a whole number of milliseconds from 0 to ${MAX_REORDER_MS} (0: no reordering wait)`)
+      }
+      if (transport !== 'udp') throw invalidSource(`reorderMs in "${u.safe}" without transport=udp`, 'reorderMs applies to RTSP over UDP only (TCP delivers in order): add transport=udp or drop reorderMs')
+      reorderMs = Number(reorderText)
+    }
     const location = u.text.slice(u.text.indexOf('://') + 3 + (u.userinfo ? u.userinfo.raw.length + 1 : 0))
     const out: RtspSource = { kind: 'rtsp', secure: u.scheme === 'rtsps', url: u.text, redacted: u.safe, host, port, path, transport, hasCredentials: u.userinfo !== undefined, location }
     if (u.userinfo) out.credentials = u.userinfo
+    if (reorderMs !== undefined) out.reorderMs = reorderMs
     return out
   },
   native(s) {
     // Credentials as FFmpeg reads them: always percent-encoded (it decodes them), so a raw / ? # % or space cannot cut its authority short.
     const userinfo = s.credentials ? `${encodeUserinfo(s.credentials)}@` : ''
-    return { kind: 'rtsp', target: cameraUrl(`${s.secure ? 'rtsps' : 'rtsp'}://${userinfo}${s.location}`), redacted: s.redacted, transport: s.transport }
+    return { kind: 'rtsp', target: cameraUrl(`${s.secure ? 'rtsps' : 'rtsp'}://${userinfo}${s.location}`), redacted: s.redacted, transport: s.transport, ...(s.reorderMs === undefined ? {} : { reorderMs: s.reorderMs }) }
   },
   reachable(s, timeoutMs) {
     return (signal) => tcpReachable(s.host, s.port, timeoutMs, signal)
   },
 })
 
-/** The URL as the camera needs it: heart's own `transport` option taken out, the camera's parameters kept as written. */
+/** heart's own query parameters, which the camera never sees. */
+const HEART_OPTIONS = new Set(['transport', 'reorderMs'])
+
+/** The URL as the camera needs it: heart's own options (`transport`, `reorderMs`) taken out, the camera's parameters kept as written. */
 function cameraUrl(url: string): string {
   const q = url.indexOf('?')
   if (q < 0) return url
   const hashAt = url.indexOf('#', q)
   const query = url.slice(q + 1, hashAt < 0 ? undefined : hashAt)
-  const kept = query.split('&').filter((pair) => pair !== '' && pair.split('=')[0] !== 'transport')
+  const kept = query.split('&').filter((pair) => pair !== '' && !HEART_OPTIONS.has(pair.split('=')[0]!))
   return url.slice(0, q) + (kept.length > 0 ? `?${kept.join('&')}` : '')
 }

@@ -36,6 +36,15 @@ t.test('rtsp port, udp, IPv6, passwords with @ and camera query parameters', asy
   t.match(parseSource('rtsp://host'), { path: '/' })
 })
 
+t.test('rtsp reorderMs: UDP only, a whole number of ms, never sent to the camera', async (t) => {
+  const s = parseSource('rtsp://host/x?transport=udp&reorderMs=20&channel=1')
+  t.match(s, { kind: 'rtsp', transport: 'udp', reorderMs: 20 })
+  t.notOk('reorderMs' in parseSource('rtsp://host/x?transport=udp'), 'absent: FFmpeg keeps its default')
+  t.match(failure('rtsp://host/x?reorderMs=20'), { code: 'INVALID_SOURCE', message: /without transport=udp/ })
+  t.match(failure('rtsp://host/x?transport=udp&reorderMs=-1'), { message: /reorderMs=-1.*0 to 10000/ })
+  t.match(failure('rtsp://host/x?transport=udp&reorderMs=20000'), { message: /reorderMs=20000/ })
+})
+
 t.test('rtsp mistakes are explained', async (t) => {
   t.match(failure('rtsp://host:99999/x'), { code: 'INVALID_SOURCE', message: /port "99999".*1 to 65535/ })
   t.match(failure('rtsp://host/x?transport=http'), { message: /transport=tcp .*or transport=udp/ })

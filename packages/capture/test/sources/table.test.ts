@@ -92,6 +92,7 @@ const ROWS: Row[] = [
   },
   { kind: 'rtsp', options: ['transport'], url: () => `${server.url('/cam')}?transport=tcp`, check: size(320, 240) },
   { kind: 'rtsp', options: ['transport'], url: () => `${server.url('/cam')}?transport=udp`, check: size(320, 240) },
+  { kind: 'rtsp', options: ['transport', 'reorderMs'], url: () => `${server.url('/cam')}?transport=udp&reorderMs=20`, check: (i, s) => { size(320, 240)(i); t.match(s, { kind: 'rtsp', transport: 'udp', reorderMs: 20 }) } },
   { kind: 'rtsp', options: [], url: () => `${server.url('/cam')}?channel=1&subtype=0`, check: size(320, 240) },
   { kind: 'udp', options: ['format'], url: () => `udp://127.0.0.1:${udpPort}?format=mpegts`, read: 5, check: size(320, 240) },
   { kind: 'rtsp', options: [], url: () => tlsServer.url('/cam'), check: (i, s) => { size(320, 240)(i); t.match(s, { kind: 'rtsp', secure: true }) } },
