@@ -8,8 +8,7 @@
 // swscale's scaleInto by timing both; the crate's block average is faster
 // than either (docs/vision.md has the figures), so there is one path.
 
-import { readFileSync } from 'node:fs'
-import { serveConsumer } from '@heart/kernel'
+import { currentThreadTid, procThreadCpuMs, serveConsumer } from '@heart/kernel'
 import { SampleWindow } from '@heart/telemetry'
 import type { FrameLease } from '@heart/ring'
 import { unsupportedPixelFormat } from './errors.js'
@@ -73,6 +72,9 @@ serveConsumer<MotionWorkerOptions | undefined>(async (ctx) => {
   let statsFrames = 0
   let statsBoxes = 0
   let statsRecalibrations = 0
+  // This thread's CPU from /proc, read with the kernel's one reader (null off Linux).
+  const tid = currentThreadTid()
+  const threadCpuMs = (): number | null => (tid === null ? null : procThreadCpuMs(tid))
   let statsCpuMs = threadCpuMs()
   const statsTimer = setInterval(() => {
     const cpuMs = threadCpuMs()
@@ -150,19 +152,6 @@ function warmUp(inputWidth: number): { frames: number; ms: number } {
     detector.process(plane, w, h)
   }
   return { frames, ms: Math.round(performance.now() - t0) }
-}
-
-/** CPU time of the calling thread (user + system) in ms, from /proc (Linux); null elsewhere. */
-function threadCpuMs(): number | null {
-  try {
-    const stat = readFileSync('/proc/thread-self/stat', 'utf8')
-    // Fields after the command name (which may hold spaces), from field 3 on: utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    // Clock ticks of USER_HZ, 100 a second on Linux.
-    return (Number(fields[11]) + Number(fields[12])) * 10
-  } catch {
-    return null
-  }
 }
 
 function round3<T extends number | null>(v: T): T {
