@@ -23,8 +23,65 @@ const thresholds = {
   'packages/stream/src': { lines: 95, branches: 88, functions: 93 },
 }
 
+/**
+ * Reads TAP line by line and keeps each innermost `not ok` with the names of
+ * the subtests around it and the YAML block that follows it. Outer `not ok`
+ * lines that only say "a child failed" are left out.
+ */
+class FailureCollector {
+  #partial = ''
+  #subtests = [] // [indent, name] of the open "# Subtest:" headers
+  #current = null // the failure whose diagnostics are being read
+  #failures = []
+
+  feed(text) {
+    const lines = (this.#partial + text).split('\n')
+    this.#partial = lines.pop()
+    for (const line of lines) this.#line(line)
+  }
+
+  done() {
+    this.#close()
+    return this.#failures.filter((f) => !f.hasChildFailure).map((f) => f.text.join('\n'))
+  }
+
+  #line(line) {
+    const indent = line.length - line.trimStart().length
+    const trimmed = line.trim()
+    if (this.#current && indent > this.#current.indent && !/^(not )?ok \d/.test(trimmed)) {
+      if (this.#current.text.length < 40) this.#current.text.push(line)
+      return
+    }
+    this.#close()
+    const subtest = /^# Subtest: (.*)$/.exec(trimmed)
+    if (subtest) {
+      while (this.#subtests.length > 0 && this.#subtests.at(-1)[0] >= indent) this.#subtests.pop()
+      this.#subtests.push([indent, subtest[1]])
+      return
+    }
+    if (/^not ok \d/.test(trimmed)) {
+      const path = this.#subtests.filter(([i]) => i <= indent).map(([, name]) => name)
+      // A parent's not-ok comes after its children's, further out.
+      const children = this.#failures.filter((f) => f.indent > indent && !f.claimed)
+      for (const child of children) child.claimed = true
+      this.#current = { indent, text: [`- ${path.join(' > ')}`, line], hasChildFailure: children.length > 0, claimed: false }
+    }
+  }
+
+  #close() {
+    if (this.#current) this.#failures.push(this.#current)
+    this.#current = null
+  }
+}
+
 const args = process.argv.slice(2)
 const tap = await runTap(args)
+// CI often shows only the last lines of a run; repeat every failure (with the
+// subtests it sits in and its diagnostics) where that tail will show it.
+if (tap.failures.length > 0) {
+  console.log('\nfailures, repeated from above:')
+  for (const failure of tap.failures) console.log(failure)
+}
 // A plain closing line any CI reads, beside tap's own summary.
 console.log(`tests: ${tap.pass} passed, ${tap.fail} failed` + (tap.skip ? `, ${tap.skip} skipped` : ''))
 if (tap.status !== 0) process.exit(tap.status ?? 1)
@@ -67,18 +124,28 @@ if (failed) {
   process.exit(1)
 }
 
-/** Runs tap, passing its output through, and reads its closing counts. */
+/** Runs tap, passing its output through, and reads its closing counts and failures. */
 function runTap(args) {
   return new Promise((resolve) => {
     const child = spawn('pnpm', ['exec', 'tap', ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: root })
     let tail = ''
+    const failures = new FailureCollector()
     child.stdout.on('data', (chunk) => {
       process.stdout.write(chunk)
       tail = (tail + chunk.toString()).slice(-4096)
+      failures.feed(chunk.toString())
     })
     child.on('close', (status) => {
+      failures.feed('\n')
       const m = /# \{ total: (\d+)(?:, pass: (\d+))?(?:, fail: (\d+))?(?:, skip: (\d+))?/.exec(tail)
-      resolve({ status, pass: Number(m?.[2] ?? 0), fail: Number(m?.[3] ?? 0), skip: Number(m?.[4] ?? 0) })
+      resolve({
+        status,
+        pass: Number(m?.[2] ?? 0),
+        fail: Number(m?.[3] ?? 0),
+        skip: Number(m?.[4] ?? 0),
+        failures: failures.done(),
+      })
     })
   })
 }
+
