@@ -4,6 +4,7 @@ import type { RingViews } from './views.js'
 import type { ConsumerOptions, FrameLease } from './types.js'
 import { SlotLease } from './lease.js'
 import { threadId } from 'node:worker_threads'
+import { waitOnWord } from './wait.js'
 
 const textEncoder = new TextEncoder()
 const NAME_PATTERN = /^[a-z][a-z0-9_]*$/
@@ -180,16 +181,7 @@ export class RingConsumer {
     for (;;) {
       const turn = this.waitTurn(deadline)
       if (turn !== SLEEP) return turn
-      const waited = this.sleepOn === null ? null : Atomics.waitAsync(this.v.consumers, this.base + C_WRITE, this.sleepOn, this.sleepMs)
-      if (waited?.async) {
-        // A pending waitAsync does not keep a worker alive; this timer does.
-        const keepAlive = setTimeout(() => {}, this.sleepMs + 10)
-        try {
-          await waited.value
-        } finally {
-          clearTimeout(keepAlive)
-        }
-      }
+      if (this.sleepOn !== null) await waitOnWord(this.v.consumers, this.base + C_WRITE, this.sleepOn, this.sleepMs)
       Atomics.store(this.v.consumers, this.base + C_WAITING, 0)
     }
   }

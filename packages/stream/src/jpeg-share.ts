@@ -16,7 +16,7 @@
 // writes, makes it even; a reader copies and keeps the copy only if the
 // generation was even and unchanged around the copy. The writer never waits.
 
-import { SharedBlock, type SharedBlockOf } from '@heart/ring'
+import { SharedBlock, waitOnWord, type SharedBlockOf } from '@heart/ring'
 import { badJpegShare, jpegTooLarge } from './errors.js'
 import {
   S64_CAPTURE_TS,
@@ -105,15 +105,7 @@ export class JpegShare {
    * without blocking the worker's event loop (Atomics.waitAsync).
    */
   async waitWanted(timeoutMs: number): Promise<void> {
-    const waited = Atomics.waitAsync(this.i32, H.wanted, 0, timeoutMs)
-    if (!waited.async) return
-    // A pending waitAsync does not keep a worker alive; this timer does.
-    const keepAlive = setTimeout(() => {}, timeoutMs + 10)
-    try {
-      await waited.value
-    } finally {
-      clearTimeout(keepAlive)
-    }
+    await waitOnWord(this.i32, H.wanted, 0, timeoutMs)
   }
 
   /**
