@@ -48,12 +48,18 @@ pub struct Mp4MuxerOptions {
   pub metadata: Option<HashMap<String, String>>,
 }
 
+/// What the AVIOContext's write callback appends to. Boxed by the muxer so
+/// its address (the callback's opaque pointer) survives the muxer moving.
+struct Sink {
+  bytes: Vec<u8>,
+}
+
 unsafe extern "C" fn collect(opaque: *mut c_void, buf: *mut u8, size: c_int) -> c_int {
-  // SAFETY: opaque is the Box<Vec<u8>> the muxer owns for the context's lifetime; buf holds size bytes.
+  // SAFETY: opaque is the Box<Sink> the muxer owns for the context's lifetime; buf holds size bytes.
   unsafe {
-    let sink = &mut *(opaque as *mut Vec<u8>);
+    let sink = &mut *(opaque as *mut Sink);
     if size > 0 {
-      sink.extend_from_slice(std::slice::from_raw_parts(buf, size as usize));
+      sink.bytes.extend_from_slice(std::slice::from_raw_parts(buf, size as usize));
     }
   }
   size
@@ -95,8 +101,7 @@ fn closed_error() -> HeartError {
 pub struct Mp4Muxer {
   ctx: *mut ffi::AVFormatContext,
   pkt: *mut ffi::AVPacket,
-  /// Where the AVIOContext's write callback appends; the Box keeps its address fixed.
-  sink: Box<Vec<u8>>,
+  sink: Box<Sink>,
   init: Vec<u8>,
   mime: String,
   last_dts: Option<i64>,
@@ -106,8 +111,9 @@ pub struct Mp4Muxer {
 impl Mp4Muxer {
   fn open(o: &Mp4MuxerOptions) -> HeartResult<Mp4Muxer> {
     ffmpeg_init();
-    let codec = VideoCodec::from_name(&crate::codec::normalize_codec(&o.codec))
-      .ok_or_else(|| HeartError::invalid(format!("Mp4Muxer: codec '{}' is not muxed; use 'h264' or 'hevc'", o.codec)))?;
+    let codec = VideoCodec::from_name(&crate::codec::normalize_codec(&o.codec)).ok_or_else(|| {
+      HeartError::invalid(format!("Mp4Muxer: codec '{}' is not muxed; use 'h264' or 'hevc'", o.codec))
+    })?;
     for (what, v) in [("width", o.width), ("height", o.height)] {
       if !(2..=16384).contains(&v) {
         return Err(HeartError::invalid(format!("Mp4Muxer: {what} must be from 2 to 16384, got {v}")));
@@ -125,7 +131,7 @@ impl Mp4Muxer {
     let mut m = Mp4Muxer {
       ctx: ptr::null_mut(),
       pkt: ptr::null_mut(),
-      sink: Box::new(Vec::with_capacity(IO_BUFFER)),
+      sink: Box::new(Sink { bytes: Vec::with_capacity(IO_BUFFER) }),
       init: Vec::new(),
       mime,
       last_dts: None,
@@ -201,7 +207,7 @@ impl Mp4Muxer {
       if buffer.is_null() {
         return Err(oom());
       }
-      let sink = &mut *self.sink as *mut Vec<u8> as *mut c_void;
+      let sink = &mut *self.sink as *mut Sink as *mut c_void;
       let pb = ffi::avio_alloc_context(buffer, IO_BUFFER as c_int, 1, sink, None, Some(collect), None);
       if pb.is_null() {
         ffi::av_free(buffer.cast());
@@ -220,7 +226,7 @@ impl Mp4Muxer {
       }
       ffi::avio_flush(pb);
     }
-    self.init = std::mem::take(&mut *self.sink);
+    self.init = std::mem::take(&mut self.sink.bytes);
     Ok(())
   }
 
@@ -228,7 +234,14 @@ impl Mp4Muxer {
     (us * TIMESCALE as f64 / 1e6).round() as i64
   }
 
-  fn write_sample(&mut self, data: &[u8], pts_us: f64, dts_us: f64, duration_us: f64, keyframe: bool) -> HeartResult<()> {
+  fn write_sample(
+    &mut self,
+    data: &[u8],
+    pts_us: f64,
+    dts_us: f64,
+    duration_us: f64,
+    keyframe: bool,
+  ) -> HeartResult<()> {
     if self.ctx.is_null() {
       return Err(closed_error());
     }
@@ -240,7 +253,7 @@ impl Mp4Muxer {
     }
     // A stream without decode times (no B-frames) decodes in presentation order.
     let dts_us = if dts_us.is_nan() { pts_us } else { dts_us };
-    if !dts_us.is_finite() || !(duration_us.is_finite() && duration_us >= 0.0) {
+    if !(dts_us.is_finite() && duration_us.is_finite() && duration_us >= 0.0) {
       return Err(HeartError::invalid(format!(
         "Mp4Muxer.write: dtsUs {dts_us} and durationUs {duration_us} must be finite (durationUs 0 or more)"
       )));
@@ -284,13 +297,13 @@ impl Mp4Muxer {
     Ok(())
   }
 
-  /// Closes the current fragment into `sink`; false when it had no sample.
-  fn flush_fragment(&mut self) -> HeartResult<bool> {
+  /// Closes the current fragment into `sink` (nothing when it has no sample).
+  fn flush_fragment(&mut self) -> HeartResult<()> {
     if self.ctx.is_null() {
       return Err(closed_error());
     }
     if self.samples_since_cut == 0 {
-      return Ok(false);
+      return Ok(());
     }
     // SAFETY: an open context; a NULL packet asks frag_custom to close the fragment.
     unsafe {
@@ -301,7 +314,7 @@ impl Mp4Muxer {
       ffi::avio_flush((*self.ctx).pb);
     }
     self.samples_since_cut = 0;
-    Ok(true)
+    Ok(())
   }
 
   fn free(&mut self) {
@@ -374,8 +387,8 @@ impl Mp4Muxer {
   pub fn cut<'e>(&mut self, env: &'e Env) -> napi::Result<BufferSlice<'e>, ErrorCode> {
     self.flush_fragment()?;
     // Copied into a Node Buffer; the sink keeps its capacity for the next fragment.
-    let result = node_buffer(env, &self.sink);
-    self.sink.clear();
+    let result = node_buffer(env, &self.sink.bytes);
+    self.sink.bytes.clear();
     result.map_err(Into::into)
   }
 

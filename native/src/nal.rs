@@ -196,7 +196,8 @@ mod tests {
 
   #[test]
   fn parameter_sets_stop_at_the_first_slice_and_need_an_sps() {
-    let au = [0, 0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x68, 9, 0, 0, 1, 0x67, 0x64, 0, 0x1f, 0, 0, 1, 0x65, 1, 0, 0, 1, 0x67, 7];
+    let au =
+      [0, 0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x68, 9, 0, 0, 1, 0x67, 0x64, 0, 0x1f, 0, 0, 1, 0x65, 1, 0, 0, 1, 0x67, 7];
     assert_eq!(parameter_sets(&au, VideoCodec::H264), vec![0, 0, 0, 1, 0x67, 0x64, 0, 0x1f, 0, 0, 0, 1, 0x68, 9]);
     assert!(parameter_sets(&[0, 0, 1, 0x68, 9], VideoCodec::H264).is_empty());
   }

@@ -28,9 +28,9 @@ use crate::layout::{Layout, PixFmt};
 use crate::spec::OpenSource;
 
 pub use decoder::DecoderPref;
-pub use packets::{PacketBatch, PacketTap, PACKET_RECORD_HEADER_BYTES};
-use packets::PacketPath;
 use decoder::HwState;
+use packets::PacketPath;
+pub use packets::{PacketBatch, PacketTap, PACKET_RECORD_HEADER_BYTES};
 
 /// A rectangle of the source picture, in source pixels. Use even numbers
 /// (4:2:0 chroma covers 2x2 pixels).

@@ -132,7 +132,8 @@ impl PacketTap {
   /// may read: written through the pointer only).
   pub fn take_into(&self, dst: *mut u8, len: usize) -> PacketBatch {
     let mut q = self.lock();
-    let mut batch = PacketBatch { count: 0, bytes: 0, overflowed: std::mem::take(&mut q.overflowed), pending: 0, need_bytes: 0 };
+    let mut batch =
+      PacketBatch { count: 0, bytes: 0, overflowed: std::mem::take(&mut q.overflowed), pending: 0, need_bytes: 0 };
     let mut at = 0usize;
     while let Some(front) = q.packets.front() {
       let size = record_bytes(front.data.len());
