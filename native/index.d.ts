@@ -49,6 +49,44 @@ export declare class MotionGrid {
   label(connect: Uint8Array, weight: Uint8Array, active: Uint8Array, connectRows: Uint8Array, weightRows: Int32Array, regions: Int32Array): number
 }
 
+/**
+ * A fragmented-MP4 muxer for one H.264 / HEVC track, writing to memory.
+ * Synchronous: run it in a worker.
+ */
+export declare class Mp4Muxer {
+  /**
+   * Opens the muxer and writes the init segment. Throws INVALID_ARGUMENT
+   * for an unknown codec, a size out of range, or a codecConfig without an
+   * Annex B SPS.
+   */
+  constructor(options: Mp4MuxerOptions)
+  /** ftyp + moov: write it first in every file, or append it first to a MediaSource SourceBuffer. */
+  get initSegment(): Buffer
+  /**
+   * The RFC 6381 codec string (`avc1.64001f`, `hvc1.1.6.L93.B0`): use
+   * `video/mp4; codecs="…"` with MediaSource.isTypeSupported().
+   */
+  get mimeCodec(): string
+  /**
+   * Adds one access unit (Annex B, as takePackets() gives it) to the
+   * current fragment. Timestamps in µs as given (rebase a file to start
+   * near 0); dtsUs NaN means "same as ptsUs". Throws INVALID_ARGUMENT when
+   * dts does not strictly increase or pts is before dts, CLOSED after close().
+   */
+  write(data: Uint8Array, ptsUs: number, dtsUs: number, durationUs: number, keyframe: boolean): void
+  /**
+   * Closes the current fragment and returns it (moof + mdat); an empty
+   * Buffer when nothing was written since the last cut. Append the bytes to
+   * the file right after the init segment or the previous fragment.
+   */
+  cut(): Buffer
+  /**
+   * Frees the muxer. Samples written since the last cut() are discarded:
+   * cut() first to keep them. Safe to call more than once.
+   */
+  close(): void
+}
+
 /** An open camera / file / test source. Create with `Source.open()`. */
 export declare class Source {
   /**
@@ -81,6 +119,18 @@ export declare class Source {
    * Aborting `signal` closes the source (a half-read stream cannot resume).
    */
   readInto(dst: Uint8Array, signal?: AbortSignal | null): Promise<FrameInfo>
+  /**
+   * Moves queued compressed packets (oldest first) into `dst` as records,
+   * little-endian: u32 payloadBytes, u32 flags (bit 0 keyframe), f64 ptsUs
+   * (NaN when none), f64 dtsUs (NaN when none), f64 durationUs (0 when
+   * unknown), u64 captureTsNs (the receipt stamp the frame decoded from
+   * this packet gets in FrameInfo), that is PACKET_RECORD_HEADER_BYTES,
+   * then the Annex B payload, then zero padding to a multiple of 8.
+   * Timestamps are on FrameInfo.ptsUs's timeline. Synchronous, and fine
+   * while a readInto() runs. Without the tap (see `info.packets`) or after
+   * close() it returns an empty batch.
+   */
+  takePackets(dst: Uint8Array): PacketBatch
   /**
    * Stops the source: interrupts a pending readInto() (it rejects with
    * ABORTED within a second, even when the camera hangs) and frees the
@@ -185,6 +235,22 @@ export interface JpegOptions {
  */
 export declare function monotonicNs(): bigint
 
+/** How to set up an Mp4Muxer. */
+export interface Mp4MuxerOptions {
+  codec: 'h264' | 'hevc'
+  width: number
+  height: number
+  /** The parameter sets in Annex B (source.info.codecConfig): SPS and PPS, VPS first for HEVC. */
+  codecConfig: Uint8Array
+  /** Wall-clock time (ms since the Unix epoch) written as the file's creation_time. */
+  creationTimeMs?: number
+  /**
+   * Tags written into the file (moov/udta/meta as mdta keys); ffprobe lists
+   * them under the format's tags, e.g. `heart_capture_ts_ns`.
+   */
+  metadata?: Record<string, string>
+}
+
 /**
  * The codes a native failure carries in `err.code`. Exported to JS as
  * `NativeErrorCode` (values exactly the code strings), so packages import
@@ -276,6 +342,12 @@ export interface OpenOptions {
    * Default true.
    */
   dropCorrupt?: boolean
+  /**
+   * Copy every compressed video packet (H.264 / HEVC, normalised to Annex
+   * B) into a bounded queue that `takePackets()` drains, for recording and
+   * passthrough viewing without re-encoding. Default false.
+   */
+  packets?: boolean
 }
 
 /**
@@ -306,6 +378,14 @@ export interface OutputInfo {
   sourcePixFmt: string
   /** Frames per second the stream announces (0 when it does not say). */
   fps: number
+  /** The packet tap runs (`packets: true` was asked for and the stream is H.264 or HEVC). */
+  packets: boolean
+  /**
+   * The stream's parameter sets in Annex B (VPS first for HEVC, then SPS,
+   * PPS), what a muxer needs before the first keyframe; null when the tap
+   * does not run or the stream has not sent them yet.
+   */
+  codecConfig: Buffer | null
 }
 
 /**
@@ -321,6 +401,30 @@ export interface OutputOptions {
   height?: number
   /** Region of the source to keep, applied before scaling. */
   crop?: CropRect
+}
+
+/**
+ * Bytes of the fixed header before each packet's payload in takePackets()'
+ * records: u32 payloadBytes, u32 flags, f64 ptsUs, f64 dtsUs, f64
+ * durationUs, u64 captureTsNs (little-endian).
+ */
+export declare const PACKET_RECORD_HEADER_BYTES: number
+
+/** What one takePackets() call copied and what it left. */
+export interface PacketBatch {
+  /** Records written to dst. */
+  count: number
+  /** Bytes of dst written (records with their padding). */
+  bytes: number
+  /** Packets dropped from the full queue (oldest first) since the previous call. */
+  overflowed: number
+  /** Packets still queued because dst was full. */
+  pending: number
+  /**
+   * When not 0: the next record alone needs this many bytes, more than dst
+   * holds; call again with a buffer at least this large.
+   */
+  needBytes: number
 }
 
 /** Where one plane sits inside a frame buffer, in bytes. */

@@ -32,4 +32,16 @@ function loadBinding() {
 
 const binding = loadBinding()
 
-export const { MotionGrid, Source, encodeJpeg, i2cWrite, i2cWriteRead, monotonicNs, NativeErrorCode, probe, scaleInto } = binding
+export const {
+  MotionGrid,
+  Mp4Muxer,
+  PACKET_RECORD_HEADER_BYTES,
+  Source,
+  encodeJpeg,
+  i2cWrite,
+  i2cWriteRead,
+  monotonicNs,
+  NativeErrorCode,
+  probe,
+  scaleInto,
+} = binding

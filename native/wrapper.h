@@ -1,6 +1,7 @@
 // The FFmpeg headers bindgen turns into src/ffi.rs's declarations.
 #include <libavformat/avformat.h>
 #include <libavcodec/avcodec.h>
+#include <libavcodec/bsf.h>
 #include <libavdevice/avdevice.h>
 #include <libavutil/avutil.h>
 #include <libavutil/imgutils.h>

@@ -7,7 +7,7 @@ use std::ffi::c_void;
 use std::ptr;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{BufferSlice, FromNapiValue, TypeName, ValidateNapiValue};
+use napi::bindgen_prelude::{BufferSlice, FromNapiValue, ToNapiValue, TypeName, ValidateNapiValue};
 use napi::{sys, Env, ValueType};
 
 use crate::error::{ErrorCode, HeartError, HeartResult};
@@ -205,4 +205,37 @@ pub fn node_buffer<'e>(env: &'e Env, bytes: &[u8]) -> HeartResult<BufferSlice<'e
   BufferSlice::copy_from(env, bytes).map_err(|e| {
     HeartError::new(ErrorCode::Internal, format!("cannot allocate a Buffer of {} bytes: {}", bytes.len(), e.reason))
   })
+}
+
+/// Bytes handed to JS as a Buffer Node allocates (see `node_buffer`), or
+/// null: for fields of returned objects, which are converted after the Rust
+/// call returns. (An Option field would be left out of the object, not null.)
+#[derive(Clone, Debug, Default)]
+pub struct NullableBytes(pub Option<Vec<u8>>);
+
+impl TypeName for NullableBytes {
+  fn type_name() -> &'static str {
+    "Buffer | null"
+  }
+  fn value_type() -> ValueType {
+    ValueType::Object
+  }
+}
+
+impl ToNapiValue for NullableBytes {
+  unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+    let mut out = ptr::null_mut();
+    let status = match &val.0 {
+      // SAFETY: plain Node-API constructors on the JS thread; the copy reads len bytes of our Vec.
+      None => unsafe { sys::napi_get_null(env, &mut out) },
+      Some(bytes) => {
+        let mut data = ptr::null_mut();
+        unsafe { sys::napi_create_buffer_copy(env, bytes.len(), bytes.as_ptr().cast(), &mut data, &mut out) }
+      }
+    };
+    if status != sys::Status::napi_ok {
+      return Err(napi::Error::new(napi::Status::GenericFailure, "cannot allocate a Buffer".to_string()));
+    }
+    Ok(out)
+  }
 }

@@ -11,10 +11,11 @@ use napi_derive::napi;
 use crate::codec::normalize_codec;
 use crate::error::{ErrorCode, HeartError, HeartResult};
 use crate::init::AbortFlags;
-use crate::js::{ByteView, SignalHook};
+use crate::js::{ByteView, NullableBytes, SignalHook};
 use crate::layout::{PixFmt, PlaneLayout};
 use crate::media::{
-  CropRect, DecodeSettings, DecoderPref, Expectations, FrameStamp, OpenConfig, OutputSpec, Pipeline, SourceInfo,
+  CropRect, DecodeSettings, DecoderPref, Expectations, FrameStamp, OpenConfig, OutputSpec, PacketBatch, PacketTap,
+  Pipeline, SourceInfo,
 };
 use crate::spec::{self, SourceSpec};
 use crate::threads::CLOSE_THREAD_NAME;
@@ -69,12 +70,16 @@ pub struct OpenOptions {
   /// `decodeErrors`) instead of delivering them with `corrupt: true`.
   /// Default true.
   pub drop_corrupt: Option<bool>,
+  /// Copy every compressed video packet (H.264 / HEVC, normalised to Annex
+  /// B) into a bounded queue that `takePackets()` drains, for recording and
+  /// passthrough viewing without re-encoding. Default false.
+  pub packets: Option<bool>,
 }
 
 /// The negotiated output of an open source: the layout readInto() writes
 /// (identical to frameLayout(width, height, pixFmt) in @heart/ring), and
 /// what it is decoded from.
-#[napi(object)]
+#[napi(object, object_from_js = false)]
 #[derive(Clone)]
 pub struct OutputInfo {
   /// The URL with credentials replaced by ***.
@@ -100,6 +105,13 @@ pub struct OutputInfo {
   pub source_pix_fmt: String,
   /// Frames per second the stream announces (0 when it does not say).
   pub fps: f64,
+  /// The packet tap runs (`packets: true` was asked for and the stream is H.264 or HEVC).
+  pub packets: bool,
+  /// The stream's parameter sets in Annex B (VPS first for HEVC, then SPS,
+  /// PPS), what a muxer needs before the first keyframe; null when the tap
+  /// does not run or the stream has not sent them yet.
+  #[napi(ts_type = "Buffer | null")]
+  pub codec_config: NullableBytes,
 }
 
 /// What one readInto() delivered.
@@ -186,6 +198,7 @@ fn build_config(spec: &SourceSpec, options: Option<OpenOptions>) -> HeartResult<
     },
     fps_cap: o.fps_cap,
     timeout_ms,
+    packets: o.packets.unwrap_or(false),
     source,
   })
 }
@@ -206,6 +219,8 @@ fn output_info(p: &Pipeline) -> OutputInfo {
     source_height: p.facts.height,
     source_pix_fmt: p.facts.pix_fmt.clone(),
     fps: p.facts.fps,
+    packets: p.packet_tap().is_some(),
+    codec_config: NullableBytes(p.codec_config()),
   }
 }
 
@@ -214,12 +229,22 @@ struct Shared {
   flags: Arc<AbortFlags>,
   closed: AtomicBool,
   info: Mutex<OutputInfo>,
+  /// The compressed packets, behind their own lock (never the pipeline's).
+  packets: Option<Arc<PacketTap>>,
 }
 
 impl Shared {
   fn close(&self) {
-    self.closed.store(true, Ordering::SeqCst);
     self.flags.abort();
+    self.mark_closed();
+  }
+
+  /// Closed for good: a closed source's packets are dropped with it.
+  fn mark_closed(&self) {
+    self.closed.store(true, Ordering::SeqCst);
+    if let Some(tap) = &self.packets {
+      tap.close();
+    }
   }
 }
 
@@ -269,12 +294,14 @@ impl Task for OpenTask {
 
   fn resolve(&mut self, _env: Env, pipeline: Pipeline) -> napi::Result<Source> {
     let info = output_info(&pipeline);
+    let packets = pipeline.packet_tap();
     Ok(Source {
       shared: Arc::new(Shared {
         pipeline: Mutex::new(Some(pipeline)),
         flags: self.flags.clone(),
         closed: AtomicBool::new(false),
         info: Mutex::new(info),
+        packets,
       }),
     })
   }
@@ -383,7 +410,7 @@ impl ReadTask {
     // An abort (close() or the signal) ends the source: a half-read stream
     // cannot be resumed. Free FFmpeg's state here, off the JS thread.
     if self.shared.flags.is_aborted() {
-      self.shared.closed.store(true, Ordering::SeqCst);
+      self.shared.mark_closed();
       *guard = None;
       if result.is_ok() {
         return Err(HeartError::new(ErrorCode::Aborted, "the source was closed during readInto()"));
@@ -485,6 +512,25 @@ impl Source {
       self.shared.close();
     }
     AsyncTask::new(ReadTask { shared: self.shared.clone(), dst, hook, failure: None, pre_aborted })
+  }
+
+  /// Moves queued compressed packets (oldest first) into `dst` as records,
+  /// little-endian: u32 payloadBytes, u32 flags (bit 0 keyframe), f64 ptsUs
+  /// (NaN when none), f64 dtsUs (NaN when none), f64 durationUs (0 when
+  /// unknown), u64 captureTsNs (the receipt stamp the frame decoded from
+  /// this packet gets in FrameInfo), that is PACKET_RECORD_HEADER_BYTES,
+  /// then the Annex B payload, then zero padding to a multiple of 8.
+  /// Timestamps are on FrameInfo.ptsUs's timeline. Synchronous, and fine
+  /// while a readInto() runs. Without the tap (see `info.packets`) or after
+  /// close() it returns an empty batch.
+  #[napi(ts_args_type = "dst: Uint8Array")]
+  pub fn take_packets(&self, env: Env, mut dst: ByteView) -> PacketBatch {
+    let batch = match &self.shared.packets {
+      Some(tap) => tap.take_into(dst.ptr, dst.len),
+      None => PacketBatch { count: 0, bytes: 0, overflowed: 0, pending: 0, need_bytes: 0 },
+    };
+    dst.release(&env);
+    batch
   }
 
   /// Stops the source: interrupts a pending readInto() (it rejects with

@@ -328,6 +328,10 @@ impl Pipeline {
             self.receipt.pop_front();
           }
           self.receipt.push_back((pts, capture));
+          if let Err(e) = self.tap_packet(capture) {
+            ffi::av_packet_unref(self.pkt);
+            return Err(e);
+          }
         }
         let r = ffi::avcodec_send_packet(self.dec, self.pkt);
         ffi::av_packet_unref(self.pkt);

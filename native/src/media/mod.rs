@@ -11,6 +11,7 @@ mod convert;
 mod decoder;
 mod input;
 mod losses;
+mod packets;
 
 use std::collections::VecDeque;
 use std::ffi::CStr;
@@ -28,6 +29,8 @@ use crate::spec::OpenSource;
 
 pub use decoder::DecoderPref;
 use decoder::HwState;
+use packets::PacketPath;
+pub use packets::{PacketBatch, PacketTap, PACKET_RECORD_HEADER_BYTES};
 
 /// A rectangle of the source picture, in source pixels. Use even numbers
 /// (4:2:0 chroma covers 2x2 pixels).
@@ -50,6 +53,8 @@ pub struct OpenConfig {
   pub expect: Expectations,
   pub fps_cap: Option<f64>,
   pub timeout_ms: u32,
+  /// Copy the compressed packets into a tap (packets.rs).
+  pub packets: bool,
 }
 
 /// How the decoder stage decodes (decoder.rs).
@@ -169,6 +174,8 @@ pub struct Pipeline {
   decode_errors: u32,
   rate_limited: u32,
   seq: u64,
+  /// The packet tap, when asked for and the codec has one.
+  packets: Option<PacketPath>,
 }
 
 // SAFETY: the FFmpeg contexts are only used by one thread at a time (the owner wraps the Pipeline in a Mutex).
@@ -234,6 +241,7 @@ impl Pipeline {
       decode_errors: 0,
       rate_limited: 0,
       seq: 0,
+      packets: None,
     }
   }
 
@@ -254,6 +262,7 @@ impl Pipeline {
     ffmpeg_init();
     let mut p = Pipeline::empty(cfg, flags);
     p.open_input()?;
+    p.open_packet_path()?;
     p.open_decoder()?;
     // SAFETY: plain allocations, checked for NULL below.
     unsafe {
@@ -292,6 +301,16 @@ impl Pipeline {
   /// The next frame, converted into `dst` (`len` bytes). On a geometry change
   /// nothing is written: the layout is renegotiated and the same frame is
   /// delivered by the next call.
+  /// The packet queue takePackets() drains, when the tap runs.
+  pub fn packet_tap(&self) -> Option<Arc<PacketTap>> {
+    self.packets.as_ref().map(|p| p.tap.clone())
+  }
+
+  /// The Annex B parameter sets (VPS, SPS, PPS) when the tap runs and they are known.
+  pub fn codec_config(&self) -> Option<Vec<u8>> {
+    self.packets.as_ref().map(|p| p.config.clone()).filter(|c| !c.is_empty())
+  }
+
   pub fn read_into(&mut self, dst: *mut u8, len: usize) -> HeartResult<FrameStamp> {
     loop {
       let mut stamp = match self.held.take() {
