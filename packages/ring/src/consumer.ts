@@ -10,6 +10,16 @@ const textEncoder = new TextEncoder()
 const NAME_PATTERN = /^[a-z][a-z0-9_]*$/
 
 /**
+ * Names become metric and health keys (`<name>_slow`), so every reader of a
+ * ring, frame or packet, follows one rule. `what` names the kind of reader.
+ */
+export function checkConsumerName(name: unknown, what: string): asserts name is string {
+  if (typeof name !== 'string' || !NAME_PATTERN.test(name) || textEncoder.encode(name).length > NAME_BYTES) {
+    throw invalidArgument(`${what} name "${String(name)}" must be lower-case letters, digits and underscores, starting with a letter, at most ${NAME_BYTES} bytes`)
+  }
+}
+
+/**
  * One reader of a ring. It takes frames from its own queue in publish order,
  * reads their pixels in place, and releases them. It can never see a slot the
  * producer is writing: the producer only writes slots with no consumer bit
@@ -53,11 +63,7 @@ export class RingConsumer {
   }
 
   static join(views: RingViews, name: string, options: ConsumerOptions): RingConsumer {
-    if (typeof name !== 'string' || !NAME_PATTERN.test(name) || textEncoder.encode(name).length > NAME_BYTES) {
-      throw invalidArgument(
-        `consumer name "${String(name)}" must be lower-case letters, digits and underscores, starting with a letter, at most ${NAME_BYTES} bytes`,
-      )
-    }
+    checkConsumerName(name, 'consumer')
     const depth = options.depth ?? views.header[H_DEFAULT_DEPTH]!
     if (!Number.isInteger(depth) || depth < 1 || depth > views.geometry.queueCapacity) {
       throw invalidArgument(`consumer "${name}": depth must be an integer from 1 to ${views.geometry.queueCapacity} (the ring's maxDepth), got ${String(depth)}`)
