@@ -147,6 +147,21 @@ t.test('B-frames: samples in decode order with composition offsets', async (t) =
   t.ok(shown.every((v, i) => i === 0 || v > shown[i - 1]!), 'frames come out in presentation order')
 })
 
+t.test('samples without a duration (RTSP) still tile the timeline', async (t) => {
+  const dir = tempDir(t)
+  const rec = await record('h264', 60)
+  const unknown = { ...rec, packets: rec.packets.map((p) => ({ ...p, durationUs: 0 })) }
+  const { muxer, init, fragments } = mux(unknown, 'h264', (p, start) => p.dtsUs - start >= 500_000)
+  t.teardown(() => muxer.close())
+  t.ok(fragments.length >= 3, `${fragments.length} fragments`)
+  const path = join(dir, 'no-durations.mp4')
+  writeFileSync(path, Buffer.concat([init, ...fragments]))
+  const durations = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=duration_time', '-of', 'csv=p=0', path], { encoding: 'utf8' })
+    .split('\n').filter((line) => line.trim() !== '').map((line) => parseFloat(line))
+  t.equal(durations.length, rec.packets.length)
+  t.ok(durations.every((d) => Math.abs(d - 1 / 30) < 0.001), 'every sample, the last of each fragment too, lasts a frame interval')
+})
+
 t.test('creation time and metadata land in the file', async (t) => {
   const dir = tempDir(t)
   const rec = await record('h264', 5)
