@@ -110,13 +110,19 @@ t.test('an undrained queue drops its oldest packets and counts them', async (t) 
   t.ok(next.count >= 1, 'packets flow again')
 })
 
-t.test('without packets: true there is no tap; a closed source drops its queue', async (t) => {
+t.test('without packets: true, or for MJPEG, there is no tap; a closed source drops its queue', async (t) => {
   const plain = await Source.open(testSpec({ width: 96, height: 64, realtime: false }))
   t.teardown(() => plain.close())
   t.equal(plain.info.packets, false)
   t.equal(plain.info.codecConfig, null)
   await readFrames(plain, 2)
   t.equal(plain.takePackets(new Uint8Array(1 << 20)).count, 0)
+
+  const dir = tempDir(t)
+  const mjpeg = await Source.open(fileSpec(makeClip(dir, 'm.mkv', { codec: 'mjpeg', extra: ['-q:v', '5'] })), { packets: true })
+  t.teardown(() => mjpeg.close())
+  t.equal(mjpeg.info.packets, false, 'MJPEG has no compressed path')
+  t.equal(mjpeg.info.codecConfig, null)
 
   const tapped = await Source.open(testSpec({ width: 96, height: 64, realtime: false }), { packets: true })
   await readFrames(tapped, 3)
