@@ -234,69 +234,6 @@ impl Mp4Muxer {
     (us * TIMESCALE as f64 / 1e6).round() as i64
   }
 
-  fn write_sample(
-    &mut self,
-    data: &[u8],
-    pts_us: f64,
-    dts_us: f64,
-    duration_us: f64,
-    keyframe: bool,
-  ) -> HeartResult<()> {
-    if self.ctx.is_null() {
-      return Err(closed_error());
-    }
-    if data.is_empty() {
-      return Err(HeartError::invalid("Mp4Muxer.write: the access unit is empty"));
-    }
-    if !pts_us.is_finite() {
-      return Err(HeartError::invalid(format!("Mp4Muxer.write: ptsUs must be a finite number, got {pts_us}")));
-    }
-    // A stream without decode times (no B-frames) decodes in presentation order.
-    let dts_us = if dts_us.is_nan() { pts_us } else { dts_us };
-    if !(dts_us.is_finite() && duration_us.is_finite() && duration_us >= 0.0) {
-      return Err(HeartError::invalid(format!(
-        "Mp4Muxer.write: dtsUs {dts_us} and durationUs {duration_us} must be finite (durationUs 0 or more)"
-      )));
-    }
-    let (pts, dts) = (Mp4Muxer::ticks(pts_us), Mp4Muxer::ticks(dts_us));
-    if let Some(last) = self.last_dts {
-      if dts <= last {
-        return Err(HeartError::invalid(format!(
-          "Mp4Muxer.write: dtsUs {dts_us} does not increase (the previous sample's was {}): decode times must strictly increase within a file",
-          last as f64 * 1e6 / TIMESCALE as f64
-        )));
-      }
-    }
-    if pts < dts {
-      return Err(HeartError::invalid(format!(
-        "Mp4Muxer.write: ptsUs {pts_us} is before dtsUs {dts_us}: a frame cannot be shown before it is decoded"
-      )));
-    }
-    // SAFETY: pkt is owned; av_new_packet gives it size bytes (plus padding) we fill.
-    unsafe {
-      let r = ffi::av_new_packet(self.pkt, data.len() as c_int);
-      if r < 0 {
-        return Err(HeartError::new(ErrorCode::Internal, "Mp4Muxer: out of memory"));
-      }
-      ptr::copy_nonoverlapping(data.as_ptr(), (*self.pkt).data, data.len());
-      (*self.pkt).pts = pts;
-      (*self.pkt).dts = dts;
-      (*self.pkt).duration = Mp4Muxer::ticks(duration_us);
-      (*self.pkt).stream_index = 0;
-      if keyframe {
-        (*self.pkt).flags |= ffi::AV_PKT_FLAG_KEY as c_int;
-      }
-      let r = ffi::av_write_frame(self.ctx, self.pkt);
-      ffi::av_packet_unref(self.pkt);
-      if r < 0 {
-        return Err(map_error(r, "muxing a sample into", "the MP4 fragment"));
-      }
-    }
-    self.last_dts = Some(dts);
-    self.samples_since_cut += 1;
-    Ok(())
-  }
-
   /// Closes the current fragment into `sink` (nothing when it has no sample).
   fn flush_fragment(&mut self) -> HeartResult<()> {
     if self.ctx.is_null() {
@@ -377,7 +314,62 @@ impl Mp4Muxer {
     duration_us: f64,
     keyframe: bool,
   ) -> napi::Result<(), ErrorCode> {
-    self.write_sample(data, pts_us, dts_us, duration_us, keyframe).map_err(Into::into)
+    let result = (|| -> HeartResult<()> {
+      if self.ctx.is_null() {
+        return Err(closed_error());
+      }
+      if data.is_empty() {
+        return Err(HeartError::invalid("Mp4Muxer.write: the access unit is empty"));
+      }
+      if !pts_us.is_finite() {
+        return Err(HeartError::invalid(format!("Mp4Muxer.write: ptsUs must be a finite number, got {pts_us}")));
+      }
+      // A stream without decode times (no B-frames) decodes in presentation order.
+      let dts_us = if dts_us.is_nan() { pts_us } else { dts_us };
+      if !(dts_us.is_finite() && duration_us.is_finite() && duration_us >= 0.0) {
+        return Err(HeartError::invalid(format!(
+          "Mp4Muxer.write: dtsUs {dts_us} and durationUs {duration_us} must be finite (durationUs 0 or more)"
+        )));
+      }
+      let (pts, dts) = (Mp4Muxer::ticks(pts_us), Mp4Muxer::ticks(dts_us));
+      if let Some(last) = self.last_dts {
+        if dts <= last {
+          return Err(HeartError::invalid(format!(
+            "Mp4Muxer.write: dtsUs {dts_us} does not increase (the previous sample's was {}): decode times must strictly increase within a file",
+            last as f64 * 1e6 / TIMESCALE as f64
+          )));
+        }
+      }
+      if pts < dts {
+        return Err(HeartError::invalid(format!(
+          "Mp4Muxer.write: ptsUs {pts_us} is before dtsUs {dts_us}: a frame cannot be shown before it is decoded"
+        )));
+      }
+      // SAFETY: pkt is owned; av_new_packet gives it size bytes (plus padding) we fill.
+      unsafe {
+        let r = ffi::av_new_packet(self.pkt, data.len() as c_int);
+        if r < 0 {
+          return Err(HeartError::new(ErrorCode::Internal, "Mp4Muxer: out of memory"));
+        }
+        ptr::copy_nonoverlapping(data.as_ptr(), (*self.pkt).data, data.len());
+        (*self.pkt).pts = pts;
+        (*self.pkt).dts = dts;
+        (*self.pkt).duration = Mp4Muxer::ticks(duration_us);
+        (*self.pkt).stream_index = 0;
+        if keyframe {
+          (*self.pkt).flags |= ffi::AV_PKT_FLAG_KEY as c_int;
+        }
+        let r = ffi::av_write_frame(self.ctx, self.pkt);
+        ffi::av_packet_unref(self.pkt);
+        if r < 0 {
+          return Err(map_error(r, "muxing a sample into", "the MP4 fragment"));
+        }
+      }
+      self.last_dts = Some(dts);
+      self.samples_since_cut += 1;
+      Ok(())
+    })();
+    result.map_err(Into::into)
   }
 
   /// Closes the current fragment and returns it (moof + mdat); an empty

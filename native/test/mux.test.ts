@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Mp4Muxer, Source } from '@heart/native'
-import { tempDir, testSpec } from './media.js'
+import { fileSpec, makeClip, tempDir, testSpec } from './media.js'
 import { drain, type Packet } from './packets.js'
 
 const cache = mkdtempSync(join(tmpdir(), 'heart-cache-'))
@@ -49,13 +49,15 @@ interface Recording {
   height: number
 }
 
-async function record(codec: 'h264' | 'hevc', frames: number): Promise<Recording> {
-  const source = await Source.open(testSpec({ codec, width: 320, height: 240, fps: 30, seconds: 2, realtime: false }), {
-    packets: true,
-  })
+/** The packets of `frames` frames of the test camera, or of a whole file. */
+async function record(codec: 'h264' | 'hevc', frames: number, spec = testSpec({ codec, width: 320, height: 240, fps: 30, seconds: 2, realtime: false })): Promise<Recording> {
+  const source = await Source.open(spec, { packets: true })
   try {
     const dst = new Uint8Array(source.info.byteLength)
-    for (let i = 0; i < frames; i++) await source.readInto(dst)
+    for (let i = 0; i < frames; i++) {
+      const ended = await source.readInto(dst).then(() => false, (e: { code: string }) => e.code === 'END_OF_STREAM')
+      if (ended) break
+    }
     return { packets: drain(source), config: source.info.codecConfig!, width: source.info.width, height: source.info.height }
   } finally {
     source.close()
@@ -128,6 +130,36 @@ t.test('one fragment per frame is valid too', async (t) => {
   const path = join(dir, 'per-frame.mp4')
   writeFileSync(path, Buffer.concat([init, ...fragments]))
   t.equal(ffprobe(path).frames, rec.packets.length)
+})
+
+t.test('B-frames: samples in decode order with composition offsets', async (t) => {
+  const dir = tempDir(t)
+  const clip = makeClip(dir, 'bframes.mp4', { fps: 30, frames: 45, extra: ['-bf', '2', '-g', '15'] })
+  const rec = await record('h264', 1000, fileSpec(clip))
+  t.ok(rec.packets.some((p) => p.ptsUs !== p.dtsUs), 'the clip has reordered frames')
+  const { muxer, init, fragments } = mux(rec, 'h264', (p, start) => p.keyframe && p.dtsUs - start >= 400_000)
+  t.teardown(() => muxer.close())
+  const path = join(dir, 'bframes-out.mp4')
+  writeFileSync(path, Buffer.concat([init, ...fragments]))
+  t.equal(ffprobe(path).frames, 45, 'every frame plays')
+  const shown = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', path], { encoding: 'utf8' })
+    .split('\n').filter((line) => line.trim() !== '').map((line) => parseFloat(line)) // a keyframe's line ends in a side-data column
+  t.ok(shown.every((v, i) => i === 0 || v > shown[i - 1]!), 'frames come out in presentation order')
+})
+
+t.test('samples without a duration (RTSP) still tile the timeline', async (t) => {
+  const dir = tempDir(t)
+  const rec = await record('h264', 60)
+  const unknown = { ...rec, packets: rec.packets.map((p) => ({ ...p, durationUs: 0 })) }
+  const { muxer, init, fragments } = mux(unknown, 'h264', (p, start) => p.dtsUs - start >= 500_000)
+  t.teardown(() => muxer.close())
+  t.ok(fragments.length >= 3, `${fragments.length} fragments`)
+  const path = join(dir, 'no-durations.mp4')
+  writeFileSync(path, Buffer.concat([init, ...fragments]))
+  const durations = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=duration_time', '-of', 'csv=p=0', path], { encoding: 'utf8' })
+    .split('\n').filter((line) => line.trim() !== '').map((line) => parseFloat(line))
+  t.equal(durations.length, rec.packets.length)
+  t.ok(durations.every((d) => Math.abs(d - 1 / 30) < 0.001), 'every sample, the last of each fragment too, lasts a frame interval')
 })
 
 t.test('creation time and metadata land in the file', async (t) => {

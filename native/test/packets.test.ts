@@ -5,8 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PACKET_RECORD_HEADER_BYTES, Source, type FrameInfo } from '@heart/native'
-import { testSpec } from './media.js'
+import { fileSpec, makeClip, rtspSpec, tempDir, testSpec } from './media.js'
 import { drain, nalTypes, parseRecords, startsWithStartCode } from './packets.js'
+import { startRtspServer } from './rtsp.js'
 
 const cache = mkdtempSync(join(tmpdir(), 'heart-cache-'))
 process.env.HEART_CACHE_DIR = cache
@@ -109,7 +110,7 @@ t.test('an undrained queue drops its oldest packets and counts them', async (t) 
   t.ok(next.count >= 1, 'packets flow again')
 })
 
-t.test('without packets: true there is no tap; a closed source drops its queue', async (t) => {
+t.test('without packets: true, or for MJPEG, there is no tap; a closed source drops its queue', async (t) => {
   const plain = await Source.open(testSpec({ width: 96, height: 64, realtime: false }))
   t.teardown(() => plain.close())
   t.equal(plain.info.packets, false)
@@ -117,8 +118,53 @@ t.test('without packets: true there is no tap; a closed source drops its queue',
   await readFrames(plain, 2)
   t.equal(plain.takePackets(new Uint8Array(1 << 20)).count, 0)
 
+  const dir = tempDir(t)
+  const mjpeg = await Source.open(fileSpec(makeClip(dir, 'm.mkv', { codec: 'mjpeg', extra: ['-q:v', '5'] })), { packets: true })
+  t.teardown(() => mjpeg.close())
+  t.equal(mjpeg.info.packets, false, 'MJPEG has no compressed path')
+  t.equal(mjpeg.info.codecConfig, null)
+
   const tapped = await Source.open(testSpec({ width: 96, height: 64, realtime: false }), { packets: true })
   await readFrames(tapped, 3)
   tapped.close()
   t.same(tapped.takePackets(new Uint8Array(1 << 20)), { count: 0, bytes: 0, overflowed: 0, pending: 0, needBytes: 0 })
 })
+
+t.test('a file with B-frames: dts in decode order, pts in presentation order', async (t) => {
+  const dir = tempDir(t)
+  const clip = makeClip(dir, 'bframes.mp4', { fps: 30, frames: 30, extra: ['-bf', '2', '-g', '15'] })
+  const source = await Source.open(fileSpec(clip), { packets: true })
+  t.teardown(() => source.close())
+  const dst = new Uint8Array(source.info.byteLength)
+  for (;;) {
+    const done = await source.readInto(dst).then(() => false, (e: { code: string }) => e.code === 'END_OF_STREAM')
+    if (done) break
+  }
+  const packets = drain(source)
+  t.equal(packets.length, 30, 'one packet per frame of the file')
+  t.ok(packets.every((p, i) => i === 0 || p.dtsUs > packets[i - 1]!.dtsUs), 'dts strictly increases')
+  t.ok(packets.some((p) => p.ptsUs !== p.dtsUs), 'reordered frames have pts after dts')
+  t.ok(packets.every((p) => p.ptsUs >= p.dtsUs), 'never shown before decoded')
+  t.ok(packets.every((p) => startsWithStartCode(p.data)), 'length prefixes became start codes')
+})
+
+for (const codec of ['h264', 'hevc'] as const) {
+  t.test(`RTSP (${codec}): packets arrive in Annex B as they are, parameter sets from the SDP`, async (t) => {
+    const dir = tempDir(t)
+    const clip = codec === 'h264'
+      ? makeClip(dir, 'cam264.mp4', { fps: 30, frames: 90, extra: ['-g', '30', '-bf', '0'] })
+      : makeClip(dir, 'cam265.mp4', { fps: 30, frames: 90, codec: 'libx265', extra: ['-x265-params', 'log-level=error:bframes=0:keyint=30', '-tag:v', 'hvc1'] })
+    const server = await startRtspServer(t, clip)
+    const source = await Source.open(rtspSpec(server.url), { packets: true, timeoutMs: 5000 })
+    t.teardown(() => source.close())
+    t.equal(source.info.packets, true)
+    t.same(nalTypes(source.info.codecConfig!, codec), codec === 'h264' ? [7, 8] : [32, 33, 34], 'codecConfig from the stream')
+    const frames = await readFrames(source, 20)
+    const packets = drain(source)
+    t.ok(packets.length >= 20, `${packets.length} packets for 20 frames`)
+    t.ok(packets.every((p) => startsWithStartCode(p.data)), 'Annex B')
+    const byCapture = new Set(packets.map((p) => p.captureTsNs))
+    t.ok(frames.every((f) => byCapture.has(f.captureTsNs)), "each frame's captureTsNs finds its packet")
+    t.ok(packets.some((p) => p.keyframe), 'a keyframe among them')
+  })
+}
