@@ -21,6 +21,8 @@ const thresholds = {
   'packages/capture/src': { lines: 95, branches: 89, functions: 93 },
   'packages/vision/src': { lines: 95, branches: 87, functions: 94 },
   'packages/stream/src': { lines: 95, branches: 88, functions: 93 },
+  // New on 2026-12-07 (recording): set under what its first full run measured.
+  'packages/record/src': { lines: 85, branches: 75, functions: 85 },
 }
 
 /**

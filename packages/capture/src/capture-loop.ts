@@ -6,6 +6,7 @@ import type { HealthChangePayload } from '@heart/contracts'
 import { FrameFlags, frameLayout, type PixelFormatName } from '@heart/ring'
 import { CaptureError, reachabilityOf, slotTooSmall, stalled, streamEnded, wrapNativeError } from './errors.js'
 import type { CaptureHealthWriter } from './health-block.js'
+import type { PacketTap } from './packet-tap.js'
 import { ReconnectPolicy } from './reconnect.js'
 import { secretsOf } from './redact.js'
 import { monotonicMs } from './stats.js'
@@ -50,6 +51,8 @@ export interface CaptureLoopOptions {
   emit?: (type: string, payload: unknown) => void
   observer?: CaptureObserver
   probe?: ((signal?: AbortSignal) => Promise<boolean>) | undefined
+  /** Publishes the compressed packets into the camera's packet ring (when recording or passthrough need them). */
+  packets?: PacketTap
   policy?: ReconnectPolicy
   /** Monotonic ms (injectable for tests). */
   now?: () => number
@@ -98,7 +101,7 @@ export async function runCapture(o: CaptureLoopOptions): Promise<void> {
     try {
       opened = await withDeadline(o.config.openTimeoutMs, o.signal, (signal) => o.open({
         spec: o.spec, pixFmt: o.config.pixFmt, expect: o.config.expect, timeoutMs: o.config.openTimeoutMs,
-        decodeThreads: o.config.decodeThreads, decoder: o.config.decoder,
+        decodeThreads: o.config.decodeThreads, decoder: o.config.decoder, packets: o.packets !== undefined,
       }, signal), () => new CaptureError('TIMEOUT', `opening ${source} took longer than ${o.config.openTimeoutMs} ms (capture.openTimeoutMs)`))
     } catch (err) {
       if (o.signal.aborted) break
@@ -109,6 +112,7 @@ export async function runCapture(o: CaptureLoopOptions): Promise<void> {
       checkExpectation(opened.info, o)
       if (isReopen) o.producer.bumpEpoch()
       o.health.opened(opened.info)
+      o.packets?.opened(opened.packets, opened.info)
       o.log.info('source opened', { source, ...opened.info, reopen: isReopen })
       await stream(opened, o, policy, openStartMs, now)
       if (o.signal.aborted) break
@@ -161,6 +165,8 @@ async function stream(src: OpenedSource, o: CaptureLoopOptions, policy: Reconnec
     let frame: DecodedFrame | null
     try {
       frame = await withDeadline(budgetMs, o.signal, (signal) => src.read(dst, signal), () => stalled(o.spec.redacted, budgetMs))
+      // The packets read for this frame (and any before it the decoder held back).
+      o.packets?.drain()
     } catch (err) {
       if (slot) o.producer.abort(slot)
       const code = (err as { code?: unknown }).code

@@ -3,7 +3,7 @@
 // health and AI-lock calls from shared memory, without ever waiting on the
 // worker.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { FrameRing, frameLayout, type RingOptions } from '@heart/ring'
+import { FrameRing, PacketRing, frameLayout, type RingOptions } from '@heart/ring'
 import type { Catalogue } from '@heart/telemetry'
 import { resolveCaptureConfig, type CaptureConfigInput } from './config.js'
 import { CaptureHealthReader, createHealthBuffer } from './health-block.js'
@@ -38,6 +38,8 @@ export interface CaptureServiceOptions {
   metrics?: { buffer: SharedArrayBuffer; catalogue: Catalogue }
   /** Worker restart backoff after a crash. */
   restart?: { initialMs?: number; maxMs?: number }
+  /** Share the camera's compressed packets in a packet ring of this size (recording, passthrough live view). */
+  packets?: { dataBytes: number; indexEntries: number }
   /** Override the worker entry (tests). */
   entry?: URL
 }
@@ -49,6 +51,8 @@ export class CaptureService {
   readonly config: CaptureConfig
   readonly spec: SourceSpec
   readonly ring: FrameRing
+  /** The compressed packets, when CaptureServiceOptions.packets asked for them. */
+  readonly packets: PacketRing | null
   /** The health block (pass to other threads that want to read camera health). */
   readonly healthBuffer: SharedArrayBuffer
   private readonly reader: CaptureHealthReader
@@ -63,6 +67,7 @@ export class CaptureService {
     // Slots are sized once for the largest frame the expectation allows; a bigger camera fails at open.
     const slotBytes = frameLayout(config.expect.maxSize.width, config.expect.maxSize.height, config.pixFmt).byteLength
     this.ring = FrameRing.create({ ...options.ring, slotBytes })
+    this.packets = options.packets ? PacketRing.create(options.packets) : null
     this.healthBuffer = createHealthBuffer()
     this.reader = new CaptureHealthReader(this.healthBuffer)
   }
@@ -77,6 +82,10 @@ export class CaptureService {
     const service = new CaptureService(supervisor, config, options)
     const shared: Record<string, SharedArrayBuffer> = { ring: service.ring.buffer, health: service.healthBuffer }
     const workerConfig: CaptureWorkerConfig = { capture: config, ringKey: 'ring', healthKey: 'health' }
+    if (service.packets) {
+      shared.packets = service.packets.buffer
+      workerConfig.packetsKey = 'packets'
+    }
     if (options.metrics) {
       shared.metrics = options.metrics.buffer
       workerConfig.metrics = { key: 'metrics', catalogue: options.metrics.catalogue }

@@ -2,12 +2,13 @@
 // supervisor. It drives the native decoder and publishes into the ring; the
 // main thread reads health from shared memory and never waits on it.
 import { serveWorker } from '@heart/kernel'
-import { FrameRing } from '@heart/ring'
+import { FrameRing, PacketRing } from '@heart/ring'
 import { MetricsRegistry, startWorkerTracing, type WorkerFrameTracing, type WorkerTracingConfig } from '@heart/telemetry'
 import { CaptureMetric } from './metrics.js'
 import { runCapture, type CaptureObserver } from './capture-loop.js'
 import { CaptureError } from './errors.js'
 import { CaptureHealthWriter } from './health-block.js'
+import { PacketTap } from './packet-tap.js'
 import { nativeOpener } from './native-source.js'
 import { openSynthetic } from './synthetic-source.js'
 import { reachabilityProbe } from './sources/registry.js'
@@ -28,6 +29,8 @@ serveWorker<CaptureWorkerConfig>(async (ctx) => {
     throw new CaptureError('INVALID_CONFIG', `capture worker needs shared buffers "${ctx.config.ringKey}" and "${ctx.config.healthKey}"`)
   }
   const ring = FrameRing.attach(ringBuffer)
+  const packetsBuffer = ctx.config.packetsKey === undefined ? undefined : ctx.shared[ctx.config.packetsKey]
+  const packets = packetsBuffer ? new PacketTap(PacketRing.attach(packetsBuffer).producer(), ctx.log) : undefined
   const health = new CaptureHealthWriter(healthBuffer)
   const producer = ring.producer()
   // A restarted worker continues a ring that already carried frames: consumers must see a new epoch.
@@ -58,6 +61,7 @@ serveWorker<CaptureWorkerConfig>(async (ctx) => {
       emit: ctx.emit,
       observer: withFrameTracing(metricsObserver(ctx.config, ctx.shared), tracing, ring),
       probe: reachabilityProbe(spec, PROBE_TIMEOUT_MS),
+      ...(packets ? { packets } : {}),
     })
   } finally {
     clearInterval(timer)

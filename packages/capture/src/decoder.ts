@@ -35,8 +35,35 @@ export interface DecodedFrame extends Pick<FrameMeta, 'captureTsNs' | 'decodeTsN
   decodeErrors: number
 }
 
+/** What PacketSource.take() reports (the crate's PacketBatch). */
+export interface PacketBatch {
+  count: number
+  bytes: number
+  /** Packets the source's own queue dropped since the previous call (nobody drained it in time). */
+  overflowed: number
+  pending: number
+  /** Not 0: the next record alone needs a buffer this large. */
+  needBytes: number
+}
+
+/**
+ * The compressed packets of an opened source (H.264 / HEVC access units,
+ * Annex B), for the packet ring: taken as records (the crate's layout, see
+ * packet-tap.ts) after each frame.
+ */
+export interface PacketSource {
+  codec: 'h264' | 'hevc'
+  /** Bytes of each record's fixed header (the crate's PACKET_RECORD_HEADER_BYTES). */
+  headerBytes: number
+  /** Annex-B parameter sets; null until the stream has sent them. */
+  codecConfig(): Uint8Array | null
+  take(dst: Uint8Array): PacketBatch
+}
+
 export interface OpenedSource {
   readonly info: SourceInfo
+  /** Set when packets were asked for and the stream's codec has them. */
+  readonly packets?: PacketSource
   /** The next frame written into dst, or null at the end of a finite source. */
   read(dst: Uint8Array, signal: AbortSignal): Promise<DecodedFrame | null>
   close(): void
@@ -50,6 +77,8 @@ export interface OpenRequest {
   timeoutMs: number
   decodeThreads: number
   decoder: DecoderChoice
+  /** Also hand over the compressed packets (the recorder and live passthrough read them). */
+  packets?: boolean
 }
 
 export type SourceOpener = (request: OpenRequest, signal: AbortSignal) => Promise<OpenedSource>

@@ -7,7 +7,7 @@ import { loadNative as loadHeartNative, type HeartNative } from '@heart/kernel'
 import { CaptureError, nativeUnavailable, slotTooSmall, wrapNativeError } from './errors.js'
 import { secretsOf } from './redact.js'
 import { nativeSpec, parseSource } from './sources/registry.js'
-import type { DecodedFrame, OpenedSource, OpenRequest, SourceInfo, SourceOpener } from './decoder.js'
+import type { DecodedFrame, OpenedSource, OpenRequest, PacketSource, SourceInfo, SourceOpener } from './decoder.js'
 import type { DecoderChoice, SourceSpec } from './types.js'
 
 type NativeModule = HeartNative
@@ -24,7 +24,7 @@ async function loadNative(): Promise<NativeModule> {
 }
 
 /** Native open options for a request: the expectation is enforced by the decoder at open, not after. */
-export function nativeOptions(r: Pick<OpenRequest, 'pixFmt' | 'expect' | 'timeoutMs' | 'decodeThreads' | 'decoder'>): NativeOpenOptions {
+export function nativeOptions(r: Pick<OpenRequest, 'pixFmt' | 'expect' | 'timeoutMs' | 'decodeThreads' | 'decoder' | 'packets'>): NativeOpenOptions {
   const o: NativeOpenOptions = {
     decoder: r.decoder,
     output: { pixFmt: r.pixFmt },
@@ -32,6 +32,7 @@ export function nativeOptions(r: Pick<OpenRequest, 'pixFmt' | 'expect' | 'timeou
     maxHeight: r.expect.maxSize.height,
     timeoutMs: r.timeoutMs,
     threads: r.decodeThreads,
+    packets: r.packets === true,
   }
   if (r.expect.codec) o.expectCodec = r.expect.codec
   return o
@@ -56,16 +57,27 @@ export async function nativeOpener(): Promise<SourceOpener> {
     } catch (err) {
       throw wrapNativeError(err, secrets)
     }
-    return new NativeOpenedSource(src, request.spec, secrets)
+    return new NativeOpenedSource(src, request.spec, secrets, native.PACKET_RECORD_HEADER_BYTES)
   }
 }
 
 class NativeOpenedSource implements OpenedSource {
   info: SourceInfo
+  readonly packets?: PacketSource
   private out: NativeOutputInfo
-  constructor(private readonly src: NativeSource, private readonly spec: SourceSpec, private readonly secrets: string[]) {
+  constructor(private readonly src: NativeSource, private readonly spec: SourceSpec, private readonly secrets: string[], packetHeaderBytes: number) {
     this.out = src.info
     this.info = toSourceInfo(this.out)
+    const codec = this.out.codec === 'h264' ? 'h264' : this.out.codec === 'hevc' ? 'hevc' : null
+    if (this.out.packets && codec) {
+      this.packets = {
+        codec,
+        headerBytes: packetHeaderBytes,
+        // Re-read each time: a stream that sends its parameter sets in band has none at open.
+        codecConfig: () => this.src.info.codecConfig ?? null,
+        take: (dst) => this.src.takePackets(dst),
+      }
+    }
   }
 
   async read(dst: Uint8Array, signal: AbortSignal): Promise<DecodedFrame | null> {

@@ -84,6 +84,8 @@ export interface CaptureWorkerConfig {
   /** Keys of the shared buffers in ctx.shared. */
   ringKey: string
   healthKey: string
+  /** The packet ring's key, when the camera's compressed packets are shared (recording, passthrough). */
+  packetsKey?: string
   /** Record into the shared metrics registry too (the catalogue the main thread built it from). */
   metrics?: { key: string; catalogue: import('@heart/telemetry').Catalogue }
 }

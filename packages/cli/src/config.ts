@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path'
 import { checkedBy, configError, consumerListSchemaFor, kernelConfigShape, object, parseConfig, readConfigFile, string, type ConsumerConfig, type Infer } from '@heart/kernel'
 import { cameraOptionsSchema, parseSource } from '@heart/capture'
 import { thermalConfigSchema } from '@heart/thermal'
+import { recordConfigSchema } from '@heart/record'
 import { telemetryConfigSchema } from '@heart/telemetry'
 import { checkConsumers, consumerKinds } from './consumer-kinds.js'
 import { httpConfigSchema } from './http/config.js'
@@ -27,6 +28,8 @@ export const heartConfigSchema = object({
   /** Capture options beyond the URL (decoder, pixFmt, expect, reconnect...): see docs/capture.md. */
   camera: cameraOptionsSchema,
   consumers: consumerListSchemaFor(consumerKinds),
+  /** Recording the compressed stream: segments, retention, clips (docs/recording.md). */
+  record: recordConfigSchema,
   /** The MLX90640 thermal sensor: see docs/thermal.md. */
   thermal: thermalConfigSchema,
   /** OTLP export, trace sampling, Prometheus: see docs/telemetry.md. */

@@ -76,7 +76,8 @@ export class HttpServer {
   }
 
   add(routes: readonly HttpRoute[]): void {
-    for (const route of routes) this.routes.set(`${route.method} ${route.path}`, route)
+    // A prefix route is keyed apart, so a folder's listing and the files below it can share a path.
+    for (const route of routes) this.routes.set(`${route.method} ${route.path}${route.prefix ? '/*' : ''}`, route)
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {
@@ -130,7 +131,7 @@ export class HttpServer {
         return
       }
     }
-    const route = this.routes.get(`${req.method} ${path}`)
+    const route = this.routes.get(`${req.method} ${path}`) ?? this.prefixRoute(req.method, path)
     if (!route) {
       const other = [...this.routes.values()].filter((r) => r.path === path).map((r) => r.method)
       if (other.length > 0) {
@@ -154,7 +155,8 @@ export class HttpServer {
         return
       }
     }
-    if (!(await this.readBody(req, res))) return
+    const body = await this.readBody(req, res)
+    if (body === false) return
     if (route.stream) {
       const full = this.streams.take(route.stream, res)
       if (full !== null) {
@@ -165,7 +167,7 @@ export class HttpServer {
       }
     }
     try {
-      await route.handle(req, res)
+      await route.handle(req, res, body)
     } catch (error) {
       this.logger.error('HTTP handler failed', { path, error })
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' })
@@ -173,13 +175,23 @@ export class HttpServer {
     }
   }
 
+  /** The longest prefix route that holds the path (exact routes are looked up first). */
+  private prefixRoute(method: string | undefined, path: string): HttpRoute | undefined {
+    let best: HttpRoute | undefined
+    for (const route of this.routes.values()) {
+      if (route.prefix && route.method === method && path.startsWith(route.path + '/') && (!best || route.path.length > best.path.length)) best = route
+    }
+    return best
+  }
+
   /**
-   * Reads and discards the request body (no route takes one yet), at most
-   * maxBodyBytes: a larger one is answered 413 and the connection closed, so
-   * the rest is never read. False when it answered.
+   * Reads the request body, at most maxBodyBytes (a larger one is answered
+   * 413 and the connection closed, so the rest is never read), and parses
+   * it as JSON (the only body type state-changing routes accept). undefined
+   * when there is none; false when it answered.
    */
-  private async readBody(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-    if (!hasBody(req)) return true
+  private async readBody(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+    if (!hasBody(req)) return undefined
     const max = this.limits.maxBodyBytes
     const tooLarge = (): false => {
       res.setHeader('connection', 'close')
@@ -187,12 +199,22 @@ export class HttpServer {
       return false
     }
     if (Number(req.headers['content-length'] ?? 0) > max) return tooLarge()
+    const chunks: Buffer[] = []
     let bytes = 0
     for await (const chunk of req) {
       bytes += (chunk as Buffer).byteLength
       if (bytes > max) return tooLarge()
+      chunks.push(chunk as Buffer)
     }
-    return true
+    const text = Buffer.concat(chunks).toString('utf8')
+    // GET bodies (which no route reads) are only drained; others were checked to be JSON above.
+    if (req.method === 'GET' || text.trim() === '') return undefined
+    try {
+      return JSON.parse(text) as unknown
+    } catch {
+      sendError(res, 400, `${req.method} ${req.url?.split('?')[0]}: the body is not JSON`)
+      return false
+    }
   }
 }
 

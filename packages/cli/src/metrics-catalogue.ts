@@ -16,11 +16,13 @@ export interface HeartMetricsCatalogueOptions {
   consumers: readonly string[]
   /** Whether the run starts the thermal worker; without it nothing counts heart.thermal.*, so it is not declared. */
   thermal: boolean
+  /** Other worker threads the run starts (the recorder: `recorder_main`), for heart.thread.cpu. */
+  workers?: readonly string[]
 }
 
 export function heartMetricsCatalogue(options: HeartMetricsCatalogueOptions): Catalogue {
   // heart.thread.cpu's threads: the main thread and every worker `heart run` starts (the capture and thermal services' default names).
-  const threads = [MAIN_THREAD, 'capture', ...options.consumers, ...(options.thermal ? ['thermal'] : [])]
+  const threads = [MAIN_THREAD, 'capture', ...options.consumers, ...(options.thermal ? ['thermal'] : []), ...(options.workers ?? [])]
   const parts = [captureMetrics(), kernelMetrics({ consumers: options.consumers, threads })]
   if (options.thermal) parts.push(thermalMetrics())
   return joinCatalogues(...parts)

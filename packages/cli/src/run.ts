@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises'
-import { Kernel, type HealthReport, type Logger } from '@heart/kernel'
+import { Kernel, markNotGreen, type HealthReport, type Logger } from '@heart/kernel'
 import { CaptureService, parseSource, type CaptureSupervisor } from '@heart/capture'
 import {
   ConsumeLog,
@@ -23,7 +23,8 @@ import { resolveHttpSecurity } from './http/security.js'
 import { StatusPrinter } from './status-line.js'
 import { RunRecorder, checkSummaryTarget, type RunSummary } from './summary.js'
 import { checkRingMemory, planRing } from './ring-memory.js'
-import type { FrameRing } from '@heart/ring'
+import { packetRingBytes, type FrameRing } from '@heart/ring'
+import { RecorderService, recordRoot, recorderServiceName } from '@heart/record'
 
 /** Waits (bounded) until no consumer has frames queued. */
 async function drainConsumers(ring: FrameRing, timeoutMs: number): Promise<void> {
@@ -90,7 +91,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   // The MLX90640: the emulator unless a bus is configured; `thermal: { enabled: false }` turns it off.
   const thermalConfig = (config.thermal ?? {}) as ThermalConfig
   const thermalEnabled = thermalConfig.enabled !== false
-  const catalogue = heartMetricsCatalogue({ consumers: consumers.map((c) => c.name), thermal: thermalEnabled })
+  const catalogue = heartMetricsCatalogue({ consumers: consumers.map((c) => c.name), thermal: thermalEnabled, workers: config.record.enabled ? [recorderServiceName('main')] : [] })
   const metrics = MetricsRegistry.create(catalogue)
   // Frame tracing: the capture worker and every consumer share one table of sampled frames' trace context.
   const tracesUrl = otlpTracesUrl(telemetry)
@@ -144,9 +145,20 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       },
       metrics: { buffer: metrics.buffer, catalogue },
       restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs },
+      ...(config.record.enabled ? { packets: packetRingPlan(config.record) } : {}),
     },
   )
   kernel.addRing('camera', capture.ring)
+  // The one camera is named `main` until `cameras:` exists (DESIGN.md "Cameras and sources").
+  const recorder = config.record.enabled && capture.packets
+    ? RecorderService.start(kernel, {
+        camera: 'main',
+        config: config.record,
+        root: recordRoot(config.record, configDir),
+        packets: capture.packets,
+        restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs },
+      })
+    : null
   kernel.setCameraHealth(() => capture.health())
 
   let thermal: ReturnType<typeof startThermal> | null = null
@@ -174,14 +186,19 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   const report = (): HealthReport => {
     const base = kernel.report()
     for (const s of started) if (s.health) Object.assign(base, s.health())
+    if (recorder) {
+      ;(base as HealthReport & { recorder?: unknown }).recorder = recorder.health()
+      const trouble = recorder.trouble()
+      if (trouble) markNotGreen(base, trouble)
+    }
     return base
   }
 
-  const recorder = new RunRecorder(kernel, capture.ring, metrics)
-  kernel.loop.every(1000, () => recorder.sample())
+  const runRecorder = new RunRecorder(kernel, capture.ring, metrics)
+  kernel.loop.every(1000, () => runRecorder.sample())
 
   const http = new HttpServer(logger, { security, limits: config.http.limits, allowedHosts: config.http.allowedHosts })
-  http.add([jsonRoute('/health', report), prometheusRoute(metrics), ...capture.routes(), ...started.flatMap((s) => s.routes ?? [])])
+  http.add([jsonRoute('/health', report), prometheusRoute(metrics), ...capture.routes(), ...started.flatMap((s) => s.routes ?? []), ...(recorder?.routes() ?? [])])
   let address: RunningHeart['http']
   try {
     const a = await http.listen(config.http.host, config.http.port)
@@ -213,13 +230,13 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       clearTimeout(durationTimer)
       // Stop the camera first and let consumers finish what is queued, so
       // the final books balance (delivered + dropped = published, lag 0).
-      recorder.sample()
+      runRecorder.sample()
       // Health as it was while running (stopping the camera turns it red)...
       const running = report()
       await capture.stop(config.supervisor.stopTimeoutMs)
       await drainConsumers(capture.ring, 1000)
       // ...with the consumers' final, drained books.
-      const summary = recorder.summary()
+      const summary = runRecorder.summary()
       summary.health = { ...running, consumers: summary.health.consumers }
       for (const s of started) s.stop?.()
       await kernel.stop()
@@ -255,4 +272,14 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
     })
   }
   return { config, kernel, capture, http: address, metrics, thermal, report, stop, finished }
+}
+
+/**
+ * The packet ring's size for recording: preSeconds of history (a clip's
+ * pre-roll) plus one GOP (it starts at the keyframe before) plus slack for a
+ * slow disk, at the most the camera is expected to send (index entries for
+ * up to 120 frames a second: they are a few dozen bytes each).
+ */
+function packetRingPlan(record: HeartConfig['record']): { dataBytes: number; indexEntries: number } {
+  return packetRingBytes({ bitrateBps: record.maxBitrateMbps * 1e6, seconds: record.preSeconds + record.maxGopSeconds + 2, fps: 120 })
 }

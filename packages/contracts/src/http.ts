@@ -13,5 +13,8 @@ export interface HttpRoute {
   path: string
   /** Set on routes whose response streams until the client leaves. */
   stream?: HttpStreamKind
-  handle(req: IncomingMessage, res: ServerResponse): void | Promise<void>
+  /** `path` names a folder: the route answers every path below it too (`/cameras/main/recordings/...`). */
+  prefix?: boolean
+  /** `body`: the request's JSON body, parsed (undefined when it sent none). */
+  handle(req: IncomingMessage, res: ServerResponse, body?: unknown): void | Promise<void>
 }

@@ -28,6 +28,13 @@ export const recordConfigSchema = object({
   preSeconds: number({ min: 0, max: 120, default: 5 }),
   /** A clip runs this long after its event (a later event of the same kind extends it). */
   postSeconds: number({ min: 0, max: 600, default: 10 }),
+  /**
+   * The most the camera sends, for sizing the packet ring (it holds
+   * preSeconds plus a GOP of history at this rate; a faster stream holds less).
+   */
+  maxBitrateMbps: number({ min: 0.1, max: 400, default: 16 }),
+  /** Longest keyframe interval expected of the camera; the ring keeps one more GOP than preSeconds. */
+  maxGopSeconds: number({ min: 0.1, max: 60, default: 4 }),
   /** Events that cut a clip by themselves; POST /cameras/NAME/clips always can. */
   on: array(oneOf(CLIP_EVENT_NAMES), { default: [] }),
 })

@@ -1,3 +1,4 @@
+import { waitOnWord } from './wait.js'
 import { E_EPOCH, E_FLAGS, E_LENGTH, EB_CAPTURE_TS, EF_DTS_US, EF_DURATION_US, EF_POSITION, EF_PTS_US, ENTRY_I32, ENTRY_WORDS, PACKET_DROP_REASON_NAMES, PacketDropReason, PacketFlags, type PacketDropReasonCode, type PacketViews, packetRingLayout } from './packet-layout.js'
 import { checkConsumerName } from './consumer.js'
 import { invalidArgument } from './errors.js'
@@ -143,15 +144,8 @@ export class PacketReader {
   async wait(timeoutMs: number): Promise<boolean> {
     const tick = Atomics.load(this.v.header, tickWord)
     if (this.published(tick) > this.nextSeq) return true
-    const result = Atomics.waitAsync(this.v.header, tickWord, tick, timeoutMs)
-    if (!result.async) return result.value === 'not-equal'
-    // A pending waitAsync does not keep a thread alive; this timer does.
-    const keepAlive = setTimeout(() => {}, timeoutMs + 10)
-    try {
-      return (await result.value) === 'ok'
-    } finally {
-      clearTimeout(keepAlive)
-    }
+    await waitOnWord(this.v.header, tickWord, tick, timeoutMs)
+    return this.published() > this.nextSeq
   }
 
   stats(): PacketReaderStats {
