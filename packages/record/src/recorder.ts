@@ -302,7 +302,7 @@ export class Recorder {
       frames_total: ws.frames,
       bytes_total: ws.bytes,
       clips_total: this.clipsTotal,
-      dropped: { recorder_slow: Object.values(rs.dropped).reduce((a, b) => a + b, 0), recorder_paused: this.pausedDrops },
+      dropped: { recorder_slow: rs.dropped.recorder_slow ?? 0, recorder_paused: this.pausedDrops },
       waited_for_keyframe: ws.waitedForKeyframe,
       freeBytes: this.freeBytes,
       lastWriteAtMs: this.lastWriteAtMs,
