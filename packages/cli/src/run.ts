@@ -24,7 +24,7 @@ import { StatusPrinter } from './status-line.js'
 import { RunRecorder, checkSummaryTarget, type RunSummary } from './summary.js'
 import { checkRingMemory, planRing } from './ring-memory.js'
 import { packetRingBytes, type FrameRing } from '@heart/ring'
-import { RecorderService, recordRoot, recorderServiceName } from '@heart/record'
+import { RAW_CAPTURE_CONSUMER, RecorderService, recordRoot, recorderServiceName } from '@heart/record'
 
 /** Waits (bounded) until no consumer has frames queued. */
 async function drainConsumers(ring: FrameRing, timeoutMs: number): Promise<void> {
@@ -91,7 +91,9 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   // The MLX90640: the emulator unless a bus is configured; `thermal: { enabled: false }` turns it off.
   const thermalConfig = (config.thermal ?? {}) as ThermalConfig
   const thermalEnabled = thermalConfig.enabled !== false
-  const catalogue = heartMetricsCatalogue({ consumers: consumers.map((c) => c.name), thermal: thermalEnabled, workers: config.record.enabled ? [recorderServiceName('main')] : [] })
+  // A raw capture joins the camera ring for a while (a spare place) and has books like any consumer.
+  const ringConsumers = [...consumers.map((c) => c.name), ...(config.record.enabled ? [RAW_CAPTURE_CONSUMER] : [])]
+  const catalogue = heartMetricsCatalogue({ consumers: ringConsumers, thermal: thermalEnabled, workers: config.record.enabled ? [recorderServiceName('main')] : [] })
   const metrics = MetricsRegistry.create(catalogue)
   // Frame tracing: the capture worker and every consumer share one table of sampled frames' trace context.
   const tracesUrl = otlpTracesUrl(telemetry)
@@ -156,6 +158,8 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
         config: config.record,
         root: recordRoot(config.record, configDir),
         packets: capture.packets,
+        frames: capture.ring,
+        pixFmt: config.camera.pixFmt,
         restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs },
       })
     : null

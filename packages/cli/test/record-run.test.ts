@@ -147,6 +147,72 @@ t.test('recordings are served with Range, and bad requests are named', async (t)
   t.match(((await bad.json()) as { error: string }).error, /after: unknown field.*preSeconds: got -1/)
 })
 
+/** The Y planes of a file's frames as FFmpeg decodes them, by the frame counter they show. */
+async function lumaByCounter(path: string): Promise<Map<number, Buffer>> {
+  // yuv420p as decoded (a conversion to gray would rescale limited-range luma), then only its Y plane.
+  const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', path, '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-'], { encoding: 'buffer', maxBuffer: 1 << 28 })
+  const size = WIDTH * HEIGHT
+  const out = new Map<number, Buffer>()
+  for (let at = 0; at + size * 1.5 <= stdout.length; at += size * 1.5) {
+    const y = stdout.subarray(at, at + size)
+    out.set(counterOf(y), y)
+  }
+  return out
+}
+
+function counterOf(y: Uint8Array): number {
+  const block = Math.floor(WIDTH / 16)
+  let value = 0
+  for (let bit = 0; bit < 16; bit++) value = (value << 1) | (y[bit * block + (block >> 1)]! > 128 ? 1 : 0)
+  return value
+}
+
+t.test('a raw capture writes the next N decoded frames as Y4M, pixel for pixel what the ring held', async (t) => {
+  const dir = t.testdir({})
+  const heart = await runHeart({ configFile: recordConfig(dir), status: false, logger: silentLogger })
+  let stopped = false
+  t.teardown(() => (stopped ? undefined : heart.stop()))
+  const base = `http://127.0.0.1:${heart.http.port}`
+  await waitFor(() => segmentFiles(join(dir, 'rec')).length >= 1, 'recording to start')
+  const post = (body: unknown): Promise<Response> => fetch(`${base}/cameras/main/capture`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const bad = await post({ frames: 0, format: 'png' })
+  t.equal(bad.status, 400)
+  t.match(((await bad.json()) as { error: string }).error, /frames: got 0, expected a whole number from 1 to 1800; format: got "png", allowed: y4m/)
+  const answer = await post({ frames: 10, format: 'y4m' })
+  t.equal(answer.status, 202)
+  const { path, url } = (await answer.json()) as { path: string; url: string }
+  t.equal((await post({ frames: 5 })).status, 409, 'one capture at a time')
+  const frameBytes = 6 + WIDTH * HEIGHT * 1.5
+  await waitFor(() => existsSync(path) && statSync(path).size >= frameBytes * 10, 'the capture to be written')
+  await new Promise((r) => setTimeout(r, 2500)) // and the segment holding those frames to be closed
+  const served = await fetch(`${base}${url}`)
+  t.equal(served.status, 200, 'the capture is served beside the recordings')
+  await served.arrayBuffer()
+  await heart.stop()
+  stopped = true
+
+  const file = readFileSync(path)
+  const headerEnd = file.indexOf(0x0a)
+  t.match(file.subarray(0, headerEnd).toString(), /^YUV4MPEG2 W320 H240 F30:1 Ip A1:1 C420jpeg$/, 'a Y4M header any reader understands')
+  const decoded = new Map<number, Buffer>()
+  for (const segment of segmentFiles(join(dir, 'rec'))) for (const [k, v] of await lumaByCounter(segment)) decoded.set(k, v)
+  const counters: number[] = []
+  let equal = 0
+  for (let at = headerEnd + 1; at < file.length; at += frameBytes) {
+    t.equal(file.subarray(at, at + 6).toString(), 'FRAME\n')
+    const y = file.subarray(at + 6, at + 6 + WIDTH * HEIGHT)
+    const counter = counterOf(y)
+    counters.push(counter)
+    if (decoded.get(counter)?.equals(y)) equal++
+  }
+  t.equal(counters.length, 10, 'ten frames')
+  t.same(counters, counters.map((_, i) => counters[0]! + i), 'consecutive frames')
+  t.equal(equal, 10, 'each Y plane equals the same frame decoded by the FFmpeg CLI from the recording', { found: decoded.size })
+  // ffprobe (independent of our writer) reads the file too.
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=nb_read_frames,width,height', '-of', 'csv=p=0', path])
+  t.equal(stdout.trim(), '320,240,10')
+})
+
 t.test('kill -9 mid-segment: the file on disk plays, and the next start repairs it', async (t) => {
   const dir = t.testdir({})
   const env = { ...process.env }

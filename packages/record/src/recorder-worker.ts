@@ -4,8 +4,9 @@
 // messages from the main thread.
 import { parentPort } from 'node:worker_threads'
 import { loadNative, serveWorker } from '@heart/kernel'
-import { PacketRing } from '@heart/ring'
+import { FrameRing, PacketRing } from '@heart/ring'
 import { RecorderHealthWriter } from './health.js'
+import { captureY4m, type RawCaptureRequest } from './raw-capture.js'
 import { Recorder, type ClipRequest } from './recorder.js'
 import type { MuxerFactory } from './types.js'
 import type { RecorderWorkerConfig } from './service.js'
@@ -16,17 +17,31 @@ export interface ClipMessage extends Omit<ClipRequest, 'eventCaptureTsNs'> {
   eventCaptureTsNs: string
 }
 
+/** A raw capture request (the path is picked by the main thread). */
+export interface CaptureMessage extends Omit<RawCaptureRequest, 'fps'> {
+  kind: 'capture'
+}
+
 serveWorker<RecorderWorkerConfig>(async (ctx) => {
-  const { camera, root, record, packetsKey, healthKey } = ctx.config
+  const { camera, root, record, packetsKey, healthKey, framesKey } = ctx.config
   const ring = PacketRing.attach(ctx.shared[packetsKey])
   const health = new RecorderHealthWriter(ctx.shared[healthKey]!)
   const native = await loadNative(['Mp4Muxer'])
   const muxer: MuxerFactory = (options) => new native.Mp4Muxer(options)
   const recorder = new Recorder({ camera, root, config: record, source: ring, muxer, log: ctx.log, health: (h) => health.write(h), emit: ctx.emit })
-  parentPort?.on('message', (message: ClipMessage | { kind: string }) => {
-    if (message.kind !== 'clip') return
-    const clip = message as ClipMessage
-    recorder.clip({ ...clip, eventCaptureTsNs: BigInt(clip.eventCaptureTsNs) })
+  const frames = FrameRing.attach(ctx.shared[framesKey])
+  parentPort?.on('message', (message: ClipMessage | CaptureMessage | { kind: string }) => {
+    if (message.kind === 'clip') {
+      const clip = message as ClipMessage
+      recorder.clip({ ...clip, eventCaptureTsNs: BigInt(clip.eventCaptureTsNs) })
+    } else if (message.kind === 'capture') {
+      const request = message as CaptureMessage
+      // Beside the recording loop, on the same thread: a capture waits on the frame ring, not on the disk of the segments.
+      void captureY4m(frames, { frames: request.frames, path: request.path, fps: ring.stream()?.fps ?? 0 }, ctx.signal).then((result) => {
+        if (result.error) ctx.log.warn('raw capture ended early', { ...result })
+        ctx.emit('recording.capture', { camera, ...result })
+      })
+    }
   })
   await recorder.run(ctx.signal)
 })

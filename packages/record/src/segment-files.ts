@@ -1,7 +1,8 @@
 // Where segments live and how they are found again:
 // DIR/CAMERA/YYYY-MM-DD/HH-MM-SS.mp4 (UTC, so the order of names is the
 // order of time across DST changes and time zones), clips apart in
-// DIR/CAMERA/clips/ (retention never touches them), and the start-up repair
+// DIR/CAMERA/clips/ and raw captures in DIR/CAMERA/captures/ (retention never
+// touches either), and the start-up repair
 // of a file a crash cut short.
 import { readdir, stat, truncate, unlink } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
@@ -9,6 +10,8 @@ import { join } from 'node:path'
 import { scanFmp4, type Fmp4Scan } from './fmp4-scan.js'
 
 export const CLIPS_FOLDER = 'clips'
+/** Raw (Y4M) captures: never listed as segments, never deleted by retention. */
+export const CAPTURES_FOLDER = 'captures'
 const DAY_FOLDER = /^\d{4}-\d{2}-\d{2}$/
 const SEGMENT_FILE = /^(\d{2})-(\d{2})-(\d{2})(?:-(\d+))?\.mp4$/
 

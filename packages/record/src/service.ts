@@ -9,12 +9,13 @@ import { join, relative, sep } from 'node:path'
 import send from 'send'
 import type { HttpRoute } from '@heart/contracts'
 import type { Kernel } from '@heart/kernel'
-import type { PacketRing } from '@heart/ring'
+import type { FrameRing, PacketRing } from '@heart/ring'
 import type { RecordConfig } from './config.js'
 import { createRecorderHealthBuffer, readRecorderHealth, RECORDER_TROUBLE, type RecorderHealth } from './health.js'
 import { RecordingCatalog } from './catalog.js'
-import type { ClipMessage } from './recorder-worker.js'
-import { CLIPS_FOLDER } from './segment-files.js'
+import { MAX_CAPTURE_FRAMES, y4mRefusal } from './raw-capture.js'
+import type { CaptureMessage, ClipMessage } from './recorder-worker.js'
+import { CAPTURES_FOLDER, CLIPS_FOLDER } from './segment-files.js'
 
 export const RECORDER_WORKER_URL = new URL('./recorder-worker.js', import.meta.url)
 
@@ -25,6 +26,8 @@ export interface RecorderWorkerConfig {
   record: Pick<RecordConfig, 'segmentSeconds' | 'fragmentSeconds' | 'retain'>
   packetsKey: string
   healthKey: string
+  /** The camera's frame ring (raw captures read it). */
+  framesKey: string
 }
 
 export interface RecorderServiceOptions {
@@ -33,6 +36,10 @@ export interface RecorderServiceOptions {
   /** record.dir resolved (recordRoot). */
   root: string
   packets: PacketRing
+  /** The camera's frame ring, for raw captures. */
+  frames: FrameRing
+  /** The ring's pixel format (camera.pixFmt): Y4M captures need a YUV or gray one. */
+  pixFmt: string
   restart?: { initialMs?: number; maxMs?: number }
 }
 
@@ -49,6 +56,8 @@ export class RecorderService {
   private readonly healthBuffer = createRecorderHealthBuffer()
   private readonly catalog: RecordingCatalog
   private clipCounter = 0
+  /** One raw capture at a time (each holds a place in the frame ring). */
+  private captureRunning = false
 
   private constructor(private readonly kernel: Kernel, private readonly o: RecorderServiceOptions) {
     this.name = recorderServiceName(o.camera)
@@ -63,13 +72,17 @@ export class RecorderService {
       record: { segmentSeconds: options.config.segmentSeconds, fragmentSeconds: options.config.fragmentSeconds, retain: options.config.retain },
       packetsKey: 'packets',
       healthKey: 'health',
+      framesKey: 'frames',
     }
     kernel.startService({
       name: service.name,
       entry: RECORDER_WORKER_URL,
       config,
-      shared: { packets: options.packets.buffer, health: service.healthBuffer },
+      shared: { packets: options.packets.buffer, health: service.healthBuffer, frames: options.frames.buffer },
       ...(options.restart ? { restart: options.restart } : {}),
+    })
+    kernel.on<{ path?: string }>('recording.capture', (e) => {
+      if (e.source === service.name) service.captureRunning = false
     })
     for (const event of options.config.on) {
       kernel.on<{ captureTsNs?: string }>(event, (e) => {
@@ -120,6 +133,7 @@ export class RecorderService {
       { method: 'GET', path: base, handle: (req, res) => this.list(req, res) },
       { method: 'GET', path: base, prefix: true, handle: (req, res) => this.serveFile(req, res, base) },
       { method: 'POST', path: `/cameras/${this.o.camera}/clips`, handle: (req, res, body) => this.postClip(res, body) },
+      { method: 'POST', path: `/cameras/${this.o.camera}/capture`, handle: (req, res, body) => this.postCapture(res, body) },
     ]
   }
 
@@ -149,7 +163,7 @@ export class RecorderService {
 
   private serveFile(req: IncomingMessage, res: ServerResponse, base: string): void {
     const rel = decodeURIComponent((req.url ?? '').split('?')[0]!.slice(base.length + 1))
-    if (!/\.mp4$|\.json$/.test(rel) || rel.split('/').some((part) => part === '..' || part === '')) {
+    if (!/\.(mp4|json|y4m)$/.test(rel) || rel.split('/').some((part) => part === '..' || part === '')) {
       return json(res, 404, { error: `no recording ${JSON.stringify(rel)}; GET ${base} lists them` })
     }
     const cameraDir = join(this.o.root, this.o.camera)
@@ -158,6 +172,22 @@ export class RecorderService {
       .on('error', (error: { status?: number; message: string }) => json(res, error.status ?? 500, { error: error.message }))
       .on('headers', (r: ServerResponse) => r.setHeader('cache-control', 'no-store'))
       .pipe(res)
+  }
+
+  private postCapture(res: ServerResponse, body: unknown): void {
+    const request = captureRequest(body)
+    if ('problems' in request) return json(res, 400, { error: request.problems.join('; ') })
+    const refusal = y4mRefusal(this.o.pixFmt)
+    if (refusal) return json(res, 409, { error: refusal })
+    if (this.captureRunning) return json(res, 409, { error: 'a raw capture is being written; wait for it to finish (its event is recording.capture)' })
+    const worker = this.kernel.supervisor.worker(this.name)
+    if (!worker) return json(res, 503, { error: `the recorder of camera ${this.o.camera} is restarting; try again in a moment` })
+    const stamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
+    const path = join(this.o.root, this.o.camera, CAPTURES_FOLDER, `${stamp}-${++this.clipCounter}.y4m`)
+    this.captureRunning = true
+    const message: CaptureMessage = { kind: 'capture', frames: request.frames, path }
+    worker.postMessage(message)
+    json(res, 202, { path, url: this.urlOf(path), frames: request.frames, format: 'y4m' })
   }
 
   private postClip(res: ServerResponse, body: unknown): void {
@@ -177,6 +207,18 @@ export class RecorderService {
       json(res, (error as { status?: number }).status ?? 500, { error: error instanceof Error ? error.message : String(error) })
     }
   }
+}
+
+/** The problems of a POST /cameras/NAME/capture body, or the frame count it asks for. */
+function captureRequest(body: unknown): { frames: number } | { problems: string[] } {
+  const given = (body ?? {}) as Record<string, unknown>
+  if (typeof given !== 'object' || Array.isArray(given)) return { problems: ['the body must be a JSON object: { "frames": 30, "format": "y4m" }'] }
+  const problems: string[] = []
+  for (const key of Object.keys(given)) if (key !== 'frames' && key !== 'format') problems.push(`${key}: unknown field, allowed: frames, format`)
+  const frames = given.frames
+  if (typeof frames !== 'number' || !Number.isInteger(frames) || frames < 1 || frames > MAX_CAPTURE_FRAMES) problems.push(`frames: got ${JSON.stringify(frames)}, expected a whole number from 1 to ${MAX_CAPTURE_FRAMES}`)
+  if (given.format !== undefined && given.format !== 'y4m') problems.push(`format: got ${JSON.stringify(given.format)}, allowed: y4m`)
+  return problems.length > 0 ? { problems } : { frames: frames as number }
 }
 
 function timeParam(value: string | null): number | undefined | 'bad' {
