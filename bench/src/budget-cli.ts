@@ -21,6 +21,8 @@ options:
   --thermal-hz N     MLX90640 frames per second (default 10)
   --mem-bw MBS       usable memory bandwidth, MB/s, for headroom (default 3000)
   --cma-mb MB        CMA pool size, MB (default 256)
+  --pre-seconds S    longest clip pre-roll, record.preSeconds (default 5): sizes the packet ring
+  --gop-seconds S    the camera's keyframe interval, record.maxGopSeconds (default 4)
   --standard         every standard configuration (1080p30/60, 720p60, 4K30 x yuv420p/nv12/rgb24)
   --markdown FILE    with --standard: write the planning page (docs/planning/camera_ingest_budget.md)
   --json             print JSON instead of text
@@ -38,6 +40,8 @@ const NUMBER_FLAGS: Record<string, keyof BudgetConfig> = {
   'thermal-hz': 'thermalHz',
   'mem-bw': 'memBandwidthMBs',
   'cma-mb': 'cmaMB',
+  'pre-seconds': 'preSeconds',
+  'gop-seconds': 'gopSeconds',
 }
 
 export class BudgetUsageError extends Error {}

@@ -1,7 +1,7 @@
 // `heart budget`: what a camera configuration costs in bandwidth and memory,
 // computed from the same layout and sizing rules the ring uses, so the
 // figures match what `heart run` allocates.
-import { frameLayout, PIXEL_FORMAT_NAMES, requiredSlotCount, type PixelFormatName } from '@heart/ring'
+import { frameLayout, packetRingBytes, PIXEL_FORMAT_NAMES, requiredSlotCount, type PixelFormatName } from '@heart/ring'
 import { busTimeMs, subpageBusMs } from '@heart/thermal'
 
 export type WireCodec = 'h264' | 'hevc' | 'mjpeg' | 'raw'
@@ -40,6 +40,10 @@ export interface BudgetConfig {
   memBandwidthMBs: number
   /** CMA pool size, MB (CmaTotal in /proc/meminfo). */
   cmaMB: number
+  /** A clip's longest pre-roll (record.preSeconds): the packet ring keeps that much history. */
+  preSeconds: number
+  /** The camera's keyframe interval (record.maxGopSeconds): a clip starts at the keyframe before its pre-roll. */
+  gopSeconds: number
 }
 
 export const DEFAULT_BUDGET: BudgetConfig = {
@@ -56,6 +60,8 @@ export const DEFAULT_BUDGET: BudgetConfig = {
   thermalHz: 10,
   memBandwidthMBs: 3000,
   cmaMB: 256,
+  preSeconds: 5,
+  gopSeconds: 4,
 }
 
 export interface ThermalBusUse {
@@ -78,6 +84,8 @@ export interface Budget {
   wire_compression: number
   ring_slots: number
   ring_memory_mb: number
+  /** The packet ring (compressed stream for recording, clips and passthrough): pre-roll + a GOP + 2 s at the wire rate, as `heart run` sizes it. */
+  packet_ring_mb: number
   /** Raw capture buffers in CMA (a CSI / V4L2 camera handing raw frames by DMA). */
   cma_mb: number
   /** Time per frame at this rate: decode, copy and publish must fit well inside it. */
@@ -125,6 +133,7 @@ export function computeBudget(input: Partial<BudgetConfig> = {}): Budget {
     wire_compression: r((rawMBs * 8) / wireMbps, 1),
     ring_slots: slots,
     ring_memory_mb: r((slots * bytes) / MB),
+    packet_ring_mb: r(packetRingBytes({ bitrateBps: wireMbps * 1e6, seconds: c.preSeconds + c.gopSeconds + 2, fps: c.fps }).dataBytes / MB),
     cma_mb: r(cma),
     frame_period_ms: r(1000 / c.fps, 3),
     headroom: { memory_bandwidth: r(1 - traffic / c.memBandwidthMBs, 3), cma: r(1 - cma / c.cmaMB, 3) },
@@ -145,6 +154,7 @@ export function formatBudget(b: Budget): string {
     `  through the ring       ${b.ring_write_mb_s} MB/s written`,
     `  memory traffic         ${b.memory_traffic_mb_s} MB/s (copy in + ${c.consumers} full reads), headroom ${pct(b.headroom.memory_bandwidth)} of ${c.memBandwidthMBs} MB/s`,
     `  ring                   ${b.ring_slots} slots = ${b.ring_memory_mb} MB (${c.consumers}+${c.spare} consumers x (depth ${c.depth} + ${c.leases} lease) + 2)`,
+    `  packet ring            ${b.packet_ring_mb} MB (pre-roll ${c.preSeconds} s + GOP ${c.gopSeconds} s + 2 s at ${b.wire_mbit_s} Mbit/s, with headroom; when recording)`,
     `  CMA for raw capture    ${b.cma_mb} MB (${c.captureBuffers} buffers), headroom ${pct(b.headroom.cma)} of ${c.cmaMB} MB`,
     `  thermal I2C at ${c.thermalHz} Hz   ${b.thermal.map((t) => `${t.bus_hz / 1000} kHz: ${pct(t.bus_share)} of the bus${t.fits ? '' : ' (too slow)'}`).join('; ')}`,
   ]

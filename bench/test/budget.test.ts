@@ -62,3 +62,15 @@ t.test('the committed planning page is what the generator writes (regenerate: pn
   const committed = readFileSync(new URL('../../../docs/planning/camera_ingest_budget.md', import.meta.url), 'utf8')
   t.equal(committed, budgetMarkdown(), 'docs/planning/camera_ingest_budget.md is up to date')
 })
+
+t.test('the packet ring grows with the wire rate and the pre-roll, as heart run sizes it', (t) => {
+  const base = computeBudget({ bitrateMbps: 8, preSeconds: 5, gopSeconds: 4 })
+  const faster = computeBudget({ bitrateMbps: 16, preSeconds: 5, gopSeconds: 4 })
+  const longer = computeBudget({ bitrateMbps: 8, preSeconds: 25, gopSeconds: 4 })
+  // 11 s at 8 Mbit/s is 11 MB of stream; the ring adds headroom on top.
+  t.ok(base.packet_ring_mb >= 11 && base.packet_ring_mb < 20, `${base.packet_ring_mb} MB for 11 s at 8 Mbit/s`)
+  t.ok(faster.packet_ring_mb > base.packet_ring_mb * 1.8, 'twice the bitrate, about twice the ring')
+  t.ok(longer.packet_ring_mb > base.packet_ring_mb * 2.5, 'a longer pre-roll, a larger ring')
+  t.match(formatBudget(base), /packet ring {12}\d+(\.\d+)? MB \(pre-roll 5 s \+ GOP 4 s/)
+  t.end()
+})
