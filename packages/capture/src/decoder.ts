@@ -1,6 +1,7 @@
 // The seam between the capture loop and a decoder. The loop only sees these
 // shapes; native-source.ts adapts @heart/native to them, and the unit tests
 // drive the loop with scripted fakes.
+import type { PacketBatch } from '@heart/native'
 import type { FrameMeta } from '@heart/ring'
 import type { CaptureConfig, CaptureExpectation, DecoderChoice, SourceSpec } from './types.js'
 
@@ -33,17 +34,6 @@ export interface DecodedFrame extends Pick<FrameMeta, 'captureTsNs' | 'decodeTsN
   decodeMs: number
   /** Packets or frames the decoder rejected since the previous frame. */
   decodeErrors: number
-}
-
-/** What PacketSource.take() reports (the crate's PacketBatch). */
-export interface PacketBatch {
-  count: number
-  bytes: number
-  /** Packets the source's own queue dropped since the previous call (nobody drained it in time). */
-  overflowed: number
-  pending: number
-  /** Not 0: the next record alone needs a buffer this large. */
-  needBytes: number
 }
 
 /**

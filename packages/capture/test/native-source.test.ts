@@ -16,8 +16,9 @@ function request(url: string, extra: Partial<OpenRequest> = {}): OpenRequest {
 t.test('native options carry the expectation; the native spec carries transport and file flags', async (t) => {
   const udp = request('rtsp://cam/s?transport=udp', { expect: { codec: 'hevc', maxSize: { width: 1280, height: 720 } } })
   t.same(nativeOptions(udp), {
-    decoder: 'software', output: { pixFmt: 'yuv420p' }, maxWidth: 1280, maxHeight: 720, timeoutMs: 5000, threads: 2, expectCodec: 'hevc',
+    decoder: 'software', output: { pixFmt: 'yuv420p' }, maxWidth: 1280, maxHeight: 720, timeoutMs: 5000, threads: 2, expectCodec: 'hevc', packets: false,
   })
+  t.equal(nativeOptions({ ...udp, packets: true }).packets, true, 'the packet tap is asked for only when the packet ring exists')
   t.match(nativeSpec(udp.spec), { kind: 'rtsp', transport: 'udp' })
   const reorder = nativeSpec(request('rtsp://cam/s?transport=udp&reorderMs=0&channel=1').spec)
   t.match(reorder, { kind: 'rtsp', transport: 'udp', reorderMs: 0, target: 'rtsp://cam/s?channel=1' }, 'reorderMs goes to the crate, not to the camera')
@@ -95,4 +96,27 @@ t.test('formatProbe without a rate, with duration and bit rate', async (t) => {
   t.match(formatProbe({ source: 's', codec: 'h264', width: 2, height: 2, fps: 30, pixFmt: 'yuv420p', backend: 'software', fallbackReason: 'software decoding: vaapi: none', durationMs: null, bitRate: null }), /hardware\s+not used: vaapi: none$/)
   t.match(text, /duration\s+1.5 s/)
   t.match(text, /bit rate\s+2.00 Mbit\/s/)
+})
+
+t.test('packets asked for: the opened source hands over H.264 records with its parameter sets', async (t) => {
+  const open = await nativeOpener()
+  const opened = await open(request('testsrc://?size=320x240&fps=30', { packets: true }), new AbortController().signal)
+  t.teardown(() => opened.close())
+  t.ok(opened.packets, 'a packet source')
+  t.equal(opened.packets!.codec, 'h264')
+  const dst = new Uint8Array(opened.info.frameBytes!)
+  for (let i = 0; i < 3; i++) await opened.read(dst, new AbortController().signal)
+  const config = opened.packets!.codecConfig()
+  t.ok(config && config.length > 8, 'parameter sets known after the first frames')
+  const records = new Uint8Array(1 << 20)
+  const batch = opened.packets!.take(records)
+  t.ok(batch.count >= 3, `${batch.count} packets for 3 frames`)
+  const first = new DataView(records.buffer).getUint32(0, true)
+  t.ok(first > 0 && first < batch.bytes, 'the first record names its payload size')
+  const payload = records.subarray(opened.packets!.headerBytes, opened.packets!.headerBytes + 4)
+  t.ok(payload[0] === 0 && payload[1] === 0 && (payload[2] === 1 || (payload[2] === 0 && payload[3] === 1)), 'Annex B: a start code first')
+
+  const plain = await open(request('testsrc://?size=320x240&fps=30'), new AbortController().signal)
+  t.teardown(() => plain.close())
+  t.equal(plain.packets, undefined, 'no packets unless asked for')
 })
