@@ -213,6 +213,43 @@ t.test('a raw capture writes the next N decoded frames as Y4M, pixel for pixel w
   t.equal(stdout.trim(), '320,240,10')
 })
 
+// The capture package's test servers are not exported; its compiled helpers are where tsc puts them.
+type RtspSupport = typeof import('../../capture/dist/test/support/rtsp-server.js')
+type MediaSupport = typeof import('../../capture/dist/test/support/media.js')
+const captureSupport = (file: string): URL => new URL(`../../../capture/dist/test/support/${file}`, import.meta.url)
+
+t.test('an RTSP camera (GStreamer server) and an HEVC camera are recorded with no gap between segments', async (t) => {
+  const { startRtspServer } = (await import(captureSupport('rtsp-server.js').href)) as RtspSupport
+  const { clip } = (await import(captureSupport('media.js').href)) as MediaSupport
+  const server = await startRtspServer({ mounts: { '/cam': await clip({ codec: 'h264', width: 320, height: 240, fps: 30, seconds: 30 }) } })
+  t.teardown(() => server.stop())
+  for (const source of [server.url('/cam'), 'testsrc://?size=320x240&fps=30&codec=hevc']) {
+    const dir = t.testdir({})
+    writeFileSync(join(dir, 'heart.yaml'), readFileSync(recordConfig(dir), 'utf8').replace(/^source: .*$/m, `source: "${source}"`))
+    const heart = await runHeart({ configFile: join(dir, 'heart.yaml'), status: false, logger: silentLogger })
+    await waitFor(() => segmentFiles(join(dir, 'rec')).length >= 3, `three segments of ${source}`, () => heart.report())
+    const summary = await heart.stop()
+    const files = segmentFiles(join(dir, 'rec'))
+    let recorded = 0
+    let previous: { startNs: bigint; frames: number } | null = null
+    const interval = 1e9 / 30
+    for (const file of files) {
+      const { stdout } = await run('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,nb_read_frames', '-of', 'csv=p=0', file])
+      const [codec, frames] = stdout.trim().split(',')
+      t.equal(codec, source.includes('hevc') ? 'hevc' : 'h264', `${file.split('/').pop()}: ${frames} ${codec} frames`)
+      const startNs = BigInt((await formatTags(file)).heart_capture_ts_ns!)
+      if (previous) {
+        // The next file starts one frame after the last frame of the one before (capture times, within a frame of jitter).
+        const expected = Number(startNs - previous.startNs) / interval
+        t.ok(Math.abs(expected - previous.frames) < 1.6, `the next segment starts right after the ${previous.frames} frames of the one before (${expected.toFixed(2)} frame times later)`)
+      }
+      previous = { startNs, frames: Number(frames) }
+      recorded += Number(frames)
+    }
+    t.ok(recorded >= summary.published - 31 && recorded <= summary.published, `recorded ${recorded} of ${summary.published} published frames`)
+  }
+})
+
 t.test('kill -9 mid-segment: the file on disk plays, and the next start repairs it', async (t) => {
   const dir = t.testdir({})
   const env = { ...process.env }

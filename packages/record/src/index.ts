@@ -6,7 +6,7 @@ export { CAPTURES_FOLDER, CLIPS_FOLDER, listSegments, repairSegment, segmentPath
 export type { RepairOutcome, SegmentFile } from './segment-files.js'
 export { freeBytesAt, planRetention } from './retention.js'
 export type { RetentionInput, RetentionPlan, RetentionRules } from './retention.js'
-export { SegmentWriter, timelineUs } from './segment-writer.js'
+export { SegmentWriter } from './segment-writer.js'
 export type { ClosedSegment, SegmentWriterOptions, SegmentWriterStats } from './segment-writer.js'
 export type { FragmentMuxer, MuxerFactory, MuxerOptions, PacketRecord, PacketStream } from './types.js'
 export { RECORDER_STATES, RECORDER_TROUBLE, createRecorderHealthBuffer, readRecorderHealth } from './health.js'

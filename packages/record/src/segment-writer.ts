@@ -8,6 +8,9 @@ import { closeSync, mkdirSync, openSync, writeSync, ftruncateSync } from 'node:f
 import { dirname } from 'node:path'
 import type { FragmentMuxer, MuxerFactory, PacketRecord, PacketStream } from './types.js'
 
+/** The least a decode time moves forward: a millisecond is a tick of every MP4 timescale the muxer may pick. */
+const MIN_DTS_STEP_US = 1000
+
 export interface SegmentWriterOptions {
   segmentSeconds: number
   fragmentSeconds: number
@@ -61,17 +64,22 @@ export interface SegmentWriterStats {
   bytes: number
   /** Packets left out while waiting for a keyframe to start a file (after a gap or at start). */
   waitedForKeyframe: number
-  /** Packets whose decode time did not increase and was moved forward by a microsecond. */
+  /** Packets whose decode time did not increase and was moved just past the one before. */
   timestampsFixed: number
+  /** Packets the muxer refused (left out), and why the last one was. */
+  rejected: number
+  lastRejection: string | null
   /** The file being written, if any. */
   current: string | null
 }
 
 export class SegmentWriter {
   private open: OpenSegment | null = null
+  /** The last packet's time on the camera's clock and its receipt, for packets that carry no timestamp. */
+  private lastTime: { us: number; captureTsNs: bigint } | null = null
   private readonly now: () => bigint
   private readonly wall: () => number
-  readonly stats: SegmentWriterStats = { segments: 0, frames: 0, bytes: 0, waitedForKeyframe: 0, timestampsFixed: 0, current: null }
+  readonly stats: SegmentWriterStats = { segments: 0, frames: 0, bytes: 0, waitedForKeyframe: 0, timestampsFixed: 0, rejected: 0, lastRejection: null, current: null }
 
   constructor(private readonly o: SegmentWriterOptions) {
     this.now = o.monotonicNs ?? (() => process.hrtime.bigint())
@@ -90,8 +98,14 @@ export class SegmentWriter {
       this.close()
       seg = null
     }
-    const dts = timelineUs(record)
-    if (seg && record.keyframe && dts - seg.originUs >= this.o.segmentSeconds * 1e6) {
+    const dts = this.timeOf(record)
+    if (dts === null) {
+      // No timestamp and none before it to go by (an RTSP stream's very first packet): nothing can start here.
+      this.stats.waitedForKeyframe++
+      return
+    }
+    // Half a frame of slack: a camera's clock jitters, and a keyframe due at the boundary should start the next file.
+    if (seg && record.keyframe && dts - seg.originUs >= this.o.segmentSeconds * 1e6 - seg.nominalDurationUs / 2) {
       this.close()
       seg = null
     }
@@ -103,18 +117,26 @@ export class SegmentWriter {
       seg = this.start(record, stream, dts)
     }
     const sinceFragment = dts - seg.fragmentStartUs
-    const fragmentUs = this.o.fragmentSeconds * 1e6
+    const fragmentUs = this.o.fragmentSeconds * 1e6 - seg.nominalDurationUs / 2
     if (seg.pendingSamples > 0 && ((record.keyframe && sinceFragment >= fragmentUs) || sinceFragment >= 2 * fragmentUs)) {
       this.flushFragment(seg)
       seg.fragmentStartUs = dts
     }
     let at = dts - seg.originUs
-    if (seg.pendingSamples + seg.frames > 0 && at <= seg.lastDtsUs) {
-      at = seg.lastDtsUs + 1
+    if (seg.pendingSamples + seg.frames > 0 && at < seg.lastDtsUs + MIN_DTS_STEP_US) {
+      // A camera that repeats or steps back a timestamp (RTSP streams do at start): move it just past the one before.
+      at = seg.lastDtsUs + MIN_DTS_STEP_US
       this.stats.timestampsFixed++
     }
     const pts = Number.isFinite(record.ptsUs) && Number.isFinite(record.dtsUs) ? Math.max(at, at + (record.ptsUs - record.dtsUs)) : at
-    seg.muxer.write(record.data, pts, at, record.durationUs > 0 ? record.durationUs : seg.nominalDurationUs, record.keyframe)
+    try {
+      seg.muxer.write(record.data, pts, at, record.durationUs > 0 ? record.durationUs : seg.nominalDurationUs, record.keyframe)
+    } catch (error) {
+      // The muxer refused this packet (not the disk): leave it out, count it, and keep the file.
+      this.stats.rejected++
+      this.stats.lastRejection = error instanceof Error ? error.message : String(error)
+      return
+    }
     seg.lastDtsUs = at
     seg.lastCaptureTsNs = record.captureTsNs
     seg.pendingSamples++
@@ -158,6 +180,21 @@ export class SegmentWriter {
     } catch {
       // The drive is gone: nothing left to close.
     }
+  }
+
+  /**
+   * The packet's decode time on the camera's clock: its dts, else its pts
+   * (RTSP gives no dts), else, for a packet with neither (an RTSP stream's
+   * first packet comes before the stream's clock is known), the time of the
+   * packet before it plus how much later this one was received. null when
+   * there is nothing to go by.
+   */
+  private timeOf(record: PacketRecord): number | null {
+    const own = Number.isFinite(record.dtsUs) ? record.dtsUs : Number.isFinite(record.ptsUs) ? record.ptsUs : null
+    const last = this.lastTime
+    const time = own ?? (last ? last.us + Number(record.captureTsNs - last.captureTsNs) / 1000 : null)
+    if (time !== null) this.lastTime = { us: time, captureTsNs: record.captureTsNs }
+    return time
   }
 
   /** The file being written (never deleted by retention). */
@@ -231,9 +268,3 @@ export class SegmentWriter {
   }
 }
 
-/** The packet's decode time, falling back to its presentation time, then to its receipt. */
-export function timelineUs(record: Pick<PacketRecord, 'dtsUs' | 'ptsUs' | 'captureTsNs'>): number {
-  if (Number.isFinite(record.dtsUs)) return record.dtsUs
-  if (Number.isFinite(record.ptsUs)) return record.ptsUs
-  return Number(record.captureTsNs / 1000n)
-}

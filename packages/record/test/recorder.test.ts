@@ -146,3 +146,23 @@ t.test('retention by age deletes old segments while recording; free space too sh
   t.match(short.health().reason ?? '', /retain\.minFreeMb is 1000000000/)
   await short.stop()
 })
+
+t.test('packets without timestamps (an RTSP stream before its clock is known) are placed by their receipt times', async (t) => {
+  const r = rig(t)
+  const producer = r.ring.producer()
+  producer.setStream({ codec: 'h264', width: 160, height: 120, fps: FPS, codecConfig: clip.codecConfig })
+  const start = process.hrtime.bigint()
+  for (let i = 0; i < 60; i++) {
+    const unit = clip.units[i]!
+    // Every other packet has no pts or dts at all; the very first has none either.
+    const us = i % 2 === 0 ? NaN : i * (1e6 / FPS)
+    producer.write({ data: unit.data, keyframe: unit.keyframe, ptsUs: us, dtsUs: NaN, durationUs: 0, captureTsNs: start + BigInt(Math.round(i * (1e9 / FPS))) })
+  }
+  await settle()
+  await r.stop()
+  const segments = await listSegments(r.root, 'front')
+  let frames = 0
+  for (const s of segments) frames += await probeFrames(s.path)
+  t.equal(frames, 45, 'all but the first GOP (its keyframe had no time to start a file at) were recorded and play')
+  t.equal(r.health().waited_for_keyframe, 15)
+})
