@@ -250,6 +250,32 @@ t.test('an RTSP camera (GStreamer server) and an HEVC camera are recorded with n
   }
 })
 
+t.test('motion events cut clips by themselves, each with its event beside it, and a long run of motion is cut into bounded clips', async (t) => {
+  const dir = t.testdir({})
+  const config = readFileSync(recordConfig(dir, '  on: [motion]\n  maxClipSeconds: 2'), 'utf8').replace('consumers: []', 'consumers: [{ name: movement_detector, kind: motion }]')
+  writeFileSync(join(dir, 'heart.yaml'), config)
+  const heart = await runHeart({ configFile: join(dir, 'heart.yaml'), status: false, logger: silentLogger })
+  let stopped = false
+  t.teardown(() => (stopped ? undefined : heart.stop()))
+  const clipsDir = join(dir, 'rec', 'main', 'clips')
+  const clips = (): string[] => (existsSync(clipsDir) ? readdirSync(clipsDir).filter((f) => f.endsWith('.mp4')).sort() : [])
+  // The test camera's box never stops moving: one clip is extended for maxClipSeconds, then the next starts.
+  await waitFor(() => clips().length >= 2, 'two motion clips', () => heart.report())
+  await new Promise((r) => setTimeout(r, 2500))
+  await heart.stop()
+  stopped = true
+  const [first] = clips()
+  const path = join(clipsDir, first!)
+  t.match(first, /-motion-\d+\.mp4$/)
+  const event = JSON.parse(readFileSync(path.replace(/\.mp4$/, '.json'), 'utf8')) as { reason: string; payload: { boxes: unknown[] } }
+  t.equal(event.reason, 'motion')
+  t.ok(event.payload.boxes.length > 0, 'the motion event (its boxes) is saved beside the clip')
+  t.ok(await keyframeFirst(path), 'the clip starts at a keyframe')
+  const frames = (await counters(path)).length
+  // pre 1 s + up to 2 s of extension + post 1 s, plus up to a GOP (the test camera's is 1 s) before the pre-roll.
+  t.ok(frames >= 60 && frames <= 30 * 5 + 2, `${frames} frames: bounded by pre + maxClipSeconds + post (+ a GOP)`)
+})
+
 t.test('kill -9 mid-segment: the file on disk plays, and the next start repairs it', async (t) => {
   const dir = t.testdir({})
   const env = { ...process.env }

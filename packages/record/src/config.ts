@@ -35,6 +35,8 @@ export const recordConfigSchema = object({
   maxBitrateMbps: number({ min: 0.1, max: 400, default: 16 }),
   /** Longest keyframe interval expected of the camera; the ring keeps one more GOP than preSeconds. */
   maxGopSeconds: number({ min: 0.1, max: 60, default: 4 }),
+  /** An event clip that later events keep extending ends this long after its first event (the next event starts another). */
+  maxClipSeconds: number({ min: 1, max: 3600, default: 60 }),
   /** Events that cut a clip by themselves; POST /cameras/NAME/clips always can. */
   on: array(oneOf(CLIP_EVENT_NAMES), { default: [] }),
 })

@@ -56,6 +56,8 @@ export class RecorderService {
   private readonly healthBuffer = createRecorderHealthBuffer()
   private readonly catalog: RecordingCatalog
   private clipCounter = 0
+  /** The clip each event kind is cutting (record.on), to extend it rather than start another. */
+  private readonly autoClips = new Map<string, { path: string; startNs: bigint; untilNs: bigint; toldUntilNs: bigint }>()
   /** One raw capture at a time (each holds a place in the frame ring). */
   private captureRunning = false
 
@@ -85,12 +87,40 @@ export class RecorderService {
       if (e.source === service.name) service.captureRunning = false
     })
     for (const event of options.config.on) {
-      kernel.on<{ captureTsNs?: string }>(event, (e) => {
+      kernel.on<{ captureTsNs?: string; boxes?: unknown[]; detections?: unknown[] }>(event, (e) => {
         const at = e.payload?.captureTsNs
-        if (at !== undefined) service.clip({ eventCaptureTsNs: BigInt(at), reason: event, payload: e.payload })
+        // Motion sends one event per frame while something moves and an empty one when it stops: only the former cut clips.
+        const found = (e.payload?.boxes ?? e.payload?.detections ?? []).length > 0
+        if (at !== undefined && found) service.onEvent(event, BigInt(at), e.payload)
       })
     }
     return service
+  }
+
+  /**
+   * An event that cuts clips (record.on): the first starts a clip; later ones
+   * of the same kind while it is being written extend it (the worker is told
+   * at most once a second), up to record.maxClipSeconds after the first;
+   * past that, or once the clip has ended, the next event starts a new one.
+   */
+  onEvent(kind: string, eventCaptureTsNs: bigint, payload: unknown): void {
+    const postNs = BigInt(Math.round(this.o.config.postSeconds * 1e9))
+    const active = this.autoClips.get(kind)
+    const untilNs = eventCaptureTsNs + postNs
+    if (active && eventCaptureTsNs <= active.untilNs && untilNs <= active.startNs + BigInt(Math.round(this.o.config.maxClipSeconds * 1e9))) {
+      active.untilNs = untilNs
+      if (untilNs - active.toldUntilNs >= 1_000_000_000n) {
+        active.toldUntilNs = untilNs
+        this.tellWorker({ kind: 'clip', eventCaptureTsNs: String(eventCaptureTsNs), preSeconds: this.o.config.preSeconds, postSeconds: this.o.config.postSeconds, reason: kind, path: active.path })
+      }
+      return
+    }
+    try {
+      const clip = this.clip({ eventCaptureTsNs, reason: kind, payload })
+      this.autoClips.set(kind, { path: clip.path, startNs: eventCaptureTsNs, untilNs, toldUntilNs: untilNs })
+    } catch {
+      // The recorder is restarting: this event cuts no clip; the next one may.
+    }
   }
 
   /** The /health "recorder" section; null before the worker's first report. */
@@ -121,10 +151,14 @@ export class RecorderService {
       payload: request.payload,
       path,
     }
+    this.tellWorker(message)
+    return { path, url: this.urlOf(path), eventCaptureTsNs }
+  }
+
+  private tellWorker(message: ClipMessage | CaptureMessage): void {
     const worker = this.kernel.supervisor.worker(this.name)
     if (!worker) throw Object.assign(new Error(`the recorder of camera ${this.o.camera} is restarting; try again in a moment`), { status: 503 })
     worker.postMessage(message)
-    return { path, url: this.urlOf(path), eventCaptureTsNs }
   }
 
   routes(): HttpRoute[] {
@@ -180,13 +214,11 @@ export class RecorderService {
     const refusal = y4mRefusal(this.o.pixFmt)
     if (refusal) return json(res, 409, { error: refusal })
     if (this.captureRunning) return json(res, 409, { error: 'a raw capture is being written; wait for it to finish (its event is recording.capture)' })
-    const worker = this.kernel.supervisor.worker(this.name)
-    if (!worker) return json(res, 503, { error: `the recorder of camera ${this.o.camera} is restarting; try again in a moment` })
+    if (!this.kernel.supervisor.worker(this.name)) return json(res, 503, { error: `the recorder of camera ${this.o.camera} is restarting; try again in a moment` })
     const stamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
     const path = join(this.o.root, this.o.camera, CAPTURES_FOLDER, `${stamp}-${++this.clipCounter}.y4m`)
     this.captureRunning = true
-    const message: CaptureMessage = { kind: 'capture', frames: request.frames, path }
-    worker.postMessage(message)
+    this.tellWorker({ kind: 'capture', frames: request.frames, path })
     json(res, 202, { path, url: this.urlOf(path), frames: request.frames, format: 'y4m' })
   }
 
