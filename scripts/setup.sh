@@ -24,6 +24,8 @@ DEBIAN_PACKAGES=(
   prometheus chromium
   # a TLS certificate for the rtsps:// test server
   openssl
+  # systemd-analyze checks the service unit (deploy/systemd/heart.service)
+  systemd
 )
 
 missing=()
