@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { checkedBy, configError, consumerListSchemaFor, kernelConfigShape, object, parseConfig, readConfigFile, string, type ConsumerConfig, type Infer } from '@heart/kernel'
 import { cameraOptionsSchema, parseSource } from '@heart/capture'
@@ -78,6 +79,18 @@ export function defaultConsumers(): ConsumerConfig[] {
 export interface ConfigOverrides {
   source?: string
   http?: { host: string; port: number }
+}
+
+/** Where a service install keeps its config (deploy/systemd/heart.service passes it with --config too). */
+export const SYSTEM_CONFIG_FILE = '/etc/heart/heart.yaml'
+
+/**
+ * The config file when the command line names none: $HEART_CONFIG, else
+ * /etc/heart/heart.yaml when it exists, else none (the built-in defaults).
+ */
+export function defaultConfigFile(env: NodeJS.ProcessEnv = process.env, systemFile = SYSTEM_CONFIG_FILE): string | undefined {
+  if (env.HEART_CONFIG) return env.HEART_CONFIG
+  return existsSync(systemFile) ? systemFile : undefined
 }
 
 /** Reads the file (if any), applies command-line overrides, validates, fills defaults. */

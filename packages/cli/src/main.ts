@@ -4,22 +4,35 @@ import { helpText, parseArgs, parseHostPort, parsePositiveNumber, type FlagSpec 
 import { UsageError, usage } from './errors.js'
 import { runHeart } from './run.js'
 import { formatProbe, probeSource, redactUrl } from '@heart/capture'
-import { loadCheckedConfig } from './config.js'
+import { defaultConfigFile, loadCheckedConfig } from './config.js'
 import { heartConfigJsonSchema } from './config-schema.js'
 import { checkRingMemory, planRing } from './ring-memory.js'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { readFileSync } from 'node:fs'
+import { createFieldLogger } from '@heart/telemetry'
+
+/** pino's levels, quietest last. */
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
+
+/** The package's own version (its package.json sits two folders above this compiled file). */
+export function heartVersion(): string {
+  const file = fileURLToPath(new URL('../../package.json', import.meta.url))
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version
+}
 
 const RUN_FLAGS: Record<string, FlagSpec> = {
   source: { value: true, help: 'camera URL (default testsrc://): rtsp://, file://, v4l2://, testsrc://, synthetic://' },
-  config: { value: true, help: 'config file, YAML or JSON (see docs/configuration.md)' },
+  config: { value: true, help: 'config file, YAML or JSON (default: $HEART_CONFIG, else /etc/heart/heart.yaml if it exists; docs/configuration.md)' },
   http: { value: true, help: 'HOST:PORT for /health, /metrics and the live view (default 127.0.0.1:8080; other than loopback needs a token: docs/security.md)' },
   duration: { value: true, help: 'stop after S seconds (default: run until SIGINT / SIGTERM)' },
+  'log-level': { value: true, help: `${LOG_LEVELS.join(' | ')} (default: $HEART_LOG_LEVEL, else info)` },
   summary: { value: true, help: 'write the run summary JSON to FILE when stopping' },
   help: { value: false, help: 'show this help' },
 }
 
 const COMMANDS = `usage: heart <command> [options]
+       heart --version
 
 commands:
   run      run the camera, workers and HTTP endpoints (default: built-in test camera)
@@ -48,6 +61,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'budget':
         // The budget math lives beside the soak harness (bench/src/budget.ts), which also generates the planning page from it.
         return await benchEntry(['budget', ...rest])
+      case '--version':
+      case '-V':
+      case 'version':
+        process.stdout.write(`heart ${heartVersion()}\n`)
+        return 0
       case undefined:
       case 'help':
       case '--help':
@@ -69,9 +87,17 @@ async function runCommand(argv: readonly string[]): Promise<number> {
     return 0
   }
   if (positionals.length > 0) throw usage(`heart run takes no positional arguments (got "${positionals[0]}"); use --source URL`)
+  const level = (flags['log-level'] as string | undefined) ?? process.env.HEART_LOG_LEVEL ?? 'info'
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw usage(`${flags['log-level'] !== undefined ? '--log-level' : 'HEART_LOG_LEVEL'}: got "${level}", allowed: ${LOG_LEVELS.join(', ')}`)
+  }
+  // Readable lines on a terminal, JSON otherwise (or always with HEART_LOG_FORMAT=json); NO_COLOR turns colour off.
+  const pretty = process.stderr.isTTY === true && process.env.HEART_LOG_FORMAT !== 'json'
+  const logger = createFieldLogger({ base: { app: 'heart' }, level, ...(pretty ? { pretty: { colour: !process.env.NO_COLOR } } : {}) })
   const running = await runHeart({
+    logger,
     source: flags.source as string | undefined,
-    configFile: flags.config as string | undefined,
+    configFile: (flags.config as string | undefined) ?? defaultConfigFile(),
     http: flags.http ? parseHostPort(flags.http as string) : undefined,
     durationS: flags.duration ? parsePositiveNumber('duration', flags.duration as string) : undefined,
     summaryFile: flags.summary as string | undefined,
@@ -120,7 +146,7 @@ function reportError(error: unknown): number {
 }
 
 const CONFIG_FLAGS: Record<string, FlagSpec> = {
-  config: { value: true, help: 'config file to check, YAML or JSON (check only; default: the built-in defaults)' },
+  config: { value: true, help: 'config file to check, YAML or JSON (default: $HEART_CONFIG, else /etc/heart/heart.yaml if it exists, else the built-in defaults)' },
   help: { value: false, help: 'show this help' },
 }
 const CONFIG_USAGE = 'schema | check [--config FILE]'
@@ -140,7 +166,7 @@ async function configCommand(argv: readonly string[]): Promise<number> {
       process.stdout.write(JSON.stringify(heartConfigJsonSchema(), null, 2) + '\n')
       return 0
     case 'check': {
-      const file = flags.config as string | undefined
+      const file = (flags.config as string | undefined) ?? defaultConfigFile()
       const { config } = await loadCheckedConfig(file)
       const consumers = config.consumers.filter((c) => c.enabled)
       checkRingMemory(planRing(config, consumers), config, consumers, file ?? 'built-in defaults')

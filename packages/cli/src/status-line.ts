@@ -58,14 +58,21 @@ export class StatusPrinter {
   private readonly write: (text: string) => void
   private printedLine = false
 
-  constructor(stream: NodeJS.WriteStream = process.stdout) {
+  private readonly colour: boolean
+  private readonly columns: () => number
+
+  constructor(stream: NodeJS.WriteStream = process.stdout, env: NodeJS.ProcessEnv = process.env) {
     this.tty = stream.isTTY === true
+    // https://no-color.org: any non-empty NO_COLOR turns colour off.
+    this.colour = this.tty && !env.NO_COLOR
+    this.columns = () => (stream.columns && stream.columns > 20 ? stream.columns : 80)
     this.write = (text) => void stream.write(text)
   }
 
   print(report: HealthReport): void {
     if (this.tty) {
-      this.write(`\r\x1b[2K${statusLine(report, true)}`)
+      // One line that fits the terminal (80 columns when it does not say): a longer one would wrap and scroll.
+      this.write(`\r\x1b[2K${fitColumns(attentionFirst(statusLine(report, this.colour)), this.columns() - 1)}`)
       this.printedLine = true
     } else {
       this.write(JSON.stringify({ time: new Date().toISOString(), type: 'status', ...report }) + '\n')
@@ -76,4 +83,36 @@ export class StatusPrinter {
   finish(): void {
     if (this.tty && this.printedLine) this.write('\n')
   }
+}
+
+/** Cuts a line to `columns` visible characters (colour codes do not count), ending it with an ellipsis. */
+export function fitColumns(line: string, columns: number): string {
+  let visible = 0
+  let out = ''
+  for (let i = 0; i < line.length; i++) {
+    if (line[i] === '\x1b') {
+      const end = line.indexOf('m', i)
+      out += line.slice(i, end + 1)
+      i = end
+      continue
+    }
+    if (visible === columns - 1 && stripColour(line.slice(i)).length > 1) return out + '\u2026' + (line.includes('\x1b') ? RESET : '')
+    out += line[i]
+    visible++
+  }
+  return out
+}
+
+function stripColour(text: string): string {
+  // The escape character is the point: these are the terminal's colour codes.
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\x1b\[[0-9;]*m/g, '')
+}
+
+/** What needs attention right after the status word: it is what the cut of a narrow terminal must not lose. */
+export function attentionFirst(line: string): string {
+  const at = line.indexOf(' | attention: ')
+  if (at < 0) return line
+  const first = line.indexOf(' | ')
+  return line.slice(0, first) + line.slice(at) + line.slice(first, at)
 }

@@ -130,3 +130,26 @@ t.test('SIGHUP is logged and ignored: heart keeps running, and SIGTERM still sto
   t.equal(await exited, 0, 'SIGTERM stops it cleanly')
   t.ok(JSON.parse(readFileSync(summary, 'utf8')), 'the summary was written')
 })
+
+t.test('heart --version prints the package version; a bad log level is a named usage error', async (t) => {
+  const version = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  for (const flag of ['--version', '-V', 'version']) {
+    const ran = await heart([flag])
+    t.equal(ran.code, 0)
+    t.equal(ran.stdout, `heart ${version.version}\n`, flag)
+  }
+  const bad = await heart(['run', '--log-level', 'loud'])
+  t.equal(bad.code, 2)
+  t.match(bad.stderr, /--log-level: got "loud", allowed: trace, debug, info, warn, error, fatal, silent/)
+  t.notMatch(bad.stderr, STACK_FRAME)
+})
+
+t.test('--log-level warn keeps info lines out; JSON lines when stderr is not a terminal', async (t) => {
+  const config = configFile(t, 'heart.yaml', 'source: "synthetic://?size=64x48&fps=10"\nhttp: { port: 0 }\nthermal: { enabled: false }\nconsumers: []\n')
+  const quiet = await heart(['run', '--config', config, '--duration', '1', '--log-level', 'warn'])
+  t.equal(quiet.code, 0, quiet.stderr)
+  t.notMatch(quiet.stderr, /"msg":"heart running"/, 'no info line')
+  const normal = await heart(['run', '--config', config, '--duration', '1'])
+  const line = normal.stderr.split('\n').find((l) => l.includes('heart running'))
+  t.ok(line && JSON.parse(line).level === 'info', 'a JSON line at info')
+})

@@ -68,3 +68,23 @@ t.test('the line names the workers and consumers that need attention, and nothin
   )
   t.notMatch(statusLine(report, false), /attention/)
 })
+
+t.test('on a terminal the line fits its width (80 columns when it does not say), attention first, and NO_COLOR drops colour', async (t) => {
+  const screen = (env: NodeJS.ProcessEnv, columns?: number): string => {
+    const tty = new PassThrough() as unknown as NodeJS.WriteStream & { isTTY: boolean; columns?: number }
+    tty.isTTY = true
+    if (columns) tty.columns = columns
+    let out = ''
+    ;(tty as unknown as PassThrough).on('data', (d) => (out += d))
+    const printer = new StatusPrinter(tty, env)
+    printer.print({ ...report, reasons: ['camera slow'], workers: { motion: { state: 'stalled', starts: 1, crashes: 0, restarts: 0, last_crash: null, last_exit: null, crash_looping: false, heap_used_mb: 5, heap_total_mb: 8, stall_ms: 5000, stalled_for_ms: 6000 } } } as unknown as HealthReport)
+    return out.replace('\r\x1b[2K', '')
+  }
+  const visible = (text: string): string => text.replace(/\x1b\[[0-9;]*m/g, '')
+  const plain = screen({})
+  t.ok(visible(plain).length <= 79, `fits 80 columns: ${visible(plain).length} characters`)
+  t.match(visible(plain), /^YELLOW \| attention: motion stalled/, 'what needs attention comes first')
+  t.match(plain, /\x1b\[33m/, 'coloured on a terminal')
+  t.notMatch(screen({ NO_COLOR: '1' }), /\x1b\[/, 'no colour with NO_COLOR')
+  t.ok(visible(screen({}, 200)).length > 80, 'a wider terminal gets more of the line')
+})

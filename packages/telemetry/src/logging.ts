@@ -2,6 +2,7 @@
 // sampled frame can be found from its trace and the other way round.
 
 import { pino, type Logger, type DestinationStream, type LoggerOptions } from 'pino'
+import pinoPretty from 'pino-pretty'
 import { trace, context } from '@opentelemetry/api'
 
 export interface LoggerConfig {
@@ -65,8 +66,13 @@ export interface FieldLogger {
  * stderr by default so stdout stays free for the status line. Lines carry
  * trace_id/span_id when a span is active.
  */
-export function createFieldLogger(config: LoggerConfig = {}): FieldLogger {
-  const destination = config.destination ?? pino.destination({ fd: 2, sync: true })
+export function createFieldLogger(config: LoggerConfig & { pretty?: { colour: boolean } } = {}): FieldLogger {
+  // On a terminal a person reads the lines: one readable line each (pino-pretty); elsewhere JSON for journald and scripts.
+  const destination =
+    config.destination ??
+    (config.pretty
+      ? pinoPretty({ colorize: config.pretty.colour, singleLine: true, sync: true, destination: 2, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name,app' })
+      : pino.destination({ fd: 2, sync: true }))
   return wrap(createLogger({ levelLabels: true, ...config, destination }))
 }
 
