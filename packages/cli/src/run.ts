@@ -91,7 +91,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   // The MLX90640: the emulator unless a bus is configured; `thermal: { enabled: false }` turns it off.
   const thermalConfig = (config.thermal ?? {}) as ThermalConfig
   const thermalEnabled = thermalConfig.enabled !== false
-  const catalogue = heartMetricsCatalogue({ consumers: consumers.map((c) => c.name), thermal: thermalEnabled, workers: config.record.enabled ? [recorderServiceName('main')] : [] })
+  const catalogue = heartMetricsCatalogue({ consumers: consumers.map((c) => c.name), thermal: thermalEnabled, workers: config.record.enabled ? [recorderServiceName('main')] : [], recording: config.record.enabled ? ['main'] : [] })
   const metrics = MetricsRegistry.create(catalogue)
   // Frame tracing: the capture worker and every consumer share one table of sampled frames' trace context.
   const tracesUrl = otlpTracesUrl(telemetry)
@@ -156,6 +156,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
         config: config.record,
         root: recordRoot(config.record, configDir),
         packets: capture.packets,
+        metrics: { buffer: metrics.buffer, catalogue },
         restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs },
       })
     : null

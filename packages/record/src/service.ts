@@ -10,10 +10,12 @@ import send from 'send'
 import type { HttpRoute } from '@heart/contracts'
 import type { Kernel } from '@heart/kernel'
 import type { PacketRing } from '@heart/ring'
+import type { Catalogue } from '@heart/telemetry'
 import type { RecordConfig } from './config.js'
 import { createRecorderHealthBuffer, readRecorderHealth, RECORDER_TROUBLE, type RecorderHealth } from './health.js'
 import { RecordingCatalog } from './catalog.js'
 import type { ClipMessage } from './recorder-worker.js'
+import type { RecorderMetricsConfig } from './metrics.js'
 import { CLIPS_FOLDER } from './segment-files.js'
 
 export const RECORDER_WORKER_URL = new URL('./recorder-worker.js', import.meta.url)
@@ -25,6 +27,8 @@ export interface RecorderWorkerConfig {
   record: Pick<RecordConfig, 'segmentSeconds' | 'fragmentSeconds' | 'retain'>
   packetsKey: string
   healthKey: string
+  /** Record into the shared metrics registry too (heart.recorder.*). */
+  metrics?: RecorderMetricsConfig
 }
 
 export interface RecorderServiceOptions {
@@ -33,6 +37,8 @@ export interface RecorderServiceOptions {
   /** record.dir resolved (recordRoot). */
   root: string
   packets: PacketRing
+  /** The run's shared metrics registry and the catalogue it was built from (it must declare recorderMetrics for this camera). */
+  metrics?: { buffer: SharedArrayBuffer; catalogue: Catalogue }
   restart?: { initialMs?: number; maxMs?: number }
 }
 
@@ -63,12 +69,13 @@ export class RecorderService {
       record: { segmentSeconds: options.config.segmentSeconds, fragmentSeconds: options.config.fragmentSeconds, retain: options.config.retain },
       packetsKey: 'packets',
       healthKey: 'health',
+      ...(options.metrics ? { metrics: { key: 'metrics', catalogue: options.metrics.catalogue } } : {}),
     }
     kernel.startService({
       name: service.name,
       entry: RECORDER_WORKER_URL,
       config,
-      shared: { packets: options.packets.buffer, health: service.healthBuffer },
+      shared: { packets: options.packets.buffer, health: service.healthBuffer, ...(options.metrics ? { metrics: options.metrics.buffer } : {}) },
       ...(options.restart ? { restart: options.restart } : {}),
     })
     for (const event of options.config.on) {
