@@ -7,15 +7,17 @@
 // its frame counter read back, so a lost frame shows as a gap, not only as a
 // shorter count; other sources are counted by packets (ffprobe).
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
+import { redactUrl } from '@heart/capture'
+import { listSegments } from '@heart/record'
 import type { HealthReport } from '@heart/kernel'
 import { silentLogger } from '@heart/kernel'
 import { runHeart } from 'heart'
 import { threadTimes } from './proc.js'
-import { machine, median, percentile, round, table, writeReport, type BenchReport } from './report.js'
+import { loadAverage, machine, median, percentile, round, table, writeReport, type BenchReport } from './report.js'
 
 const run = promisify(execFile)
 
@@ -81,10 +83,12 @@ export function counterGaps(counters: readonly number[], loopFrames: number): { 
  * at a keyframe, so up to a GOP is never meant to be in a file). Sampled from
  * /health it is off by the frames in flight; on the test camera the first
  * recorded counter says it exactly modulo the loop, so the estimate is moved
- * to the nearest value that agrees with it.
+ * to the nearest value that agrees with it. It is never more than the
+ * frames published and not recorded (atMost): /health's recorder totals are
+ * up to 500 ms old when polled, which makes the estimate high.
  */
-export function leadInFrames(estimate: number, firstCounter: number | null, loopFrames: number | null): number {
-  if (firstCounter === null || loopFrames === null) return Math.max(0, estimate)
+export function leadInFrames(estimate: number, firstCounter: number | null, loopFrames: number | null, atMost = Infinity): number {
+  if (firstCounter === null || loopFrames === null) return Math.max(0, Math.min(estimate, atMost))
   const base = estimate - (((estimate - firstCounter) % loopFrames) + loopFrames) % loopFrames
   const candidates = [base, base + loopFrames].filter((c) => c >= 0)
   return candidates.reduce((best, c) => (Math.abs(c - estimate) < Math.abs(best - estimate) ? c : best), candidates[0] ?? 0)
@@ -117,16 +121,6 @@ export function recordRatios(c: RecordCounts): { recorded_of_published: number; 
 export function nominalFps(source: string): number | null {
   if (!source.startsWith('testsrc:')) return null
   return Number(new URL(source).searchParams.get('fps') ?? 30)
-}
-
-/** Every segment file of camera `main` under root, oldest first (the recorder's DIR/main/YYYY-MM-DD/HH-MM-SS.mp4). */
-function segmentFiles(root: string): string[] {
-  const camera = join(root, 'main')
-  if (!existsSync(camera)) return []
-  return readdirSync(camera)
-    .filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d))
-    .sort()
-    .flatMap((d) => readdirSync(join(camera, d)).filter((f) => f.endsWith('.mp4')).sort().map((f) => join(camera, d, f)))
 }
 
 /** The counters of every frame of a file, decoded by the FFmpeg CLI (the top rows only, grey). */
@@ -174,7 +168,9 @@ export async function benchRecord(options: RecordBenchOptions = {}): Promise<Ben
   const configFile = join(work, 'heart.json')
   // The default consumers and thermal emulator (no `consumers:` written), recording on, nothing deleted by free space during the bench.
   writeFileSync(configFile, JSON.stringify({ source, http: { host: '127.0.0.1', port: 0 }, record: { enabled: true, dir: root, retain: { minFreeMb: 0 } } }))
-  log(`record: ${source}, ${seconds} s, segments in ${root}`)
+  const shown = redactUrl(source)
+  const loadStart = loadAverage()
+  log(`record: ${shown}, ${seconds} s, segments in ${root}`)
   const heart = await runHeart({ configFile, status: false, logger: silentLogger })
   const startedAt = performance.now()
   let leadInEstimate: number | null = null
@@ -218,13 +214,14 @@ export async function benchRecord(options: RecordBenchOptions = {}): Promise<Ben
   const books = recorderOf(heart.report()) ?? final
 
   log('record: counting the frames in the files' + (camera ? ' (decoding the test camera\'s counters with the FFmpeg CLI)' : ' (ffprobe packets)'))
-  const files = segmentFiles(root)
+  // The recorder's own listing: oldest first, as the files follow each other.
+  const files = await listSegments(root, 'main')
   let recorded = 0
   let bytes = 0
   let firstCounter: number | null = null
   const all: number[] = []
-  for (const file of files) {
-    bytes += statSync(file).size
+  for (const { path: file, bytes: size } of files) {
+    bytes += size
     if (camera) {
       const counters = await decodedCounters(file, camera)
       firstCounter ??= counters[0] ?? null
@@ -235,7 +232,7 @@ export async function benchRecord(options: RecordBenchOptions = {}): Promise<Ben
     }
   }
   const gaps = camera ? counterGaps(all, camera.loopFrames) : null
-  const leadIn = leadInFrames(leadInEstimate, firstCounter, camera?.loopFrames ?? null)
+  const leadIn = leadInFrames(leadInEstimate, firstCounter, camera?.loopFrames ?? null, summary.published - recorded)
   // The recording's length from its frames at the camera's rate (the test camera's is in its URL).
   const fps = nominalFps(source) ?? summary.frames_per_s
   const recordedSeconds = fps > 0 ? recorded / fps : 0
@@ -270,7 +267,7 @@ export async function benchRecord(options: RecordBenchOptions = {}): Promise<Ben
       mbit_per_s: round((ratios.mb_per_hour * 8) / 3600, 2),
     },
     run: {
-      source,
+      source: shown,
       seconds,
       frames_per_s: round(summary.frames_per_s, 2),
       process_cpu_percent: round(summary.cpu.percent_of_one_core, 1),
@@ -280,7 +277,7 @@ export async function benchRecord(options: RecordBenchOptions = {}): Promise<Ben
   }
   const report: BenchReport = {
     scope: 'record',
-    machine: machine(),
+    machine: { ...machine(), load_average_start: loadStart, load_average_end: loadAverage() },
     results,
     ratios: {
       recorded_of_published: round(ratios.recorded_of_published, 5),

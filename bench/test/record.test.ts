@@ -32,6 +32,7 @@ t.test('the lead-in agrees with the first recorded counter, nearest to the polle
   t.equal(leadInFrames(175, 60, 120), 180, 'the next loop is nearer')
   t.equal(leadInFrames(7, null, null), 7, 'no counter: the estimate')
   t.equal(leadInFrames(-3, null, null), 0)
+  t.equal(leadInFrames(15, null, null, 4), 4, 'never more than published and not recorded')
 })
 
 t.test('ratios and MB per hour', async (t) => {
