@@ -18,21 +18,11 @@ interface RecorderBooks {
   dropped: { recorder_slow: number; recorder_paused: number }
 }
 
+/** A small test camera recording into DIR/rec, 2 s segments; minFreeMb decides whether it may record at all. */
 function config(dir: string, minFreeMb: number): string {
-  const file = join(dir, 'heart.yaml')
-  writeFileSync(file, [
-    'source: "testsrc://?size=320x240&fps=30"',
-    'http: { port: 0 }',
-    'thermal: { enabled: false }',
-    'consumers: []',
-    'record:',
-    '  enabled: true',
-    '  dir: rec',
-    '  segmentSeconds: 2',
-    '  fragmentSeconds: 0.5',
-    `  retain: { minFreeMb: ${minFreeMb} }`,
-    '',
-  ].join('\n'))
+  const file = join(dir, 'heart.json')
+  const record = { enabled: true, dir: 'rec', segmentSeconds: 2, fragmentSeconds: 0.5, retain: { minFreeMb } }
+  writeFileSync(file, JSON.stringify({ source: 'testsrc://?size=320x240&fps=30', http: { port: 0 }, thermal: { enabled: false }, consumers: [], record }))
   return file
 }
 
