@@ -21,7 +21,7 @@ import { freeLoopbackPort } from '@heart/telemetry/testing'
 import { benchClip, sourceFile } from './decode.js'
 import { HEART_BIN, processCpuMs, residentMb, stopChild, threadTimes, waitForHttp, type ThreadTime } from './proc.js'
 import { watchLive } from './live-viewer.js'
-import { machine, median, round, table, writeReport, type BenchReport } from './report.js'
+import { loadAverage, machine, median, round, table, writeReport, type BenchReport } from './report.js'
 
 /** heart run's own default source (packages/cli/src/config.ts). */
 export const DEFAULT_SOURCE = 'testsrc://?size=1920x1080&fps=60'
@@ -278,12 +278,6 @@ async function measureFfmpeg(plan: CpuPlan, o: Required<Pick<CpuBenchOptions, 's
   } finally {
     await stopChild(side.child, side.exited)
   }
-}
-
-function loadAverage(): string {
-  return loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ')
 }
 
 /** Median, min, max and every round of one figure, rounded. */

@@ -63,6 +63,16 @@ const SCOPES: Record<string, { synopsis: string; flags: Record<string, FlagSpec>
       help: HELP_FLAG,
     },
   },
+  record: {
+    synopsis: '[options]',
+    flags: {
+      seconds: { value: true, help: 'seconds to record (default 600)' },
+      source: { value: true, help: 'camera URL (default testsrc://?size=1920x1080&fps=60)' },
+      dir: { value: true, help: 'write the segments here and keep them (default: a temporary folder, removed afterwards)' },
+      json: JSON_FLAG,
+      help: HELP_FLAG,
+    },
+  },
   backpressure: {
     synopsis: '[options]',
     flags: {
@@ -84,6 +94,12 @@ function parseFaults(value: string | undefined): FaultKind[] | undefined {
     if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new UsageError(`--faults: unknown fault "${k}"; use none or any of ${FAULT_KINDS.join(', ')}`)
   }
   return kinds as FaultKind[]
+}
+
+/** A --source that is no URL at all (a bare path, a typo) is refused before heart starts. */
+function parseSourceUrl(value: string | undefined): string | undefined {
+  if (value !== undefined && !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) throw new UsageError(`--source: "${value}" is not a camera URL; use testsrc://, file:///path or rtsp://HOST/PATH`)
+  return value
 }
 
 async function runScope(scope: string, args: readonly string[]): Promise<number> {
@@ -123,6 +139,9 @@ async function runScope(scope: string, args: readonly string[]): Promise<number>
       const result = await runSoak({ durationS: num('duration') ?? 600, source: text('source'), json: text('json'), html: text('html'), warmupS: num('warmup'), faults })
       return result.pass ? 0 : 1
     }
+    case 'record':
+      await (await import('./record.js')).benchRecord({ seconds: num('seconds'), source: parseSourceUrl(text('source')), dir: text('dir'), json: text('json') })
+      return 0
     case 'soak-report': {
       const from = text('from')
       if (from === undefined) throw new UsageError('heart bench soak-report: --from FILE.json is required (a JSON written by heart bench soak --json)')

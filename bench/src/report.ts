@@ -1,4 +1,4 @@
-import { cpus, totalmem, release, platform, arch } from 'node:os'
+import { cpus, loadavg, totalmem, release, platform, arch } from 'node:os'
 import { writeFile } from 'node:fs/promises'
 
 /** What every bench JSON says about the machine it ran on. */
@@ -11,6 +11,13 @@ export function machine(): Record<string, unknown> {
     node: process.version,
     os: `${platform()} ${release()} ${arch()}`,
   }
+}
+
+/** The three figures `uptime` prints (1, 5, 15 minutes): on a shared machine they frame a run. */
+export function loadAverage(): string {
+  return loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')
 }
 
 export interface BenchReport {

@@ -1,15 +1,16 @@
 // heart's metric catalogue for one run. Each package declares the metrics it
 // records next to the code that records them (kernel, capture and thermal
-// metrics.ts); this joins them for the parts the config runs. `heart run`
+// metrics.ts, and the recorder's); this joins them for the parts the config runs. `heart run`
 // builds it once in the main thread and hands the same catalogue, with the
 // registry's buffer, to every worker, so every thread lays the buffer out alike.
 import { CaptureMetric, captureMetrics } from '@heart/capture'
 import { KernelMetric, MAIN_THREAD, kernelMetrics } from '@heart/kernel'
 import { joinCatalogues, type Catalogue } from '@heart/telemetry'
+import { RecorderMetric, recorderMetrics } from '@heart/record'
 import { ThermalMetric, thermalMetrics } from '@heart/thermal'
 
 /** Every metric name heart records, so call sites cannot misspell them. */
-export const HeartMetric = Object.freeze({ ...KernelMetric, ...CaptureMetric, ...ThermalMetric })
+export const HeartMetric = Object.freeze({ ...KernelMetric, ...CaptureMetric, ...ThermalMetric, ...RecorderMetric })
 
 export interface HeartMetricsCatalogueOptions {
   /** Ring consumer names (may be empty: a camera-only run). */
@@ -18,6 +19,8 @@ export interface HeartMetricsCatalogueOptions {
   thermal: boolean
   /** Other worker threads the run starts (the recorder: `recorder_main`), for heart.thread.cpu. */
   workers?: readonly string[]
+  /** Cameras being recorded (`main` with record.enabled): their heart.recorder.* series; none, none declared. */
+  recording?: readonly string[]
 }
 
 export function heartMetricsCatalogue(options: HeartMetricsCatalogueOptions): Catalogue {
@@ -25,5 +28,6 @@ export function heartMetricsCatalogue(options: HeartMetricsCatalogueOptions): Ca
   const threads = [MAIN_THREAD, 'capture', ...options.consumers, ...(options.thermal ? ['thermal'] : []), ...(options.workers ?? [])]
   const parts = [captureMetrics(), kernelMetrics({ consumers: options.consumers, threads })]
   if (options.thermal) parts.push(thermalMetrics())
+  if (options.recording && options.recording.length > 0) parts.push(recorderMetrics(options.recording))
   return joinCatalogues(...parts)
 }

@@ -93,7 +93,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   const thermalEnabled = thermalConfig.enabled !== false
   // A raw capture joins the camera ring for a while (a spare place) and has books like any consumer.
   const ringConsumers = [...consumers.map((c) => c.name), ...(config.record.enabled ? [RAW_CAPTURE_CONSUMER] : [])]
-  const catalogue = heartMetricsCatalogue({ consumers: ringConsumers, thermal: thermalEnabled, workers: config.record.enabled ? [recorderServiceName('main')] : [] })
+  const catalogue = heartMetricsCatalogue({ consumers: ringConsumers, thermal: thermalEnabled, workers: config.record.enabled ? [recorderServiceName('main')] : [], recording: config.record.enabled ? ['main'] : [] })
   const metrics = MetricsRegistry.create(catalogue)
   // Frame tracing: the capture worker and every consumer share one table of sampled frames' trace context.
   const tracesUrl = otlpTracesUrl(telemetry)
@@ -160,6 +160,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
         packets: capture.packets,
         frames: capture.ring,
         pixFmt: config.camera.pixFmt,
+        metrics: { buffer: metrics.buffer, catalogue },
         restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs },
       })
     : null

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createServer } from 'node:http'
 import { existsSync, readFileSync } from 'node:fs'
-import { MetricsRegistry, dashboardQueries, prometheusRoute, toPromQl, type MetricDeclaration } from '@heart/telemetry'
+import { MetricsRegistry, dashboardQueries, prometheusRoute, renderPrometheus, toPromQl, type MetricDeclaration } from '@heart/telemetry'
 import { startPrometheus } from '@heart/telemetry/testing'
 import { defaultConsumers } from '../src/config.js'
 import { HeartMetric, heartMetricsCatalogue } from '../src/metrics-catalogue.js'
@@ -24,7 +24,7 @@ t.test('the joined catalogue keeps every name, label, unit, bucket and help text
 })
 
 t.test('the heart catalogue lays out and names every metric of the brief', async (t) => {
-  const catalogue = heartMetricsCatalogue({ consumers: ['motion', 'detection'], thermal: true })
+  const catalogue = heartMetricsCatalogue({ consumers: ['motion', 'detection'], thermal: true, recording: ['main'] })
   const r = MetricsRegistry.create(catalogue)
   for (const name of Object.values(HeartMetric)) t.ok(r.declaration(name), name)
   r.counter(HeartMetric.framesDropped, { consumer: 'producer', reason: 'no_slot' }).add()
@@ -45,6 +45,29 @@ t.test('a run without consumers or thermal declares none of their series', async
   t.throws(() => registry.counter(HeartMetric.framesDelivered, { consumer: 'motion' }), /no metric named/, 'no per-consumer series without consumers')
   t.throws(() => registry.counter(HeartMetric.thermalFrames), /no metric named/, 'no thermal series without the thermal worker')
   t.ok(registry.declaration(HeartMetric.framesPublished), 'the camera metrics are there')
+})
+
+t.test('the recorder series: a camera label on each, drops by reason, none declared without recording', async (t) => {
+  const catalogue = heartMetricsCatalogue({ consumers: [], thermal: false, recording: ['main'] })
+  const recorder = catalogue.filter((d) => d.name.startsWith('heart.recorder.'))
+  t.strictSame(recorder.map((d) => [d.name, d.kind, d.unit]), [
+    ['heart.recorder.frames', 'counter', '{frame}'],
+    ['heart.recorder.bytes', 'counter', 'By'],
+    ['heart.recorder.dropped', 'counter', '{packet}'],
+    ['heart.recorder.segments', 'counter', '{segment}'],
+    ['heart.recorder.paused', 'gauge', '{state}'],
+  ])
+  for (const d of recorder) t.strictSame(d.attributes?.['camera'], ['main'], `${d.name} has camera="main"`)
+  t.strictSame(recorder.find((d) => d.name === HeartMetric.recorderDropped)?.attributes?.['reason'], ['recorder_slow', 'recorder_paused'])
+  const registry = MetricsRegistry.create(catalogue)
+  registry.counter(HeartMetric.recorderBytes, { camera: 'main' }).add(1000)
+  registry.counter(HeartMetric.recorderDropped, { camera: 'main', reason: 'recorder_slow' }).add(2)
+  const text = renderPrometheus(registry)
+  t.match(text, /heart_recorder_bytes_total\{camera="main"\} 1000/, 'bytes on /metrics, per camera')
+  t.match(text, /heart_recorder_dropped_total\{camera="main",reason="recorder_slow"\} 2/)
+  t.match(text, /heart_recorder_paused\{camera="main"\} 0/, 'the gauge is a plain 0/1')
+  const without = MetricsRegistry.create(heartMetricsCatalogue({ consumers: [], thermal: false }))
+  t.throws(() => without.counter(HeartMetric.recorderFrames, { camera: 'main' }), /no metric named/, 'no recorder series when nothing records')
 })
 
 t.test('the shipped dashboard has the panels the operator docs promise', async (t) => {

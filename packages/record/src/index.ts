@@ -11,6 +11,8 @@ export type { ClosedSegment, SegmentWriterOptions, SegmentWriterStats } from './
 export type { FragmentMuxer, MuxerFactory, MuxerOptions, PacketRecord, PacketStream } from './types.js'
 export { RECORDER_STATES, RECORDER_TROUBLE, createRecorderHealthBuffer, readRecorderHealth } from './health.js'
 export type { RecorderHealth, RecorderState } from './health.js'
+export { RECORDER_DROP_REASONS, RecorderMetric, RecorderMetricsWriter, recorderMetrics } from './metrics.js'
+export type { RecorderMetricsConfig } from './metrics.js'
 export { Recorder } from './recorder.js'
 export type { ClipRequest, PacketReader, PacketSource, RecorderOptions } from './recorder.js'
 export { RecordingCatalog } from './catalog.js'

@@ -10,9 +10,11 @@ import send from 'send'
 import type { HttpRoute } from '@heart/contracts'
 import type { Kernel } from '@heart/kernel'
 import type { FrameRing, PacketRing } from '@heart/ring'
+import type { Catalogue } from '@heart/telemetry'
 import type { RecordConfig } from './config.js'
 import { createRecorderHealthBuffer, readRecorderHealth, RECORDER_TROUBLE, type RecorderHealth } from './health.js'
 import { RecordingCatalog } from './catalog.js'
+import type { RecorderMetricsConfig } from './metrics.js'
 import { MAX_CAPTURE_FRAMES, y4mRefusal } from './raw-capture.js'
 import type { CaptureMessage, ClipMessage } from './recorder-worker.js'
 import { CAPTURES_FOLDER, CLIPS_FOLDER } from './segment-files.js'
@@ -28,6 +30,8 @@ export interface RecorderWorkerConfig {
   healthKey: string
   /** The camera's frame ring (raw captures read it). */
   framesKey: string
+  /** Record into the shared metrics registry too (heart.recorder.*). */
+  metrics?: RecorderMetricsConfig
 }
 
 export interface RecorderServiceOptions {
@@ -40,6 +44,8 @@ export interface RecorderServiceOptions {
   frames: FrameRing
   /** The ring's pixel format (camera.pixFmt): Y4M captures need a YUV or gray one. */
   pixFmt: string
+  /** The run's shared metrics registry and the catalogue it was built from (it must declare recorderMetrics for this camera). */
+  metrics?: { buffer: SharedArrayBuffer; catalogue: Catalogue }
   restart?: { initialMs?: number; maxMs?: number }
 }
 
@@ -75,12 +81,13 @@ export class RecorderService {
       packetsKey: 'packets',
       healthKey: 'health',
       framesKey: 'frames',
+      ...(options.metrics ? { metrics: { key: 'metrics', catalogue: options.metrics.catalogue } } : {}),
     }
     kernel.startService({
       name: service.name,
       entry: RECORDER_WORKER_URL,
       config,
-      shared: { packets: options.packets.buffer, health: service.healthBuffer, frames: options.frames.buffer },
+      shared: { packets: options.packets.buffer, health: service.healthBuffer, frames: options.frames.buffer, ...(options.metrics ? { metrics: options.metrics.buffer } : {}) },
       ...(options.restart ? { restart: options.restart } : {}),
     })
     kernel.on<{ path?: string }>('recording.capture', (e) => {
