@@ -462,6 +462,18 @@ export declare function probe(spec: SourceSpec, options?: OpenOptions | null, si
 export declare function scaleInto(src: Uint8Array, srcLayout: FrameLayoutInput, dst: Uint8Array, dstLayout: FrameLayoutInput): void
 
 /**
+ * Sends `message` (for example 'READY=1', 'WATCHDOG=1', 'STATUS=...',
+ * 'STOPPING=1'; several newline-separated assignments may share one
+ * message) as one datagram to the socket in `$NOTIFY_SOCKET`, a path or,
+ * when it starts with '@', an abstract socket name. Returns false when
+ * NOTIFY_SOCKET is unset or empty (not started by systemd with
+ * Type=notify), true once the datagram is sent. Throws INVALID_ARGUMENT for
+ * an address heart cannot use, PERMISSION_DENIED or IO_ERROR when the send
+ * fails.
+ */
+export declare function sdNotify(message: string): boolean
+
+/**
  * What open learns about the source before delivering frames; probe()
  * returns it as it is.
  */
@@ -544,3 +556,12 @@ export interface SourceSpec {
    */
   avOptions?: Record<string, string>
 }
+
+/**
+ * The watchdog interval systemd asks for, in microseconds, from
+ * `$WATCHDOG_USEC`: send 'WATCHDOG=1' at least every half of it. Null when
+ * the variable is unset or `$WATCHDOG_PID` names another process (a child
+ * that inherited the environment). Throws INVALID_ARGUMENT when either
+ * variable holds something that is not a number.
+ */
+export declare function watchdogUsec(): number | null
