@@ -106,4 +106,22 @@ mod tests {
       .join()
       .unwrap();
   }
+
+  #[test]
+  fn a_started_thread_runs_its_job_under_its_name() {
+    let (tx, rx) = mpsc::channel();
+    let started = start_thread("heart-src-test".into(), tx, |tx| {
+      tx.send(std::thread::current().name().map(String::from)).unwrap();
+    });
+    assert!(started.is_ok());
+    assert_eq!(rx.recv().unwrap().as_deref(), Some("heart-src-test"));
+  }
+
+  #[test]
+  fn source_threads_are_numbered_in_the_order_sources_open() {
+    let first = source_thread_name();
+    let second = source_thread_name();
+    let n = |name: &str| name.strip_prefix("heart-src-").unwrap().parse::<u32>().unwrap();
+    assert!(n(&second) > n(&first), "{first} then {second}");
+  }
 }
