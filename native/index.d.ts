@@ -93,9 +93,11 @@ export declare class Source {
    * Opens a source (rtsp, rtsps, file, v4l2, testsrc), finds its video
    * stream, opens the decoder (hardware if asked and available, otherwise
    * software with `info.fallbackReason` saying why) and decodes the first
-   * frame so `info` describes real frames. Rejects with err.code
-   * CONNECT_REFUSED, CONNECT_FAILED, AUTH_FAILED, STREAM_NOT_FOUND,
-   * UNSUPPORTED_CODEC, FORMAT_MISMATCH, TIMEOUT, ABORTED, INVALID_ARGUMENT, ...
+   * frame so `info` describes real frames. The source gets a thread of its
+   * own (`heart-src-N`) that opens it and then serves its reads; the libuv
+   * pool is left to Node. Rejects with err.code CONNECT_REFUSED,
+   * CONNECT_FAILED, AUTH_FAILED, STREAM_NOT_FOUND, UNSUPPORTED_CODEC,
+   * FORMAT_MISMATCH, TIMEOUT, ABORTED, INVALID_ARGUMENT, ...
    * Aborting `signal` interrupts the open within a second.
    */
   static open(spec: SourceSpec, options?: OpenOptions | null, signal?: AbortSignal | null): Promise<Source>
@@ -107,8 +109,8 @@ export declare class Source {
   /** True after close() (or after an aborted read closed it). */
   get closed(): boolean
   /**
-   * Reads and decodes the next frame on a libuv pool thread and writes it,
-   * converted / cropped / scaled to `info`'s layout, straight into `dst`
+   * Reads and decodes the next frame on the source's own thread and writes
+   * it, converted / cropped / scaled to `info`'s layout, straight into `dst`
    * (one copy: decoder -> dst). `dst` is typically a ring slot's Uint8Array
    * over a SharedArrayBuffer; it must have at least `info.byteLength` bytes
    * (else BUFFER_TOO_SMALL, nothing written) and must not be transferred
@@ -134,7 +136,8 @@ export declare class Source {
   /**
    * Stops the source: interrupts a pending readInto() (it rejects with
    * ABORTED within a second, even when the camera hangs) and frees the
-   * decoder and connection. Safe to call more than once.
+   * decoder and connection on the source's thread, which then ends. Safe to
+   * call more than once.
    */
   close(): void
 }
@@ -442,7 +445,8 @@ export interface PlaneLayout {
 /**
  * Opens `spec` just long enough to learn what it sends (codec, size, rate,
  * pixel format) and which decoder backend would decode it, decoding one
- * frame to be sure, then closes it. Rejects with the same codes as
+ * frame to be sure, then closes it, all on a short-lived thread of its own
+ * (`heart-probe`), never the libuv pool. Rejects with the same codes as
  * Source.open().
  */
 export declare function probe(spec: SourceSpec, options?: OpenOptions | null, signal?: AbortSignal | null): Promise<SourceInfo>
@@ -456,6 +460,18 @@ export declare function probe(spec: SourceSpec, options?: OpenOptions | null, si
  * checked against their buffers (INVALID_ARGUMENT / BUFFER_TOO_SMALL).
  */
 export declare function scaleInto(src: Uint8Array, srcLayout: FrameLayoutInput, dst: Uint8Array, dstLayout: FrameLayoutInput): void
+
+/**
+ * Sends `message` (for example 'READY=1', 'WATCHDOG=1', 'STATUS=...',
+ * 'STOPPING=1'; several newline-separated assignments may share one
+ * message) as one datagram to the socket in `$NOTIFY_SOCKET`, a path or,
+ * when it starts with '@', an abstract socket name. Returns false when
+ * NOTIFY_SOCKET is unset or empty (not started by systemd with
+ * Type=notify), true once the datagram is sent. Throws INVALID_ARGUMENT for
+ * an address heart cannot use, PERMISSION_DENIED or IO_ERROR when the send
+ * fails.
+ */
+export declare function sdNotify(message: string): boolean
 
 /**
  * What open learns about the source before delivering frames; probe()
@@ -540,3 +556,12 @@ export interface SourceSpec {
    */
   avOptions?: Record<string, string>
 }
+
+/**
+ * The watchdog interval systemd asks for, in microseconds, from
+ * `$WATCHDOG_USEC`: send 'WATCHDOG=1' at least every half of it. Null when
+ * the variable is unset or `$WATCHDOG_PID` names another process (a child
+ * that inherited the environment). Throws INVALID_ARGUMENT when either
+ * variable holds something that is not a number.
+ */
+export declare function watchdogUsec(): number | null

@@ -44,4 +44,6 @@ export const {
   NativeErrorCode,
   probe,
   scaleInto,
+  sdNotify,
+  watchdogUsec,
 } = binding

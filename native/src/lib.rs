@@ -1,7 +1,7 @@
 #![deny(clippy::all)]
 //! heart's native crate: FFmpeg demux / decode / convert straight into ring
-//! slots, the monotonic clock, JPEG encoding, I2C transfers and the movement
-//! detector's per-cell stages.
+//! slots, the monotonic clock, JPEG encoding, I2C transfers, the movement
+//! detector's per-cell stages and systemd notifications.
 
 mod clock;
 mod codec;
@@ -17,6 +17,7 @@ mod media;
 mod motion;
 mod mux;
 mod nal;
+mod notify;
 mod source;
 mod spec;
 mod testsrc;
@@ -28,4 +29,5 @@ pub use image::{encode_jpeg, scale_into};
 pub use media::PACKET_RECORD_HEADER_BYTES;
 pub use motion::MotionGrid;
 pub use mux::Mp4Muxer;
+pub use notify::{sd_notify, watchdog_usec};
 pub use source::{probe, Source};

@@ -2,10 +2,11 @@
 //! `source.readInto()`, `source.close()`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, TryLockError};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
 
-use napi::bindgen_prelude::{AsyncTask, BigInt, Unknown};
-use napi::{Env, JsValue, Task};
+use napi::bindgen_prelude::{BigInt, Object, ToNapiValue, Unknown};
+use napi::{Env, JsDeferred, JsValue};
 use napi_derive::napi;
 
 use crate::codec::normalize_codec;
@@ -18,7 +19,7 @@ use crate::media::{
   Pipeline, SourceInfo,
 };
 use crate::spec::{self, SourceSpec};
-use crate::threads::CLOSE_THREAD_NAME;
+use crate::threads::{source_thread_name, start_thread, PROBE_THREAD_NAME};
 
 /// The frames readInto() writes: pixel format, optional crop of the source,
 /// optional output size (give one side to keep the aspect ratio).
@@ -224,13 +225,15 @@ fn output_info(p: &Pipeline) -> OutputInfo {
   }
 }
 
+/// What the JS thread and the source's own thread both see.
 struct Shared {
-  pipeline: Mutex<Option<Pipeline>>,
   flags: Arc<AbortFlags>,
   closed: AtomicBool,
   info: Mutex<OutputInfo>,
   /// The compressed packets, behind their own lock (never the pipeline's).
   packets: Option<Arc<PacketTap>>,
+  /// A readInto() was handed to the source's thread and has not finished.
+  reading: AtomicBool,
 }
 
 impl Shared {
@@ -248,214 +251,207 @@ impl Shared {
   }
 }
 
-/// An open camera / file / test source. Create with `Source.open()`.
-#[napi]
-pub struct Source {
-  shared: Arc<Shared>,
+/// How a promise is settled on the JS thread once the crate's thread is done.
+type Settle<T> = Box<dyn FnOnce(Env) -> napi::Result<T> + Send>;
+type Deferred<T> = JsDeferred<T, Settle<T>>;
+
+/// Settles `deferred` from any thread. On the JS thread it first releases what
+/// the call held there (`cleanup`: the signal listener, the destination's
+/// reference), then resolves with `convert(value)` or rejects with an Error
+/// carrying the HeartError's code.
+fn settle<T, U>(
+  deferred: Deferred<T>,
+  result: HeartResult<U>,
+  cleanup: impl FnOnce(&Env) + Send + 'static,
+  convert: impl FnOnce(U) -> T + Send + 'static,
+) where
+  T: ToNapiValue + 'static,
+  U: Send + 'static,
+{
+  deferred.resolve(Box::new(move |env| {
+    cleanup(&env);
+    result.map(convert).map_err(|e| e.to_js_error(&env))
+  }))
 }
 
-pub struct OpenTask {
-  /// Bad options reject the promise (like every other failure) instead of throwing.
-  config: Option<HeartResult<OpenConfig>>,
+fn detach(hook: Option<SignalHook>) -> impl FnOnce(&Env) + Send + 'static {
+  move |env| {
+    if let Some(h) = hook {
+      h.detach(env)
+    }
+  }
+}
+
+/// An open() or probe() on its way to the crate's thread. Bad options reject
+/// the promise there (like every other failure) instead of throwing here.
+struct OpenJob<T: ToNapiValue + Send + 'static> {
+  config: HeartResult<OpenConfig>,
   flags: Arc<AbortFlags>,
   hook: Option<SignalHook>,
-  failure: Option<HeartError>,
+  deferred: Deferred<T>,
 }
 
-fn fail(slot: &mut Option<HeartError>, e: HeartError) -> napi::Error {
-  let generic = napi::Error::new(napi::Status::GenericFailure, e.to_string());
-  *slot = Some(e);
-  generic
+impl<T: ToNapiValue + Send + 'static> OpenJob<T> {
+  fn new<'e>(
+    env: &'e Env,
+    spec: SourceSpec,
+    options: Option<OpenOptions>,
+    signal: Option<Unknown>,
+  ) -> napi::Result<(Self, Object<'e>)> {
+    let (deferred, promise) = env.create_deferred::<T, Settle<T>>()?;
+    let config = build_config(&spec, options);
+    let flags = Arc::new(AbortFlags::default());
+    let hook = SignalHook::attach(env, signal.map(|s| s.raw()), &flags);
+    Ok((OpenJob { config, flags, hook, deferred }, promise))
+  }
+
+  /// No thread could be started for the job.
+  fn refuse(self, e: std::io::Error) {
+    let failure = HeartError::new(ErrorCode::Internal, format!("cannot start a thread to open the source: {e}"));
+    settle(self.deferred, Err::<T, _>(failure), detach(self.hook), |v| v);
+  }
 }
 
-impl OpenTask {
-  fn open(&mut self) -> napi::Result<Pipeline> {
-    let opened = match self.config.take().expect("compute runs once") {
-      Ok(cfg) => Pipeline::open(cfg, self.flags.clone()),
-      Err(e) => Err(e),
+/// probe()'s thread: open, keep the facts, close (an RTSP teardown talks to
+/// the camera, so that too stays off the JS thread), settle, end.
+fn probe_on_own_thread(job: OpenJob<SourceInfo>) {
+  let OpenJob { config, flags, hook, deferred } = job;
+  let facts = config.and_then(|cfg| Pipeline::open(cfg, flags)).map(|pipeline| pipeline.facts.clone());
+  settle(deferred, facts, detach(hook), |facts| facts);
+}
+
+/// Source.open()'s job: the source's thread keeps `inbox` for its reads; the
+/// sending end goes to the Source once it exists on the JS thread.
+struct SourceJob {
+  open: OpenJob<Source>,
+  requests: Sender<ReadRequest>,
+  inbox: Receiver<ReadRequest>,
+}
+
+/// One open source's thread (`heart-src-N`): opens the pipeline, resolves
+/// Source.open(), then serves readInto() calls one at a time until close()
+/// (or the Source being collected) drops the sending end, and frees the
+/// pipeline here, off the JS thread.
+fn serve_source(job: SourceJob) {
+  let SourceJob { open: OpenJob { config, flags, hook, deferred }, requests, inbox } = job;
+  let opened = config.and_then(|cfg| Pipeline::open(cfg, flags.clone()));
+  let pipeline = match opened {
+    Ok(p) => p,
+    Err(e) => {
+      settle(deferred, Err::<Source, _>(e), detach(hook), |v| v);
+      return;
+    }
+  };
+  let shared = Arc::new(Shared {
+    flags,
+    closed: AtomicBool::new(false),
+    info: Mutex::new(output_info(&pipeline)),
+    packets: pipeline.packet_tap(),
+    reading: AtomicBool::new(false),
+  });
+  // Should the promise never settle (the JS environment torn down first), the
+  // sender is dropped with it and the loop below ends at once.
+  let handed = (shared.clone(), requests);
+  settle(deferred, Ok(handed), detach(hook), |(shared, requests)| Source {
+    shared,
+    requests: Mutex::new(Some(requests)),
+  });
+  let mut pipeline = Some(pipeline);
+  for request in inbox {
+    let result = read_once(&shared, &mut pipeline, &request.dst);
+    shared.reading.store(false, Ordering::SeqCst);
+    request.answer(result);
+  }
+}
+
+fn closed_error() -> HeartError {
+  HeartError::new(ErrorCode::Closed, "the source is closed; open it again")
+}
+
+/// One readInto(), on the source's thread.
+fn read_once(shared: &Shared, slot: &mut Option<Pipeline>, dst: &ByteView) -> HeartResult<FrameStamp> {
+  if shared.closed.load(Ordering::SeqCst) {
+    return Err(closed_error());
+  }
+  let Some(pipeline) = slot.as_mut() else { return Err(closed_error()) };
+  let result = pipeline.read_into(dst.ptr, dst.len);
+  if let Ok(stamp) = &result {
+    if stamp.reconfigured {
+      *shared.info.lock().unwrap_or_else(|p| p.into_inner()) = output_info(pipeline);
+    }
+  }
+  // An abort (close() or the signal) ends the source: a half-read stream
+  // cannot be resumed. Free FFmpeg's state here, off the JS thread.
+  if shared.flags.is_aborted() {
+    shared.mark_closed();
+    *slot = None;
+    if result.is_ok() {
+      return Err(HeartError::new(ErrorCode::Aborted, "the source was closed during readInto()"));
+    }
+  }
+  result
+}
+
+/// A readInto() call: where to write, its signal's listener, its promise.
+struct ReadRequest {
+  dst: ByteView,
+  hook: Option<SignalHook>,
+  deferred: Deferred<FrameInfo>,
+}
+
+impl ReadRequest {
+  fn answer(self, result: HeartResult<FrameStamp>) {
+    let ReadRequest { mut dst, hook, deferred } = self;
+    let release = move |env: &Env| {
+      detach(hook)(env);
+      dst.release(env);
     };
-    opened.map_err(|e| fail(&mut self.failure, e))
-  }
-  fn rejected(&mut self, env: &Env, err: napi::Error) -> napi::Error {
-    match self.failure.take() {
-      Some(f) => f.to_js_error(env),
-      None => err,
-    }
+    settle(deferred, result, release, frame_info);
   }
 }
 
-impl Task for OpenTask {
-  type Output = Pipeline;
-  type JsValue = Source;
-
-  fn compute(&mut self) -> napi::Result<Pipeline> {
-    self.open()
+fn frame_info(s: FrameStamp) -> FrameInfo {
+  FrameInfo {
+    capture_ts_ns: BigInt::from(s.capture_ts_ns),
+    decode_ts_ns: BigInt::from(s.decode_ts_ns),
+    seq: BigInt::from(s.seq),
+    pts_us: s.pts_us,
+    keyframe: s.keyframe,
+    corrupt: s.corrupt,
+    reconfigured: s.reconfigured,
+    decode_errors: s.decode_errors,
+    rate_limited: s.rate_limited,
   }
-
-  fn resolve(&mut self, _env: Env, pipeline: Pipeline) -> napi::Result<Source> {
-    let info = output_info(&pipeline);
-    let packets = pipeline.packet_tap();
-    Ok(Source {
-      shared: Arc::new(Shared {
-        pipeline: Mutex::new(Some(pipeline)),
-        flags: self.flags.clone(),
-        closed: AtomicBool::new(false),
-        info: Mutex::new(info),
-        packets,
-      }),
-    })
-  }
-
-  fn reject(&mut self, env: Env, err: napi::Error) -> napi::Result<Source> {
-    Err(self.rejected(&env, err))
-  }
-
-  fn finally(self, env: Env) -> napi::Result<()> {
-    if let Some(h) = self.hook {
-      h.detach(&env);
-    }
-    Ok(())
-  }
-}
-
-pub struct ProbeTask(OpenTask);
-
-impl Task for ProbeTask {
-  type Output = SourceInfo;
-  type JsValue = SourceInfo;
-
-  fn compute(&mut self) -> napi::Result<SourceInfo> {
-    let p = self.0.open()?;
-    let info = p.facts.clone();
-    // Close here, off the JS thread (an RTSP teardown talks to the camera).
-    drop(p);
-    Ok(info)
-  }
-
-  fn resolve(&mut self, _env: Env, info: SourceInfo) -> napi::Result<SourceInfo> {
-    Ok(info)
-  }
-
-  fn reject(&mut self, env: Env, err: napi::Error) -> napi::Result<SourceInfo> {
-    Err(self.0.rejected(&env, err))
-  }
-
-  fn finally(self, env: Env) -> napi::Result<()> {
-    self.0.finally(env)
-  }
-}
-
-fn open_task(env: &Env, spec: SourceSpec, options: Option<OpenOptions>, signal: Option<Unknown>) -> OpenTask {
-  let config = build_config(&spec, options);
-  let flags = Arc::new(AbortFlags::default());
-  let hook = SignalHook::attach(env, signal.map(|s| s.raw()), &flags);
-  OpenTask { config: Some(config), flags, hook, failure: None }
 }
 
 /// Opens `spec` just long enough to learn what it sends (codec, size, rate,
 /// pixel format) and which decoder backend would decode it, decoding one
-/// frame to be sure, then closes it. Rejects with the same codes as
+/// frame to be sure, then closes it, all on a short-lived thread of its own
+/// (`heart-probe`), never the libuv pool. Rejects with the same codes as
 /// Source.open().
 #[napi(
   ts_args_type = "spec: SourceSpec, options?: OpenOptions | null, signal?: AbortSignal | null",
   ts_return_type = "Promise<SourceInfo>"
 )]
-pub fn probe(
-  env: Env,
+pub fn probe<'e>(
+  env: &'e Env,
   spec: SourceSpec,
   options: Option<OpenOptions>,
   signal: Option<Unknown>,
-) -> AsyncTask<ProbeTask> {
-  AsyncTask::new(ProbeTask(open_task(&env, spec, options, signal)))
+) -> napi::Result<Object<'e>> {
+  let (job, promise) = OpenJob::<SourceInfo>::new(env, spec, options, signal)?;
+  if let Err((job, e)) = start_thread(PROBE_THREAD_NAME.into(), job, probe_on_own_thread) {
+    job.refuse(e);
+  }
+  Ok(promise)
 }
 
-pub struct ReadTask {
+/// An open camera / file / test source. Create with `Source.open()`.
+#[napi]
+pub struct Source {
   shared: Arc<Shared>,
-  dst: ByteView,
-  hook: Option<SignalHook>,
-  failure: Option<HeartError>,
-  /// The signal was already aborted when readInto() was called.
-  pre_aborted: bool,
-}
-
-impl ReadTask {
-  fn read(&mut self) -> HeartResult<FrameStamp> {
-    let closed_error = || HeartError::new(ErrorCode::Closed, "the source is closed; open it again");
-    if self.pre_aborted {
-      if let Ok(mut guard) = self.shared.pipeline.try_lock() {
-        *guard = None;
-      }
-      return Err(HeartError::new(ErrorCode::Aborted, "readInto() was given an aborted signal; the source is closed"));
-    }
-    if self.shared.closed.load(Ordering::SeqCst) {
-      return Err(closed_error());
-    }
-    let mut guard = match self.shared.pipeline.try_lock() {
-      Ok(g) => g,
-      Err(TryLockError::WouldBlock) => {
-        return Err(HeartError::new(
-          ErrorCode::Busy,
-          "readInto() was called again before the previous call finished; await each call",
-        ))
-      }
-      Err(TryLockError::Poisoned(p)) => p.into_inner(),
-    };
-    let Some(pipeline) = guard.as_mut() else { return Err(closed_error()) };
-    let result = pipeline.read_into(self.dst.ptr, self.dst.len);
-    if let Ok(stamp) = &result {
-      if stamp.reconfigured {
-        *self.shared.info.lock().unwrap_or_else(|p| p.into_inner()) = output_info(pipeline);
-      }
-    }
-    // An abort (close() or the signal) ends the source: a half-read stream
-    // cannot be resumed. Free FFmpeg's state here, off the JS thread.
-    if self.shared.flags.is_aborted() {
-      self.shared.mark_closed();
-      *guard = None;
-      if result.is_ok() {
-        return Err(HeartError::new(ErrorCode::Aborted, "the source was closed during readInto()"));
-      }
-    }
-    result
-  }
-}
-
-impl Task for ReadTask {
-  type Output = FrameStamp;
-  type JsValue = FrameInfo;
-
-  fn compute(&mut self) -> napi::Result<FrameStamp> {
-    self.read().map_err(|e| fail(&mut self.failure, e))
-  }
-
-  fn resolve(&mut self, _env: Env, s: FrameStamp) -> napi::Result<FrameInfo> {
-    Ok(FrameInfo {
-      capture_ts_ns: BigInt::from(s.capture_ts_ns),
-      decode_ts_ns: BigInt::from(s.decode_ts_ns),
-      seq: BigInt::from(s.seq),
-      pts_us: s.pts_us,
-      keyframe: s.keyframe,
-      corrupt: s.corrupt,
-      reconfigured: s.reconfigured,
-      decode_errors: s.decode_errors,
-      rate_limited: s.rate_limited,
-    })
-  }
-
-  fn reject(&mut self, env: Env, err: napi::Error) -> napi::Result<FrameInfo> {
-    Err(match self.failure.take() {
-      Some(f) => f.to_js_error(&env),
-      None => err,
-    })
-  }
-
-  fn finally(mut self, env: Env) -> napi::Result<()> {
-    if let Some(h) = self.hook.take() {
-      h.detach(&env);
-    }
-    self.dst.release(&env);
-    Ok(())
-  }
+  /// To the source's thread; taken (ending that thread) by close().
+  requests: Mutex<Option<Sender<ReadRequest>>>,
 }
 
 #[napi]
@@ -463,21 +459,28 @@ impl Source {
   /// Opens a source (rtsp, rtsps, file, v4l2, testsrc), finds its video
   /// stream, opens the decoder (hardware if asked and available, otherwise
   /// software with `info.fallbackReason` saying why) and decodes the first
-  /// frame so `info` describes real frames. Rejects with err.code
-  /// CONNECT_REFUSED, CONNECT_FAILED, AUTH_FAILED, STREAM_NOT_FOUND,
-  /// UNSUPPORTED_CODEC, FORMAT_MISMATCH, TIMEOUT, ABORTED, INVALID_ARGUMENT, ...
+  /// frame so `info` describes real frames. The source gets a thread of its
+  /// own (`heart-src-N`) that opens it and then serves its reads; the libuv
+  /// pool is left to Node. Rejects with err.code CONNECT_REFUSED,
+  /// CONNECT_FAILED, AUTH_FAILED, STREAM_NOT_FOUND, UNSUPPORTED_CODEC,
+  /// FORMAT_MISMATCH, TIMEOUT, ABORTED, INVALID_ARGUMENT, ...
   /// Aborting `signal` interrupts the open within a second.
   #[napi(
     ts_args_type = "spec: SourceSpec, options?: OpenOptions | null, signal?: AbortSignal | null",
     ts_return_type = "Promise<Source>"
   )]
-  pub fn open(
-    env: Env,
+  pub fn open<'e>(
+    env: &'e Env,
     spec: SourceSpec,
     options: Option<OpenOptions>,
     signal: Option<Unknown>,
-  ) -> AsyncTask<OpenTask> {
-    AsyncTask::new(open_task(&env, spec, options, signal))
+  ) -> napi::Result<Object<'e>> {
+    let (open, promise) = OpenJob::<Source>::new(env, spec, options, signal)?;
+    let (requests, inbox) = mpsc::channel();
+    if let Err((job, e)) = start_thread(source_thread_name(), SourceJob { open, requests, inbox }, serve_source) {
+      job.open.refuse(e);
+    }
+    Ok(promise)
   }
 
   /// The negotiated output (layout, backend, source facts). Changes only when
@@ -493,8 +496,8 @@ impl Source {
     self.shared.closed.load(Ordering::SeqCst)
   }
 
-  /// Reads and decodes the next frame on a libuv pool thread and writes it,
-  /// converted / cropped / scaled to `info`'s layout, straight into `dst`
+  /// Reads and decodes the next frame on the source's own thread and writes
+  /// it, converted / cropped / scaled to `info`'s layout, straight into `dst`
   /// (one copy: decoder -> dst). `dst` is typically a ring slot's Uint8Array
   /// over a SharedArrayBuffer; it must have at least `info.byteLength` bytes
   /// (else BUFFER_TOO_SMALL, nothing written) and must not be transferred
@@ -504,14 +507,42 @@ impl Source {
   /// frames are dropped and counted in `decodeErrors`), CLOSED, ABORTED.
   /// Aborting `signal` closes the source (a half-read stream cannot resume).
   #[napi(ts_args_type = "dst: Uint8Array, signal?: AbortSignal | null", ts_return_type = "Promise<FrameInfo>")]
-  pub fn read_into(&self, env: Env, dst: ByteView, signal: Option<Unknown>) -> AsyncTask<ReadTask> {
+  pub fn read_into<'e>(&self, env: &'e Env, mut dst: ByteView, signal: Option<Unknown>) -> napi::Result<Object<'e>> {
+    let (deferred, promise) = match env.create_deferred::<FrameInfo, Settle<FrameInfo>>() {
+      Ok(created) => created,
+      Err(e) => {
+        dst.release(env);
+        return Err(e);
+      }
+    };
     let was_closed = self.closed();
-    let hook = SignalHook::attach(&env, signal.map(|s| s.raw()), &self.shared.flags);
-    let pre_aborted = !was_closed && self.shared.flags.is_aborted();
-    if pre_aborted {
-      self.shared.close();
+    let hook = SignalHook::attach(env, signal.map(|s| s.raw()), &self.shared.flags);
+    let request = ReadRequest { dst, hook, deferred };
+    if !was_closed && self.shared.flags.is_aborted() {
+      self.close();
+      request.answer(Err(HeartError::new(
+        ErrorCode::Aborted,
+        "readInto() was given an aborted signal; the source is closed",
+      )));
+    } else if was_closed {
+      request.answer(Err(closed_error()));
+    } else if self.shared.reading.swap(true, Ordering::SeqCst) {
+      request.answer(Err(HeartError::new(
+        ErrorCode::Busy,
+        "readInto() was called again before the previous call finished; await each call",
+      )));
+    } else {
+      let requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+      let sent = match requests.as_ref() {
+        Some(to_thread) => to_thread.send(request).map_err(|unsent| unsent.0),
+        None => Err(request),
+      };
+      if let Err(request) = sent {
+        self.shared.reading.store(false, Ordering::SeqCst);
+        request.answer(Err(closed_error()));
+      }
     }
-    AsyncTask::new(ReadTask { shared: self.shared.clone(), dst, hook, failure: None, pre_aborted })
+    Ok(promise)
   }
 
   /// Moves queued compressed packets (oldest first) into `dst` as records,
@@ -535,25 +566,21 @@ impl Source {
 
   /// Stops the source: interrupts a pending readInto() (it rejects with
   /// ABORTED within a second, even when the camera hangs) and frees the
-  /// decoder and connection. Safe to call more than once.
+  /// decoder and connection on the source's thread, which then ends. Safe to
+  /// call more than once.
   #[napi]
   pub fn close(&self) {
     self.shared.close();
-    if let Ok(mut guard) = self.shared.pipeline.try_lock() {
-      if let Some(pipeline) = guard.take() {
-        // Closing an RTSP session talks to the camera: keep that off the JS thread.
-        // Named, to be told apart from FFmpeg's and Node's threads; should no thread be made, the pipeline is freed here.
-        let spawned = std::thread::Builder::new().name(CLOSE_THREAD_NAME.into()).spawn(move || drop(pipeline));
-        drop(spawned);
-      }
-    }
-    // Otherwise a read is running: it sees the abort, returns, and frees the pipeline itself.
+    // Dropping the sender ends the source's thread once any running read has
+    // seen the abort; the thread frees the pipeline (an RTSP teardown talks to
+    // the camera) and is left to finish on its own rather than joined here.
+    drop(self.requests.lock().unwrap_or_else(|p| p.into_inner()).take());
   }
 }
 
 impl Drop for Source {
   fn drop(&mut self) {
-    // Garbage-collected without close(): stop any running read promptly.
-    self.shared.close();
+    // Garbage-collected without close(): stop any running read promptly and let the thread end.
+    self.close();
   }
 }

@@ -3,14 +3,46 @@
 //!
 //! FFmpeg has no way to name the threads it starts (a decoder's slice
 //! threads are made inside avcodec_open2); on Linux a new thread takes the
-//! name of the thread that created it. The decoder is opened on a libuv pool
-//! thread shared with the rest of Node, so that thread takes the decoder's
-//! name only while FFmpeg starts its threads, and gets its own back after.
+//! name of the thread that created it. The decoder is opened on the source's
+//! own thread (`heart-src-N`), so that thread takes the decoder's name only
+//! while FFmpeg starts its threads, and gets its own back after.
+//!
+//! The crate's blocking work (open, demux, decode, probe) runs on threads it
+//! starts itself rather than on the libuv pool: that pool has 4 threads for
+//! the whole process, shared with fs, dns, zlib and crypto, and N cameras
+//! each blocked in a read would leave none for them (docs/native.md).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
 
 /// The name FFmpeg's software decoder threads get (Linux keeps 15 bytes).
 pub const DECODER_THREAD_NAME: &str = "heart-decode";
-/// The thread that frees a closed source off the JS thread (an RTSP teardown talks to the camera).
-pub const CLOSE_THREAD_NAME: &str = "heart-close";
+/// The short-lived thread a probe() opens, reads and closes its source on.
+pub const PROBE_THREAD_NAME: &str = "heart-probe";
+
+/// `heart-src-N`: the thread one open source lives on, N counting from 1 in
+/// the order sources were opened (the name fits Linux's 15 bytes up to 99999).
+pub fn source_thread_name() -> String {
+  static OPENED: AtomicU32 = AtomicU32::new(0);
+  format!("heart-src-{}", OPENED.fetch_add(1, Ordering::Relaxed) + 1)
+}
+
+/// Starts a thread named `name` that runs `work(job)`. The job travels to the
+/// thread after it exists, so when no thread can be made the job comes back
+/// (and the promise it carries can still be settled) instead of being lost.
+pub fn start_thread<J: Send + 'static>(name: String, job: J, work: fn(J)) -> Result<(), (J, std::io::Error)> {
+  let (hand_over, receive) = mpsc::sync_channel::<J>(1);
+  let started = std::thread::Builder::new().name(name).spawn(move || {
+    if let Ok(job) = receive.recv() {
+      work(job)
+    }
+  });
+  match started {
+    // The thread waits on the channel, so it is there to take the job.
+    Ok(_detached) => hand_over.send(job).map_err(|e| (e.0, std::io::Error::other("the new thread ended at once"))),
+    Err(e) => Err((job, e)),
+  }
+}
 
 /// Runs `f` with the calling thread named `name`, then restores its name.
 pub fn with_thread_name<T>(name: &str, f: impl FnOnce() -> T) -> T {
@@ -73,5 +105,23 @@ mod tests {
       .unwrap()
       .join()
       .unwrap();
+  }
+
+  #[test]
+  fn a_started_thread_runs_its_job_under_its_name() {
+    let (tx, rx) = mpsc::channel();
+    let started = start_thread("heart-src-test".into(), tx, |tx| {
+      tx.send(std::thread::current().name().map(String::from)).unwrap();
+    });
+    assert!(started.is_ok());
+    assert_eq!(rx.recv().unwrap().as_deref(), Some("heart-src-test"));
+  }
+
+  #[test]
+  fn source_threads_are_numbered_in_the_order_sources_open() {
+    let first = source_thread_name();
+    let second = source_thread_name();
+    let n = |name: &str| name.strip_prefix("heart-src-").unwrap().parse::<u32>().unwrap();
+    assert!(n(&second) > n(&first), "{first} then {second}");
   }
 }

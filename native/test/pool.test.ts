@@ -1,0 +1,111 @@
+// The crate's blocking work runs on threads it owns, not on the libuv pool:
+// six cameras, each blocked in readInto() until its next frame is due, leave
+// the pool's four threads to fs, and every camera still gets its frames.
+import t from 'tap'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { readFile, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { probe, Source } from '@heart/native'
+import { tempDir, testSpec } from './media.js'
+
+const cache = mkdtempSync(join(tmpdir(), 'heart-cache-'))
+process.env.HEART_CACHE_DIR = cache
+t.teardown(() => rmSync(cache, { recursive: true, force: true }))
+
+const SOURCES = 6
+// A slow camera: each read waits up to 200 ms for its frame, which is what
+// held a pool thread per camera when reads ran there.
+const FPS = 5
+const RUN_MS = 5000
+
+/** The names of this process's threads, from /proc (Linux). */
+function threadNames(): string[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    try {
+      return readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim()
+    } catch {
+      return '' // the thread ended while we looked
+    }
+  })
+}
+
+const sourceThreads = (): number => threadNames().filter((name) => /^heart-src-\d+$/.test(name)).length
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!
+}
+
+t.test('six sources blocked in readInto() leave the libuv pool to fs', async (t) => {
+  t.ok(Number(process.env.UV_THREADPOOL_SIZE ?? 4) <= 4, 'the default libuv pool of 4 threads, fewer than the sources')
+  const dir = tempDir(t)
+  const file = join(dir, 'small.bin')
+  await writeFile(file, Buffer.alloc(4096, 7))
+  const spec = testSpec({ width: 320, height: 240, fps: FPS })
+  await probe(spec) // draws the clip once, before six opens race for it
+
+  const sources = await Promise.all(Array.from({ length: SOURCES }, () => Source.open(spec, { output: { pixFmt: 'gray' } })))
+  t.teardown(() => sources.forEach((s) => s.close()))
+  t.equal(sourceThreads(), SOURCES, 'one heart-src-N thread per open source')
+
+  const frames = new Array<number>(SOURCES).fill(0)
+  let stopping = false
+  const readers = sources.map(async (source, i) => {
+    const dst = new Uint8Array(new SharedArrayBuffer(source.info.byteLength))
+    while (!stopping) {
+      await source.readInto(dst)
+      frames[i]!++
+    }
+  })
+  // Let every source settle into waiting for its next frame.
+  await new Promise((r) => setTimeout(r, 500))
+  const before = [...frames]
+  const latenciesMs: number[] = []
+  let wrongReads = 0
+  const startedAt = performance.now()
+  while (performance.now() - startedAt < RUN_MS) {
+    let at = performance.now()
+    const bytes = await readFile(file)
+    latenciesMs.push(performance.now() - at)
+    at = performance.now()
+    await stat(file)
+    latenciesMs.push(performance.now() - at)
+    if (bytes.length !== 4096) wrongReads++
+  }
+  const seconds = (performance.now() - startedAt) / 1000
+  stopping = true
+  await Promise.all(readers)
+
+  t.equal(wrongReads, 0, 'every readFile returned the file')
+  latenciesMs.sort((a, b) => a - b)
+  const p50 = percentile(latenciesMs, 50)
+  const p99 = percentile(latenciesMs, 99)
+  const rates = frames.map((n, i) => (n - before[i]!) / seconds)
+  t.comment(
+    `fs: ${latenciesMs.length} calls in ${seconds.toFixed(1)} s, p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${latenciesMs.at(-1)!.toFixed(1)} ms; ` +
+      `frames/s per source: ${rates.map((r) => r.toFixed(1)).join(' ')}`,
+  )
+  t.ok(p99 < 50, `fs p99 ${p99.toFixed(2)} ms stays under 50 ms while ${SOURCES} sources read`)
+  for (const [i, rate] of rates.entries()) t.ok(rate >= FPS * 0.8, `source ${i + 1} delivers ${rate.toFixed(1)} frames/s of ${FPS}`)
+
+  for (const s of sources) s.close()
+  const closedAt = performance.now()
+  while (sourceThreads() > 0 && performance.now() - closedAt < 3000) await new Promise((r) => setTimeout(r, 20))
+  t.equal(sourceThreads(), 0, `close() ends every source's thread (${(performance.now() - closedAt).toFixed(0)} ms)`)
+})
+
+t.test('a probe runs on a thread of its own that ends with it', async (t) => {
+  // A size not drawn yet: the probe draws the clip first, long enough to be seen.
+  let settled = false
+  const probing = probe(testSpec({ width: 176, height: 144, fps: 10 })).finally(() => (settled = true))
+  let seen = false
+  while (!settled) {
+    seen ||= threadNames().includes('heart-probe')
+    await new Promise((r) => setImmediate(r))
+  }
+  t.equal((await probing).width, 176)
+  t.ok(seen, 'the probe ran on a heart-probe thread')
+  const startedAt = performance.now()
+  while (threadNames().includes('heart-probe') && performance.now() - startedAt < 2000) await new Promise((r) => setTimeout(r, 20))
+  t.notOk(threadNames().includes('heart-probe'), 'no heart-probe thread is left behind')
+})
