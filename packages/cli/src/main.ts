@@ -3,23 +3,17 @@ import { KernelError, clipText } from '@heart/kernel'
 import { helpText, parseArgs, parseHostPort, parsePositiveNumber, type FlagSpec } from './args.js'
 import { UsageError, usage } from './errors.js'
 import { runHeart } from './run.js'
+import { heartVersion } from './version.js'
 import { formatProbe, probeSource, redactUrl } from '@heart/capture'
 import { defaultConfigFile, loadCheckedConfig } from './config.js'
 import { heartConfigJsonSchema } from './config-schema.js'
 import { checkRingMemory, planRing } from './ring-memory.js'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { readFileSync } from 'node:fs'
 import { createFieldLogger } from '@heart/telemetry'
 
 /** pino's levels, quietest last. */
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
-
-/** The package's own version (its package.json sits two folders above this compiled file). */
-export function heartVersion(): string {
-  const file = fileURLToPath(new URL('../../package.json', import.meta.url))
-  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version
-}
 
 const RUN_FLAGS: Record<string, FlagSpec> = {
   source: { value: true, help: 'camera URL (default testsrc://): rtsp://, file://, v4l2://, testsrc://, synthetic://' },

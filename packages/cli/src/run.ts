@@ -20,11 +20,16 @@ import { startConsumerKind, type StartedConsumer } from './consumer-kinds.js'
 import { startThermal, type ThermalConfig } from '@heart/thermal'
 import { HttpServer, jsonRoute } from './http-server.js'
 import { resolveHttpSecurity } from './http/security.js'
-import { StatusPrinter } from './status-line.js'
+import { StatusPrinter, statusLine } from './status-line.js'
+import { systemdNotifier } from './systemd.js'
+import { heartVersion } from './version.js'
 import { RunRecorder, checkSummaryTarget, type RunSummary } from './summary.js'
 import { checkRingMemory, planRing } from './ring-memory.js'
 import { packetRingBytes, type FrameRing } from '@heart/ring'
 import { RAW_CAPTURE_CONSUMER, RecorderService, recordRoot, recorderServiceName } from '@heart/record'
+
+/** How often systemd's STATUS= (systemctl status) is refreshed. */
+const SYSTEMD_STATUS_EVERY_MS = 5000
 
 /** Waits (bounded) until no consumer has frames queued. */
 async function drainConsumers(ring: FrameRing, timeoutMs: number): Promise<void> {
@@ -203,7 +208,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   kernel.loop.every(1000, () => runRecorder.sample())
 
   const http = new HttpServer(logger, { security, limits: config.http.limits, allowedHosts: config.http.allowedHosts })
-  http.add([jsonRoute('/health', report), prometheusRoute(metrics), ...capture.routes(), ...started.flatMap((s) => s.routes ?? []), ...(recorder?.routes() ?? [])])
+  http.add([jsonRoute('/health', report), prometheusRoute(metrics, { runtime: { version: heartVersion() } }), ...capture.routes(), ...started.flatMap((s) => s.routes ?? []), ...(recorder?.routes() ?? [])])
   let address: RunningHeart['http']
   try {
     const a = await http.listen(config.http.host, config.http.port)
@@ -226,6 +231,13 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
 
   const printer = options.status === false ? null : new StatusPrinter(options.statusStream)
   if (printer) kernel.loop.every(1000, () => printer.print(report()))
+  // Under systemd: ready now (cameras opening, HTTP listening); the watchdog is pinged from the tick loop itself.
+  const systemd = await systemdNotifier(options.env ?? process.env, logger)
+  if (systemd) {
+    systemd.ready(statusLine(report(), false))
+    if (systemd.watchdogEveryMs !== null) kernel.loop.every(systemd.watchdogEveryMs, () => systemd.watchdog())
+    kernel.loop.every(SYSTEMD_STATUS_EVERY_MS, () => systemd.status(statusLine(report(), false)))
+  }
 
   let resolveFinished!: (s: RunSummary) => void
   const finished = new Promise<RunSummary>((r) => (resolveFinished = r))
@@ -233,6 +245,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   const stop = (): Promise<RunSummary> => {
     stopping ??= (async () => {
       clearTimeout(durationTimer)
+      systemd?.stopping()
       // Stop the camera first and let consumers finish what is queued, so
       // the final books balance (delivered + dropped = published, lag 0).
       runRecorder.sample()

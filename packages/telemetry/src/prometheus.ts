@@ -4,6 +4,7 @@
 // SDK could only re-aggregate values it records itself, while our histograms
 // are already aggregated in shared memory by the threads that record them.
 
+import { Gauge as PromGauge, Registry, collectDefaultMetrics } from 'prom-client'
 import { prometheusNaming } from './naming.js'
 import type { MetricsRegistry } from './registry.js'
 import type { Counter } from './counter.js'
@@ -24,6 +25,13 @@ export const DEFAULT_EXPORT_BOUNDS_MS: readonly number[] = Object.freeze([
 export interface PrometheusOptions {
   /** `le` bounds for every histogram, in recorded units. Default DEFAULT_EXPORT_BOUNDS_MS. */
   histogramBounds?: readonly number[]
+  /**
+   * Add the process's own series beside heart's: prom-client's standard
+   * `process_*` and `nodejs_*` (CPU, memory, file descriptors, event loop
+   * lag, GC, heap) and `heart_build_info{version, node}`, so a fleet
+   * dashboard reads every box the same way.
+   */
+  runtime?: { version: string }
 }
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
@@ -65,14 +73,28 @@ export function prometheusRoute(registry: MetricsRegistry, options: PrometheusOp
   return {
     method: 'GET',
     path,
-    handle(_req, res) {
-      const body = renderPrometheus(registry, options)
+    async handle(_req, res) {
+      const runtime = options.runtime ? await runtimeMetrics(options.runtime.version) : ''
+      const body = renderPrometheus(registry, options) + runtime
       res.statusCode = 200
       res.setHeader('content-type', PROMETHEUS_CONTENT_TYPE)
       res.setHeader('cache-control', 'no-store')
       res.end(body)
     },
   }
+}
+
+let runtimeRegistry: Registry | undefined
+
+/** The process's standard series (one registry per process: the collectors are process-wide). */
+async function runtimeMetrics(version: string): Promise<string> {
+  if (!runtimeRegistry) {
+    runtimeRegistry = new Registry()
+    collectDefaultMetrics({ register: runtimeRegistry })
+    new PromGauge({ name: 'heart_build_info', help: 'heart version and the Node.js running it (always 1)', labelNames: ['version', 'node'], registers: [runtimeRegistry] })
+      .set({ version, node: process.version }, 1)
+  }
+  return runtimeRegistry.metrics()
 }
 
 function renderLabels(attributes: Attributes, extra?: [string, string]): string {

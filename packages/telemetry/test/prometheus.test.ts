@@ -110,3 +110,19 @@ t.test('a real Prometheus scrapes the /metrics route and answers queries', { ski
   const later = await prometheus.waitFor('heart_frames_published_total', (r) => r[0]?.value[1] === '1834')
   t.equal(later[0]?.value[1], '1834')
 })
+
+t.test('runtime: the process series and heart_build_info beside heart\'s own', async (t) => {
+  const registry = MetricsRegistry.create(sampleCatalogue())
+  const route = prometheusRoute(registry, { runtime: { version: '9.8.7' } })
+  let body = ''
+  const res = { statusCode: 0, setHeader() {}, end: (text: string) => (body = text) }
+  await route.handle({} as never, res as never)
+  t.match(body, /^heart_build_info\{version="9\.8\.7",node="v\d+\.\d+\.\d+"\} 1$/m)
+  t.match(body, /^process_cpu_user_seconds_total \d/m)
+  t.match(body, /^process_resident_memory_bytes \d+/m)
+  t.match(body, /^nodejs_eventloop_lag_seconds /m)
+  t.match(body, /^# TYPE heart_/m, "and heart's own series")
+  let plain = ''
+  await prometheusRoute(registry).handle({} as never, { statusCode: 0, setHeader() {}, end: (text: string) => (plain = text) } as never)
+  t.notMatch(plain, /process_cpu/, 'only when asked for')
+})
