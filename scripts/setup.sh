@@ -24,6 +24,8 @@ DEBIAN_PACKAGES=(
   prometheus chromium
   # a TLS certificate for the rtsps:// test server
   openssl
+  # a real MQTT broker (and its CLI clients) for the MQTT tests
+  mosquitto mosquitto-clients
 )
 
 missing=()
