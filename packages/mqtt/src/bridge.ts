@@ -78,6 +78,8 @@ const CONNECT_GRACE_MS = 5000
 // The offline message and the DISCONNECT at stop get this long each.
 const STOP_STEP_MS = 1000
 const LOG_SAME_ERROR_EVERY_MS = 10_000
+// Messages handed to the socket and not yet written out: past this the socket is backed up and heart's queue takes over.
+const MAX_IN_FLIGHT = 64
 // Credentials shorter than this are not searched for in messages (replacing every "ab" would garble them).
 const MIN_REDACTED_LENGTH = 3
 
@@ -334,14 +336,14 @@ export class MqttBridge {
       return
     }
     this.queue.push(message)
-    if (this.queue.length + this.inFlight > this.config.maxQueued) {
+    if (this.queue.length > this.config.maxQueued) {
       this.queue.shift()
       this.dropped++
     }
   }
 
   private canWrite(): boolean {
-    return this.state === 'connected' && this.client.connected && this.inFlight < this.config.maxQueued
+    return this.state === 'connected' && this.client.connected && this.inFlight < MAX_IN_FLIGHT
   }
 
   private write(message: Outgoing): void {

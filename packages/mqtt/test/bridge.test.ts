@@ -189,3 +189,35 @@ t.test('the broker away: events queue up to maxQueued, the oldest dropped and co
   t.equal(h.bridge.health().queued, 0, 'the queue emptied after the reconnect')
   t.equal(h.bridge.trouble(), null, 'connected again: no trouble')
 })
+
+t.test('a broker too slow to read: the socket backs up, the queue stops at maxQueued, the rest is dropped and counted; it catches up after', async (t) => {
+  const mosquitto = await broker(t)
+  const watch = await watcher(t, mosquitto.url)
+  const h = startBridge(t, { url: mosquitto.url, maxQueued: 50 })
+  await connected(h)
+  // online, the AI-lock state and health go first on connecting.
+  await waitFor(() => h.bridge.health().sent === 3, 'the connection state sent', () => h.bridge.health(), 5000)
+  mosquitto.pause()
+  t.teardown(() => mosquitto.resume())
+  // 40 MB of events: far more than the loopback socket's buffers hold, so writes stop completing.
+  const boxes = Array.from({ length: 400 }, (_, i) => ({ x: i, y: i, w: 10, h: 10 }))
+  const start = performance.now()
+  for (let batch = 0; batch < 20; batch++) {
+    for (let i = 0; i < 100; i++) h.events.push('motion', { seq: String(batch * 100 + i), captureTsNs: '1', boxes })
+    h.events.drain()
+  }
+  const spentMs = performance.now() - start
+  t.ok(spentMs < 2000, `2000 events handed over in ${Math.round(spentMs)} ms: publishing does not wait for the broker`)
+  await waitFor(() => h.bridge.health().dropped > 0, 'drops counted while the broker is stuck', () => h.bridge.health(), 5000)
+  const stuck = h.bridge.health()
+  t.ok(stuck.queued <= 50, `at most maxQueued wait (${stuck.queued})`)
+  t.equal(stuck.connected, true, 'still connected: slow is not gone')
+
+  mosquitto.resume()
+  const last = watch.next('heart/main/motion', (m) => (JSON.parse(m.payload) as { seq: string }).seq === '1999', 20_000)
+  await last
+  t.pass('the newest event arrives once the broker reads again (the oldest were the ones dropped)')
+  await waitFor(() => h.bridge.health().queued === 0, 'the queue emptied', () => h.bridge.health(), 10_000)
+  const after = h.bridge.health()
+  t.equal(after.sent - 3 + after.dropped, 2000, `every event was either sent or dropped (${after.sent - 3} sent, ${after.dropped} dropped)`)
+})

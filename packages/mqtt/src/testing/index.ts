@@ -28,6 +28,10 @@ export interface Mosquitto {
   stop(): Promise<void>
   /** Starts it again on the same port with the same config (after stop()). */
   start(): Promise<void>
+  /** Freezes the broker (SIGSTOP): connections stay open but nothing is read, a broker too slow to keep up. */
+  pause(): void
+  /** Lets a paused broker go on (SIGCONT). */
+  resume(): void
   /** stop() and removes the temp folder; for teardown (idempotent). */
   dispose(): Promise<void>
 }
@@ -72,9 +76,10 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
 
   let child: ChildProcess | null = null
   let log = ''
-  const killOnExit = (): void => {
-    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL')
+  const signal = (name: NodeJS.Signals): void => {
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, name)
   }
+  const killOnExit = (): void => signal('SIGKILL')
   process.once('exit', killOnExit)
 
   const start = async (): Promise<void> => {
@@ -92,6 +97,8 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
     const running = child
     if (!running || running.exitCode !== null || running.signalCode !== null) return
     const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()))
+    // A paused broker would not act on SIGTERM.
+    process.kill(running.pid!, 'SIGCONT')
     process.kill(running.pid!, 'SIGTERM')
     const forced = setTimeout(() => killOnExit(), 3000)
     await exited
@@ -111,7 +118,7 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
     await dispose()
     throw error
   }
-  return { port: options.port, url: `mqtt://127.0.0.1:${options.port}`, log: () => log, stop, start, dispose }
+  return { port: options.port, url: `mqtt://127.0.0.1:${options.port}`, log: () => log, stop, start, pause: () => signal('SIGSTOP'), resume: () => signal('SIGCONT'), dispose }
 }
 
 export interface ReceivedMessage {
