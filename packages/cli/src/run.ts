@@ -220,7 +220,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   }
   kernel.start()
   // After the kernel: the bridge subscribes to its events; it never holds the start up waiting for a broker.
-  mqtt = config.mqtt.url === undefined ? null : MqttBridge.start({ config: config.mqtt, events: kernel, health: report, aiLock: { set: (locked) => capture.setAiLock(locked), get: () => capture.aiLocked }, logger, env: options.env ?? process.env })
+  mqtt = config.mqtt.url === undefined ? null : MqttBridge.start({ config: config.mqtt, events: kernel, health: report, aiLock: { set: (locked) => capture.setAiLock(locked), get: () => capture.aiLocked }, logger, env: options.env ?? process.env, thermalRing: thermal?.ring ?? null })
   const metricsUrl = otlpMetricsUrl(telemetry)
   const otlpMetrics: OtlpMetricsHandle | null =
     metricsUrl === null ? null : startOtlpMetrics(metrics, { url: metricsUrl, headers: telemetry.otlp.headers, intervalMs: telemetry.otlp.metricsIntervalMs, log: logger })

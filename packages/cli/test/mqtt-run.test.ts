@@ -149,7 +149,7 @@ t.test('heart run publishes through mosquitto, takes the AI-lock command, outliv
   t.equal((await afterKill.next('heart/availability', (m) => m.retain, 5000)).payload, 'offline', 'and offline is retained')
 })
 
-t.test('a clean stop publishes offline itself; a wrong password is named in /health and the log without the password', async (t) => {
+t.test('thermal pixels when asked; a clean stop publishes offline itself; a wrong password is named in /health and the log without the password', async (t) => {
   const PASSWORD = 'R1ght-Broker pw'
   const WRONG = 'Wr0ng-Broker pw'
   const mosquitto = await startMosquitto({ port: await freeLoopbackPort(), users: { heartbox: PASSWORD } })
@@ -158,8 +158,15 @@ t.test('a clean stop publishes offline itself; a wrong password is named in /hea
   t.teardown(() => watch.close())
 
   const online = watch.next('heart/availability', (m) => m.payload === 'online', 30_000)
-  const heart = await startHeart(t, `mqtt://heartbox:${encodeURIComponent(PASSWORD)}@127.0.0.1:${mosquitto.port}`)
+  const pixels = watch.next('heart/thermal', (m) => 'temperatures' in (JSON.parse(m.payload) as object), 30_000)
+  const heart = await startHeart(t, `mqtt://heartbox:${encodeURIComponent(PASSWORD)}@127.0.0.1:${mosquitto.port}`, ', thermalPixels: true')
   await online
+  const frame = JSON.parse((await pixels).payload) as { width: number; height: number; temperatures: number[]; min: number; max: number }
+  t.match(frame, { width: 32, height: 24 }, 'thermalPixels: the frame size')
+  t.equal(frame.temperatures.length, 768, 'and its 768 temperatures')
+  t.ok(frame.temperatures.every((c) => c >= frame.min - 0.01 && c <= frame.max + 0.01), 'each between the frame\'s min and max')
+  const reasons = (await health(heart)).reasons
+  t.notOk(reasons.some((r) => /mqtt/.test(r)), `its place on the thermal ring costs health nothing (${reasons.join('; ')})`)
   const offline = watch.next('heart/availability', (m) => m.payload === 'offline', 10_000)
   process.kill(heart.child.pid!, 'SIGTERM')
   t.match(await heart.exited, { code: 0 }, 'heart stops cleanly on SIGTERM')

@@ -9,6 +9,8 @@ import { connect, type IClientOptions, type MqttClient } from 'mqtt'
 import type { EventHandler, HealthStatus, Logger } from '@heart/kernel'
 import type { DetectionEventPayload, MotionEventPayload } from '@heart/vision'
 import type { ThermalFrameEvent } from '@heart/thermal'
+import type { FrameRing } from '@heart/ring'
+import { thermalRingSource, type ThermalRingSource } from '@heart/stream'
 import { redactBrokerUrl, type MqttConfig } from './config.js'
 import { discoveryMessages } from './discovery.js'
 import { AI_LOCK_DOWN, AI_LOCK_UP, OFFLINE, ONLINE, mqttTopics, type MqttTopics } from './topics.js'
@@ -41,6 +43,8 @@ export interface MqttBridgeOptions {
   env?: NodeJS.ProcessEnv
   /** heart's version, for Home Assistant's device card. */
   version?: string
+  /** The thermal ring, read for the temperatures when mqtt.thermalPixels is on. */
+  thermalRing?: FrameRing | null
 }
 
 /** The `mqtt` object of /health. */
@@ -115,6 +119,7 @@ export class MqttBridge {
   private lastHealthAt = 0
   private lastThermalAt = -Infinity
   private stopping: Promise<void> | undefined
+  private readonly thermalPixels: ThermalRingSource | null
 
   private constructor(options: MqttBridgeOptions) {
     const config = options.config
@@ -166,6 +171,8 @@ export class MqttBridge {
       ),
       events.on<ThermalFrameEvent>('thermal.frame', (e) => this.onThermal(e.payload)),
     )
+    // Its own place on the thermal ring, depth 1: only the newest frame is ever wanted.
+    this.thermalPixels = config.thermalPixels && options.thermalRing ? thermalRingSource(options.thermalRing, { name: 'mqtt' }) : null
     this.watchTimer = setInterval(() => this.watch(), WATCH_MS)
     this.watchTimer.unref()
   }
@@ -202,6 +209,7 @@ export class MqttBridge {
       clearInterval(this.watchTimer)
       clearTimeout(this.retryTimer)
       for (const off of this.unsubscribe) off()
+      this.thermalPixels?.close()
       if (this.client.connected) {
         await this.bounded((done) => this.client.publish(this.topics.availability, OFFLINE, { qos: 1, retain: true }, () => done()))
         await this.bounded((done) => this.client.end(false, {}, () => done()))
@@ -296,7 +304,15 @@ export class MqttBridge {
     const now = performance.now()
     if (now - this.lastThermalAt < 1000 / this.config.thermalHz) return
     this.lastThermalAt = now
-    this.publishEvent(this.topics.thermal, { seq: frame.seq, ts_ns: frame.tsNs, ta: frame.ta, min: frame.min, max: frame.max, mean: frame.mean })
+    const summary = { seq: frame.seq, ts_ns: frame.tsNs, ta: frame.ta, min: frame.min, max: frame.max, mean: frame.mean }
+    const pixels = this.thermalPixels?.latest()
+    if (pixels?.temperatures) {
+      // Hundredths of a degree: the sensor's noise is larger, and the message half the size.
+      const temperatures = Array.from(pixels.temperatures, (c) => Math.round(c * 100) / 100)
+      this.publishEvent(this.topics.thermal, { ...summary, width: pixels.width, height: pixels.height, temperatures })
+      return
+    }
+    this.publishEvent(this.topics.thermal, summary)
   }
 
   /** Once a second: health when its status changed or healthEveryS passed, the AI-lock when HTTP changed it. */

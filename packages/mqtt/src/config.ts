@@ -68,6 +68,8 @@ export const mqttConfigSchema = object({
   healthEveryS: number({ min: 1, max: 3600, default: 30 }),
   /** Thermal summaries a second at most (0: none; the sensor gives 2-16 frames a second). */
   thermalHz: number({ min: 0, max: 1, default: 1 }),
+  /** Also the 32x24 temperatures in each thermal message (row-major °C, 768 numbers, ~5 KB). */
+  thermalPixels: boolean({ default: false }),
   /** Messages held while the broker is away or slow; past this the oldest is dropped (counted). */
   maxQueued: integer({ min: 1, max: 1_000_000, default: 1000 }),
   /** Reconnect delays: from initialMs, doubling up to maxMs (+-20 % jitter). */

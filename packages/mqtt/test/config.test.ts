@@ -7,7 +7,7 @@ import { mqttConfigSchema, redactBrokerUrl } from '../src/config.js'
 const parse = (raw: unknown): unknown => parseConfig(mqttConfigSchema, raw, 'heart.yaml')
 
 t.test('off by default: no url, the documented defaults', async (t) => {
-  t.match(parse({}), { url: undefined, prefix: 'heart', qos: 0, homeAssistant: false, discoveryPrefix: 'homeassistant', healthEveryS: 30, thermalHz: 1, maxQueued: 1000, reconnect: { initialMs: 1000, maxMs: 30_000 }, keepaliveS: 30 })
+  t.match(parse({}), { url: undefined, prefix: 'heart', qos: 0, homeAssistant: false, discoveryPrefix: 'homeassistant', healthEveryS: 30, thermalHz: 1, thermalPixels: false, maxQueued: 1000, reconnect: { initialMs: 1000, maxMs: 30_000 }, keepaliveS: 30 })
 })
 
 t.test('a broker URL is checked without showing its credentials', async (t) => {
