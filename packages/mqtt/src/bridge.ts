@@ -87,6 +87,10 @@ const MAX_IN_FLIGHT = 64
 // Credentials shorter than this are not searched for in messages (replacing every "ab" would garble them).
 const MIN_REDACTED_LENGTH = 3
 
+function nonEmpty(text: string | undefined): string | undefined {
+  return text === '' ? undefined : text
+}
+
 export class MqttBridge {
   private readonly config: MqttConfig
   private readonly options: MqttBridgeOptions
@@ -133,8 +137,9 @@ export class MqttBridge {
     this.broker = redactBrokerUrl(config.url)
 
     const url = new URL(config.url)
-    const username = config.username ?? (url.username === '' ? undefined : decodeURIComponent(url.username))
-    const password = (options.env ?? process.env).HEART_MQTT_PASSWORD ?? config.password ?? (url.password === '' ? undefined : decodeURIComponent(url.password))
+    const username = config.username ?? nonEmpty(decodeURIComponent(url.username))
+    // An empty HEART_MQTT_PASSWORD (a unit file's `Environment=HEART_MQTT_PASSWORD=`) counts as unset.
+    const password = nonEmpty((options.env ?? process.env).HEART_MQTT_PASSWORD) ?? config.password ?? nonEmpty(decodeURIComponent(url.password))
     // The client gets the credentials as options and a URL without them, so nothing it reports can hold them.
     url.username = ''
     url.password = ''

@@ -34,6 +34,12 @@ function checkBrokerUrl(url: string): void {
     throw new Error(`not a broker URL, expected ${BROKER_PROTOCOLS.map((p) => `${p}//HOST[:PORT]`).join(', ')}`)
   }
   if (parsed.hostname === '') throw new Error(`no host in ${redactBrokerUrl(url)}, expected mqtt://HOST[:PORT]`)
+  try {
+    decodeURIComponent(parsed.username)
+    decodeURIComponent(parsed.password)
+  } catch {
+    throw new Error(`the user or password in ${redactBrokerUrl(url)} holds a % not followed by two hex digits; write % as %25`)
+  }
 }
 
 /**

@@ -134,7 +134,8 @@ t.test('credentials: the right password connects (from the URL or HEART_MQTT_PAS
   const mosquitto = await broker(t, { heartbox: PASSWORD })
   const watch = await watcher(t, mosquitto.url, { username: 'heartbox', password: PASSWORD })
 
-  const fromUrl = startBridge(t, { url: `mqtt://heartbox:${encodeURIComponent(PASSWORD)}@127.0.0.1:${mosquitto.port}` })
+  // An empty HEART_MQTT_PASSWORD counts as unset: the URL's password is used.
+  const fromUrl = startBridge(t, { url: `mqtt://heartbox:${encodeURIComponent(PASSWORD)}@127.0.0.1:${mosquitto.port}` }, { HEART_MQTT_PASSWORD: '' })
   await connected(fromUrl)
   t.equal(fromUrl.bridge.health().broker, `mqtt://***@127.0.0.1:${mosquitto.port}`, 'health names the broker without credentials')
   await fromUrl.bridge.stop()

@@ -12,7 +12,7 @@ t.test('off by default: no url, the documented defaults', async (t) => {
 
 t.test('a broker URL is checked without showing its credentials', async (t) => {
   t.match(parse({ url: 'mqtts://broker.local:8883' }), { url: 'mqtts://broker.local:8883' })
-  for (const url of ['http://user:Hunter22pw@broker:1883', 'user:Hunter22pw@broker', 'mqtt://user:Hunter22pw@']) {
+  for (const url of ['http://user:Hunter22pw@broker:1883', 'user:Hunter22pw@broker', 'mqtt://user:Hunter22pw@', 'mqtt://user:Hunter22pw%zz@broker']) {
     const error = (() => {
       try {
         parse({ url })
