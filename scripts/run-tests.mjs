@@ -23,6 +23,8 @@ const thresholds = {
   'packages/stream/src': { lines: 95, branches: 88, functions: 93 },
   // New on 2026-12-07 (recording): set under what its first full run measured.
   'packages/record/src': { lines: 85, branches: 75, functions: 85 },
+  // New on 2026-12-07 (MQTT): its own tests measured lines 98, branches 82, functions 86-100 (src, src/testing).
+  'packages/mqtt/src': { lines: 93, branches: 77, functions: 85 },
 }
 
 /**

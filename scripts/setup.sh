@@ -26,6 +26,8 @@ DEBIAN_PACKAGES=(
   openssl
   # systemd-analyze checks the service unit (deploy/systemd/heart.service)
   systemd
+  # a real MQTT broker (and its CLI clients) for the MQTT tests
+  mosquitto mosquitto-clients
 )
 
 missing=()

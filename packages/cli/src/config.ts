@@ -5,6 +5,7 @@ import { cameraOptionsSchema, parseSource } from '@heart/capture'
 import { thermalConfigSchema } from '@heart/thermal'
 import { recordConfigSchema } from '@heart/record'
 import { telemetryConfigSchema } from '@heart/telemetry'
+import { mqttConfigSchema } from '@heart/mqtt'
 import { checkConsumers, consumerKinds } from './consumer-kinds.js'
 import { httpConfigSchema } from './http/config.js'
 
@@ -35,6 +36,8 @@ export const heartConfigSchema = object({
   thermal: thermalConfigSchema,
   /** OTLP export, trace sampling, Prometheus: see docs/telemetry.md. */
   telemetry: telemetryConfigSchema,
+  /** Events, health and the AI-lock command through an MQTT broker; off without `url` (docs/mqtt.md). */
+  mqtt: mqttConfigSchema,
 })
 
 export type HeartConfig = Infer<typeof heartConfigSchema>

@@ -27,6 +27,7 @@ import { RunRecorder, checkSummaryTarget, type RunSummary } from './summary.js'
 import { checkRingMemory, planRing } from './ring-memory.js'
 import { packetRingBytes, type FrameRing } from '@heart/ring'
 import { RAW_CAPTURE_CONSUMER, RecorderService, recordRoot, recorderServiceName } from '@heart/record'
+import { MqttBridge } from '@heart/mqtt'
 
 /** How often systemd's STATUS= (systemctl status) is refreshed. */
 const SYSTEMD_STATUS_EVERY_MS = 5000
@@ -193,12 +194,18 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
     await Promise.all([capture.stop(), kernel.stop()])
     throw error
   }
+  let mqtt: MqttBridge | null = null
   const report = (): HealthReport => {
     const base = kernel.report()
     for (const s of started) if (s.health) Object.assign(base, s.health())
     if (recorder) {
       ;(base as HealthReport & { recorder?: unknown }).recorder = recorder.health()
       const trouble = recorder.trouble()
+      if (trouble) markNotGreen(base, trouble)
+    }
+    if (mqtt) {
+      ;(base as HealthReport & { mqtt?: unknown }).mqtt = mqtt.health()
+      const trouble = mqtt.trouble()
       if (trouble) markNotGreen(base, trouble)
     }
     return base
@@ -218,6 +225,8 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
     throw error
   }
   kernel.start()
+  // After the kernel: the bridge subscribes to its events; it never holds the start up waiting for a broker.
+  mqtt = config.mqtt.url === undefined ? null : MqttBridge.start({ config: config.mqtt, events: kernel, health: report, aiLock: { set: (locked) => capture.setAiLock(locked), get: () => capture.aiLocked }, logger, env: options.env ?? process.env, thermalRing: thermal?.ring ?? null })
   const metricsUrl = otlpMetricsUrl(telemetry)
   const otlpMetrics: OtlpMetricsHandle | null =
     metricsUrl === null ? null : startOtlpMetrics(metrics, { url: metricsUrl, headers: telemetry.otlp.headers, intervalMs: telemetry.otlp.metricsIntervalMs, log: logger })
@@ -257,6 +266,8 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       const summary = runRecorder.summary()
       summary.health = { ...running, consumers: summary.health.consumers }
       for (const s of started) s.stop?.()
+      // `offline` (retained) before the kernel goes: a clean stop is not a last will.
+      await mqtt?.stop()
       await kernel.stop()
       // A last push of the final figures; bounded inside (OTLP_STOP_BOUND_MS), and skipped while the collector is down.
       await otlpMetrics?.shutdown()

@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gunzipSync } from 'node:zlib'
 import { freeLoopbackPort, waitFor } from '@heart/telemetry/testing'
+import { startMosquitto } from '@heart/mqtt/testing'
 import t, { type Test } from 'tap'
 
 // The capture package's test servers are not exported; load its compiled
@@ -309,4 +310,44 @@ t.test('a malformed URL holding the password: refused at start, naming no creden
     t.equal(ran.code, 2, `${what}: exit 2`)
     audit(t, `${what}: the error`, ran.stdout + ran.stderr, /port "99999" in "rtsp:\/\/\*\*\*@127\.0\.0\.1:99999\/cam"[^]*\[(CONFIG_INVALID|INVALID_SOURCE)\]/)
   }
+})
+
+t.test('the same credentials on the MQTT broker: in the URL and in HEART_MQTT_PASSWORD, right and wrong', async (t) => {
+  const broker = await startMosquitto({ port: await freeLoopbackPort(), users: { [USER]: PASSWORD } })
+  t.teardown(() => broker.dispose())
+  const inUrl = `mqtt://${encodeURIComponent(USER)}:${encodeURIComponent(PASSWORD)}@127.0.0.1:${broker.port}`
+  const REDACTED_BROKER = /mqtt:\/\/\*\*\*@127\.0\.0\.1/
+
+  const httpPort = await freeLoopbackPort()
+  const config = writeConfig(t, configYaml('testsrc://', httpPort, `mqtt: { url: ${JSON.stringify(inUrl)} }`))
+  const heart = startHeart(['run', '--config', config], { HEART_TOKEN: TOKEN })
+  t.teardown(() => killIfRunning(heart.child))
+  const connected = async (): Promise<boolean> => (JSON.parse((await get(httpPort, '/health')).body.toString()) as { mqtt?: { connected: boolean } }).mqtt?.connected === true
+  await waitFor(() => connected().catch(() => false), 'heart connected to the broker', undefined, 20_000).catch(() => undefined)
+  const health = (await get(httpPort, '/health')).body.toString()
+  t.match(JSON.parse(health), { mqtt: { connected: true } }, `the broker accepted the credentials (stderr: ${heart.stderr().slice(-1000)})`)
+  audit(t, 'GET /health with the broker URL holding the password', health, REDACTED_BROKER)
+  process.kill(heart.child.pid!, 'SIGTERM')
+  t.equal(await heart.exited, 0, 'heart stops cleanly')
+  audit(t, 'stdout with the broker URL holding the password', heart.stdout(), REDACTED_BROKER)
+  audit(t, 'stderr with the broker URL holding the password', heart.stderr(), /mqtt connected/)
+
+  // The wrong password, from the environment, for the right user in the URL.
+  const userOnly = `mqtt://${encodeURIComponent(USER)}@127.0.0.1:${broker.port}`
+  const summaryFile = join(t.testdir({}), 'summary.json')
+  const wrong = startHeart(['run', '--config', writeConfig(t, configYaml('testsrc://', 0, `mqtt: { url: ${JSON.stringify(userOnly)} }`)), '--duration', '4', '--summary', summaryFile], { HEART_MQTT_PASSWORD: WRONG_PASSWORD })
+  t.teardown(() => killIfRunning(wrong.child))
+  t.equal(await wrong.exited, 0, 'a refused broker does not stop heart')
+  audit(t, 'a wrong broker password: stdout', wrong.stdout(), /MQTT_AUTH_REFUSED/)
+  audit(t, 'a wrong broker password: stderr', wrong.stderr(), /MQTT_AUTH_REFUSED/)
+  audit(t, 'a wrong broker password: summary', readFileSync(summaryFile, 'utf8'), /MQTT_AUTH_REFUSED/)
+
+  // Checked and refused without starting: config check of the URL, and a URL that is not one for a broker.
+  const checked = await heartRan(['config', 'check', '--config', config])
+  t.equal(checked.code, 0, 'config check: valid')
+  audit(t, 'config check with the broker URL holding the password', checked.stdout + checked.stderr, /valid/)
+  const badScheme = `http://${encodeURIComponent(USER)}:${encodeURIComponent(PASSWORD)}@127.0.0.1:${broker.port}`
+  const refused = await heartRan(['run', '--config', writeConfig(t, configYaml('testsrc://', 0, `mqtt: { url: ${JSON.stringify(badScheme)} }`))])
+  t.equal(refused.code, 2, 'a URL that is not a broker URL: exit 2')
+  audit(t, 'a bad broker URL holding the password: the error', refused.stdout + refused.stderr, /mqtt\.url[^]*not a broker URL[^]*CONFIG_INVALID/)
 })

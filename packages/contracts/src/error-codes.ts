@@ -129,6 +129,9 @@ export const VISION_ERROR_CODES = Object.freeze([
   'DETECTION_INTERNAL',
 ] as const)
 
+/** Broker failures, shown in /health (mqtt.last_error) and the log; never thrown at the camera. */
+export const MQTT_ERROR_CODES = Object.freeze(['MQTT_AUTH_REFUSED', 'MQTT_REFUSED', 'MQTT_UNREACHABLE', 'MQTT_CONNECTION_LOST'] as const)
+
 export type CaptureErrorCode = (typeof CAPTURE_ERROR_CODES)[number]
 export type KernelErrorCode = (typeof KERNEL_ERROR_CODES)[number]
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[number]
@@ -137,6 +140,7 @@ export type StreamErrorCode = (typeof STREAM_ERROR_CODES)[number]
 export type TelemetryErrorCode = (typeof TELEMETRY_ERROR_CODES)[number]
 export type ThermalErrorCode = (typeof THERMAL_ERROR_CODES)[number]
 export type VisionErrorCode = (typeof VISION_ERROR_CODES)[number]
+export type MqttErrorCode = (typeof MQTT_ERROR_CODES)[number]
 
 /** Every code, by the area that raises it: the list docs/errors.md is checked against. */
 export const ERROR_CODES_BY_AREA = Object.freeze({
@@ -149,6 +153,7 @@ export const ERROR_CODES_BY_AREA = Object.freeze({
   telemetry: TELEMETRY_ERROR_CODES,
   thermal: THERMAL_ERROR_CODES,
   vision: VISION_ERROR_CODES,
+  mqtt: MQTT_ERROR_CODES,
 } as const)
 
 export type ErrorCode =
@@ -161,3 +166,4 @@ export type ErrorCode =
   | TelemetryErrorCode
   | ThermalErrorCode
   | VisionErrorCode
+  | MqttErrorCode

@@ -24,6 +24,7 @@ export {
   TELEMETRY_ERROR_CODES,
   THERMAL_ERROR_CODES,
   VISION_ERROR_CODES,
+  MQTT_ERROR_CODES,
   ERROR_CODES_BY_AREA,
 } from './error-codes.js'
 export type {
@@ -37,6 +38,7 @@ export type {
   TelemetryErrorCode,
   ThermalErrorCode,
   VisionErrorCode,
+  MqttErrorCode,
 } from './error-codes.js'
 export type { HealthChangePayload, WorkerCrashedPayload, HeartEventMap, HeartEventType } from './events.js'
 export { CodedError } from './coded-error.js'

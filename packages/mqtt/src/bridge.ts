@@ -1,0 +1,392 @@
+// heart on an MQTT broker: events out (motion, detections, thermal), state
+// out (availability, health, the AI-lock) and the AI-lock command in.
+// Everything runs on the main thread's event loop and nothing here ever
+// waits for the broker: publishing hands a packet to the socket and returns,
+// a bounded queue holds what cannot go yet (the oldest is dropped past
+// maxQueued, counted), and the client reconnects with backoff on its own.
+import { hostname } from 'node:os'
+import { connect, type IClientOptions, type MqttClient } from 'mqtt'
+import type { EventHandler, HealthStatus, Logger } from '@heart/kernel'
+import type { DetectionEventPayload, MotionEventPayload } from '@heart/vision'
+import type { ThermalFrameEvent } from '@heart/thermal'
+import type { FrameRing } from '@heart/ring'
+import { thermalRingSource, type ThermalRingSource } from '@heart/stream'
+import { redactBrokerUrl, type MqttConfig } from './config.js'
+import { discoveryMessages } from './discovery.js'
+import { AI_LOCK_DOWN, AI_LOCK_UP, OFFLINE, ONLINE, mqttTopics, type MqttTopics } from './topics.js'
+import { classifyMqttError, type MqttFailure } from './errors.js'
+
+/** Where the bridge subscribes to heart's events (the kernel; an EventQueue in tests). */
+export interface EventSubscriber {
+  on<P = unknown>(type: string, handler: EventHandler<P>): () => void
+}
+
+/** What the health topic is drawn from: /health's status, reasons and camera section. */
+export interface HealthSnapshot {
+  status: HealthStatus
+  reasons: string[]
+  camera: object
+}
+
+export interface MqttBridgeOptions {
+  /** The `mqtt:` section; `url` must be set. */
+  config: MqttConfig
+  events: EventSubscriber
+  /** The report behind /health (read once a second, on the main thread). */
+  health: () => HealthSnapshot
+  /** The camera's AI-lock: CaptureService.setAiLock / aiLocked. */
+  aiLock: { set(locked: boolean): void; get(): boolean }
+  /** The one camera is `main` until `cameras:` exists. */
+  camera?: string
+  logger?: Logger
+  /** Where HEART_MQTT_PASSWORD is read (default: process.env). */
+  env?: NodeJS.ProcessEnv
+  /** heart's version, for Home Assistant's device card. */
+  version?: string
+  /** The thermal ring, read for the temperatures when mqtt.thermalPixels is on. */
+  thermalRing?: FrameRing | null
+}
+
+/** The `mqtt` object of /health. */
+export interface MqttHealth {
+  /** connecting, connected, disconnected (waiting to retry), stopped. */
+  state: 'connecting' | 'connected' | 'disconnected' | 'stopped'
+  connected: boolean
+  /** The broker URL without credentials. */
+  broker: string
+  /** Messages the socket took. */
+  sent: number
+  /** Messages lost: the queue was full (broker away or slow) or the connection closed under them. */
+  dropped: number
+  /** Waiting for the broker now. */
+  queued: number
+  /** Connection attempts after the first. */
+  reconnects: number
+  /** The last failure, `CODE: what happened` (never a credential); kept after a reconnect, for the record. */
+  last_error: string | null
+  /** Commands received on PREFIX/CAMERA/ai_lock/set (accepted ones). */
+  commands: number
+}
+
+interface Outgoing {
+  topic: string
+  payload: string
+  qos: 0 | 1 | 2
+  retain: boolean
+}
+
+// How often state (health status, the AI-lock) is compared with what was last published.
+const WATCH_MS = 1000
+// A first connection this slow counts as trouble even before any error.
+const CONNECT_GRACE_MS = 5000
+// The offline message and the DISCONNECT at stop get this long each.
+const STOP_STEP_MS = 1000
+const LOG_SAME_ERROR_EVERY_MS = 10_000
+// Messages handed to the socket and not yet written out: past this the socket is backed up and heart's queue takes over.
+const MAX_IN_FLIGHT = 64
+// Credentials shorter than this are not searched for in messages (replacing every "ab" would garble them).
+const MIN_REDACTED_LENGTH = 3
+
+function nonEmpty(text: string | undefined): string | undefined {
+  return text === '' ? undefined : text
+}
+
+export class MqttBridge {
+  private readonly config: MqttConfig
+  private readonly options: MqttBridgeOptions
+  private readonly camera: string
+  private readonly topics: MqttTopics
+  private readonly log: Logger | undefined
+  private readonly broker: string
+  private readonly secrets: string[]
+  private readonly client: MqttClient
+  /** Events waiting for the broker, oldest first. */
+  private readonly queue: Outgoing[] = []
+  /** State waiting for the broker, by topic: only the newest counts, so a newer one replaces it (not a drop). */
+  private readonly latest = new Map<string, Outgoing>()
+  private readonly unsubscribe: Array<() => void> = []
+  private readonly watchTimer: NodeJS.Timeout
+  private readonly startedAt = Date.now()
+  private state: MqttHealth['state'] = 'connecting'
+  private inFlight = 0
+  private sent = 0
+  private dropped = 0
+  private reconnects = 0
+  private commands = 0
+  private lastError: MqttFailure | null = null
+  private lastLogged = new Map<string, number>()
+  private retryMs: number
+  private retryTimer: NodeJS.Timeout | undefined
+  private everConnected = false
+  private publishedStatus: string | null = null
+  private publishedAiLock: boolean | null = null
+  private lastHealthAt = 0
+  private lastThermalAt = -Infinity
+  private stopping: Promise<void> | undefined
+  private readonly thermalPixels: ThermalRingSource | null
+
+  private constructor(options: MqttBridgeOptions) {
+    const config = options.config
+    if (config.url === undefined) throw new Error('MqttBridge needs mqtt.url')
+    this.options = options
+    this.config = config
+    this.camera = options.camera ?? 'main'
+    this.topics = mqttTopics(config.prefix)
+    this.log = options.logger
+    this.retryMs = config.reconnect.initialMs
+    this.broker = redactBrokerUrl(config.url)
+
+    const url = new URL(config.url)
+    const username = config.username ?? nonEmpty(decodeURIComponent(url.username))
+    // An empty HEART_MQTT_PASSWORD (a unit file's `Environment=HEART_MQTT_PASSWORD=`) counts as unset.
+    const password = nonEmpty((options.env ?? process.env).HEART_MQTT_PASSWORD) ?? config.password ?? nonEmpty(decodeURIComponent(url.password))
+    // The client gets the credentials as options and a URL without them, so nothing it reports can hold them.
+    url.username = ''
+    url.password = ''
+    this.secrets = [username, password, url.username, url.password].filter((s): s is string => s !== undefined && s.length >= MIN_REDACTED_LENGTH)
+    const clientOptions: IClientOptions = {
+      clientId: config.clientId ?? `heart-${config.prefix}-${hostname()}-${process.pid}`,
+      username,
+      password,
+      keepalive: config.keepaliveS,
+      connectTimeout: 5000,
+      // heart schedules reconnects itself, with backoff (the client's own period is fixed).
+      reconnectPeriod: 0,
+      // heart's own bounded queue holds messages while the broker is away; the client's is unbounded.
+      queueQoSZero: false,
+      will: { topic: this.topics.availability, payload: Buffer.from(OFFLINE), qos: 1, retain: true },
+    }
+    this.client = connect(url.toString(), clientOptions)
+    this.client.on('connect', () => this.onConnect())
+    this.client.on('close', () => this.onClose())
+    this.client.on('error', (error) => this.fail(classifyMqttError(error, this.everConnected)))
+    this.client.on('message', (topic, payload) => this.onMessage(topic, payload))
+
+    const events = options.events
+    this.unsubscribe.push(
+      events.on<MotionEventPayload>('motion', (e) => this.publishEvent(this.topics.motion(this.camera), { camera: this.camera, seq: e.payload.seq, capture_ts_ns: e.payload.captureTsNs, boxes: e.payload.boxes })),
+      events.on<DetectionEventPayload>('detection', (e) =>
+        this.publishEvent(this.topics.detections(this.camera), {
+          camera: this.camera,
+          seq: e.payload.seq,
+          capture_ts_ns: e.payload.captureTsNs,
+          latency_ms: e.payload.latencyMs,
+          detections: e.payload.detections,
+        }),
+      ),
+      events.on<ThermalFrameEvent>('thermal.frame', (e) => this.onThermal(e.payload)),
+    )
+    // Its own place on the thermal ring, depth 1: only the newest frame is ever wanted.
+    this.thermalPixels = config.thermalPixels && options.thermalRing ? thermalRingSource(options.thermalRing, { name: 'mqtt' }) : null
+    this.watchTimer = setInterval(() => this.watch(), WATCH_MS)
+    this.watchTimer.unref()
+  }
+
+  /** Connects (in the background) and starts publishing; never throws for a broker that is down. */
+  static start(options: MqttBridgeOptions): MqttBridge {
+    return new MqttBridge(options)
+  }
+
+  health(): MqttHealth {
+    return {
+      state: this.state,
+      connected: this.state === 'connected',
+      broker: this.broker,
+      sent: this.sent,
+      dropped: this.dropped,
+      queued: this.queue.length + this.latest.size,
+      reconnects: this.reconnects,
+      last_error: this.lastError ? `${this.lastError.code}: ${this.lastError.message}` : null,
+      commands: this.commands,
+    }
+  }
+
+  /** Why /health is not green because of MQTT (yellow: the camera is fine, its messages wait), or null. */
+  trouble(): string | null {
+    if (this.state === 'connected' || this.state === 'stopped') return null
+    if (this.lastError === null && Date.now() - this.startedAt < CONNECT_GRACE_MS) return null
+    return `mqtt: not connected to ${this.broker}${this.lastError ? ` (${this.lastError.code})` : ''}; messages are queued, the oldest dropped past ${this.config.maxQueued}`
+  }
+
+  /** Publishes `offline` (retained) when connected, then disconnects; bounded, never throws. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      clearInterval(this.watchTimer)
+      clearTimeout(this.retryTimer)
+      for (const off of this.unsubscribe) off()
+      this.thermalPixels?.close()
+      if (this.client.connected) {
+        await this.bounded((done) => this.client.publish(this.topics.availability, OFFLINE, { qos: 1, retain: true }, () => done()))
+        await this.bounded((done) => this.client.end(false, {}, () => done()))
+      }
+      this.client.end(true)
+      this.state = 'stopped'
+    })()
+    return this.stopping
+  }
+
+  private bounded(start: (done: () => void) => void): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, STOP_STEP_MS)
+      start(() => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
+  }
+
+  private onConnect(): void {
+    const first = !this.everConnected
+    this.everConnected = true
+    this.state = 'connected'
+    this.retryMs = this.config.reconnect.initialMs
+    this.log?.info(first ? 'mqtt connected' : 'mqtt reconnected', { broker: this.broker, reconnects: this.reconnects })
+    // A clean session: the subscription is made again on every connection.
+    this.client.subscribe(this.topics.aiLockSet(this.camera), { qos: 1 }, (error) => {
+      if (error) this.fail(classifyMqttError(error, true))
+    })
+    // Retained state first: the broker may hold a stale `offline` (the last will) or an old health.
+    this.write({ topic: this.topics.availability, payload: ONLINE, qos: 1, retain: true })
+    if (this.config.homeAssistant) {
+      for (const m of discoveryMessages({ discoveryPrefix: this.config.discoveryPrefix, prefix: this.config.prefix, camera: this.camera, topics: this.topics, version: this.options.version ?? '0.0.0' })) {
+        this.write({ topic: m.topic, payload: JSON.stringify(m.payload), qos: 1, retain: true })
+      }
+    }
+    this.publishAiLock()
+    this.publishHealth()
+    this.pump()
+  }
+
+  private onClose(): void {
+    if (this.stopping) return
+    if (this.state === 'connected') {
+      this.log?.warn('mqtt connection lost; reconnecting with backoff', { broker: this.broker, queued: this.queue.length })
+      if (this.lastError === null || this.lastError.code !== 'MQTT_CONNECTION_LOST') this.fail({ code: 'MQTT_CONNECTION_LOST', message: 'the broker closed the connection' }, false)
+    }
+    this.state = 'disconnected'
+    clearTimeout(this.retryTimer)
+    const delay = this.retryMs * (0.8 + Math.random() * 0.4)
+    this.retryMs = Math.min(this.retryMs * 2, this.config.reconnect.maxMs)
+    this.retryTimer = setTimeout(() => {
+      if (this.stopping) return
+      this.reconnects++
+      this.state = 'connecting'
+      this.client.reconnect()
+    }, delay)
+    this.retryTimer.unref()
+  }
+
+  private fail(failure: MqttFailure, log = true): void {
+    const message = this.redact(failure.message)
+    this.lastError = { code: failure.code, message }
+    const now = Date.now()
+    if (!log || now - (this.lastLogged.get(failure.code) ?? -Infinity) < LOG_SAME_ERROR_EVERY_MS) return
+    this.lastLogged.set(failure.code, now)
+    this.log?.warn(`mqtt: ${message}`, { code: failure.code, broker: this.broker, retry_in_ms: Math.round(this.retryMs) })
+  }
+
+  private redact(text: string): string {
+    let out = text
+    for (const secret of this.secrets) out = out.split(secret).join('***')
+    return out
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    if (topic !== this.topics.aiLockSet(this.camera)) return
+    const command = payload.toString('utf8').trim().toLowerCase()
+    if (command !== AI_LOCK_DOWN && command !== AI_LOCK_UP) {
+      this.log?.warn(`mqtt: ${topic} takes "${AI_LOCK_DOWN}" or "${AI_LOCK_UP}"; ignoring the message`, { bytes: payload.length })
+      return
+    }
+    this.commands++
+    this.options.aiLock.set(command === AI_LOCK_DOWN)
+    this.log?.info('mqtt: AI-lock command', { camera: this.camera, command })
+    this.publishAiLock()
+  }
+
+  private onThermal(frame: ThermalFrameEvent): void {
+    if (this.config.thermalHz === 0) return
+    const now = performance.now()
+    if (now - this.lastThermalAt < 1000 / this.config.thermalHz) return
+    this.lastThermalAt = now
+    const summary = { seq: frame.seq, ts_ns: frame.tsNs, ta: frame.ta, min: frame.min, max: frame.max, mean: frame.mean }
+    const pixels = this.thermalPixels?.latest()
+    if (pixels?.temperatures) {
+      // Hundredths of a degree: the sensor's noise is larger, and the message half the size.
+      const temperatures = Array.from(pixels.temperatures, (c) => Math.round(c * 100) / 100)
+      this.publishEvent(this.topics.thermal, { ...summary, width: pixels.width, height: pixels.height, temperatures })
+      return
+    }
+    this.publishEvent(this.topics.thermal, summary)
+  }
+
+  /** Once a second: health when its status changed or healthEveryS passed, the AI-lock when HTTP changed it. */
+  private watch(): void {
+    if (this.state !== 'connected') return
+    if (this.publishedAiLock !== this.options.aiLock.get()) this.publishAiLock()
+    const report = this.options.health()
+    const status = `${report.status} ${report.reasons.join('; ')}`
+    if (status !== this.publishedStatus || Date.now() - this.lastHealthAt >= this.config.healthEveryS * 1000) this.publishHealth(report)
+  }
+
+  private publishHealth(report = this.options.health()): void {
+    this.publishedStatus = `${report.status} ${report.reasons.join('; ')}`
+    this.lastHealthAt = Date.now()
+    const payload = { camera: this.camera, status: report.status, reasons: report.reasons, at: new Date().toISOString(), health: report.camera }
+    this.publishState(this.topics.health(this.camera), JSON.stringify(payload))
+  }
+
+  private publishAiLock(): void {
+    const locked = this.options.aiLock.get()
+    this.publishedAiLock = locked
+    this.publishState(this.topics.aiLock(this.camera), locked ? AI_LOCK_DOWN : AI_LOCK_UP)
+  }
+
+  /** Retained state: only the newest matters, so while it cannot go it replaces the one waiting. */
+  private publishState(topic: string, payload: string): void {
+    const message: Outgoing = { topic, payload, qos: this.config.qos as 0 | 1 | 2, retain: true }
+    if (this.canWrite()) this.write(message)
+    else this.latest.set(topic, message)
+  }
+
+  private publishEvent(topic: string, body: object): void {
+    if (this.stopping) return
+    const message: Outgoing = { topic, payload: JSON.stringify(body), qos: this.config.qos as 0 | 1 | 2, retain: false }
+    if (this.canWrite() && this.queue.length === 0) {
+      this.write(message)
+      return
+    }
+    this.queue.push(message)
+    if (this.queue.length > this.config.maxQueued) {
+      this.queue.shift()
+      this.dropped++
+    }
+  }
+
+  private canWrite(): boolean {
+    return this.state === 'connected' && this.client.connected && this.inFlight < MAX_IN_FLIGHT
+  }
+
+  private write(message: Outgoing): void {
+    this.inFlight++
+    this.client.publish(message.topic, message.payload, { qos: message.qos, retain: message.retain }, (error) => {
+      this.inFlight--
+      if (error) this.dropped++
+      else this.sent++
+      this.pump()
+    })
+  }
+
+  /** Sends what waits, state first, while the socket takes it. */
+  private pump(): void {
+    while (this.canWrite() && (this.latest.size > 0 || this.queue.length > 0)) {
+      const first = this.latest.entries().next()
+      if (!first.done) {
+        this.latest.delete(first.value[0])
+        this.write(first.value[1])
+      } else {
+        this.write(this.queue.shift()!)
+      }
+    }
+  }
+}
