@@ -25,6 +25,7 @@ import { RunRecorder, checkSummaryTarget, type RunSummary } from './summary.js'
 import { checkRingMemory, planRing } from './ring-memory.js'
 import { packetRingBytes, type FrameRing } from '@heart/ring'
 import { RecorderService, recordRoot, recorderServiceName } from '@heart/record'
+import { LiveMp4Service, clockRoute, liveMp4ServiceName } from '@heart/stream'
 
 /** Waits (bounded) until no consumer has frames queued. */
 async function drainConsumers(ring: FrameRing, timeoutMs: number): Promise<void> {
@@ -91,7 +92,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   // The MLX90640: the emulator unless a bus is configured; `thermal: { enabled: false }` turns it off.
   const thermalConfig = (config.thermal ?? {}) as ThermalConfig
   const thermalEnabled = thermalConfig.enabled !== false
-  const catalogue = heartMetricsCatalogue({ consumers: consumers.map((c) => c.name), thermal: thermalEnabled, workers: config.record.enabled ? [recorderServiceName('main')] : [] })
+  const catalogue = heartMetricsCatalogue({ consumers: consumers.map((c) => c.name), thermal: thermalEnabled, workers: [...(config.record.enabled ? [recorderServiceName('main')] : []), ...(config.http.livePassthrough ? [liveMp4ServiceName('main')] : [])] })
   const metrics = MetricsRegistry.create(catalogue)
   // Frame tracing: the capture worker and every consumer share one table of sampled frames' trace context.
   const tracesUrl = otlpTracesUrl(telemetry)
@@ -145,7 +146,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       },
       metrics: { buffer: metrics.buffer, catalogue },
       restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs },
-      ...(config.record.enabled ? { packets: packetRingPlan(config.record) } : {}),
+      ...(config.record.enabled ? { packets: packetRingPlan(config.record) } : config.http.livePassthrough ? { packets: livePacketRingPlan(config.record) } : {}),
     },
   )
   kernel.addRing('camera', capture.ring)
@@ -158,6 +159,10 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
         packets: capture.packets,
         restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs },
       })
+    : null
+  // The passthrough live view (GET /cameras/main/live.mp4): its worker muxes only while someone watches.
+  const live = config.http.livePassthrough && capture.packets
+    ? LiveMp4Service.start(kernel, { camera: 'main', packets: capture.packets, fragmentRing: livePacketRingPlan(config.record), unprefixed: true, restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs } })
     : null
   kernel.setCameraHealth(() => capture.health())
 
@@ -191,6 +196,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       const trouble = recorder.trouble()
       if (trouble) markNotGreen(base, trouble)
     }
+    if (live) (base as HealthReport & { live_mp4?: unknown }).live_mp4 = live.stats()
     return base
   }
 
@@ -198,7 +204,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   kernel.loop.every(1000, () => runRecorder.sample())
 
   const http = new HttpServer(logger, { security, limits: config.http.limits, allowedHosts: config.http.allowedHosts })
-  http.add([jsonRoute('/health', report), prometheusRoute(metrics), ...capture.routes(), ...started.flatMap((s) => s.routes ?? []), ...(recorder?.routes() ?? [])])
+  http.add([jsonRoute('/health', report), prometheusRoute(metrics), ...capture.routes(), ...started.flatMap((s) => s.routes ?? []), ...(recorder?.routes() ?? []), ...(live ? [...live.routes(), clockRoute()] : [])])
   let address: RunningHeart['http']
   try {
     const a = await http.listen(config.http.host, config.http.port)
@@ -239,6 +245,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       const summary = runRecorder.summary()
       summary.health = { ...running, consumers: summary.health.consumers }
       for (const s of started) s.stop?.()
+      live?.close()
       await kernel.stop()
       // A last push of the final figures; bounded inside (OTLP_STOP_BOUND_MS), and skipped while the collector is down.
       await otlpMetrics?.shutdown()
@@ -282,4 +289,13 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
  */
 function packetRingPlan(record: HeartConfig['record']): { dataBytes: number; indexEntries: number } {
   return packetRingBytes({ bitrateBps: record.maxBitrateMbps * 1e6, seconds: record.preSeconds + record.maxGopSeconds + 2, fps: 120 })
+}
+
+/**
+ * The packet ring's size when only the live view reads it (recording off),
+ * and the fragment ring's: a viewer starts at the latest keyframe, so one GOP
+ * plus slack at the most the camera is expected to send.
+ */
+function livePacketRingPlan(record: HeartConfig['record']): { dataBytes: number; indexEntries: number } {
+  return packetRingBytes({ bitrateBps: record.maxBitrateMbps * 1e6, seconds: record.maxGopSeconds + 2, fps: 120 })
 }
