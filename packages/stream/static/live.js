@@ -52,7 +52,7 @@ video.addEventListener('error', () => {
 /** Seek to the live edge when more than this is buffered ahead of what plays. */
 const LIVE_EDGE_MAX_S = 0.5
 /** Where a seek to the live edge lands, behind the newest frame. */
-const LIVE_EDGE_TARGET_S = 0.1
+const LIVE_EDGE_TARGET_S = 0.03
 /** Buffer kept behind the playhead; older media is removed. */
 const KEEP_BEHIND_S = 10
 const LATENCY_SAMPLES = 600
@@ -76,16 +76,20 @@ window.heartLive = live
 async function startVideo() {
   // ?video=mjpeg asks for the encoder's MJPEG even where passthrough would play.
   if (/[?&]video=mjpeg(&|$)/.test(location.search)) return startMjpeg('asked for with ?video=mjpeg')
-  let info = null
-  try {
-    const res = await fetch('/cameras/main/live.json', { cache: 'no-store' })
-    if (res.ok) info = await res.json()
-  } catch {
-    // No passthrough here (an older heart, a proxy that does not pass it): MJPEG.
+  let info = await liveInfo()
+  // heart (or its camera) is starting: give the passthrough a few seconds before settling for MJPEG.
+  for (let i = 0; i < 10 && info && !info.available && info.state !== 'failed'; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    info = await liveInfo()
   }
   const type = info && info.mimeCodec ? `video/mp4; codecs="${info.mimeCodec}"` : null
-  if (!info || !info.available) return startMjpeg(info ? info.problem : 'no live.mp4 on this server')
-  if (!window.MediaSource || !MediaSource.isTypeSupported(type)) return startMjpeg(`this browser does not play ${info.mimeCodec} through MSE`)
+  if (!window.MediaSource || (type && !MediaSource.isTypeSupported(type))) return startMjpeg(`this browser does not play ${info && info.mimeCodec} through MSE`)
+  if (!info || !info.available) {
+    startMjpeg(info ? info.problem : 'no live.mp4 on this server')
+    // Served later (the camera came up, or reopened with H.264)? Switch to it then.
+    if (info) setTimeout(startVideo, 5000)
+    return
+  }
   live.mimeCodec = info.mimeCodec
   live.timescale = info.timescale || 90000
   try {
@@ -99,18 +103,30 @@ async function startVideo() {
   setTimeout(startVideo, 1000)
 }
 
+async function liveInfo() {
+  try {
+    const res = await fetch('/cameras/main/live.json', { cache: 'no-store' })
+    return res.ok ? await res.json() : null
+  } catch {
+    // No passthrough here (an older heart, a proxy that does not pass it): MJPEG.
+    return null
+  }
+}
+
 function startMjpeg(reason) {
-  live.mode = 'mjpeg'
   live.reason = reason || ''
+  $('latency').textContent = ''
+  if (live.mode === 'mjpeg') return
+  live.mode = 'mjpeg'
   liveVideo.hidden = true
   video.hidden = false
   video.src = '/stream.mjpeg'
-  $('latency').textContent = ''
 }
 
 async function playPassthrough(url, type) {
   live.mode = 'mse'
   video.hidden = true
+  // Off MJPEG: with no MJPEG viewer left the encoder goes idle.
   video.removeAttribute('src')
   liveVideo.hidden = false
   const source = new MediaSource()
