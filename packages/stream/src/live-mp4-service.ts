@@ -52,7 +52,10 @@ export function liveMp4ServiceName(camera: string): string {
 
 interface Viewer {
   res: ServerResponse
-  reader: PacketReader
+  /** Its own reader while it catches up from the latest keyframe; null once it is at the live edge with the others. */
+  catchUp: PacketReader | null
+  /** The last fragment's seq this viewer was offered (sent or skipped). */
+  lastSeq: bigint
   /** Fragment-ring epoch this response's init segment belongs to (-1 before it was sent). */
   epoch: number
   /** The viewer fell behind: fragments are skipped until a keyframe comes with its queue below the budget. */
@@ -71,6 +74,10 @@ export class LiveMp4Service {
   readonly fragments: PacketRing
   readonly control = LiveMp4Control.create()
   private readonly viewers = new Set<Viewer>()
+  /** Viewers at the live edge: one reader serves them all, one copy of each fragment for all. */
+  private readonly atEdge = new Set<Viewer>()
+  private readonly edge: PacketReader
+  private edgeRunning = false
   private skipped = 0
   private sent = 0
   private viewerCounter = 0
@@ -80,6 +87,7 @@ export class LiveMp4Service {
     this.name = liveMp4ServiceName(o.camera)
     this.fragments = PacketRing.create(o.fragmentRing)
     this.maxQueuedBytes = o.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES
+    this.edge = this.fragments.reader({ name: 'viewers', start: 'next' })
   }
 
   static start(kernel: Pick<Kernel, 'startService'>, options: LiveMp4ServiceOptions): LiveMp4Service {
@@ -170,7 +178,8 @@ export class LiveMp4Service {
     res.flushHeaders()
     const viewer: Viewer = {
       res,
-      reader: this.fragments.reader({ name: `viewer_${++this.viewerCounter}`, start: 'latest-keyframe' }),
+      catchUp: this.fragments.reader({ name: `viewer_${++this.viewerCounter}`, start: 'latest-keyframe' }),
+      lastSeq: -1n,
       epoch: -1,
       needKeyframe: false,
       closed: false,
@@ -180,20 +189,55 @@ export class LiveMp4Service {
     res.once('close', () => {
       viewer.closed = true
       this.viewers.delete(viewer)
+      this.atEdge.delete(viewer)
       if (this.viewers.size === 0) this.control.setWanted(false)
     })
-    void this.pump(viewer)
+    this.catchUp(viewer)
   }
 
-  private async pump(viewer: Viewer): Promise<void> {
-    while (!viewer.closed) {
-      const record = viewer.reader.next()
-      if (record) this.deliver(viewer, record)
-      else await viewer.reader.wait(1000)
+  /**
+   * A new viewer reads the history it needs (from the latest keyframe) with
+   * its own reader, then joins the viewers at the live edge: there it costs
+   * one write per fragment, no read and no copy of its own.
+   */
+  private catchUp(viewer: Viewer): void {
+    const reader = viewer.catchUp!
+    for (let record = reader.next(); record && !viewer.closed; record = reader.next()) this.deliver(viewer, record, Buffer.from(record.data))
+    // Caught up in this same turn of the event loop: the edge reader is at most where this one is, never past it.
+    viewer.catchUp = null
+    if (viewer.closed) return
+    this.atEdge.add(viewer)
+    if (!this.edgeRunning) void this.pumpEdge()
+  }
+
+  private async pumpEdge(): Promise<void> {
+    this.edgeRunning = true
+    // To the live edge, reading through the current GOP: a reader sought to 'next' would
+    // skip on to the next keyframe, and the viewers that just caught up would miss those fragments.
+    this.edge.seek('latest-keyframe')
+    while (this.edge.next()) continue
+    while (this.atEdge.size > 0) {
+      const record = this.edge.next()
+      if (!record) {
+        await this.edge.wait(1000)
+        continue
+      }
+      // One copy out of the reader's scratch buffer, shared by every viewer's write.
+      let bytes: Buffer | null = null
+      for (const viewer of this.atEdge) {
+        if (record.seq <= viewer.lastSeq) continue
+        bytes ??= Buffer.from(record.data)
+        this.deliver(viewer, record, bytes)
+      }
     }
+    this.edgeRunning = false
   }
 
-  private deliver(viewer: Viewer, record: PacketRecord): void {
+  private deliver(viewer: Viewer, record: PacketRecord, bytes: Buffer): void {
+    if (viewer.closed) return
+    // A hole in what this viewer was offered (the edge reader fell behind the ring): resume at a keyframe.
+    if (viewer.lastSeq >= 0n && record.seq !== viewer.lastSeq + 1n) viewer.needKeyframe = true
+    viewer.lastSeq = record.seq
     if (record.epoch !== viewer.epoch) {
       if (viewer.epoch !== -1) {
         // The worker restarted its muxer (the camera reopened, maybe with other parameters): end
@@ -217,8 +261,7 @@ export class LiveMp4Service {
     }
     viewer.needKeyframe = false
     this.sent++
-    // A copy: record.data is the reader's scratch buffer, reused by its next next().
-    viewer.res.write(Buffer.from(record.data))
+    viewer.res.write(bytes)
   }
 }
 
