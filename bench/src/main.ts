@@ -63,6 +63,17 @@ const SCOPES: Record<string, { synopsis: string; flags: Record<string, FlagSpec>
       help: HELP_FLAG,
     },
   },
+  backpressure: {
+    synopsis: '[options]',
+    flags: {
+      seconds: { value: true, help: 'seconds of synthetic 60 FPS load (default 60)' },
+      consumers: { value: true, help: 'verifying consumers beside the slow one (default 3)' },
+      depth: { value: true, help: 'queue depth of the verifiers (default 8)' },
+      size: { value: true, help: 'frame size WxH (default 1920x1080)' },
+      json: JSON_FLAG,
+      help: HELP_FLAG,
+    },
+  },
   live: {
     synopsis: '[options]',
     flags: {
@@ -72,17 +83,6 @@ const SCOPES: Record<string, { synopsis: string; flags: Record<string, FlagSpec>
       viewers: { value: true, help: 'viewers of each kind (default 3)' },
       source: { value: true, help: 'camera URL (default heart run\'s, testsrc://?size=1920x1080&fps=60)' },
       chromium: { value: false, help: 'also open the live view in /usr/bin/chromium and report the glass-to-glass latency it measures' },
-      json: JSON_FLAG,
-      help: HELP_FLAG,
-    },
-  },
-  backpressure: {
-    synopsis: '[options]',
-    flags: {
-      seconds: { value: true, help: 'seconds of synthetic 60 FPS load (default 60)' },
-      consumers: { value: true, help: 'verifying consumers beside the slow one (default 3)' },
-      depth: { value: true, help: 'queue depth of the verifiers (default 8)' },
-      size: { value: true, help: 'frame size WxH (default 1920x1080)' },
       json: JSON_FLAG,
       help: HELP_FLAG,
     },
