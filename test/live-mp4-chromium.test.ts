@@ -68,9 +68,11 @@ t.test('passthrough live view in chromium: MSE plays live.mp4 and the latency is
   t.same([after.width, after.height], [640, 360], 'the camera\'s own size: no re-encode')
   t.notOk(after.paused, 'the video plays')
   const advanced = after.time - before.time
-  t.ok(advanced > 4.5 && advanced < 7.5, `video.currentTime advanced ${advanced.toFixed(2)} s in 6 s`)
+  // With the clock, give or take the page's catch-up (1.15x while behind) and seeks to the live edge.
+  t.ok(advanced > 4 && advanced < 8, `video.currentTime advanced ${advanced.toFixed(2)} s in 6 s`)
   const shown = after.decoded - after.dropped - (before.decoded - before.dropped)
-  t.ok(shown > 6 * 30 * 0.7, `${shown} frames decoded and shown in 6 s (getVideoPlaybackQuality: ${after.decoded} decoded, ${after.dropped} dropped in all)`)
+  // Half the frames at least, on a loaded machine: a seek to the live edge passes frames over unshown.
+  t.ok(shown > 6 * 30 * 0.5, `${shown} frames decoded and shown in 6 s (getVideoPlaybackQuality: ${after.decoded} decoded, ${after.dropped} dropped in all)`)
 
   // The latency the page measured, one figure per frame shown.
   const live = await page.evaluate(() => {

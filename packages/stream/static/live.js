@@ -53,6 +53,9 @@ video.addEventListener('error', () => {
 const LIVE_EDGE_MAX_S = 0.5
 /** Where a seek to the live edge lands, behind the newest frame. */
 const LIVE_EDGE_TARGET_S = 0.03
+/** More than this ahead (a stall left the playhead behind) plays faster until it is caught up: no jump. */
+const CATCH_UP_ABOVE_S = 0.12
+const CATCH_UP_RATE = 1.15
 /** Buffer kept behind the playhead; older media is removed. */
 const KEEP_BEHIND_S = 10
 const LATENCY_SAMPLES = 600
@@ -221,10 +224,13 @@ function followLiveEdge(buffer) {
   const end = ranges.end(ranges.length - 1)
   const t = liveVideo.currentTime
   // Not yet in a buffered range (the start), or too far behind the newest frame: jump to the edge.
-  if (end - t > LIVE_EDGE_MAX_S || t < ranges.start(0)) {
+  const ahead = end - t
+  if (ahead > LIVE_EDGE_MAX_S || t < ranges.start(0)) {
     liveVideo.currentTime = Math.max(ranges.start(ranges.length - 1), end - LIVE_EDGE_TARGET_S)
     live.edgeSeeks++
   }
+  const rate = ahead > CATCH_UP_ABOVE_S ? CATCH_UP_RATE : 1
+  if (liveVideo.playbackRate !== rate) liveVideo.playbackRate = rate
   if (liveVideo.paused) liveVideo.play().catch(() => undefined)
 }
 
