@@ -108,6 +108,16 @@ t.test('live.mp4 of the test camera: decodes, starts at a keyframe, one fragment
   const ageMs = Date.now() - receivedMs
   t.ok(ageMs > 0 && ageMs < (performance.now() - requestedAt) + 1500, `the first fragment's prft says heart received it ${ageMs.toFixed(0)} ms ago`)
 
+  // A second viewing, after the worker went idle: it starts at a keyframe of now, not at what
+  // the fragment ring still holds from the first one.
+  await new Promise((r) => setTimeout(r, 3000))
+  const again = await fetchFor(port, '/live.mp4', 1000)
+  const againBoxes = topLevelBoxes(again.body)
+  const againPrft = againBoxes.find((b) => b.type === 'prft')!
+  const againMs = Date.now() - ((again.body.readUInt32BE(againPrft.at + 16) + again.body.readUInt32BE(againPrft.at + 20) / 2 ** 32 - 2_208_988_800) * 1000)
+  t.same(againBoxes.slice(0, 2).map((b) => b.type), ['ftyp', 'moov'], 'the second viewing starts with the init segment')
+  t.ok(againMs < 1000 + 1000 + 500, `its first fragment was received ${againMs.toFixed(0)} ms ago: at most one GOP before the request, not the first viewing's`)
+
   await new Promise((r) => setTimeout(r, 300))
   const after = heart.report() as unknown as { live_mp4: { viewers: number; fragments_made: number; skipped: number } }
   t.equal(after.live_mp4.viewers, 0, 'the viewer left')

@@ -247,8 +247,9 @@ export class LiveMp4Service {
         return
       }
       const stream = this.fragments.stream()
-      // A fragment left from an earlier viewing: wait for this one's first keyframe.
-      if (!stream || stream.epoch !== record.epoch || !record.keyframe) return
+      // A fragment left from an earlier viewing (the worker has not resumed yet, or it has and
+      // this one is of the epoch before): wait for the first keyframe of this viewing.
+      if (!stream || stream.epoch !== record.epoch || !record.keyframe || this.control.status().state !== 'muxing') return
       viewer.epoch = record.epoch
       viewer.res.write(Buffer.from(stream.codecConfig))
     }

@@ -81,7 +81,8 @@ t.test('a viewer that stops reading is bounded and skips to a keyframe; a viewer
   // The worker's part: the init segment in the stream description, then fragments.
   const producer = PacketRing.attach(service.fragments.buffer).producer()
   producer.setStream({ codec: 'h264', width: 1280, height: 720, fps: FPS, codecConfig: box('ftyp', 64) })
-  service.control.report({ state: 'ready', mimeCodec: 'avc1.64001f' })
+  // As the worker reports while it muxes for viewers.
+  service.control.report({ state: 'muxing', mimeCodec: 'avc1.64001f' })
   let seq = 0
   const publish = (): void => {
     const keyframe = seq % GOP === 0
