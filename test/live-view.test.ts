@@ -37,7 +37,9 @@ t.test('live view of a real heart run in chromium', { skip: existsSync(CHROMIUM)
 
   const { page, foreign, pageErrors } = await openChromiumPage(base, (fn) => t.teardown(fn))
 
-  const response = await page.goto(`${base}/`)
+  // ?video=mjpeg: this test is about the MJPEG path (the encoder, its frame info); where the
+  // browser plays H.264 the page would otherwise take the passthrough (packages/stream/test/live-mp4-chromium.test.ts).
+  const response = await page.goto(`${base}/?video=mjpeg`)
   t.equal(response?.status(), 200, 'GET / loads the live view')
   t.equal(await page.title(), 'heart · live view')
 

@@ -150,13 +150,13 @@ export function planCpu(options: Pick<CpuBenchOptions, 'source' | 'noisy'>): Cpu
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
-interface Started {
+export interface Started {
   child: ChildProcess
   exited: Promise<void>
   stderr: () => string
 }
 
-function start(command: string, args: string[], stdout: 'ignore' | 'pipe'): Started {
+export function start(command: string, args: string[], stdout: 'ignore' | 'pipe'): Started {
   const child = spawn(command, args, { stdio: ['ignore', stdout, 'pipe'] })
   let stderr = ''
   child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)))
@@ -166,7 +166,7 @@ function start(command: string, args: string[], stdout: 'ignore' | 'pipe'): Star
 }
 
 /** Per cent of one core each thread name used between two readings (threads born or gone in between count from what was read). */
-function threadShares(begin: ThreadTime[], end: ThreadTime[], pid: number, seconds: number): Map<string, number> {
+export function threadShares(begin: ThreadTime[], end: ThreadTime[], pid: number, seconds: number): Map<string, number> {
   const before = new Map(begin.map((t) => [t.tid, t.cpuMs]))
   const shares = new Map<string, number>()
   for (const t of end) {
@@ -190,7 +190,7 @@ async function health(base: string): Promise<HealthSlice> {
 }
 
 /** Resolves once the camera has published and every worker runs (it fails after timeoutMs or when heart exits). */
-async function waitUntilRunning(base: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+export async function waitUntilRunning(base: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs
   for (;;) {
     if (child.exitCode !== null) throw new Error(`exited early with code ${child.exitCode}`)

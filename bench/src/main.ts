@@ -84,6 +84,19 @@ const SCOPES: Record<string, { synopsis: string; flags: Record<string, FlagSpec>
       help: HELP_FLAG,
     },
   },
+  live: {
+    synopsis: '[options]',
+    flags: {
+      rounds: { value: true, help: 'rounds of no viewer / passthrough viewers / MJPEG viewers (default 2)' },
+      seconds: { value: true, help: 'measured seconds per window (default 20)' },
+      warmup: { value: true, help: 'seconds each window runs before it is measured (default 5)' },
+      viewers: { value: true, help: 'viewers of each kind (default 3)' },
+      source: { value: true, help: 'camera URL (default heart run\'s, testsrc://?size=1920x1080&fps=60)' },
+      chromium: { value: false, help: 'also open the live view in /usr/bin/chromium and report the glass-to-glass latency it measures' },
+      json: JSON_FLAG,
+      help: HELP_FLAG,
+    },
+  },
 }
 
 function parseFaults(value: string | undefined): FaultKind[] | undefined {
@@ -129,6 +142,9 @@ async function runScope(scope: string, args: readonly string[]): Promise<number>
       return 0
     case 'cpu':
       await (await import('./cpu.js')).benchCpu({ json: text('json'), rounds: num('rounds'), seconds: num('seconds'), warmupS: num('warmup'), source: text('source'), noisy: flags.noisy === true })
+      return 0
+    case 'live':
+      await (await import('./live.js')).benchLive({ json: text('json'), rounds: num('rounds'), seconds: num('seconds'), warmupS: num('warmup'), viewers: num('viewers'), source: text('source'), chromium: flags.chromium === true })
       return 0
     case 'telemetry':
       await (await import('./telemetry.js')).benchTelemetry({ json: text('json'), seconds: num('seconds'), runs: num('runs'), consumers: num('consumers'), source: text('source') })

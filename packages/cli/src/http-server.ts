@@ -72,7 +72,7 @@ export class HttpServer {
     this.server.on('drop', () => this.bursts.dropped.note({ limit: cap.cap }))
     const idle = new IdleConnections(this.limits.maxIdleConnections, () => this.bursts.idle.note({ limit: this.limits.maxIdleConnections }))
     idle.watch(this.server, security?.tls ? 'secureConnection' : 'connection')
-    this.streams = new StreamCaps({ mjpeg: this.limits.maxMjpegViewers, sse: this.limits.maxSseClients })
+    this.streams = new StreamCaps({ mjpeg: this.limits.maxMjpegViewers, sse: this.limits.maxSseClients, mp4: this.limits.maxMp4Viewers })
   }
 
   add(routes: readonly HttpRoute[]): void {

@@ -28,6 +28,7 @@ import { checkRingMemory, planRing } from './ring-memory.js'
 import { packetRingBytes, type FrameRing } from '@heart/ring'
 import { RAW_CAPTURE_CONSUMER, RecorderService, recordRoot, recorderServiceName } from '@heart/record'
 import { MqttBridge } from '@heart/mqtt'
+import { LiveMp4Service, clockRoute, liveMp4ServiceName } from '@heart/stream'
 
 /** How often systemd's STATUS= (systemctl status) is refreshed. */
 const SYSTEMD_STATUS_EVERY_MS = 5000
@@ -99,7 +100,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   const thermalEnabled = thermalConfig.enabled !== false
   // A raw capture joins the camera ring for a while (a spare place) and has books like any consumer.
   const ringConsumers = [...consumers.map((c) => c.name), ...(config.record.enabled ? [RAW_CAPTURE_CONSUMER] : [])]
-  const catalogue = heartMetricsCatalogue({ consumers: ringConsumers, thermal: thermalEnabled, workers: config.record.enabled ? [recorderServiceName('main')] : [], recording: config.record.enabled ? ['main'] : [] })
+  const catalogue = heartMetricsCatalogue({ consumers: ringConsumers, thermal: thermalEnabled, workers: [...(config.record.enabled ? [recorderServiceName('main')] : []), ...(config.http.livePassthrough ? [liveMp4ServiceName('main')] : [])], recording: config.record.enabled ? ['main'] : [] })
   const metrics = MetricsRegistry.create(catalogue)
   // Frame tracing: the capture worker and every consumer share one table of sampled frames' trace context.
   const tracesUrl = otlpTracesUrl(telemetry)
@@ -153,7 +154,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       },
       metrics: { buffer: metrics.buffer, catalogue },
       restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs },
-      ...(config.record.enabled ? { packets: packetRingPlan(config.record) } : {}),
+      ...(config.record.enabled ? { packets: packetRingPlan(config.record) } : config.http.livePassthrough ? { packets: livePacketRingPlan(config.record) } : {}),
     },
   )
   kernel.addRing('camera', capture.ring)
@@ -169,6 +170,10 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
         metrics: { buffer: metrics.buffer, catalogue },
         restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs },
       })
+    : null
+  // The passthrough live view (GET /cameras/main/live.mp4): its worker muxes only while someone watches.
+  const live = config.http.livePassthrough && capture.packets
+    ? LiveMp4Service.start(kernel, { camera: 'main', packets: capture.packets, fragmentRing: livePacketRingPlan(config.record), unprefixed: true, restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs } })
     : null
   kernel.setCameraHealth(() => capture.health())
 
@@ -208,6 +213,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       const trouble = mqtt.trouble()
       if (trouble) markNotGreen(base, trouble)
     }
+    if (live) (base as HealthReport & { live_mp4?: unknown }).live_mp4 = live.stats()
     return base
   }
 
@@ -215,7 +221,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   kernel.loop.every(1000, () => runRecorder.sample())
 
   const http = new HttpServer(logger, { security, limits: config.http.limits, allowedHosts: config.http.allowedHosts })
-  http.add([jsonRoute('/health', report), prometheusRoute(metrics, { runtime: { version: heartVersion() } }), ...capture.routes(), ...started.flatMap((s) => s.routes ?? []), ...(recorder?.routes() ?? [])])
+  http.add([jsonRoute('/health', report), prometheusRoute(metrics, { runtime: { version: heartVersion() } }), ...capture.routes(), ...started.flatMap((s) => s.routes ?? []), ...(recorder?.routes() ?? []), ...(live ? [...live.routes(), clockRoute()] : [])])
   let address: RunningHeart['http']
   try {
     const a = await http.listen(config.http.host, config.http.port)
@@ -266,6 +272,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       const summary = runRecorder.summary()
       summary.health = { ...running, consumers: summary.health.consumers }
       for (const s of started) s.stop?.()
+      live?.close()
       // `offline` (retained) before the kernel goes: a clean stop is not a last will.
       await mqtt?.stop()
       await kernel.stop()
@@ -311,4 +318,13 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
  */
 function packetRingPlan(record: HeartConfig['record']): { dataBytes: number; indexEntries: number } {
   return packetRingBytes({ bitrateBps: record.maxBitrateMbps * 1e6, seconds: record.preSeconds + record.maxGopSeconds + 2, fps: 120 })
+}
+
+/**
+ * The packet ring's size when only the live view reads it (recording off),
+ * and the fragment ring's: a viewer starts at the latest keyframe, so one GOP
+ * plus slack at the most the camera is expected to send.
+ */
+function livePacketRingPlan(record: HeartConfig['record']): { dataBytes: number; indexEntries: number } {
+  return packetRingBytes({ bitrateBps: record.maxBitrateMbps * 1e6, seconds: record.maxGopSeconds + 2, fps: 120 })
 }

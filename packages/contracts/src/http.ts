@@ -2,10 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 
 /**
  * A long-lived response kind. The server caps how many of each are open at
- * once (`http.limits.maxMjpegViewers`, `maxSseClients`) and answers 503 past
+ * once (`http.limits.maxMjpegViewers`, `maxSseClients`, `maxMp4Viewers`) and answers 503 past
  * the cap, so viewers cannot use up the process's connections.
  */
-export type HttpStreamKind = 'mjpeg' | 'sse'
+export type HttpStreamKind = 'mjpeg' | 'sse' | 'mp4'
 
 /** An HTTP endpoint a package contributes; the CLI mounts it on its server. */
 export interface HttpRoute {

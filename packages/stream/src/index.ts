@@ -39,3 +39,10 @@ export type {
   ThermalView,
 } from './types.js'
 export { encoderKind, encoderOptionsSchema } from './consumer-kind.js'
+export { LIVE_MP4_STATES, LiveMp4Control, liveMp4Layout } from './live-mp4-layout.js'
+export type { LiveMp4State, LiveMp4Status } from './live-mp4-layout.js'
+export { LIVE_TIMESCALE, LiveMp4Muxer } from './live-mp4-muxer.js'
+export type { LiveFragmentMuxer, LiveMp4MuxerOptions, LiveMuxerFactory, LivePacketReader } from './live-mp4-muxer.js'
+export { LIVE_MP4_WORKER_URL, LiveMp4Service, clockRoute, liveMp4ServiceName } from './live-mp4-service.js'
+export type { LiveMp4ServiceOptions, LiveMp4Stats } from './live-mp4-service.js'
+export type { LiveMp4WorkerConfig } from './live-mp4-worker.js'

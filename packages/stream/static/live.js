@@ -1,7 +1,10 @@
 // heart live view: plain browser JavaScript, no build step, no CDN.
 //
 // Data sources, all served by heart itself:
-//   <img src="/stream.mjpeg">  the video (multipart/x-mixed-replace)
+//   /cameras/main/live.mp4     the video: the camera's own H.264 through Media Source Extensions,
+//                              where live.json says it is served and the browser plays its codec
+//   <img src="/stream.mjpeg">  the video otherwise (multipart/x-mixed-replace)
+//   fetch('/clock')            heart's clock, for the latency figure
 //   EventSource('/events')     frame metadata, motion boxes, detections, thermal frames (SSE)
 //   fetch('/health') each 1 s  the health table
 'use strict'
@@ -27,6 +30,7 @@ const state = {
 // ---------------------------------------------------------------- video + overlay
 
 const video = $('video')
+const liveVideo = $('live-video')
 const overlay = $('overlay')
 const videoMsg = $('video-msg')
 
@@ -34,6 +38,7 @@ video.addEventListener('load', () => {
   videoMsg.hidden = true
 })
 video.addEventListener('error', () => {
+  if (live.mode !== 'mjpeg') return
   // The stream ended (heart restarted, network blip): show it and reconnect.
   videoMsg.hidden = false
   videoMsg.textContent = 'video lost, reconnecting…'
@@ -41,6 +46,271 @@ video.addEventListener('error', () => {
     video.src = '/stream.mjpeg?t=' + Date.now()
   }, 1000)
 })
+
+// ---------------------------------------------------------------- passthrough (MSE)
+
+/** Seek to the live edge when more than this is buffered ahead of what plays. */
+const LIVE_EDGE_MAX_S = 0.5
+/** Where a seek to the live edge lands, behind the newest frame. */
+const LIVE_EDGE_TARGET_S = 0.03
+/** More than this ahead (a stall left the playhead behind) plays faster until it is caught up: no jump. */
+const CATCH_UP_ABOVE_S = 0.12
+const CATCH_UP_RATE = 1.15
+/** Buffer kept behind the playhead; older media is removed. */
+const KEEP_BEHIND_S = 10
+const LATENCY_SAMPLES = 600
+/** Seconds from 1900 (NTP) to 1970. */
+const NTP_UNIX_OFFSET_S = 2208988800
+
+/** What the page plays and measures; the tests read it (window.heartLive). */
+const live = {
+  mode: 'starting', // 'mse' | 'mjpeg'
+  reason: '',
+  mimeCodec: null,
+  timescale: 90000,
+  clockOffsetMs: null, // heart's wall clock minus this browser's
+  clockRttMs: null,
+  latencyMs: [], // glass-to-glass, one per frame shown
+  edgeSeeks: 0,
+  captureByMediaTime: new Map(), // media time (timescale ticks) -> wall ms heart received the frame
+}
+window.heartLive = live
+
+async function startVideo() {
+  // ?video=mjpeg asks for the encoder's MJPEG even where passthrough would play.
+  if (/[?&]video=mjpeg(&|$)/.test(location.search)) return startMjpeg('asked for with ?video=mjpeg')
+  let info = await liveInfo()
+  // heart (or its camera) is starting: give the passthrough a few seconds before settling for MJPEG.
+  for (let i = 0; i < 10 && info && !info.available && info.state !== 'failed'; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    info = await liveInfo()
+  }
+  const type = info && info.mimeCodec ? `video/mp4; codecs="${info.mimeCodec}"` : null
+  if (!window.MediaSource || (type && !MediaSource.isTypeSupported(type))) return startMjpeg(`this browser does not play ${info && info.mimeCodec} through MSE`)
+  if (!info || !info.available) {
+    startMjpeg(info ? info.problem : 'no live.mp4 on this server')
+    // Served later (the camera came up, or reopened with H.264)? Switch to it then.
+    if (info) setTimeout(startVideo, 5000)
+    return
+  }
+  live.mimeCodec = info.mimeCodec
+  live.timescale = info.timescale || 90000
+  try {
+    await playPassthrough(info.url, type)
+  } catch (err) {
+    live.reason = String(err)
+  }
+  // The stream ended (heart restarted, the camera reopened): look again.
+  videoMsg.hidden = false
+  videoMsg.textContent = 'video lost, reconnecting…'
+  setTimeout(startVideo, 1000)
+}
+
+async function liveInfo() {
+  try {
+    const res = await fetch('/cameras/main/live.json', { cache: 'no-store' })
+    return res.ok ? await res.json() : null
+  } catch {
+    // No passthrough here (an older heart, a proxy that does not pass it): MJPEG.
+    return null
+  }
+}
+
+function startMjpeg(reason) {
+  live.reason = reason || ''
+  $('latency').textContent = ''
+  if (live.mode === 'mjpeg') return
+  live.mode = 'mjpeg'
+  liveVideo.hidden = true
+  video.hidden = false
+  video.src = '/stream.mjpeg'
+}
+
+async function playPassthrough(url, type) {
+  live.mode = 'mse'
+  video.hidden = true
+  // Off MJPEG: with no MJPEG viewer left the encoder goes idle.
+  video.removeAttribute('src')
+  liveVideo.hidden = false
+  const source = new MediaSource()
+  liveVideo.src = URL.createObjectURL(source)
+  await new Promise((resolve) => source.addEventListener('sourceopen', resolve, { once: true }))
+  const buffer = source.addSourceBuffer(type)
+  buffer.mode = 'segments' // the fragments' own times (tfdt): the prft boxes name frames by them
+  const pending = []
+  const append = () => {
+    if (buffer.updating || pending.length === 0 || source.readyState !== 'open') return
+    const bytes = concat(pending.splice(0))
+    try {
+      buffer.appendBuffer(bytes)
+    } catch (err) {
+      // QuotaExceeded: drop what is behind and let the next fragment try again.
+      live.reason = String(err)
+      trim(buffer, 0)
+    }
+  }
+  buffer.addEventListener('updateend', () => {
+    followLiveEdge(buffer)
+    trim(buffer, KEEP_BEHIND_S)
+    append()
+  })
+  liveVideo.addEventListener('playing', () => (videoMsg.hidden = true), { once: true })
+  watchFrames()
+  const res = await fetch(url, { cache: 'no-store' })
+  if (!res.ok || !res.body) throw new Error(`live.mp4 answered ${res.status}`)
+  const reader = res.body.getReader()
+  const boxes = boxSplitter((type, box) => {
+    if (type === 'prft') notePrft(box)
+    else pending.push(box)
+  })
+  for (;;) {
+    const { value, done } = await reader.read()
+    if (done) break
+    boxes.push(value)
+    append()
+  }
+  if (source.readyState === 'open') source.endOfStream()
+}
+
+/** Splits a byte stream into whole top-level MP4 boxes (size, type, body). */
+function boxSplitter(onBox) {
+  let held = new Uint8Array(0)
+  return {
+    push(chunk) {
+      held = held.length === 0 ? chunk : concat([held, chunk])
+      let at = 0
+      while (held.length - at >= 8) {
+        const view = new DataView(held.buffer, held.byteOffset + at)
+        let size = view.getUint32(0)
+        if (size === 1) {
+          if (held.length - at < 16) break
+          size = Number(view.getBigUint64(8))
+        }
+        if (size < 8 || held.length - at < size) break
+        const type = String.fromCharCode(held[at + 4], held[at + 5], held[at + 6], held[at + 7])
+        onBox(type, held.subarray(at, at + size))
+        at += size
+      }
+      held = held.slice(at)
+    },
+  }
+}
+
+function concat(parts) {
+  if (parts.length === 1) return parts[0]
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}
+
+/** A prft box (version 1): the wall-clock time heart received the frame of this media time. */
+function notePrft(box) {
+  const view = new DataView(box.buffer, box.byteOffset, box.byteLength)
+  const ntpSeconds = view.getUint32(16)
+  const fraction = view.getUint32(20)
+  const wallMs = (ntpSeconds - NTP_UNIX_OFFSET_S) * 1000 + (fraction / 2 ** 32) * 1000
+  const mediaTime = box[8] === 1 ? view.getUint32(24) * 2 ** 32 + view.getUint32(28) : view.getUint32(24)
+  live.captureByMediaTime.set(mediaTime, wallMs)
+  if (live.captureByMediaTime.size > 2 * LATENCY_SAMPLES) live.captureByMediaTime.delete(live.captureByMediaTime.keys().next().value)
+}
+
+function followLiveEdge(buffer) {
+  const ranges = buffer.buffered
+  if (ranges.length === 0) return
+  const end = ranges.end(ranges.length - 1)
+  const t = liveVideo.currentTime
+  // Not yet in a buffered range (the start), or too far behind the newest frame: jump to the edge.
+  const ahead = end - t
+  if (ahead > LIVE_EDGE_MAX_S || t < ranges.start(0)) {
+    liveVideo.currentTime = Math.max(ranges.start(ranges.length - 1), end - LIVE_EDGE_TARGET_S)
+    live.edgeSeeks++
+  }
+  const rate = ahead > CATCH_UP_ABOVE_S ? CATCH_UP_RATE : 1
+  if (liveVideo.playbackRate !== rate) liveVideo.playbackRate = rate
+  if (liveVideo.paused) liveVideo.play().catch(() => undefined)
+}
+
+function trim(buffer, keepS) {
+  const ranges = buffer.buffered
+  if (buffer.updating || ranges.length === 0) return
+  const upTo = liveVideo.currentTime - keepS
+  if (upTo - ranges.start(0) > 2) buffer.remove(0, upTo)
+}
+
+/** The receipt time of the frame at this media time (seconds); the browser's rounding may differ by a tick or two. */
+function captureTimeOf(mediaTimeS) {
+  const ticks = Math.round(mediaTimeS * live.timescale)
+  for (const d of [0, -1, 1, -2, 2]) {
+    const wallMs = live.captureByMediaTime.get(ticks + d)
+    if (wallMs !== undefined) return wallMs
+  }
+  return undefined
+}
+
+/** Each frame shown: when it was shown against when heart received it, both on heart's clock. */
+function watchFrames() {
+  if (!('requestVideoFrameCallback' in liveVideo)) return
+  const onFrame = (_now, meta) => {
+    const captured = captureTimeOf(meta.mediaTime)
+    if (captured !== undefined && live.clockOffsetMs !== null) {
+      const shownWallMs = performance.timeOrigin + meta.presentationTime + live.clockOffsetMs
+      live.latencyMs.push(shownWallMs - captured)
+      if (live.latencyMs.length > LATENCY_SAMPLES) live.latencyMs.shift()
+    }
+    if (live.mode === 'mse') liveVideo.requestVideoFrameCallback(onFrame)
+  }
+  liveVideo.requestVideoFrameCallback(onFrame)
+}
+
+/**
+ * heart's wall clock minus this browser's, from a few GET /clock: each
+ * answer was made between sending and receiving, so the midpoint of the
+ * shortest round trip is the best guess (error at most half that trip).
+ */
+async function measureClock() {
+  let best = null
+  for (let i = 0; i < 5; i++) {
+    try {
+      const sent = performance.timeOrigin + performance.now()
+      const res = await fetch('/clock', { cache: 'no-store' })
+      const body = await res.json()
+      const received = performance.timeOrigin + performance.now()
+      const rtt = received - sent
+      if (!best || rtt < best.rtt) best = { rtt, offset: body.wallMs - (sent + received) / 2 }
+    } catch {
+      return
+    }
+  }
+  if (best) {
+    live.clockOffsetMs = best.offset
+    live.clockRttMs = best.rtt
+  }
+}
+
+function percentile(values, p) {
+  if (values.length === 0) return null
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+}
+
+function showLatency() {
+  if (live.mode !== 'mse') return
+  const q = liveVideo.getVideoPlaybackQuality ? liveVideo.getVideoPlaybackQuality() : null
+  const frames = q ? ` · ${q.totalVideoFrames - q.droppedVideoFrames} frames shown` : ''
+  const n = live.latencyMs.length
+  if (n === 0) {
+    $('latency').textContent = `passthrough ${live.mimeCodec}${frames}`
+    return
+  }
+  const last = live.latencyMs[n - 1]
+  $('latency').textContent =
+    `passthrough ${live.mimeCodec} · latency ${last.toFixed(0)} ms ` +
+    `(p50 ${percentile(live.latencyMs, 50).toFixed(0)} / p99 ${percentile(live.latencyMs, 99).toFixed(0)} ms of ${n} frames, clock ±${(live.clockRttMs / 2).toFixed(1)} ms)${frames}`
+}
 
 function drawOverlay() {
   const w = overlay.clientWidth
@@ -86,8 +356,8 @@ function drawOverlay() {
 
 /** Boxes are in source-frame pixels unless the event names its own coordinate space. */
 function scaleFor(event, w, h) {
-  const fw = event.frameWidth || state.frame?.srcWidth || w
-  const fh = event.frameHeight || state.frame?.srcHeight || h
+  const fw = event.frameWidth || state.frame?.srcWidth || liveVideo.videoWidth || w
+  const fh = event.frameHeight || state.frame?.srcHeight || liveVideo.videoHeight || h
   return [w / fw, h / fh]
 }
 
@@ -347,11 +617,15 @@ function animate(now) {
   if (now - lastInfoAt > 250) {
     lastInfoAt = now
     showFrameInfo()
+    showLatency()
   }
   requestAnimationFrame(animate)
 }
 
 drawScale()
+measureClock()
+setInterval(measureClock, 30_000)
+startVideo()
 connectEvents()
 pollHealth()
 requestAnimationFrame(animate)

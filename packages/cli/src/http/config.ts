@@ -2,7 +2,7 @@
 // use it (token, allowed Host names), TLS, and the limits that keep a flood
 // of connections from taking the process down. docs/security.md explains
 // each setting; docs/configuration.md lists the defaults.
-import { array, integer, object, oneOf, optional, string, z, type Infer, type Schema } from '@heart/kernel'
+import { array, boolean, integer, object, oneOf, optional, string, z, type Infer, type Schema } from '@heart/kernel'
 
 /** Shortest token accepted: anything shorter can be guessed over the network. */
 export const MIN_TOKEN_LENGTH = 16
@@ -31,6 +31,8 @@ export const httpLimitsSchema = object({
   maxMjpegViewers: integer({ min: 0, max: 10_000, default: 16 }),
   /** Open GET /events (server-sent events) clients at most; more get 503. */
   maxSseClients: integer({ min: 0, max: 10_000, default: 32 }),
+  /** Open GET /cameras/NAME/live.mp4 viewers at most, all cameras together; more get 503. */
+  maxMp4Viewers: integer({ min: 0, max: 10_000, default: 16 }),
   /** Connections with no request in progress (kept alive, or opened and silent) at most; the oldest is closed to make room. */
   maxIdleConnections: integer({ min: 1, max: 100_000, default: 64 }),
   /** A request's headers must arrive within this. */
@@ -61,6 +63,8 @@ export const httpConfigSchema = object({
   /** Serve HTTPS: PEM certificate and key files, paths relative to the config file. */
   tls: optional(object({ cert: string({ hint: 'a path to a PEM certificate' }), key: string({ hint: 'a path to a PEM private key' }) })),
   limits: httpLimitsSchema,
+  /** Serve GET /cameras/NAME/live.mp4: the camera's own H.264 / HEVC as fragmented MP4, no re-encode (docs/stream.md). */
+  livePassthrough: boolean({ default: true }),
 })
 
 export type HttpConfig = Infer<typeof httpConfigSchema>
