@@ -377,7 +377,7 @@ export async function benchCpu(options: CpuBenchOptions = {}): Promise<BenchRepo
   log('')
   log(table({ heart: report.results['heart']!, ffmpeg: report.results['ffmpeg']! }))
   log('')
-  log(`heart's threads (% of one core; ${UNNAMED}: unnamed threads: the libuv pool where the crate decodes, FFmpeg's slice threads, V8's): ${Object.entries(report.results['heart_threads']!).map(([n, p]) => `${n} ${p}`).join(', ')}`)
+  log(`heart's threads (% of one core; ${UNNAMED}: unnamed threads: FFmpeg's slice threads, V8's, the libuv pool (fs, dns)): ${Object.entries(report.results['heart_threads']!).map(([n, p]) => `${n} ${p}`).join(', ')}`)
   log(`CPU heart/ffmpeg: ${report.ratios['cpu_heart_vs_ffmpeg']} (medians), ${report.ratios['cpu_heart_vs_ffmpeg_paired']} (median of rounds); goal at most 1.6 on the test camera, 1.3 on a camera-like clip`)
   await writeReport(report, options.json)
   return report
