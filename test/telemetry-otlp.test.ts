@@ -2,6 +2,7 @@
 // frames' spans, timed in the capture worker and in each consumer worker,
 // must form one tree per frame (same trace id, consume spans under the frame
 // span), and the metrics must arrive over OTLP too.
+import { hostname } from 'node:os'
 import t from 'tap'
 import { startOtlpReceiver, type OtlpJson, type ReceivedSpan } from '@heart/telemetry/testing'
 import { startTestHeart, sleep, waitFor } from './support/heart-run.js'
@@ -75,6 +76,7 @@ t.test('sampled frames become one span tree across threads; metrics arrive over 
   t.equal(seq % SAMPLE_EVERY, 0, `frame ${seq} is one of 1 in ${SAMPLE_EVERY}`)
   t.equal(root.parentSpanId, '', 'frame is the root')
   t.equal(root.resource['heart.thread'], 'capture', 'the root comes from the capture worker')
+  t.equal(root.resource['service.instance.id'], hostname(), 'the box is named: service.instance.id is the host name')
   t.match(root.traceId, /^[0-9a-f]{32}$/, 'trace id is 16 bytes hex (OTLP/JSON)')
   for (const stage of ['receive', 'decode', 'publish']) {
     const span = tree.find((s) => s.name === stage)

@@ -4,6 +4,7 @@
 // registry once and hands the SDK cumulative sums, gauges and explicit-bucket
 // histograms, which any OpenTelemetry exporter (OTLP/HTTP here) can ship.
 
+import { hostname } from 'node:os'
 import { ValueType, type HrTime, type Attributes as OtelAttributes } from '@opentelemetry/api'
 import { hrTime } from '@opentelemetry/core'
 import { resourceFromAttributes, emptyResource } from '@opentelemetry/resources'
@@ -141,7 +142,7 @@ export function startOtlpMetrics(registry: MetricsRegistry, options: OtlpMetrics
     metricProducers: [new RegistryMetricProducer(registry, { histogramBounds: options.histogramBounds })],
   })
   const meterProvider = new MeterProvider({
-    resource: resourceFromAttributes({ 'service.name': options.serviceName ?? 'heart', ...options.resourceAttributes }),
+    resource: resourceFromAttributes({ 'service.name': options.serviceName ?? 'heart', 'service.instance.id': hostname(), ...options.resourceAttributes }),
     readers: [reader],
   })
   return {

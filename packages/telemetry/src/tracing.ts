@@ -9,6 +9,7 @@
 // trace id. Unsampled frames cost one modulo (producer) or one atomic load
 // (consumer) and allocate nothing.
 
+import { hostname } from 'node:os'
 import { trace, context, TraceFlags, SpanKind, type Tracer, type Span, type Attributes as OtelAttributes } from '@opentelemetry/api'
 import { TracerProvider, BatchSpanProcessor, AlwaysOnSampler, type SpanExporter } from '@opentelemetry/sdk-trace'
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
@@ -67,6 +68,8 @@ export function startTracing(options: TracingOptions = {}): TracingHandle {
     sampler: new AlwaysOnSampler(),
     resource: resourceFromAttributes({
       'service.name': options.serviceName ?? 'heart',
+      // Which box: a fleet sends every heart to one collector.
+      'service.instance.id': hostname(),
       'heart.thread': thread,
       ...options.resourceAttributes,
     }),
