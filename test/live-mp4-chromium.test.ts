@@ -44,6 +44,12 @@ t.test('passthrough live view in chromium: MSE plays live.mp4 and the latency is
   t.teardown(() => heart.stop())
   const base = `http://127.0.0.1:${heart.http.port}`
 
+  // On a loaded machine the workers may take a while to start: this test is about playing, so it waits for the passthrough first.
+  for (let i = 0; i < 600; i++) {
+    const info = (await (await fetch(`${base}/cameras/main/live.json`)).json()) as { available: boolean }
+    if (info.available) break
+    await new Promise((r) => setTimeout(r, 100))
+  }
   const { page, foreign, pageErrors } = await openChromiumPage(base, (fn) => t.teardown(fn))
   t.equal((await page.goto(`${base}/`))?.status(), 200, 'GET / loads the live view')
   // While heart starts the page may show MJPEG first; it switches once live.json says the passthrough is served.

@@ -163,3 +163,31 @@ t.test('live.mp4 answers 503 with the reason while the camera has no compressed 
   t.equal(info.available, false, 'live.json says it is not available')
   t.match(info.problem, /no compressed stream/)
 })
+
+t.test('a new fragment-ring epoch (the camera reopened) ends the response, so the player reconnects for the new init segment', async (t) => {
+  const packets = PacketRing.create(packetRingBytes({ bitrateBps: 8e6, seconds: 4, fps: 30 }))
+  packets.producer().setStream({ codec: 'h264', width: 320, height: 240, fps: 30, codecConfig: new Uint8Array([0, 0, 0, 1, 0x67]) })
+  const service = LiveMp4Service.start({ startService: () => ({}) as never }, { camera: 'main', packets, fragmentRing: packetRingBytes({ bitrateBps: 8e6, seconds: 4, fps: 30 }) })
+  const producer = PacketRing.attach(service.fragments.buffer).producer()
+  const send = (seq: number, keyframe: boolean): void =>
+    void producer.write({ data: box('moof', 1000, seq, keyframe), keyframe, ptsUs: seq * 33_333, dtsUs: seq * 33_333, durationUs: 33_333, captureTsNs: process.hrtime.bigint() })
+  producer.setStream({ codec: 'h264', width: 320, height: 240, fps: 30, codecConfig: box('ftyp', 32) })
+  service.control.report({ state: 'muxing', mimeCodec: 'avc1.64000d' })
+  send(0, true)
+  const server = await startServer(service.routes())
+  t.teardown(() => server.close())
+  const res = await fetch(`${server.url}/cameras/main/live.mp4`)
+  t.equal(res.status, 200)
+  t.equal(res.headers.get('x-mime-codec'), 'avc1.64000d')
+  const bodyDone = res.arrayBuffer()
+  for (let i = 1; i < 5; i++) {
+    send(i, false)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  producer.setStream({ codec: 'h264', width: 640, height: 480, fps: 30, codecConfig: box('ftyp', 40) })
+  send(5, true)
+  const body = Buffer.from(await Promise.race([bodyDone, new Promise<ArrayBuffer>((_, reject) => setTimeout(() => reject(new Error('the response did not end')), 3000))]))
+  const types: string[] = []
+  for (let at = 0; at + 8 <= body.length; at += body.readUInt32BE(at)) types.push(`${body.subarray(at + 4, at + 8).toString('latin1')}${body.subarray(at + 4, at + 8).toString('latin1') === 'moof' ? body.readUInt32BE(at + 8) : ''}`)
+  t.same(types, ['ftyp', 'moof0', 'moof1', 'moof2', 'moof3', 'moof4'], 'the old stream\'s init and fragments, then the response ended: nothing of the new stream under the old init segment')
+})
