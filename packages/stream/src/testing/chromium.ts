@@ -3,7 +3,7 @@
 // playwright-core with executablePath /usr/bin/chromium (never `playwright
 // install`), the flags this machine's closed network needs, a throwaway
 // profile, and a teardown that ends exactly the browser processes we started.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
@@ -53,6 +53,7 @@ function childPids(): number[] {
  * only, by PID) and removes the profile, even when the test fails.
  */
 export async function openChromiumPage(origin: string, teardown: (fn: () => unknown) => void, viewport = { width: 1280, height: 900 }): Promise<LivePage> {
+  await browserTurn(teardown)
   const profile = mkdtempSync(join(tmpdir(), 'heart-chromium-'))
   teardown(() => rmSync(profile, { recursive: true, force: true }))
   const before = new Set(childPids())
@@ -80,6 +81,52 @@ export async function openChromiumPage(origin: string, teardown: (fn: () => unkn
   })
   page.on('pageerror', (err) => pageErrors.push(String(err)))
   return { page, foreign, pageErrors }
+}
+
+const BROWSER_LOCK = join(tmpdir(), 'heart-chromium.lock')
+
+/**
+ * One browser at a time across test files (tap runs files in parallel): two
+ * Chromiums decoding video on a 2-core machine starve each other and the
+ * heart runs they watch, and the tests then measure the machine, not heart.
+ * A lock folder whose owner has died is taken over.
+ */
+async function browserTurn(teardown: (fn: () => unknown) => void, waitMs = 240_000): Promise<void> {
+  const end = Date.now() + waitMs
+  for (;;) {
+    try {
+      mkdirSync(BROWSER_LOCK)
+      writeFileSync(join(BROWSER_LOCK, 'pid'), String(process.pid))
+      break
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    }
+    const owner = Number(readFileSafe(join(BROWSER_LOCK, 'pid')))
+    if (owner > 0 && !alive(owner)) {
+      rmSync(BROWSER_LOCK, { recursive: true, force: true })
+      continue
+    }
+    if (Date.now() > end) throw new Error(`another test (pid ${owner}) has held the browser for ${waitMs / 1000} s (${BROWSER_LOCK})`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  teardown(() => rmSync(BROWSER_LOCK, { recursive: true, force: true }))
+}
+
+function readFileSafe(path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return ''
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
 }
 
 /**
