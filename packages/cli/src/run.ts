@@ -158,23 +158,6 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
     },
   )
   kernel.addRing('camera', capture.ring)
-  // The one camera is named `main` until `cameras:` exists (DESIGN.md "Cameras and sources").
-  const recorder = config.record.enabled && capture.packets
-    ? RecorderService.start(kernel, {
-        camera: 'main',
-        config: config.record,
-        root: recordRoot(config.record, configDir),
-        packets: capture.packets,
-        frames: capture.ring,
-        pixFmt: config.camera.pixFmt,
-        metrics: { buffer: metrics.buffer, catalogue },
-        restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs },
-      })
-    : null
-  // The passthrough live view (GET /cameras/main/live.mp4): its worker muxes only while someone watches.
-  const live = config.http.livePassthrough && capture.packets
-    ? LiveMp4Service.start(kernel, { camera: 'main', packets: capture.packets, fragmentRing: livePacketRingPlan(config.record), unprefixed: true, restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs } })
-    : null
   kernel.setCameraHealth(() => capture.health())
 
   let thermal: ReturnType<typeof startThermal> | null = null
@@ -199,6 +182,25 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
     await Promise.all([capture.stop(), kernel.stop()])
     throw error
   }
+  // The recorder and the live view's muxer start after the consumers (workers start one after another, and
+  // these two do not need the first seconds: the recorder reaches back into the packet ring's history).
+  // The one camera is named `main` until `cameras:` exists (DESIGN.md "Cameras and sources").
+  const recorder = config.record.enabled && capture.packets
+    ? RecorderService.start(kernel, {
+        camera: 'main',
+        config: config.record,
+        root: recordRoot(config.record, configDir),
+        packets: capture.packets,
+        frames: capture.ring,
+        pixFmt: config.camera.pixFmt,
+        metrics: { buffer: metrics.buffer, catalogue },
+        restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs },
+      })
+    : null
+  // The passthrough live view (GET /cameras/main/live.mp4): its worker muxes only while someone watches.
+  const live = config.http.livePassthrough && capture.packets
+    ? LiveMp4Service.start(kernel, { camera: 'main', packets: capture.packets, fragmentRing: livePacketRingPlan(config.record), unprefixed: true, restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs } })
+    : null
   let mqtt: MqttBridge | null = null
   const report = (): HealthReport => {
     const base = kernel.report()

@@ -50,6 +50,11 @@ export interface RecorderHealthInput extends Omit<RecorderHealth, 'last_write_ag
   lastWriteAtMs: number | null
 }
 
+/** Whether a recorder worker has written the block before (this one is a restart). */
+export function recorderHealthWritten(buffer: SharedArrayBuffer): boolean {
+  return SharedBlock.attach(recorderHealthLayout, buffer).written()
+}
+
 /** Worker side. */
 export class RecorderHealthWriter {
   private readonly block: SharedBlockOf<typeof recorderHealthLayout>

@@ -5,7 +5,7 @@
 import { parentPort } from 'node:worker_threads'
 import { loadNative, serveWorker } from '@heart/kernel'
 import { FrameRing, PacketRing } from '@heart/ring'
-import { RecorderHealthWriter } from './health.js'
+import { RecorderHealthWriter, recorderHealthWritten } from './health.js'
 import { RecorderMetricsWriter } from './metrics.js'
 import { captureY4m, type RawCaptureRequest } from './raw-capture.js'
 import { Recorder, type ClipRequest } from './recorder.js'
@@ -26,11 +26,12 @@ export interface CaptureMessage extends Omit<RawCaptureRequest, 'fps'> {
 serveWorker<RecorderWorkerConfig>(async (ctx) => {
   const { camera, root, record, packetsKey, healthKey, framesKey } = ctx.config
   const ring = PacketRing.attach(ctx.shared[packetsKey])
+  const restarted = recorderHealthWritten(ctx.shared[healthKey]!)
   const health = new RecorderHealthWriter(ctx.shared[healthKey]!)
   const metrics = RecorderMetricsWriter.attach(ctx.config.metrics, ctx.shared, camera)
   const native = await loadNative(['Mp4Muxer'])
   const muxer: MuxerFactory = (options) => new native.Mp4Muxer(options)
-  const recorder = new Recorder({ camera, root, config: record, source: ring, muxer, log: ctx.log, health: (h) => (health.write(h), metrics?.update(h)), emit: ctx.emit })
+  const recorder = new Recorder({ camera, root, config: record, source: ring, muxer, log: ctx.log, startFrom: restarted ? 'latest-keyframe' : 'oldest', health: (h) => (health.write(h), metrics?.update(h)), emit: ctx.emit })
   const frames = FrameRing.attach(ctx.shared[framesKey])
   parentPort?.on('message', (message: ClipMessage | CaptureMessage | { kind: string }) => {
     if (message.kind === 'clip') {

@@ -58,6 +58,13 @@ export interface RecorderOptions {
   emit?(type: string, payload: unknown): void
   /** How often retention runs and a paused recorder looks for space again. */
   housekeepingMs?: number
+  /**
+   * Where reading starts: 'oldest' (the first start: from the oldest keyframe
+   * the packet ring still holds, so the frames published while the workers
+   * started are recorded too) or 'latest-keyframe' (default; a restarted
+   * recorder, whose predecessor wrote the older ones).
+   */
+  startFrom?: 'oldest' | 'latest-keyframe'
 }
 
 const HEALTH_EVERY_MS = 500
@@ -80,6 +87,8 @@ export class Recorder {
   private readonly reader: PacketReader
   private readonly clips: ActiveClip[] = []
   private clipsTotal = 0
+  /** Paths of clips already written (bounded): a late extension of one must not reopen it. */
+  private readonly finishedClips = new Set<string>()
   private pausedDrops = 0
   private freeBytes: number | null = null
   /** The disk refused a write as full: resume only with a margin of space. */
@@ -97,7 +106,8 @@ export class Recorder {
       metadata: { heart_camera: o.camera },
       onSegmentClosed: (s) => o.emit?.('recording.segment', { camera: o.camera, path: s.path, frames: s.frames, bytes: s.bytes }),
     })
-    this.reader = o.source.reader({ name: 'recorder', start: 'latest-keyframe' })
+    // A capture time of 0 is before everything: the reader starts at the oldest keyframe held.
+    this.reader = o.source.reader({ name: 'recorder', start: o.startFrom === 'oldest' ? { atOrBeforeCaptureNs: 0n } : 'latest-keyframe' })
   }
 
   /** Records until the signal aborts; never throws for storage trouble. */
@@ -130,6 +140,8 @@ export class Recorder {
 
   /** Starts a clip; it is written as its packets arrive (those before the event come from the ring's history). */
   clip(request: ClipRequest): void {
+    // An extension that arrived after its clip had ended (the event's consumer lagged): the clip stays as it is.
+    if (this.finishedClips.has(request.path)) return
     const startNs = request.eventCaptureTsNs - BigInt(Math.round(request.preSeconds * 1e9))
     const reader = this.o.source.reader({ name: `clip_${this.clipsTotal + 1}`, start: { atOrBeforeCaptureNs: startNs } })
     const untilNs = request.eventCaptureTsNs + BigInt(Math.round(request.postSeconds * 1e9))
@@ -203,6 +215,8 @@ export class Recorder {
 
   private endClip(clip: ActiveClip): void {
     this.clips.splice(this.clips.indexOf(clip), 1)
+    this.finishedClips.add(clip.request.path)
+    if (this.finishedClips.size > 1000) this.finishedClips.delete(this.finishedClips.values().next().value!)
     try {
       clip.writer.close()
     } catch (error) {

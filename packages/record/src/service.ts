@@ -54,6 +54,13 @@ export function recorderServiceName(camera: string): string {
   return `recorder_${camera}`
 }
 
+/**
+ * How far a clip's end must have moved before the worker is told: often
+ * enough that a clip rarely ends before an extension on its way arrives (the
+ * worker ends it once a packet passes its end), rarely enough to be cheap.
+ */
+const EXTEND_EVERY_NS = 250_000_000n
+
 /** Most a clip may reach back: what the packet ring was sized to hold. */
 const CLIP_LIMITS = { preSeconds: 120, postSeconds: 600 }
 
@@ -107,7 +114,7 @@ export class RecorderService {
   /**
    * An event that cuts clips (record.on): the first starts a clip; later ones
    * of the same kind while it is being written extend it (the worker is told
-   * at most once a second), up to record.maxClipSeconds after the first;
+   * at most four times a second), up to record.maxClipSeconds after the first;
    * past that, or once the clip has ended, the next event starts a new one.
    */
   onEvent(kind: string, eventCaptureTsNs: bigint, payload: unknown): void {
@@ -116,7 +123,7 @@ export class RecorderService {
     const untilNs = eventCaptureTsNs + postNs
     if (active && eventCaptureTsNs <= active.untilNs && untilNs <= active.startNs + BigInt(Math.round(this.o.config.maxClipSeconds * 1e9))) {
       active.untilNs = untilNs
-      if (untilNs - active.toldUntilNs >= 1_000_000_000n) {
+      if (untilNs - active.toldUntilNs >= EXTEND_EVERY_NS) {
         active.toldUntilNs = untilNs
         this.tellWorker({ kind: 'clip', eventCaptureTsNs: String(eventCaptureTsNs), preSeconds: this.o.config.preSeconds, postSeconds: this.o.config.postSeconds, reason: kind, path: active.path })
       }
