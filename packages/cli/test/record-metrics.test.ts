@@ -49,7 +49,8 @@ t.test('heart.recorder.* counters move while the recorder writes, and agree with
   t.equal(sample(first, 'heart_recorder_paused{camera="main"}'), 0, 'not paused')
   t.equal(sample(first, 'heart_recorder_dropped_total{camera="main",reason="recorder_slow"}'), 0, 'nothing lost')
 
-  await waitFor(() => (books()?.segments_total ?? 0) >= 2, 'a second segment', () => books())
+  // A second segment, and fragments of it on disk (a segment starts with none: frames count once a fragment is written).
+  await waitFor(() => (books()?.segments_total ?? 0) >= 2 && (books()?.frames_total ?? 0) > frames1! + 15, 'frames of a second segment', () => books())
   const health = books()!
   const second = await scrape(heart.http.port)
   const frames2 = sample(second, 'heart_recorder_frames_total{camera="main"}')!
