@@ -35,7 +35,8 @@ function loadBinding() {
   }
   throw new Error(
     `heart's native addon did not load (${failures.join('; ')}). In the repository build it with \`pnpm --filter @heart/native run build\`; ` +
-      'from npm, reinstall @heart/native so its install script builds it from source (see its README).',
+      'from npm, where no prebuilt matches (arm64) its install script builds it from source, which npm 11 runs only once allowed: ' +
+      '`npm install-scripts approve @heart/native && npm rebuild @heart/native` (see its README).',
   )
 }
 
