@@ -10,12 +10,10 @@
 // how the source build is tested on x64).
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { join, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url))
-const require = createRequire(import.meta.url)
 const triple = `linux-${process.arch}-gnu`
 const addonFile = join(packageDir, `heart-native.${triple}.node`)
 /** napi 3 needs this Rust; Debian 12's own cargo (1.63) is older. */
@@ -32,18 +30,15 @@ function fail(lines) {
   process.exit(1)
 }
 
-/** Why the addon heart would load here does not load, or undefined when it does. */
-function prebuiltProblem() {
-  const problems = []
-  for (const candidate of [`@heart/native-${triple}`, addonFile]) {
-    try {
-      require(candidate)
-      return undefined
-    } catch (error) {
-      problems.push(`${candidate.replace(packageDir, '')}: ${error.code === 'MODULE_NOT_FOUND' ? 'not installed' : error.message.split('\n')[0]}`)
-    }
+/** Why the addon does not load here (index.js tries the prebuilt, then a local build), or undefined when it does. */
+async function prebuiltProblem() {
+  try {
+    await import('../index.js')
+    return undefined
+  } catch (error) {
+    // The loader's message also says how to run this script; only its reasons belong here.
+    return /did not load \((.*)\)\. In the/.exec(error.message)?.[1] ?? error.message
   }
-  return problems.join('; ')
 }
 
 function run(command, args) {
@@ -90,7 +85,7 @@ function buildFromSource() {
   log(`built ${addonFile}`)
 }
 
-function main() {
+async function main() {
   if (process.platform !== 'linux' || !['x64', 'arm64'].includes(process.arch)) {
     fail([`heart's native addon builds for Linux on x64 or arm64; this is ${process.platform} on ${process.arch}.`])
   }
@@ -99,13 +94,13 @@ function main() {
   // `pnpm run build:native`, not here.
   if (!forced && !packageDir.split(sep).includes('node_modules')) return
   if (!forced) {
-    const problem = prebuiltProblem()
+    const problem = await prebuiltProblem()
     if (problem === undefined) return
-    log(`no prebuilt addon loads here (${problem}); building from source`)
+    log(`no prebuilt addon loads here, building from source (${problem})`)
   } else if (existsSync(addonFile)) {
     log('HEART_NATIVE_BUILD_FROM_SOURCE=1: rebuilding the addon from source')
   }
   buildFromSource()
 }
 
-main()
+await main()
