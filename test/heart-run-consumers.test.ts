@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { silentLogger } from '@heart/kernel'
-import { runHeart, type RunningHeart } from 'heart'
+import { runHeart, type RunningHeart } from '@heart/cli'
 import t from 'tap'
 import { waitFor } from './support/heart-run.js'
 

@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { silentLogger } from '@heart/kernel'
-import { runHeart, type RunningHeart } from 'heart'
+import { runHeart, type RunningHeart } from '@heart/cli'
 import { CHROMIUM, openChromiumPage } from '@heart/stream/testing'
 import t from 'tap'
 

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { silentLogger } from '@heart/kernel'
-import { runHeart, type RunSummary } from 'heart'
+import { runHeart, type RunSummary } from '@heart/cli'
 import { machine, round, table, writeReport, type BenchReport } from './report.js'
 import { isLoss } from './soak-targets.js'
 

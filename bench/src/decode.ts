@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { FrameRing, frameLayout } from '@heart/ring'
 import { loadNative } from '@heart/kernel'
-import { UsageError } from 'heart'
+import { UsageError } from '@heart/cli'
 import { machine, median, round, table, writeReport, type BenchReport } from './report.js'
 
 const CONSUMERS = 4

@@ -63,8 +63,8 @@ async function measureWindow(pid: number, port: number, mode: Mode, viewers: num
 
 /** The live view in chromium for `seconds`: the latency figures the page measured, or why there are none. */
 async function chromiumLatency(base: string, seconds: number): Promise<{ p50: number; p99: number; frames: number; mode: string } | string> {
-  // The repository's launcher (Debian's chromium, the offline flags, a teardown that ends only its own processes).
-  const launcher = new URL('../../../packages/stream/dist/src/testing/chromium.js', import.meta.url).href
+  // @heart/stream's launcher (Debian's chromium, the offline flags, a teardown that ends only its own processes).
+  const launcher = import.meta.resolve('@heart/stream/testing')
   type Page = { goto(url: string): Promise<unknown>; waitForTimeout(ms: number): Promise<void>; evaluate<T>(fn: () => T): Promise<T> }
   const { openChromiumPage } = (await import(launcher)) as { openChromiumPage(origin: string, teardown: (fn: () => unknown) => void): Promise<{ page: Page }> }
   const teardowns: Array<() => unknown> = []

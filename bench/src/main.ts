@@ -1,7 +1,7 @@
 // Entry of the bench harness: `heart bench <scope> [...]` runs this file.
 // Every scope's flags are checked like heart's own commands: a typo such as
 // --durration is an error with a suggestion, never a silent 10-minute default.
-import { helpText, parseArgs, parsePositiveNumber, UsageError, type FlagSpec } from 'heart'
+import { helpText, parseArgs, parsePositiveNumber, UsageError, type FlagSpec } from '@heart/cli'
 import { FAULT_KINDS, type FaultKind } from './soak-faults.js'
 
 const JSON_FLAG: FlagSpec = { value: true, help: 'write the results as JSON to FILE' }

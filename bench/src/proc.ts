@@ -6,8 +6,8 @@ import type { ChildProcess } from 'node:child_process'
 import { readdir, readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 
-/** bench/dist/src -> packages/cli/dist/src/bin.js */
-export const HEART_BIN = fileURLToPath(new URL('../../../packages/cli/dist/src/bin.js', import.meta.url))
+/** The `heart` command's script, found by package resolution (the repository's workspace link or an npm install alike). */
+export const HEART_BIN = fileURLToPath(import.meta.resolve('@heart/cli/bin'))
 /** Linux reports process CPU in clock ticks (USER_HZ, 100 on every mainstream kernel). */
 const CLOCK_TICKS_PER_S = 100
 

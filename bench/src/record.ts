@@ -15,7 +15,7 @@ import { redactUrl } from '@heart/capture'
 import { listSegments } from '@heart/record'
 import type { HealthReport } from '@heart/kernel'
 import { silentLogger } from '@heart/kernel'
-import { runHeart } from 'heart'
+import { runHeart } from '@heart/cli'
 import { threadTimes } from './proc.js'
 import { loadAverage, machine, median, percentile, round, table, writeReport, type BenchReport } from './report.js'
 

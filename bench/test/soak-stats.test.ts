@@ -1,6 +1,6 @@
 import t from 'tap'
 import { HistogramSnapshot, MetricsRegistry } from '@heart/telemetry'
-import { HeartMetric, heartMetricsCatalogue } from 'heart'
+import { HeartMetric, heartMetricsCatalogue } from '@heart/cli'
 import { accumulate, SecondBySecond, spread } from '../src/soak-stats.js'
 
 t.test('second by second: each next() holds only that second, pool() adds chosen seconds', async (t) => {

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { silentLogger } from '@heart/kernel'
-import { runHeart, type RunningHeart } from 'heart'
+import { runHeart, type RunningHeart } from '@heart/cli'
 
 export interface TestHeartOptions {
   consumers: string[]

@@ -193,9 +193,9 @@ async function probeCommand(argv: readonly string[]): Promise<number> {
   return 0
 }
 
-/** Runs the bench harness (bench/dist/src/main.js) in its own process, so its figures are not disturbed by this one, with these arguments, forwarding signals; resolves with its exit code. */
+/** Runs the bench harness (@heart/bench's main.js, found by package resolution so it works from an npm install as from the repository) in its own process, so its figures are not disturbed by this one, with these arguments, forwarding signals; resolves with its exit code. */
 async function benchEntry(argv: readonly string[]): Promise<number> {
-  const script = fileURLToPath(new URL('../../../../bench/dist/src/main.js', import.meta.url))
+  const script = fileURLToPath(import.meta.resolve('@heart/bench/main'))
   const child = spawn(process.execPath, [script, ...argv], { stdio: 'inherit' })
   const forward = (signal: NodeJS.Signals): void => void child.kill(signal)
   process.on('SIGINT', forward)
