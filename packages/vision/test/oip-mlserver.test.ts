@@ -90,3 +90,13 @@ for (const input of inputs) {
     t.equal(warnings.length, 1, 'no second warning')
   })
 }
+
+t.test('startMlServer says so when MLServer exits before it is ready', async (t) => {
+  const before = process.env.HEART_MLSERVER
+  process.env.HEART_MLSERVER = '/bin/false'
+  t.teardown(() => {
+    if (before === undefined) delete process.env.HEART_MLSERVER
+    else process.env.HEART_MLSERVER = before
+  })
+  await t.rejects(startMlServer(), /MLServer exited \(1\) before it was ready/)
+})

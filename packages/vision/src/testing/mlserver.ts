@@ -84,14 +84,14 @@ export async function startMlServer(options: MlServerOptions = {}): Promise<MlSe
       // Already gone.
     }
   }
-  const killOnExit = (): void => signal('SIGKILL')
+  const killOnExit = signal.bind(null, 'SIGKILL')
   process.once('exit', killOnExit)
   let stopped = false
   const stop = async (): Promise<void> => {
     if (stopped) return
     stopped = true
     signal('SIGTERM')
-    const forced = setTimeout(() => signal('SIGKILL'), 5000)
+    const forced = setTimeout(signal, 5000, 'SIGKILL')
     if (child.pid !== undefined) await exited
     clearTimeout(forced)
     process.off('exit', killOnExit)
