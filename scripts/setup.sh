@@ -77,7 +77,9 @@ if ! compgen -G ".venv-mlserver/lib/python3*/site-packages/mlserver-$MLSERVER_VE
   echo "setup: installing MLServer $MLSERVER_VERSION into .venv-mlserver"
   rm -rf .venv-mlserver
   /usr/bin/python3 -m venv .venv-mlserver
-  .venv-mlserver/bin/pip install --quiet --disable-pip-version-check "mlserver==$MLSERVER_VERSION"
+  # Its dependencies pinned too (pip freeze of the version the tests were written against).
+  .venv-mlserver/bin/pip install --quiet --disable-pip-version-check \
+    -c packages/vision/test/fixtures/mlserver/constraints.txt "mlserver==$MLSERVER_VERSION"
 fi
 
 pnpm install --frozen-lockfile
