@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything heart needs on a fresh Debian 12 machine (run as root or
 # with sudo): FFmpeg development files for the native crate, GStreamer's RTSP
-# server for the tests, Prometheus, Chromium, then pnpm, the workspace's npm
-# packages, and finally builds the native crate and every TypeScript package.
+# server for the tests, Prometheus, Chromium, mosquitto, MLServer (from PyPI,
+# in .venv-mlserver), then pnpm, the workspace's npm packages, and finally
+# builds the native crate and every TypeScript package.
 # Safe to run again: each step skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,8 @@ DEBIAN_PACKAGES=(
   systemd
   # a real MQTT broker (and its CLI clients) for the MQTT tests
   mosquitto mosquitto-clients
+  # a virtual environment for MLServer, the real Open Inference Protocol server of the detection tests
+  python3-venv
 )
 
 missing=()
@@ -63,6 +66,20 @@ fi
 if ! command -v pnpm >/dev/null 2>&1; then
   echo "setup: installing pnpm"
   npm install -g pnpm@9.15.9 >/dev/null
+fi
+
+# MLServer (Seldon's Open Inference Protocol v2 server) from PyPI, for the
+# detection client's tests (packages/vision/src/testing/mlserver.ts); pinned,
+# and skipped when that version is already in .venv-mlserver.
+MLSERVER_VERSION=1.7.1
+# (Its dist-info folder says which version is there without importing it, which takes seconds.)
+if ! compgen -G ".venv-mlserver/lib/python3*/site-packages/mlserver-$MLSERVER_VERSION.dist-info" >/dev/null || [ ! -x .venv-mlserver/bin/mlserver ]; then
+  echo "setup: installing MLServer $MLSERVER_VERSION into .venv-mlserver"
+  rm -rf .venv-mlserver
+  /usr/bin/python3 -m venv .venv-mlserver
+  # Its dependencies pinned too (pip freeze of the version the tests were written against).
+  .venv-mlserver/bin/pip install --quiet --disable-pip-version-check \
+    -c packages/vision/test/fixtures/mlserver/constraints.txt "mlserver==$MLSERVER_VERSION"
 fi
 
 pnpm install --frozen-lockfile

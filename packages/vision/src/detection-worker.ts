@@ -66,7 +66,7 @@ serveConsumer<DetectionWorkerOptions>(async (ctx) => {
 })
 
 async function createProtocol(o: DetectionWorkerOptions, log: { warn(msg: string, f?: object): void }): Promise<DetectionProtocol> {
-  if (o.protocol === 'oip') return new OpenInferenceProtocol(o.oip!)
+  if (o.protocol === 'oip') return new OpenInferenceProtocol(o.oip!, log)
   let encode: ImageEncoder | undefined
   if ((o.deepstack?.imageFormat ?? 'jpeg') === 'jpeg') {
     encode = await nativeJpegEncoder()

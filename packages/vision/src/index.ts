@@ -5,7 +5,7 @@ export type { DetectionClientOptions, DetectionClientStats, DetectionFrame, Dete
 export { DeepStackProtocol } from './deepstack.js'
 export type { DeepStackOptions } from './deepstack.js'
 export { OpenInferenceProtocol } from './oip.js'
-export type { OipOptions, OipOutputDecoder } from './oip.js'
+export type { OipLog, OipOptions, OipOutputDecoder } from './oip.js'
 export type { DetectionProtocol, EncodedImage, ImageEncoder, PreparedRequest } from './protocol.js'
 export { BmpEncoder, TensorWriter, placementFor, toFrameBox, SUPPORTED_PIXEL_FORMATS } from './image.js'
 export type { Placement, TensorDatatype, TensorLayout, TensorSpec } from './image.js'

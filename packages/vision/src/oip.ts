@@ -6,8 +6,8 @@
 // Detection models differ in their outputs, so the decoder is configured:
 // which outputs hold boxes, scores, labels and (optionally) the count.
 
-import { badResponse, invalidOption } from './errors.js'
-import { postJson } from './http.js'
+import { VisionError, badResponse, invalidOption } from './errors.js'
+import { postJson, safeUrl } from './http.js'
 import { TensorWriter, toFrameBox } from './image.js'
 import type { Placement, TensorSpec } from './image.js'
 import type { DetectionProtocol, PreparedRequest } from './protocol.js'
@@ -69,7 +69,10 @@ export interface OipOptions {
    * Send the tensor as raw little-endian bytes after the JSON header (the
    * binary tensor data extension of Triton and KServe) instead of a JSON
    * array: about half the bytes for FP32 and no number printing or parsing.
-   * Not every server has it (MLServer does not). Default false.
+   * Not every server has it: MLServer 1.7 answers such a request with HTTP
+   * 500 (or 422). When a binary request is refused, the client sends that
+   * frame again as JSON, and if the server takes it, stays with JSON (and
+   * says so once in the log). Default false.
    */
   binary?: boolean
 }
@@ -78,6 +81,13 @@ interface OipRequest extends PreparedRequest {
   body: Buffer
   length: number
   placement: Placement
+  /** The body holds the binary header and raw tensor (else a JSON document). */
+  binary: boolean
+}
+
+/** Where the client says that it fell back to JSON tensors. */
+export interface OipLog {
+  warn(message: string, fields?: object): void
 }
 
 export class OpenInferenceProtocol implements DetectionProtocol {
@@ -89,14 +99,22 @@ export class OpenInferenceProtocol implements DetectionProtocol {
   private readonly table: Uint8Array
   private readonly tableLen: Uint8Array
   private readonly entry: number
-  private readonly maxBody: number
+  private readonly jsonMaxBody: number
+  private readonly binaryMaxBody: number = 0
   private readonly free: Buffer[] = []
   /** Binary mode: the JSON header, padded with spaces so the tensor that follows is 4-byte aligned. */
   private readonly binaryHeader: Buffer | null = null
   private readonly fp32Of: Float32Array | null = null
+  /** 1 / the FP32 scale of a sample (255 when normalized), to read samples back out of a binary body. */
+  private readonly fp32Inverse: number = 1
+  /** False once the server refused a binary request and took the same frame as JSON. */
+  private binary: boolean
+  /** A refused binary request was already retried as JSON; again only after a binary request succeeds. */
+  private retriedAsJson = false
   private readonly o: OipOptions
+  private readonly log: OipLog | undefined
 
-  constructor(o: OipOptions) {
+  constructor(o: OipOptions, log?: OipLog) {
     if (typeof o.url !== 'string' || !/^https?:\/\//.test(o.url)) throw invalidOption('detection.url', o.url, 'an http:// or https:// URL')
     if (typeof o.model !== 'string' || o.model === '') throw invalidOption('detection.model', o.model, 'the model name the server serves')
     if (!o.input || typeof o.input.name !== 'string') throw invalidOption('detection.input.name', o.input?.name, "the model input's name")
@@ -106,6 +124,8 @@ export class OpenInferenceProtocol implements DetectionProtocol {
       throw invalidOption('detection.output', o.output, 'an object naming at least the "boxes" and "scores" outputs (or format: yolo)')
     }
     this.o = o
+    this.log = log
+    this.binary = o.binary === true
     const path = `v2/models/${encodeURIComponent(o.model)}${o.version ? `/versions/${encodeURIComponent(o.version)}` : ''}/infer`
     this.endpoint = new URL(path, o.url.endsWith('/') ? o.url : o.url + '/').toString()
     // The tensor is sampled as bytes (every value derives from an 8-bit pixel)
@@ -126,7 +146,7 @@ export class OpenInferenceProtocol implements DetectionProtocol {
       this.table.set(Buffer.from(t + ','), v * this.entry)
       this.tableLen[v] = t.length + 1
     })
-    this.maxBody = this.header.length + this.writer.data.length * this.entry + this.footer.length
+    this.jsonMaxBody = this.header.length + this.writer.data.length * this.entry + this.footer.length
     if (o.binary) {
       const n = this.writer.data.length
       const size = fp32 ? n * 4 : n
@@ -139,36 +159,91 @@ export class OpenInferenceProtocol implements DetectionProtocol {
         outputs,
       })
       this.binaryHeader = Buffer.from(json.padEnd(Math.ceil(json.length / 4) * 4, ' '))
-      this.maxBody = this.binaryHeader.length + size
-      if (fp32) this.fp32Of = Float32Array.from({ length: 256 }, (_, v) => v * k)
+      this.binaryMaxBody = this.binaryHeader.length + size
+      if (fp32) {
+        this.fp32Of = Float32Array.from({ length: 256 }, (_, v) => v * k)
+        this.fp32Inverse = 1 / k
+      }
     }
+  }
+
+  /** How tensors go to the server now: 'binary' until the server refused the extension, then 'json'. */
+  get encoding(): 'binary' | 'json' {
+    return this.binary ? 'binary' : 'json'
   }
 
   prepare(frame: FrameView): OipRequest {
     const placement = this.writer.write(frame)
-    const body = this.free.pop() ?? Buffer.allocUnsafeSlow(this.maxBody)
-    const length = this.binaryHeader ? this.writeBinary(body, this.binaryHeader) : this.serialize(body)
-    return { body, length, placement }
+    const binary = this.binary
+    const body = this.takeBody(binary ? this.binaryMaxBody : this.jsonMaxBody)
+    const length = binary ? this.writeBinary(body, this.binaryHeader!) : this.serialize(body, this.writer.data as Uint8Array)
+    return { body, length, placement, binary }
   }
 
   async send(req: PreparedRequest, deadlineMs: number, signal?: AbortSignal): Promise<Detection[]> {
     const r = req as OipRequest
-    const answer = await postJson({
-      protocol: 'Open Inference Protocol',
-      url: this.endpoint,
-      body: r.body.subarray(0, r.length),
-      headers: this.binaryHeader
-        ? { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(this.binaryHeader.length) }
-        : { 'content-type': 'application/json' },
-      deadlineMs,
-      signal,
-    })
+    if (!r.binary) return this.decode(await this.post(r.body.subarray(0, r.length), false, deadlineMs, signal), r.placement)
+    const started = performance.now()
+    let answer: unknown
+    try {
+      answer = await this.post(r.body.subarray(0, r.length), true, deadlineMs, signal)
+    } catch (error) {
+      // Any refusal may mean "no binary extension": a server without it parses
+      // the body as JSON and fails in its own way (MLServer: 500 or 422).
+      if (!(error instanceof VisionError && error.code === 'DETECTION_SERVICE') || this.retriedAsJson) throw error
+      this.retriedAsJson = true
+      answer = await this.retryAsJson(r, error, deadlineMs - (performance.now() - started), signal)
+    }
+    if (this.binary) this.retriedAsJson = false
     return this.decode(answer, r.placement)
   }
 
   recycle(req: PreparedRequest): void {
     // Keep a couple of bodies around; each is megabytes.
     if (this.free.length < 4) this.free.push((req as OipRequest).body)
+  }
+
+  /** A pooled body at least `size` bytes long (bodies of the binary size are too small once JSON is in use). */
+  private takeBody(size: number): Buffer {
+    let body = this.free.pop()
+    while (body !== undefined && body.length < size) body = this.free.pop()
+    return body ?? Buffer.allocUnsafeSlow(size)
+  }
+
+  private post(body: Buffer, binary: boolean, deadlineMs: number, signal: AbortSignal | undefined): Promise<unknown> {
+    return postJson({
+      protocol: 'Open Inference Protocol',
+      url: this.endpoint,
+      body,
+      headers: binary
+        ? { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(this.binaryHeader!.length) }
+        : { 'content-type': 'application/json' },
+      deadlineMs,
+      signal,
+    })
+  }
+
+  /** Sends the refused binary request's tensor as JSON; if the server takes it, JSON it is from now on. */
+  private async retryAsJson(r: OipRequest, refusal: VisionError, deadlineMs: number, signal: AbortSignal | undefined): Promise<unknown> {
+    const json = Buffer.allocUnsafeSlow(this.jsonMaxBody)
+    const answer = await this.post(json.subarray(0, this.serialize(json, this.samplesOf(r))), false, deadlineMs, signal)
+    this.binary = false
+    this.log?.warn(
+      `${safeUrl(this.endpoint)} refused the binary tensor extension (${refusal.message}) and took the same tensor as JSON; sending JSON tensors from now on (set oip.binary: false to skip the first try)`,
+      { code: 'DETECTION_SERVICE' },
+    )
+    return answer
+  }
+
+  /** The 8-bit samples a binary body carries, read back from after its header. */
+  private samplesOf(r: OipRequest): Uint8Array {
+    const at = this.binaryHeader!.length
+    const n = this.writer.data.length
+    if (this.fp32Of === null) return r.body.subarray(at, at + n)
+    const f32 = new Float32Array(r.body.buffer, r.body.byteOffset + at, n)
+    const samples = new Uint8Array(n)
+    for (let i = 0; i < n; i++) samples[i] = Math.round(f32[i]! * this.fp32Inverse)
+    return samples
   }
 
   /** JSON header, then the tensor as little-endian bytes (every platform Node runs heart on is little-endian). */
@@ -186,9 +261,8 @@ export class OpenInferenceProtocol implements DetectionProtocol {
     return at + data.length * 4
   }
 
-  private serialize(out: Buffer): number {
+  private serialize(out: Buffer, data: Uint8Array): number {
     let o = this.header.copy(out, 0)
-    const data = this.writer.data as Uint8Array
     const table = this.table
     const lens = this.tableLen
     const entry = this.entry

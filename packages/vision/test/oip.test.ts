@@ -185,3 +185,52 @@ t.test('bad configuration fails at construction with a clear error', async (t) =
   t.throws(() => new OpenInferenceProtocol({ ...ok, input: { ...nchwFp32, layout: 'CHW' as never } }), /layout/)
   t.throws(() => new OpenInferenceProtocol({ ...ok, input: { ...nchwFp32, width: 0 } }), /width/)
 })
+
+t.test('binary: a refusal is retried as JSON once per streak, kept binary when JSON fails too, and a timeout is not retried', async (t) => {
+  const server = await startOipServer({
+    name: 'yolo',
+    input: { name: 'images', datatype: 'UINT8', shape: [1, 3, 640, 640], layout: 'NCHW' },
+    outputs: 'xyxy-ids',
+  })
+  t.teardown(() => server.close())
+  const warnings: string[] = []
+  const protocol = new OpenInferenceProtocol(
+    { url: server.url, model: 'yolo', input: { ...nchwFp32, datatype: 'UINT8' }, output: { boxes: 'boxes', scores: 'scores', labels: 'labels' }, binary: true },
+    { warn: (m) => warnings.push(m) },
+  )
+  const frame = (seq: bigint) => drawFrame(1280, 720, 'yuv420p', { x: 600, y: 300, w: 200, h: 100 }, seq)
+  const send = async (seq: bigint, deadlineMs = 5000) => {
+    const req = protocol.prepare(frame(seq))
+    try {
+      return await protocol.send(req, deadlineMs)
+    } finally {
+      protocol.recycle(req)
+    }
+  }
+  const refused = async (what: string, requests: number) => {
+    const before = server.requests.length
+    const error = (await send(1n).catch((e: unknown) => e)) as VisionError
+    t.equal(error?.code, 'DETECTION_SERVICE', `${what}: the refusal is reported`)
+    t.equal(server.requests.length - before, requests, `${what}: ${requests} request(s)`)
+    return server.requests.slice(before)
+  }
+
+  server.mode = { kind: 'status', status: 500, contentType: 'application/json', body: '{"error":"model crashed"}' }
+  const [binary, json] = await refused('first refusal', 2)
+  t.ok(binary?.binary === true && json?.binary === false && /json/.test(json.contentType), 'binary, then the same frame as JSON')
+  t.equal(protocol.encoding, 'binary', 'JSON failed as well: the refusal was not about the extension, binary stays')
+  await refused('the same streak', 1)
+  t.equal(warnings.length, 0, 'nothing to say yet')
+
+  server.mode = { kind: 'ok' }
+  t.equal((await send(2n)).length, 1, 'a binary request succeeds')
+  server.mode = { kind: 'status', status: 500, contentType: 'application/json', body: '{"error":"model crashed"}' }
+  await refused('a new streak after a success', 2)
+
+  server.mode = { kind: 'hang' }
+  const before = server.requests.length
+  const timeout = (await send(3n, 200).catch((e: unknown) => e)) as VisionError
+  t.equal(timeout.code, 'DETECTION_TIMEOUT', 'a timeout is not a refusal')
+  t.equal(server.requests.length - before, 1, 'and is not retried as JSON')
+  t.equal(protocol.encoding, 'binary')
+})
