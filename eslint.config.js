@@ -5,7 +5,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'native/index.d.ts', 'native/target/**', '.tap/**', 'coverage/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'native/index.d.ts', 'native/target/**', '.tap/**', 'coverage/**', '.venv-mlserver/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   // TypeScript itself checks names; the rule only misreads type-only globals there.
