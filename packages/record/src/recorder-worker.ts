@@ -25,6 +25,13 @@ export interface CaptureMessage extends Omit<RawCaptureRequest, 'fps'> {
 
 serveWorker<RecorderWorkerConfig>(async (ctx) => {
   const { camera, root, record, packetsKey, healthKey, framesKey } = ctx.config
+  // Listen before the first await: requests the main thread sent while this worker loaded are delivered as soon as
+  // any listener exists (serveWorker's own one does), and would be lost to this one if it came later.
+  const early: (ClipMessage | CaptureMessage)[] = []
+  let handle = (message: ClipMessage | CaptureMessage): void => void early.push(message)
+  parentPort?.on('message', (message: ClipMessage | CaptureMessage | { kind: string }) => {
+    if (message.kind === 'clip' || message.kind === 'capture') handle(message as ClipMessage | CaptureMessage)
+  })
   const ring = PacketRing.attach(ctx.shared[packetsKey])
   const restarted = recorderHealthWritten(ctx.shared[healthKey]!)
   const health = new RecorderHealthWriter(ctx.shared[healthKey]!)
@@ -33,18 +40,17 @@ serveWorker<RecorderWorkerConfig>(async (ctx) => {
   const muxer: MuxerFactory = (options) => new native.Mp4Muxer(options)
   const recorder = new Recorder({ camera, root, config: record, source: ring, muxer, log: ctx.log, startFrom: restarted ? 'latest-keyframe' : 'oldest', health: (h) => (health.write(h), metrics?.update(h)), emit: ctx.emit })
   const frames = FrameRing.attach(ctx.shared[framesKey])
-  parentPort?.on('message', (message: ClipMessage | CaptureMessage | { kind: string }) => {
+  handle = (message) => {
     if (message.kind === 'clip') {
-      const clip = message as ClipMessage
-      recorder.clip({ ...clip, eventCaptureTsNs: BigInt(clip.eventCaptureTsNs) })
-    } else if (message.kind === 'capture') {
-      const request = message as CaptureMessage
+      recorder.clip({ ...message, eventCaptureTsNs: BigInt(message.eventCaptureTsNs) })
+    } else {
       // Beside the recording loop, on the same thread: a capture waits on the frame ring, not on the disk of the segments.
-      void captureY4m(frames, { frames: request.frames, path: request.path, fps: ring.stream()?.fps ?? 0 }, ctx.signal).then((result) => {
+      void captureY4m(frames, { frames: message.frames, path: message.path, fps: ring.stream()?.fps ?? 0 }, ctx.signal).then((result) => {
         if (result.error) ctx.log.warn('raw capture ended early', { ...result })
         ctx.emit('recording.capture', { camera, ...result })
       })
     }
-  })
+  }
+  for (const message of early.splice(0)) handle(message)
   await recorder.run(ctx.signal)
 })

@@ -143,15 +143,14 @@ export class Recorder {
     // An extension that arrived after its clip had ended (the event's consumer lagged): the clip stays as it is.
     if (this.finishedClips.has(request.path)) return
     const startNs = request.eventCaptureTsNs - BigInt(Math.round(request.preSeconds * 1e9))
-    const reader = this.o.source.reader({ name: `clip_${this.clipsTotal + 1}`, start: { atOrBeforeCaptureNs: startNs } })
     const untilNs = request.eventCaptureTsNs + BigInt(Math.round(request.postSeconds * 1e9))
-    const same = this.clips.find((c) => c.request.reason === request.reason && c.request.reason !== 'manual')
+    // A request for a clip being cut is its extension (the main thread decides what extends what: record.maxClipSeconds).
+    const same = this.clips.find((c) => c.request.path === request.path)
     if (same) {
-      // A later event of the same kind while its clip is still being cut: that clip runs on.
       if (untilNs > same.untilNs) same.untilNs = untilNs
-      reader.close?.()
       return
     }
+    const reader = this.o.source.reader({ name: `clip_${this.clipsTotal + 1}`, start: { atOrBeforeCaptureNs: startNs } })
     const writer = new SegmentWriter({
       segmentSeconds: Number.MAX_SAFE_INTEGER / 1e6,
       fragmentSeconds: this.o.config.fragmentSeconds,

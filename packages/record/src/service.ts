@@ -70,7 +70,7 @@ export class RecorderService {
   private readonly catalog: RecordingCatalog
   private clipCounter = 0
   /** The clip each event kind is cutting (record.on), to extend it rather than start another. */
-  private readonly autoClips = new Map<string, { path: string; startNs: bigint; untilNs: bigint; toldUntilNs: bigint }>()
+  private readonly autoClips = new Map<string, { path: string; untilNs: bigint; toldUntilNs: bigint; lastNs: bigint }>()
   /** One raw capture at a time (each holds a place in the frame ring). */
   private captureRunning = false
 
@@ -120,18 +120,28 @@ export class RecorderService {
   onEvent(kind: string, eventCaptureTsNs: bigint, payload: unknown): void {
     const postNs = BigInt(Math.round(this.o.config.postSeconds * 1e9))
     const active = this.autoClips.get(kind)
-    const untilNs = eventCaptureTsNs + postNs
-    if (active && eventCaptureTsNs <= active.untilNs && untilNs <= active.startNs + BigInt(Math.round(this.o.config.maxClipSeconds * 1e9))) {
-      active.untilNs = untilNs
-      if (untilNs - active.toldUntilNs >= EXTEND_EVERY_NS) {
-        active.toldUntilNs = untilNs
-        this.tellWorker({ kind: 'clip', eventCaptureTsNs: String(eventCaptureTsNs), preSeconds: this.o.config.preSeconds, postSeconds: this.o.config.postSeconds, reason: kind, path: active.path })
+    if (active && eventCaptureTsNs <= active.untilNs) {
+      // Within the clip being cut: it runs on to postSeconds after this event, but never past maxClipSeconds after its first.
+      const cappedNs = eventCaptureTsNs + postNs < active.lastNs ? eventCaptureTsNs + postNs : active.lastNs
+      if (cappedNs > active.untilNs) {
+        active.untilNs = cappedNs
+        if (cappedNs - active.toldUntilNs >= EXTEND_EVERY_NS || cappedNs === active.lastNs) {
+          active.toldUntilNs = cappedNs
+          // The worker extends to eventCaptureTsNs + postSeconds: give it the event time that ends at cappedNs.
+          const at = cappedNs - postNs
+          try {
+            this.tellWorker({ kind: 'clip', eventCaptureTsNs: String(at), preSeconds: this.o.config.preSeconds, postSeconds: this.o.config.postSeconds, reason: kind, path: active.path })
+          } catch {
+            // The recorder is restarting: the clip ends where the worker last heard.
+          }
+        }
       }
       return
     }
+    const untilNs = eventCaptureTsNs + postNs
     try {
       const clip = this.clip({ eventCaptureTsNs, reason: kind, payload })
-      this.autoClips.set(kind, { path: clip.path, startNs: eventCaptureTsNs, untilNs, toldUntilNs: untilNs })
+      this.autoClips.set(kind, { path: clip.path, untilNs, toldUntilNs: untilNs, lastNs: eventCaptureTsNs + BigInt(Math.round(this.o.config.maxClipSeconds * 1e9)) })
     } catch {
       // The recorder is restarting: this event cuts no clip; the next one may.
     }
