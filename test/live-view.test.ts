@@ -77,11 +77,13 @@ t.test('live view of a real heart run in chromium', { skip: existsSync(CHROMIUM)
   const fps = figure(camera, 'frames / s')
   t.ok(fps > 0, `camera frames / s in the table: ${fps}`)
   t.match(camera, /state\s+streaming/, 'the camera is streaming')
-  // Let the figures settle past start-up: the movement detector has seen a second of video.
+  // Let the figures settle past start-up: the movement detector has seen a second of video, and the encoder
+  // (which works only while someone watches) has been counted delivering since this page began to watch.
   await page.waitForFunction(
     () => {
-      const line = (document.getElementById('consumers-table') as HTMLElement).innerText.split('\n').find((l) => l.startsWith('movement_detector'))
-      return Number(line?.slice('movement_detector'.length).trim().split(/\s+/)[0]?.replace(/,/g, '')) >= 30
+      const lines = (document.getElementById('consumers-table') as HTMLElement).innerText.split('\n')
+      const delivered = (name: string): number => Number(lines.find((l) => l.startsWith(name))?.slice(name.length).trim().split(/\s+/)[0]?.replace(/,/g, ''))
+      return delivered('movement_detector') >= 30 && delivered('telemetry_stream') > 0
     },
     null,
     { timeout: 20_000 },
