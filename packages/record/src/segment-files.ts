@@ -24,6 +24,16 @@ export function segmentStem(wallMs: number): [day: string, stem: string] {
 }
 
 /**
+ * The name of a clip or capture file: its UTC time to the second, what made
+ * it, and a counter (two can start within one second):
+ * `2026-12-07T15-04-09Z-motion-3.mp4`.
+ */
+export function eventFileName(wallMs: number, label: string, n: number, ext: 'mp4' | 'y4m'): string {
+  const stamp = new Date(wallMs).toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
+  return `${stamp}-${label}-${n}.${ext}`
+}
+
+/**
  * The path for a segment starting at wallMs. Two segments can start within
  * one second (the camera reopened): the second gets `-2`, and so on.
  */

@@ -17,7 +17,7 @@ import { RecordingCatalog } from './catalog.js'
 import type { RecorderMetricsConfig } from './metrics.js'
 import { MAX_CAPTURE_FRAMES, y4mRefusal } from './raw-capture.js'
 import type { CaptureMessage, ClipMessage } from './recorder-worker.js'
-import { CAPTURES_FOLDER, CLIPS_FOLDER } from './segment-files.js'
+import { CAPTURES_FOLDER, CLIPS_FOLDER, eventFileName } from './segment-files.js'
 
 export const RECORDER_WORKER_URL = new URL('./recorder-worker.js', import.meta.url)
 
@@ -164,8 +164,7 @@ export class RecorderService {
    */
   clip(request: { eventCaptureTsNs?: bigint; preSeconds?: number; postSeconds?: number; reason: string; payload?: unknown }): { path: string; url: string; eventCaptureTsNs: bigint } {
     const eventCaptureTsNs = request.eventCaptureTsNs ?? process.hrtime.bigint()
-    const stamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
-    const path = join(this.o.root, this.o.camera, CLIPS_FOLDER, `${stamp}-${request.reason}-${++this.clipCounter}.mp4`)
+    const path = join(this.o.root, this.o.camera, CLIPS_FOLDER, eventFileName(Date.now(), request.reason, ++this.clipCounter, 'mp4'))
     const message: ClipMessage = {
       kind: 'clip',
       eventCaptureTsNs: String(eventCaptureTsNs),
@@ -239,8 +238,7 @@ export class RecorderService {
     if (refusal) return json(res, 409, { error: refusal })
     if (this.captureRunning) return json(res, 409, { error: 'a raw capture is being written; wait for it to finish (its event is recording.capture)' })
     if (!this.kernel.supervisor.worker(this.name)) return json(res, 503, { error: `the recorder of camera ${this.o.camera} is restarting; try again in a moment` })
-    const stamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
-    const path = join(this.o.root, this.o.camera, CAPTURES_FOLDER, `${stamp}-${++this.clipCounter}.y4m`)
+    const path = join(this.o.root, this.o.camera, CAPTURES_FOLDER, eventFileName(Date.now(), 'capture', ++this.clipCounter, 'y4m'))
     this.captureRunning = true
     this.tellWorker({ kind: 'capture', frames: request.frames, path })
     json(res, 202, { path, url: this.urlOf(path), frames: request.frames, format: 'y4m' })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { mkdirSync, statSync, truncateSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { CLIPS_FOLDER, listSegments, repairSegment, segmentPath, segmentStem } from '../src/segment-files.js'
+import { CLIPS_FOLDER, eventFileName, listSegments, repairSegment, segmentPath, segmentStem } from '../src/segment-files.js'
 import { ffmpegFragmented, probeFrames, tempDir } from './helpers.js'
 
 t.test('segment names are UTC day folders and HH-MM-SS, with a suffix for a second start in the same second', (t) => {
@@ -52,4 +52,11 @@ t.test('repair: a file with no whole fragment is removed', async (t) => {
   const outcome = await repairSegment(file)
   t.equal(outcome.action, 'removed')
   t.equal(existsSync(file), false)
+})
+
+t.test('clip and capture names: UTC to the second, what made them, a counter', (t) => {
+  const at = Date.parse('2026-12-07T15:04:09.750Z')
+  t.equal(eventFileName(at, 'motion', 3, 'mp4'), '2026-12-07T15-04-09Z-motion-3.mp4')
+  t.equal(eventFileName(at, 'capture', 4, 'y4m'), '2026-12-07T15-04-09Z-capture-4.y4m')
+  t.end()
 })
