@@ -75,3 +75,14 @@ export function badTelemetryConfig(problems: readonly string[]): TelemetryError 
 export function badConsumeLog(why: string): TelemetryError {
   return new TelemetryError('CONSUME_LOG', `consume log rejected: ${why}. Pass the buffer of the ConsumeLog the main thread created.`)
 }
+
+export function badSourceLabels(why: string): TelemetryError {
+  return new TelemetryError('METRIC_ATTRIBUTES', `metrics source rejected: ${why}`)
+}
+
+export function mismatchedDeclarations(name: string, why: string): TelemetryError {
+  return new TelemetryError(
+    'METRICS_DECLARATION',
+    `metric "${name}" is declared differently by two registries of one metrics source (${why}); a name exported together is one family, so every registry must declare it the same way (its attribute values may differ).`,
+  )
+}

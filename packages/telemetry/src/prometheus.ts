@@ -6,12 +6,12 @@
 
 import { Gauge as PromGauge, Registry, collectDefaultMetrics } from 'prom-client'
 import { prometheusNaming } from './naming.js'
-import type { MetricsRegistry } from './registry.js'
+import { checkMetricsSource, metricFamilies, type MetricsSource } from './metrics-source.js'
 import type { Counter } from './counter.js'
 import type { Gauge } from './gauge.js'
 import type { Histogram } from './histogram.js'
 import type { HttpRoute } from '@heart/contracts'
-import type { Attributes, MetricDeclaration } from './types.js'
+import type { Attributes } from './types.js'
 
 /**
  * Bucket bounds (in the histogram's recorded unit, ms for heart) exposed as
@@ -36,46 +36,50 @@ export interface PrometheusOptions {
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 
-export function renderPrometheus(registry: MetricsRegistry, options: PrometheusOptions = {}): string {
+/**
+ * The source's series as Prometheus text. A name declared by several
+ * registries is one family (one HELP and TYPE) holding every registry's
+ * series, each with its registry's labels first.
+ */
+export function renderPrometheus(source: MetricsSource, options: PrometheusOptions = {}): string {
   const bounds = [...(options.histogramBounds ?? DEFAULT_EXPORT_BOUNDS_MS)].sort((a, b) => a - b)
   const lines: string[] = []
-  let current: MetricDeclaration | undefined
-  for (const instance of registry.instances()) {
-    const { name, scale } = prometheusNaming(instance.declaration)
-    if (instance.declaration !== current) {
-      current = instance.declaration
-      const type = instance.kind === 'histogram' ? 'histogram' : instance.kind
-      lines.push(`# HELP ${name} ${escapeHelp(instance.declaration.description)}`)
-      lines.push(`# TYPE ${name} ${type}`)
-    }
-    const labels = renderLabels(instance.attributes)
-    if (instance.kind === 'counter') {
-      lines.push(`${name}${labels} ${formatValue((instance.handle as Counter).value())}`)
-    } else if (instance.kind === 'gauge') {
-      lines.push(`${name}${labels} ${formatValue((instance.handle as Gauge).value() * scale)}`)
-    } else {
-      const snapshot = (instance.handle as Histogram).snapshot()
-      const cumulative = snapshot.cumulativeCounts(bounds)
-      for (let b = 0; b < bounds.length; b++) {
-        const le = renderLabels(instance.attributes, ['le', formatValue(bounds[b]! * scale)])
-        lines.push(`${name}_bucket${le} ${cumulative[b]}`)
+  for (const { declaration, series } of metricFamilies(source)) {
+    const { name, scale } = prometheusNaming(declaration)
+    lines.push(`# HELP ${name} ${escapeHelp(declaration.description)}`)
+    lines.push(`# TYPE ${name} ${declaration.kind}`)
+    for (const { instance, attributes } of series) {
+      const labels = renderLabels(attributes)
+      if (instance.kind === 'counter') {
+        lines.push(`${name}${labels} ${formatValue((instance.handle as Counter).value())}`)
+      } else if (instance.kind === 'gauge') {
+        lines.push(`${name}${labels} ${formatValue((instance.handle as Gauge).value() * scale)}`)
+      } else {
+        const snapshot = (instance.handle as Histogram).snapshot()
+        const cumulative = snapshot.cumulativeCounts(bounds)
+        for (let b = 0; b < bounds.length; b++) {
+          const le = renderLabels(attributes, ['le', formatValue(bounds[b]! * scale)])
+          lines.push(`${name}_bucket${le} ${cumulative[b]}`)
+        }
+        lines.push(`${name}_bucket${renderLabels(attributes, ['le', '+Inf'])} ${snapshot.count}`)
+        lines.push(`${name}_sum${labels} ${formatValue(snapshot.sum * scale)}`)
+        lines.push(`${name}_count${labels} ${snapshot.count}`)
       }
-      lines.push(`${name}_bucket${renderLabels(instance.attributes, ['le', '+Inf'])} ${snapshot.count}`)
-      lines.push(`${name}_sum${labels} ${formatValue(snapshot.sum * scale)}`)
-      lines.push(`${name}_count${labels} ${snapshot.count}`)
     }
   }
   return lines.join('\n') + '\n'
 }
 
 /** `GET /metrics` for the CLI's HTTP server. */
-export function prometheusRoute(registry: MetricsRegistry, options: PrometheusOptions = {}, path = '/metrics'): HttpRoute {
+export function prometheusRoute(source: MetricsSource, options: PrometheusOptions = {}, path = '/metrics'): HttpRoute {
+  // A source that cannot be rendered fails here, when heart starts, not at the first scrape.
+  checkMetricsSource(source)
   return {
     method: 'GET',
     path,
     async handle(_req, res) {
       const runtime = options.runtime ? await runtimeMetrics(options.runtime.version) : ''
-      const body = renderPrometheus(registry, options) + runtime
+      const body = renderPrometheus(source, options) + runtime
       res.statusCode = 200
       res.setHeader('content-type', PROMETHEUS_CONTENT_TYPE)
       res.setHeader('cache-control', 'no-store')
