@@ -2,7 +2,8 @@ import t from 'tap'
 import { createServer, type Server } from 'node:http'
 import { existsSync } from 'node:fs'
 import { MetricsRegistry } from '../src/registry.js'
-import { sampleCatalogue, SampleMetric, SAMPLE_DROP_REASONS } from './fixtures/sample-catalogue.js'
+import { sampleCatalogue, sampleCameraCatalogue, sampleGlobalCatalogue, SampleMetric, SAMPLE_DROP_REASONS } from './fixtures/sample-catalogue.js'
+import type { LabelledRegistry } from '../src/metrics-source.js'
 import { renderPrometheus, prometheusRoute, PROMETHEUS_CONTENT_TYPE } from '../src/prometheus.js'
 import { prometheusNaming } from '../src/naming.js'
 import { startPrometheus } from '../src/testing/prometheus-server.js'
@@ -125,4 +126,92 @@ t.test('runtime: the process series and heart_build_info beside heart\'s own', a
   let plain = ''
   await prometheusRoute(registry).handle({} as never, { statusCode: 0, setHeader() {}, end: (text: string) => (plain = text) } as never)
   t.notMatch(plain, /process_cpu/, 'only when asked for')
+})
+
+/** Two cameras (a with three consumers, b with one) beside the global registry, with a few frames recorded in each. */
+function twoCameras(): { source: LabelledRegistry[]; global: MetricsRegistry; a: MetricsRegistry; b: MetricsRegistry } {
+  const global = MetricsRegistry.create(sampleGlobalCatalogue())
+  const a = MetricsRegistry.create(sampleCameraCatalogue())
+  const b = MetricsRegistry.create(sampleCameraCatalogue(['motion']))
+  a.counter(SampleMetric.framesPublished).add(10)
+  b.counter(SampleMetric.framesPublished).add(20)
+  a.counter(SampleMetric.framesDropped, { consumer: 'encoder', reason: 'slow' }).add(3)
+  b.counter(SampleMetric.framesDropped, { consumer: 'motion', reason: 'slow' }).add(4)
+  a.gauge(SampleMetric.ringOccupancy).set(0.25)
+  b.gauge(SampleMetric.ringOccupancy).set(0.75)
+  for (const v of [0.5, 1.5, 3]) a.histogram(SampleMetric.decodeDuration).record(v)
+  b.histogram(SampleMetric.decodeDuration).record(37)
+  for (const v of [16, 17, 16, 18]) global.histogram(SampleMetric.loopTickInterval).record(v)
+  return { source: [{ registry: global, labels: {} }, { registry: a, labels: { camera: 'a' } }, { registry: b, labels: { camera: 'b' } }], global, a, b }
+}
+
+t.test('several registries: one family per name, each camera\'s series labelled', async (t) => {
+  const { source } = twoCameras()
+  const text = renderPrometheus(source, { histogramBounds: [1, 2, 50] })
+  const types = text.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]!)
+  const helps = text.split('\n').filter((l) => l.startsWith('# HELP ')).map((l) => l.split(' ')[2]!)
+  t.equal(new Set(types).size, types.length, 'one TYPE line per name')
+  t.strictSame(helps, types, 'and one HELP line, just before it')
+  t.equal(types.length, sampleCatalogue().length, 'every name of the cameras and of the global registry')
+  // Every sample sits in the family of the TYPE line above it: Prometheus rejects a family split in two.
+  let family = ''
+  const misplaced: string[] = []
+  for (const line of text.split('\n')) {
+    if (line.startsWith('# TYPE ')) family = line.split(' ')[2]!
+    else if (line !== '' && !line.startsWith('#') && line.slice(0, line.search(/[{ ]/)).replace(/_(bucket|sum|count)$/, '') !== family) misplaced.push(line)
+  }
+  t.strictSame(misplaced, [], 'every sample under the TYPE line of its family')
+  t.match(text, '# TYPE heart_frames_published_total counter\nheart_frames_published_total{camera="a"} 10\nheart_frames_published_total{camera="b"} 20\n')
+  t.match(text, 'heart_frames_dropped_total{camera="a",consumer="encoder",reason="slow"} 3\n')
+  t.match(text, 'heart_frames_dropped_total{camera="b",consumer="motion",reason="slow"} 4\n')
+  t.notMatch(text, 'heart_frames_delivered_total{camera="b",consumer="encoder"}', 'camera b runs no encoder')
+  t.match(text, 'heart_ring_occupancy_ratio{camera="a"} 0.25\nheart_ring_occupancy_ratio{camera="b"} 0.75\n')
+  t.match(
+    text,
+    'heart_decode_duration_seconds_bucket{camera="a",le="0.001"} 1\nheart_decode_duration_seconds_bucket{camera="a",le="0.002"} 2\n' +
+      'heart_decode_duration_seconds_bucket{camera="a",le="0.05"} 3\nheart_decode_duration_seconds_bucket{camera="a",le="+Inf"} 3\n' +
+      'heart_decode_duration_seconds_sum{camera="a"} 0.005\nheart_decode_duration_seconds_count{camera="a"} 3\n',
+  )
+  t.match(text, 'heart_decode_duration_seconds_bucket{camera="b",le="0.05"} 1\n')
+  t.match(text, 'heart_decode_duration_seconds_sum{camera="b"} 0.037\nheart_decode_duration_seconds_count{camera="b"} 1\n')
+  t.match(text, 'heart_loop_tick_interval_seconds_bucket{le="+Inf"} 4\n', 'global series carry no camera label')
+  t.notMatch(text, /heart_(loop|thermal)_\w+\{camera=/)
+})
+
+t.test('added labels are escaped like any label, and a plain registry renders as a list of one', async (t) => {
+  const registry = MetricsRegistry.create(sampleCameraCatalogue())
+  registry.counter(SampleMetric.framesPublished).add(2)
+  t.match(renderPrometheus([{ registry, labels: { camera: 'we"ird\\\nname' } }]), 'heart_frames_published_total{camera="we\\"ird\\\\\\nname"} 2\n')
+  t.equal(renderPrometheus(registry), renderPrometheus([{ registry, labels: {} }]))
+})
+
+t.test('a source that cannot be exported fails when the route is made', async (t) => {
+  const registry = MetricsRegistry.create(sampleCameraCatalogue())
+  t.throws(() => prometheusRoute([{ registry, labels: { camera: 'a' } }, { registry, labels: { camera: 'a' } }]), { code: 'METRIC_ATTRIBUTES' })
+  t.throws(() => renderPrometheus([{ registry, labels: { le: 'a' } }]), { code: 'METRIC_ATTRIBUTES' })
+})
+
+t.test('a real Prometheus scrapes several cameras from one route and selects by camera', { skip: !existsSync('/usr/bin/prometheus') && 'needs /usr/bin/prometheus (Debian: prometheus)' }, async (t) => {
+  const { source, a } = twoCameras()
+  const route = prometheusRoute(source)
+  const server = createServer((req, res) => (req.url === route.path ? void route.handle(req, res) : res.writeHead(404).end()))
+  const port = await listen(server)
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  const prometheus = await startPrometheus({ targets: [`127.0.0.1:${port}`] })
+  t.teardown(() => prometheus.stop())
+
+  const published = await prometheus.waitFor('heart_frames_published_total', (r) => r.length === 2)
+  t.strictSame(published.map((s) => [s.metric['camera'], s.value[1]]).sort(), [['a', '10'], ['b', '20']], `one series per camera (prometheus log: ${prometheus.logTail()})`)
+  const b = await prometheus.query('heart_frames_dropped_total{camera=~"b",reason="slow"}')
+  t.strictSame(b.map((s) => [s.metric['consumer'], s.value[1]]).sort(), [['motion', '4'], ['producer', '0']])
+  const p50 = await prometheus.query('histogram_quantile(0.5, sum by (le, camera) (heart_decode_duration_seconds_bucket))')
+  const byCamera = Object.fromEntries(p50.map((s) => [s.metric['camera'], Number(s.value[1])]))
+  t.ok(byCamera['a']! > 0.001 && byCamera['a']! <= 0.002, `camera a p50 ${byCamera['a']} s`)
+  t.ok(byCamera['b']! > 0.033 && byCamera['b']! <= 0.04, `camera b p50 ${byCamera['b']} s`)
+  const tick = await prometheus.query('heart_loop_tick_interval_seconds_count')
+  t.equal(tick.length, 1, 'the global series once')
+  t.equal(tick[0]?.metric['camera'], undefined)
+  a.counter(SampleMetric.framesPublished).add(5)
+  await prometheus.waitFor('heart_frames_published_total{camera="a"}', (r) => r[0]?.value[1] === '15')
+  t.pass('a later scrape reads the camera\'s registry live')
 })
