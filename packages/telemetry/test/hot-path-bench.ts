@@ -2,7 +2,7 @@
 // Run: pnpm exec tsc -b packages/telemetry && node packages/telemetry/dist/test/hot-path-bench.js
 import { PerformanceObserver } from 'node:perf_hooks'
 import { MetricsRegistry } from '../src/registry.js'
-import { sampleCatalogue, SampleMetric } from './fixtures/sample-catalogue.js'
+import { sampleCameraCatalogue, sampleCatalogue, sampleGlobalCatalogue, SampleMetric } from './fixtures/sample-catalogue.js'
 import { renderPrometheus } from '../src/prometheus.js'
 import { RegistryMetricProducer } from '../src/otel-metrics.js'
 import { HistogramWindow } from '../src/histogram.js'
@@ -40,6 +40,14 @@ await measure('histogram.snapshot()', 2_000, () => histogram.snapshot())
 await measure('renderPrometheus(heart catalogue)', 50, () => renderPrometheus(registry))
 const producer = new RegistryMetricProducer(registry)
 await measure('otlp collect()', 50, () => void producer.collect())
+// Four cameras, each with its own registry, beside the global one: what /metrics renders with `cameras:`.
+const fourCameras = [
+  { registry: MetricsRegistry.create(sampleGlobalCatalogue()), labels: {} },
+  ...['front', 'rear', 'left', 'right'].map((camera) => ({ registry: MetricsRegistry.create(sampleCameraCatalogue()), labels: { camera } })),
+]
+await measure('renderPrometheus(4 cameras + global)', 50, () => renderPrometheus(fourCameras))
+const fourProducer = new RegistryMetricProducer(fourCameras)
+await measure('otlp collect(4 cameras + global)', 50, () => void fourProducer.collect())
 observer.disconnect()
 console.log(JSON.stringify({ node: process.version, figures }, null, 2))
 // 60 FPS budget: ~20 handle updates per frame (counters, 3 latency stages, decode, gauges).
