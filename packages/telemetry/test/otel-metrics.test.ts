@@ -1,7 +1,6 @@
 import t from 'tap'
 import { MetricsRegistry } from '../src/registry.js'
-import { sampleCatalogue, sampleCameraCatalogue, sampleGlobalCatalogue, SampleMetric, SAMPLE_DROP_REASONS } from './fixtures/sample-catalogue.js'
-import type { LabelledRegistry } from '../src/metrics-source.js'
+import { sampleCatalogue, sampleCameraCatalogue, sampleCameraSource, SampleMetric, SAMPLE_DROP_REASONS } from './fixtures/sample-catalogue.js'
 import { startOtlpMetrics, RegistryMetricProducer } from '../src/otel-metrics.js'
 import { startOtlpReceiver, decodeAttributes } from '../src/testing/otlp-receiver.js'
 
@@ -82,22 +81,8 @@ t.test('producer output without an exporter', async (t) => {
   t.equal((reopens.dataPoints[0] as { value: number }).value, 2)
 })
 
-function twoCameras(): LabelledRegistry[] {
-  const global = MetricsRegistry.create(sampleGlobalCatalogue())
-  const a = MetricsRegistry.create(sampleCameraCatalogue())
-  const b = MetricsRegistry.create(sampleCameraCatalogue(['motion']))
-  a.counter(SampleMetric.framesPublished).add(10)
-  b.counter(SampleMetric.framesPublished).add(20)
-  a.gauge(SampleMetric.ringOccupancy).set(0.25)
-  b.gauge(SampleMetric.ringOccupancy).set(0.75)
-  for (const v of [0.5, 1.5, 3]) a.histogram(SampleMetric.decodeDuration).record(v)
-  b.histogram(SampleMetric.decodeDuration).record(40)
-  global.histogram(SampleMetric.loopTickInterval).record(16)
-  return [{ registry: global, labels: {} }, { registry: a, labels: { camera: 'a' } }, { registry: b, labels: { camera: 'b' } }]
-}
-
 t.test('producer output of several registries: one metric per name, points of every camera', async (t) => {
-  const result = await new RegistryMetricProducer(twoCameras(), { histogramBounds: [1, 2, 50] }).collect()
+  const result = await new RegistryMetricProducer(sampleCameraSource(), { histogramBounds: [1, 2, 50] }).collect()
   t.same(result.errors, [])
   const metrics = result.resourceMetrics.scopeMetrics[0]!.metrics
   const names = metrics.map((m) => m.descriptor.name)
@@ -114,13 +99,13 @@ t.test('producer output of several registries: one metric per name, points of ev
   const decode = points(SampleMetric.decodeDuration) as { attributes: Record<string, unknown>; value: { count: number; buckets: { counts: number[] } } }[]
   t.strictSame(decode.map((p) => [p.attributes, p.value.count, p.value.buckets.counts]), [[{ camera: 'a' }, 3, [1, 1, 1, 0]], [{ camera: 'b' }, 1, [0, 0, 1, 0]]])
   t.strictSame(points(SampleMetric.loopTickInterval).map((p) => p.attributes), [{}], 'the global registry\'s points carry no camera')
-  t.throws(() => new RegistryMetricProducer([...twoCameras(), { registry: MetricsRegistry.create(sampleCameraCatalogue()), labels: { camera: 'a' } }]), { code: 'METRIC_ATTRIBUTES' }, 'a duplicate camera fails at start')
+  t.throws(() => new RegistryMetricProducer([...sampleCameraSource(), { registry: MetricsRegistry.create(sampleCameraCatalogue()), labels: { camera: 'a' } }]), { code: 'METRIC_ATTRIBUTES' }, 'a duplicate camera fails at start')
 })
 
 t.test('several cameras are pushed over OTLP/HTTP as one metric per name', async (t) => {
   const receiver = await startOtlpReceiver()
   t.teardown(() => receiver.close())
-  const otlp = startOtlpMetrics(twoCameras(), { url: `${receiver.url}/v1/metrics`, intervalMs: 60_000, histogramBounds: [1, 5, 10] })
+  const otlp = startOtlpMetrics(sampleCameraSource(), { url: `${receiver.url}/v1/metrics`, intervalMs: 60_000, histogramBounds: [1, 5, 10] })
   t.teardown(() => otlp.shutdown())
   await otlp.forceFlush()
   const body = receiver.metrics.at(-1)! as { resourceMetrics: { scopeMetrics: { metrics: JsonMetric[] }[] }[] }

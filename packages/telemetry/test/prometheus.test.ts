@@ -2,8 +2,7 @@ import t from 'tap'
 import { createServer, type Server } from 'node:http'
 import { existsSync } from 'node:fs'
 import { MetricsRegistry } from '../src/registry.js'
-import { sampleCatalogue, sampleCameraCatalogue, sampleGlobalCatalogue, SampleMetric, SAMPLE_DROP_REASONS } from './fixtures/sample-catalogue.js'
-import type { LabelledRegistry } from '../src/metrics-source.js'
+import { sampleCatalogue, sampleCameraCatalogue, sampleCameraSource, SampleMetric, SAMPLE_DROP_REASONS } from './fixtures/sample-catalogue.js'
 import { renderPrometheus, prometheusRoute, PROMETHEUS_CONTENT_TYPE } from '../src/prometheus.js'
 import { prometheusNaming } from '../src/naming.js'
 import { startPrometheus } from '../src/testing/prometheus-server.js'
@@ -128,25 +127,8 @@ t.test('runtime: the process series and heart_build_info beside heart\'s own', a
   t.notMatch(plain, /process_cpu/, 'only when asked for')
 })
 
-/** Two cameras (a with three consumers, b with one) beside the global registry, with a few frames recorded in each. */
-function twoCameras(): { source: LabelledRegistry[]; global: MetricsRegistry; a: MetricsRegistry; b: MetricsRegistry } {
-  const global = MetricsRegistry.create(sampleGlobalCatalogue())
-  const a = MetricsRegistry.create(sampleCameraCatalogue())
-  const b = MetricsRegistry.create(sampleCameraCatalogue(['motion']))
-  a.counter(SampleMetric.framesPublished).add(10)
-  b.counter(SampleMetric.framesPublished).add(20)
-  a.counter(SampleMetric.framesDropped, { consumer: 'encoder', reason: 'slow' }).add(3)
-  b.counter(SampleMetric.framesDropped, { consumer: 'motion', reason: 'slow' }).add(4)
-  a.gauge(SampleMetric.ringOccupancy).set(0.25)
-  b.gauge(SampleMetric.ringOccupancy).set(0.75)
-  for (const v of [0.5, 1.5, 3]) a.histogram(SampleMetric.decodeDuration).record(v)
-  b.histogram(SampleMetric.decodeDuration).record(37)
-  for (const v of [16, 17, 16, 18]) global.histogram(SampleMetric.loopTickInterval).record(v)
-  return { source: [{ registry: global, labels: {} }, { registry: a, labels: { camera: 'a' } }, { registry: b, labels: { camera: 'b' } }], global, a, b }
-}
-
 t.test('several registries: one family per name, each camera\'s series labelled', async (t) => {
-  const { source } = twoCameras()
+  const source = sampleCameraSource()
   const text = renderPrometheus(source, { histogramBounds: [1, 2, 50] })
   const types = text.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]!)
   const helps = text.split('\n').filter((l) => l.startsWith('# HELP ')).map((l) => l.split(' ')[2]!)
@@ -192,7 +174,8 @@ t.test('a source that cannot be exported fails when the route is made', async (t
 })
 
 t.test('a real Prometheus scrapes several cameras from one route and selects by camera', { skip: !existsSync('/usr/bin/prometheus') && 'needs /usr/bin/prometheus (Debian: prometheus)' }, async (t) => {
-  const { source, a } = twoCameras()
+  const source = sampleCameraSource()
+  const a = source[1]!.registry
   const route = prometheusRoute(source)
   const server = createServer((req, res) => (req.url === route.path ? void route.handle(req, res) : res.writeHead(404).end()))
   const port = await listen(server)
