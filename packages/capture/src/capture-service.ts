@@ -114,17 +114,21 @@ export class CaptureService {
     return this.reader.aiLocked()
   }
 
-  /** POST /camera/down and POST /camera/up, for the CLI's HTTP server. */
-  routes(): CaptureRoute[] {
+  /**
+   * POST /cameras/NAME/down and /up (with a camera name), and the wave-1
+   * POST /camera/down and /up (`unprefixed`, the default without a name).
+   */
+  routes(camera?: string, options: { unprefixed?: boolean } = {}): CaptureRoute[] {
     const answer = (locked: boolean) => (_req: IncomingMessage, res: ServerResponse): void => {
       this.setAiLock(locked)
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end(JSON.stringify({ ai_locked: this.aiLocked }))
     }
-    return [
-      { method: 'POST', path: '/camera/down', handle: answer(true) },
-      { method: 'POST', path: '/camera/up', handle: answer(false) },
-    ]
+    const bases = [...(camera === undefined ? [] : [`/cameras/${camera}`]), ...((options.unprefixed ?? camera === undefined) ? ['/camera'] : [])]
+    return bases.flatMap((base): CaptureRoute[] => [
+      { method: 'POST', path: `${base}/down`, handle: answer(true) },
+      { method: 'POST', path: `${base}/up`, handle: answer(false) },
+    ])
   }
 
   /** Stops the worker (terminating it if the decoder does not return within timeoutMs). Idempotent. */

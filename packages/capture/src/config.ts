@@ -53,7 +53,8 @@ const reconnectSchema = object({
 })
 
 /** The `camera:` section: every capture option beyond the URL, with its default. */
-export const cameraOptionsSchema = object({
+/** The capture options' fields: the `camera:` section, and each entry of `cameras:` beside its source. */
+export const cameraOptionsShape = {
   /** What the camera should send; a stream outside it is refused with a named error. */
   expect: object({
     codec: optional(oneOf(['h264', 'hevc', 'h265'] as const)),
@@ -67,7 +68,8 @@ export const cameraOptionsSchema = object({
   reconnect: reconnectSchema,
   decodeThreads: integer({ min: 0, max: 64, default: 2 }),
   decoder: oneOf(DECODER_NAMES, { default: 'auto' }),
-})
+}
+export const cameraOptionsSchema = object(cameraOptionsShape)
 export type CameraOptions = Infer<typeof cameraOptionsSchema>
 
 export type CaptureConfigInput = Partial<Omit<CaptureConfig, 'expect' | 'reconnect'>> & {

@@ -115,15 +115,15 @@ export const consumerKinds: ConsumerKindRegistry = consumerKindRegistry([verifyK
  * starts: each name once, at most one encoder, each kind's own check (a
  * module file exists and exports a function). Problems in heart's wording.
  */
-export async function checkConsumers(entries: readonly ConsumerEntry[], configDir: string, registry: ConsumerKindRegistry = consumerKinds): Promise<string[]> {
+export async function checkConsumers(entries: readonly ConsumerEntry[], configDir: string, registry: ConsumerKindRegistry = consumerKinds, listPath = 'consumers'): Promise<string[]> {
   const problems: string[] = []
   const seen = new Map<string, number>()
   let encoders = 0
   for (const [i, entry] of entries.entries()) {
     if (!entry.enabled) continue
-    const path = `consumers[${i}]`
+    const path = `${listPath}[${i}]`
     const first = seen.get(entry.name)
-    if (first !== undefined) problems.push(`${path}.name: "${entry.name}" is used twice (also consumers[${first}]); each consumer needs its own name`)
+    if (first !== undefined) problems.push(`${path}.name: "${entry.name}" is used twice (also ${listPath}[${first}]); each consumer needs its own name`)
     else seen.set(entry.name, i)
     if (entry.kind === encoderKind.name && ++encoders === 2) problems.push(`${path}.kind: at most one encoder (it serves the live view routes)`)
     const kind = findConsumerKind(registry, entry.kind)
@@ -138,7 +138,7 @@ export async function startConsumerKind(entry: ConsumerEntry, ctx: ConsumerKindC
   const kind = findConsumerKind(registry, entry.kind)
   if (!kind) throw usage(`consumers: "${entry.name}" has kind ${unknownKindText(registry, entry.kind)}`)
   // The entry's watchdog time and heap limits apply whichever kind starts its worker.
-  ctx.kernel.setConsumerSupervision(entry.name, { stallMs: entry.stallMs, resourceLimits: entry.resourceLimits })
+  ctx.kernel.setConsumerSupervision(entry.name, { stallMs: entry.stallMs, resourceLimits: entry.resourceLimits }, ctx.ring)
   try {
     return await kind.start(entry, ctx)
   } catch (error) {

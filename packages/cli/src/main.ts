@@ -5,9 +5,9 @@ import { UsageError, usage } from './errors.js'
 import { runHeart } from './run.js'
 import { heartVersion } from './version.js'
 import { formatProbe, probeSource, redactUrl } from '@heart/capture'
-import { defaultConfigFile, loadCheckedConfig } from './config.js'
+import { cameraPlans, defaultConfigFile, loadCheckedConfig } from './config.js'
 import { heartConfigJsonSchema } from './config-schema.js'
-import { checkRingMemory, planRing } from './ring-memory.js'
+import { planCameraRings } from './ring-memory.js'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createFieldLogger } from '@heart/telemetry'
@@ -162,10 +162,13 @@ async function configCommand(argv: readonly string[]): Promise<number> {
     case 'check': {
       const file = (flags.config as string | undefined) ?? defaultConfigFile()
       const { config } = await loadCheckedConfig(file)
-      const consumers = config.consumers.filter((c) => c.enabled)
-      checkRingMemory(planRing(config, consumers), config, consumers, file ?? 'built-in defaults')
-      const enabled = consumers.map((c) => `${c.name} (${c.kind})`)
-      process.stdout.write(`${file ?? 'built-in defaults'}: valid; source ${redactUrl(config.source)}; consumers: ${enabled.join(', ') || 'none'}\n`)
+      const cameras = cameraPlans(config)
+      planCameraRings(config.ring, cameras, file ?? 'built-in defaults')
+      const described = cameras.map((c) => {
+        const consumers = c.consumers.map((e) => `${e.name} (${e.kind})`).join(', ') || 'none'
+        return config.cameras ? `camera ${c.name}${c.enabled ? '' : ' (disabled)'}: source ${redactUrl(c.source)}; consumers: ${consumers}` : `source ${redactUrl(c.source)}; consumers: ${consumers}`
+      })
+      process.stdout.write(`${file ?? 'built-in defaults'}: valid; ${described.join('; ')}\n`)
       return 0
     }
     default:

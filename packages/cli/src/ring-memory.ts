@@ -6,7 +6,7 @@ import { freemem, totalmem } from 'node:os'
 import { configError } from '@heart/kernel'
 import { resolveCaptureConfig } from '@heart/capture'
 import { frameLayout } from '@heart/ring'
-import type { HeartConfig } from './config.js'
+import type { CameraPlan, HeartConfig } from './config.js'
 
 /** The largest single SharedArrayBuffer heart asks V8 for (V8 refuses far larger ones, and nothing near this is a sane frame pool). */
 export const MAX_RING_BYTES = 16 * 1024 ** 3
@@ -32,11 +32,10 @@ type Consumer = HeartConfig['consumers'][number]
  * and a spare: every consumer within its budget, the producer never finds the
  * pool empty, and no memory for queues nobody asked for.
  */
-export function planRing(config: HeartConfig, consumers: readonly Consumer[]): RingPlan {
-  const { ring } = config
+export function planRing(ring: HeartConfig['ring'], plan: Pick<CameraPlan, 'options' | 'source' | 'consumers'>): RingPlan {
   const leases = ring.maxLeases
-  const slotCount = consumers.reduce((n, c) => n + (c.depth ?? ring.depth) + leases, 0) + ring.spareConsumers * (ring.depth + leases) + 2
-  const camera = resolveCaptureConfig({ ...config.camera, source: config.source })
+  const slotCount = plan.consumers.reduce((n, c) => n + (c.depth ?? ring.depth) + leases, 0) + ring.spareConsumers * (ring.depth + leases) + 2
+  const camera = resolveCaptureConfig({ ...plan.options, source: plan.source })
   const { width, height } = camera.expect.maxSize
   const frameBytes = frameLayout(width, height, camera.pixFmt).byteLength
   return { slotCount, frameBytes, frame: `${width}x${height} ${camera.pixFmt}`, bytes: slotCount * frameBytes }
@@ -50,20 +49,33 @@ export function ringMemoryLimit(machine: { free: number; total: number } = { fre
 }
 
 /**
- * Throws CONFIG_INVALID when the planned ring needs more than `limit` bytes,
- * naming each consumer's depth, the frame size, the slots and the total.
+ * Throws CONFIG_INVALID when the planned rings together need more than
+ * `limit` bytes, naming for each camera its consumers' depths, the frame
+ * size, the slots and the total.
  */
-export function checkRingMemory(plan: RingPlan, config: HeartConfig, consumers: readonly Consumer[], source: string, limit = ringMemoryLimit()): void {
-  if (plan.bytes <= limit) return
-  const { ring } = config
-  const depths = consumers.map((c) => `${c.name} depth ${c.depth ?? ring.depth}`).join(', ') || 'none'
+export function checkRingMemory(rings: ReadonlyArray<{ plan: RingPlan; camera: Pick<CameraPlan, 'name' | 'path' | 'consumers'> }>, ring: HeartConfig['ring'], source: string, limit = ringMemoryLimit()): void {
+  const total = rings.reduce((n, r) => n + r.plan.bytes, 0)
+  if (total <= limit) return
+  const several = rings.length > 1
+  const parts = rings.map(({ plan, camera }) => {
+    const depths = camera.consumers.map((c: Consumer) => `${c.name} depth ${c.depth ?? ring.depth}`).join(', ') || 'none'
+    const where = camera.path ? `${camera.path}.expect.maxSize` : 'camera.expect.maxSize'
+    return `${several ? `camera ${camera.name}: ` : ''}${plan.slotCount} slots of ${gb(plan.frameBytes)} (a ${plan.frame} frame, ${where}) = ${gb(plan.bytes)}; consumers: ${depths}, each + ${ring.maxLeases} lease(s)`
+  })
   throw configError(
     [
-      `ring: ${plan.slotCount} slots of ${gb(plan.frameBytes)} (a ${plan.frame} frame, camera.expect.maxSize) would take ${gb(plan.bytes)}, ` +
-        `more than this machine can give the ring (${gb(limit)}: ${gb(freemem())} available of ${gb(totalmem())}); ` +
-        `consumers: ${depths}, each + ${ring.maxLeases} lease(s); ${ring.spareConsumers} spare place(s) at ring.depth ${ring.depth}. ` +
+      `ring: ${parts.join('; ')}; ${several ? 'together ' : ''}${gb(total)}, ` +
+        `more than this machine can give the ring${several ? 's' : ''} (${gb(limit)}: ${gb(freemem())} available of ${gb(totalmem())}); ` +
+        `${ring.spareConsumers} spare place(s) at ring.depth ${ring.depth}. ` +
         'Lower the consumers\' depth, camera.expect.maxSize or ring.spareConsumers (heart budget prints the memory of a configuration)',
     ],
     source,
   )
+}
+
+/** Plans the ring of every enabled camera and checks they fit together (CONFIG_INVALID otherwise): what `heart run` and `heart config check` do. */
+export function planCameraRings(ring: HeartConfig['ring'], cameras: readonly CameraPlan[], source: string, limit = ringMemoryLimit()): Map<string, RingPlan> {
+  const plans = new Map(cameras.filter((c) => c.enabled).map((c) => [c.name, planRing(ring, c)] as const))
+  checkRingMemory(cameras.filter((c) => c.enabled).map((camera) => ({ plan: plans.get(camera.name)!, camera })), ring, source, limit)
+  return plans
 }

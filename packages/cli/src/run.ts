@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises'
-import { Kernel, markNotGreen, type HealthReport, type Logger } from '@heart/kernel'
-import { CaptureService, parseSource, type CaptureSupervisor } from '@heart/capture'
+import { EMPTY_CAMERA, Kernel, markNotGreen, type CameraReport, type HealthReport, type HttpRoute, type KernelTracing, type Logger } from '@heart/kernel'
+import { CaptureService, redactUrl, type CaptureSupervisor } from '@heart/capture'
 import {
   ConsumeLog,
   MetricsRegistry,
@@ -14,8 +14,8 @@ import {
   type OtlpMetricsHandle,
   type WorkerTracingConfig,
 } from '@heart/telemetry'
-import { loadCheckedConfig, type ConfigOverrides, type HeartConfig } from './config.js'
-import { HeartMetric, heartMetricsCatalogue } from './metrics-catalogue.js'
+import { cameraPlans, loadCheckedConfig, type CameraPlan, type ConfigOverrides, type HeartConfig } from './config.js'
+import { HeartMetric, cameraMetricsCatalogue, heartMetricsCatalogue } from './metrics-catalogue.js'
 import { startConsumerKind, type StartedConsumer } from './consumer-kinds.js'
 import { startThermal, type ThermalConfig } from '@heart/thermal'
 import { HttpServer, jsonRoute } from './http-server.js'
@@ -24,7 +24,7 @@ import { StatusPrinter, statusLine } from './status-line.js'
 import { systemdNotifier } from './systemd.js'
 import { heartVersion } from './version.js'
 import { RunRecorder, checkSummaryTarget, type RunSummary } from './summary.js'
-import { checkRingMemory, planRing } from './ring-memory.js'
+import { planCameraRings } from './ring-memory.js'
 import { packetRingBytes, type FrameRing } from '@heart/ring'
 import { RAW_CAPTURE_CONSUMER, RecorderService, recordRoot, recorderServiceName } from '@heart/record'
 import { MqttBridge } from '@heart/mqtt'
@@ -63,7 +63,10 @@ export interface RunOptions extends ConfigOverrides {
 export interface RunningHeart {
   config: HeartConfig
   kernel: Kernel
+  /** The first camera's capture (the only one with one camera). */
   capture: CaptureService
+  /** Every started camera, in config order, with the registry its series are in. */
+  cameras: Array<{ name: string; capture: CaptureService; metrics: MetricsRegistry }>
   /** Where HTTP listens (port 0 in the config picks a free one), and whether it speaks TLS. */
   http: { host: string; port: number; tls: boolean }
   /** The shared metrics registry (latency, decode and tick histograms): the soak bench samples it. */
@@ -86,38 +89,35 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   const logger = options.logger ?? createFieldLogger({ base: { app: 'heart' } })
   const { config, configDir } = await loadCheckedConfig(options.configFile, options)
   const telemetry = parseTelemetryConfig(options.telemetry ?? config.telemetry, `${options.configFile ?? 'config'}: telemetry`)
-  const consumers = config.consumers.filter((c) => c.enabled)
   // Before anything starts: an unprotected non-loopback address or unreadable TLS files stop here.
   const security = resolveHttpSecurity(config.http, options.env ?? process.env, configDir)
-  const spec = parseSource(config.source)
-  // Before anything starts: a summary that could not be written at stop, a ring the machine cannot hold.
+  const plans = cameraPlans(config)
+  const active = plans.filter((p) => p.enabled)
+  // Several cameras: consumer services are CAMERA.NAME, each camera has its own metrics and traces (labelled camera=NAME).
+  const multi = plans.length > 1
+  // Before anything starts: a summary that could not be written at stop, rings the machine cannot hold.
   if (options.summaryFile) checkSummaryTarget(options.summaryFile)
-  const ringPlan = planRing(config, consumers)
-  checkRingMemory(ringPlan, config, consumers, options.configFile ?? 'built-in defaults')
+  const ringPlans = planCameraRings(config.ring, plans, options.configFile ?? 'built-in defaults')
 
   // The MLX90640: the emulator unless a bus is configured; `thermal: { enabled: false }` turns it off.
   const thermalConfig = (config.thermal ?? {}) as ThermalConfig
   const thermalEnabled = thermalConfig.enabled !== false
   // A raw capture joins the camera ring for a while (a spare place) and has books like any consumer.
-  const ringConsumers = [...consumers.map((c) => c.name), ...(config.record.enabled ? [RAW_CAPTURE_CONSUMER] : [])]
-  const catalogue = heartMetricsCatalogue({ consumers: ringConsumers, thermal: thermalEnabled, workers: [...(config.record.enabled ? [recorderServiceName('main')] : []), ...(config.http.livePassthrough ? [liveMp4ServiceName('main')] : [])], recording: config.record.enabled ? ['main'] : [] })
+  const ringConsumersOf = (p: CameraPlan): string[] => [...p.consumers.map((c) => c.name), ...(p.record.enabled ? [RAW_CAPTURE_CONSUMER] : [])]
+  const serviceOf = (p: CameraPlan, service: string): string => (multi ? `${p.name}.${service}` : service)
+  const cameraWorkers = active.flatMap((p) => [
+    serviceOf(p, CAPTURE_SERVICE),
+    ...(multi ? p.consumers.map((c) => serviceOf(p, c.name)) : []),
+    ...(p.record.enabled ? [recorderServiceName(p.name)] : []),
+    ...(config.http.livePassthrough ? [liveMp4ServiceName(p.name)] : []),
+  ])
+  const recording = active.filter((p) => p.record.enabled).map((p) => p.name)
+  // One camera: one registry, as in wave 1. Several: the process's figures here, each camera's in its own registry.
+  const catalogue = multi
+    ? heartMetricsCatalogue({ consumers: [], thermal: thermalEnabled, threads: cameraWorkers, recording, cameraSeries: false })
+    : heartMetricsCatalogue({ consumers: ringConsumersOf(active[0]!), thermal: thermalEnabled, workers: cameraWorkers.filter((w) => w !== CAPTURE_SERVICE), recording })
   const metrics = MetricsRegistry.create(catalogue)
-  // Frame tracing: the capture worker and every consumer share one table of sampled frames' trace context.
   const tracesUrl = otlpTracesUrl(telemetry)
-  const traceTable = tracesUrl === null ? null : TraceTable.create()
-  // Consumers hand their span timings to the capture worker through this, so only one thread runs an exporter.
-  const consumeLog = tracesUrl === null ? null : ConsumeLog.create()
-  const workerTracing: WorkerTracingConfig | null =
-    tracesUrl === null
-      ? null
-      : {
-          key: 'traces',
-          sampleEvery: telemetry.traces.sampleEvery,
-          url: tracesUrl,
-          headers: telemetry.otlp.headers,
-          scheduledDelayMillis: telemetry.traces.exportDelayMs,
-          consumeLog: { key: 'consumes', consumers: consumers.map((c) => c.name) },
-        }
   const kernel = new Kernel({
     loop: config.loop,
     health: config.health,
@@ -127,124 +127,169 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
     tickDurationHistogram: metrics.histogram(HeartMetric.loopTickDuration),
     metrics: { buffer: metrics.buffer, catalogue },
     metricsUpkeepMs: telemetry.enabled ? telemetry.upkeepMs : 0,
-    ...(traceTable && workerTracing && consumeLog ? { tracing: { buffer: traceTable.buffer, config: workerTracing, shared: { consumes: consumeLog.buffer } } } : {}),
+    multiCamera: multi,
   })
-  // The capture worker gets the trace table through its service spec (CaptureService passes its own buffers).
-  const captureSupervisor: CaptureSupervisor =
-    traceTable && workerTracing && consumeLog
+  const restart = { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs }
+
+  const cameras: RunningCamera[] = []
+  const stopCameras = (): Promise<unknown> => Promise.all(cameras.map((c) => c.capture.stop()))
+  for (const plan of active) {
+    const cameraCatalogue = multi ? cameraMetricsCatalogue(ringConsumersOf(plan)) : catalogue
+    const cameraMetrics = multi ? MetricsRegistry.create(cameraCatalogue) : metrics
+    // Frame tracing: a camera's capture worker and its consumers share one table of sampled frames' trace context.
+    const tracing = tracesUrl === null ? null : frameTracing(telemetry, tracesUrl, plan.consumers.map((c) => c.name))
+    const supervisor: CaptureSupervisor = tracing
       ? {
           start: (spec) =>
-            kernel.supervisor.start({ ...spec, config: { ...spec.config, tracing: workerTracing }, shared: { ...spec.shared, traces: traceTable.buffer, consumes: consumeLog.buffer } }),
+            kernel.supervisor.start({ ...spec, config: { ...spec.config, tracing: tracing.config }, shared: { ...spec.shared, traces: tracing.buffer, ...tracing.shared } }),
           stop: (name, timeoutMs) => kernel.supervisor.stop(name, timeoutMs),
         }
       : kernel.supervisor
-
-  const maxDepth = Math.max(config.ring.depth, ...consumers.map((c) => c.depth ?? config.ring.depth))
-  const { slotCount } = ringPlan
-  const capture = CaptureService.start(
-    captureSupervisor,
-    { ...config.camera, source: config.source },
-    {
-      ring: {
-        maxConsumers: consumers.length + config.ring.spareConsumers,
-        defaultDepth: config.ring.depth,
-        maxDepth,
-        maxLeases: config.ring.maxLeases,
-        slotCount,
-      },
-      metrics: { buffer: metrics.buffer, catalogue },
-      restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs },
-      ...(config.record.enabled ? { packets: packetRingPlan(config.record) } : config.http.livePassthrough ? { packets: livePacketRingPlan(config.record) } : {}),
-    },
-  )
-  kernel.addRing('camera', capture.ring)
-  kernel.setCameraHealth(() => capture.health())
+    const consumers = plan.consumers
+    const maxDepth = Math.max(config.ring.depth, ...consumers.map((c) => c.depth ?? config.ring.depth))
+    let capture: CaptureService
+    try {
+      capture = CaptureService.start(
+        supervisor,
+        { ...plan.options, source: plan.source },
+        {
+          name: serviceOf(plan, CAPTURE_SERVICE),
+          ring: {
+            maxConsumers: consumers.length + config.ring.spareConsumers,
+            defaultDepth: config.ring.depth,
+            maxDepth,
+            maxLeases: config.ring.maxLeases,
+            slotCount: ringPlans.get(plan.name)!.slotCount,
+          },
+          metrics: { buffer: cameraMetrics.buffer, catalogue: cameraCatalogue },
+          restart,
+          ...(plan.record.enabled ? { packets: packetRingPlan(plan.record) } : config.http.livePassthrough ? { packets: livePacketRingPlan(plan.record) } : {}),
+        },
+      )
+    } catch (error) {
+      await Promise.all([stopCameras(), kernel.stop()])
+      throw error
+    }
+    kernel.addCamera(plan.name, {
+      ring: capture.ring,
+      health: () => capture.health(),
+      ...(multi ? { metrics: { buffer: cameraMetrics.buffer, catalogue: cameraCatalogue } } : {}),
+      ...(tracing ? { tracing } : {}),
+    })
+    cameras.push({ plan, capture, metrics: cameraMetrics, started: [], recorder: null, live: null })
+  }
+  // Single camera: the kernel-wide tracing (its consumers find it there, as in wave 1) is the camera's own.
 
   let thermal: ReturnType<typeof startThermal> | null = null
   if (thermalEnabled) {
     try {
-      thermal = startThermal(kernel, thermalConfig, {
-        metrics: { buffer: metrics.buffer, catalogue },
-        restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs },
-      })
+      thermal = startThermal(kernel, thermalConfig, { metrics: { buffer: metrics.buffer, catalogue }, restart })
     } catch (error) {
-      await Promise.all([capture.stop(), kernel.stop()])
+      await Promise.all([stopCameras(), kernel.stop()])
       throw error
     }
   }
 
-  const started: StartedConsumer[] = []
   try {
-    for (const c of consumers) {
-      started.push(await startConsumerKind(c, { kernel, ring: 'camera', synthetic: spec.kind === 'synthetic', thermalRing: thermal?.ring ?? null, configDir }))
+    for (const camera of cameras) {
+      const synthetic = camera.capture.spec.kind === 'synthetic'
+      for (const c of camera.plan.consumers) {
+        camera.started.push(await startConsumerKind(c, { kernel, ring: camera.plan.name, synthetic, thermalRing: thermal?.ring ?? null, configDir }))
+      }
     }
   } catch (error) {
-    await Promise.all([capture.stop(), kernel.stop()])
+    await Promise.all([stopCameras(), kernel.stop()])
     throw error
   }
-  // The recorder and the live view's muxer start after the consumers (workers start one after another, and
-  // these two do not need the first seconds: the recorder reaches back into the packet ring's history).
-  // The one camera is named `main` until `cameras:` exists (DESIGN.md "Cameras and sources").
-  const recorder = config.record.enabled && capture.packets
-    ? RecorderService.start(kernel, {
-        camera: 'main',
-        config: config.record,
-        root: recordRoot(config.record, configDir),
+  // The recorders and the live view's muxers start after the consumers (workers start one after another, and
+  // these do not need the first seconds: the recorder reaches back into the packet ring's history).
+  for (const [index, camera] of cameras.entries()) {
+    const { plan, capture } = camera
+    if (plan.record.enabled && capture.packets) {
+      camera.recorder = RecorderService.start(kernel, {
+        camera: plan.name,
+        config: plan.record,
+        root: recordRoot(plan.record, configDir),
         packets: capture.packets,
         frames: capture.ring,
-        pixFmt: config.camera.pixFmt,
+        pixFmt: plan.options.pixFmt,
         metrics: { buffer: metrics.buffer, catalogue },
-        restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs },
+        restart,
       })
-    : null
-  // The passthrough live view (GET /cameras/main/live.mp4): its worker muxes only while someone watches.
-  const live = config.http.livePassthrough && capture.packets
-    ? LiveMp4Service.start(kernel, { camera: 'main', packets: capture.packets, fragmentRing: livePacketRingPlan(config.record), unprefixed: true, restart: { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs } })
-    : null
+    }
+    // The passthrough live view (GET /cameras/NAME/live.mp4): its worker muxes only while someone watches.
+    if (config.http.livePassthrough && capture.packets) {
+      camera.live = LiveMp4Service.start(kernel, { camera: plan.name, packets: capture.packets, fragmentRing: livePacketRingPlan(plan.record), unprefixed: index === 0, restart })
+    }
+  }
+  const first = cameras[0]!
   let mqtt: MqttBridge | null = null
   const report = (): HealthReport => {
-    const base = kernel.report()
-    for (const s of started) if (s.health) Object.assign(base, s.health())
-    if (recorder) {
-      ;(base as HealthReport & { recorder?: unknown }).recorder = recorder.health()
-      const trouble = recorder.trouble()
-      if (trouble) markNotGreen(base, trouble)
+    const base = kernel.report() as HealthReport & Record<string, unknown>
+    for (const [index, camera] of cameras.entries()) {
+      const section = base.cameras?.[camera.plan.name] as (CameraReport & Record<string, unknown>) | undefined
+      // What a camera's parts add (the encoder's stream, the recorder, the live muxer): in its cameras entry, and the first camera's also at the top, as in wave 1.
+      const extra: Record<string, unknown> = {}
+      for (const s of camera.started) if (s.health) Object.assign(extra, s.health())
+      if (camera.recorder) {
+        extra.recorder = camera.recorder.health()
+        const trouble = camera.recorder.trouble()
+        if (trouble) markNotGreen(base, multi ? `camera ${camera.plan.name}: ${trouble}` : trouble)
+      }
+      if (camera.live) extra.live_mp4 = camera.live.stats()
+      if (section) Object.assign(section, extra)
+      if (index === 0) Object.assign(base, extra)
+    }
+    for (const plan of plans) {
+      if (!plan.enabled && base.cameras) base.cameras[plan.name] = { ...EMPTY_CAMERA, state: 'disabled', source: redactUrl(plan.source), consumers: {} }
     }
     if (mqtt) {
-      ;(base as HealthReport & { mqtt?: unknown }).mqtt = mqtt.health()
+      base.mqtt = mqtt.health()
       const trouble = mqtt.trouble()
       if (trouble) markNotGreen(base, trouble)
     }
-    if (live) (base as HealthReport & { live_mp4?: unknown }).live_mp4 = live.stats()
     return base
   }
 
-  const runRecorder = new RunRecorder(kernel, capture.ring, metrics)
+  const runRecorder = new RunRecorder(kernel, cameras.map((c) => ({ name: c.plan.name, ring: c.capture.ring, metrics: c.metrics })))
   kernel.loop.every(1000, () => runRecorder.sample())
 
+  // Every series of a camera's registry is exported with camera="NAME" (DESIGN.md "HTTP": /metrics).
+  const exported = multi ? [{ registry: metrics, labels: {} }, ...cameras.map((c) => ({ registry: c.metrics, labels: { camera: c.plan.name } }))] : metrics
   const http = new HttpServer(logger, { security, limits: config.http.limits, allowedHosts: config.http.allowedHosts })
-  http.add([jsonRoute('/health', report), prometheusRoute(metrics, { runtime: { version: heartVersion() } }), ...capture.routes(), ...started.flatMap((s) => s.routes ?? []), ...(recorder?.routes() ?? []), ...(live ? [...live.routes(), clockRoute()] : [])])
+  http.add([
+    jsonRoute('/health', report),
+    prometheusRoute(exported, { runtime: { version: heartVersion() } }),
+    ...cameraRoutes(cameras),
+    ...(cameras.some((c) => c.live) ? [clockRoute()] : []),
+  ])
   let address: RunningHeart['http']
   try {
     const a = await http.listen(config.http.host, config.http.port)
     address = { host: a.address, port: a.port, tls: security.tls !== null }
   } catch (error) {
-    await Promise.all([capture.stop(), kernel.stop()])
+    await Promise.all([stopCameras(), kernel.stop()])
     throw error
   }
   kernel.start()
   // After the kernel: the bridge subscribes to its events; it never holds the start up waiting for a broker.
-  mqtt = config.mqtt.url === undefined ? null : MqttBridge.start({ config: config.mqtt, events: kernel, health: report, aiLock: { set: (locked) => capture.setAiLock(locked), get: () => capture.aiLocked }, logger, env: options.env ?? process.env, thermalRing: thermal?.ring ?? null })
+  mqtt = config.mqtt.url === undefined ? null : MqttBridge.start({ config: config.mqtt, events: kernel, health: report, aiLock: { set: (locked) => first.capture.setAiLock(locked), get: () => first.capture.aiLocked }, logger, env: options.env ?? process.env, thermalRing: thermal?.ring ?? null })
   const metricsUrl = otlpMetricsUrl(telemetry)
   const otlpMetrics: OtlpMetricsHandle | null =
-    metricsUrl === null ? null : startOtlpMetrics(metrics, { url: metricsUrl, headers: telemetry.otlp.headers, intervalMs: telemetry.otlp.metricsIntervalMs, log: logger })
+    metricsUrl === null ? null : startOtlpMetrics(exported, { url: metricsUrl, headers: telemetry.otlp.headers, intervalMs: telemetry.otlp.metricsIntervalMs, log: logger })
   if (metricsUrl !== null || tracesUrl !== null) {
     // URLs only: headers may hold credentials.
     logger.info('telemetry export', { metrics: metricsUrl, traces: tracesUrl, sample_every: tracesUrl === null ? null : telemetry.traces.sampleEvery })
   }
   if (security.openToNetwork) logger.warn('HTTP serves every machine that can reach the port, with no token (http.auth: none): anyone there can switch the AI-lock; see docs/security.md', { host: address.host, port: address.port })
   const urlHost = address.host.includes(':') ? `[${address.host}]` : address.host
-  logger.info('heart running', { source: spec.redacted, http: `${address.tls ? 'https' : 'http'}://${urlHost}:${address.port}`, auth: security.token ? 'token' : 'none', consumers: consumers.map((c) => c.name) })
+  const httpUrl = `${address.tls ? 'https' : 'http'}://${urlHost}:${address.port}`
+  if (multi) {
+    for (const plan of plans) logger.info(plan.enabled ? 'camera configured' : 'camera disabled in the config; not started', { camera: plan.name, source: redactUrl(plan.source), consumers: plan.consumers.map((c) => c.name) })
+    logger.info('heart running', { cameras: active.map((p) => p.name), http: httpUrl, auth: security.token ? 'token' : 'none' })
+  } else {
+    logger.info('heart running', { source: first.capture.spec.redacted, http: httpUrl, auth: security.token ? 'token' : 'none', consumers: first.plan.consumers.map((c) => c.name) })
+  }
 
   const printer = options.status === false ? null : new StatusPrinter(options.statusStream)
   if (printer) kernel.loop.every(1000, () => printer.print(report()))
@@ -268,13 +313,15 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       runRecorder.sample()
       // Health as it was while running (stopping the camera turns it red)...
       const running = report()
-      await capture.stop(config.supervisor.stopTimeoutMs)
-      await drainConsumers(capture.ring, 1000)
+      await Promise.all(cameras.map((c) => c.capture.stop(config.supervisor.stopTimeoutMs)))
+      await Promise.all(cameras.map((c) => drainConsumers(c.capture.ring, 1000)))
       // ...with the consumers' final, drained books.
       const summary = runRecorder.summary()
-      summary.health = { ...running, consumers: summary.health.consumers }
-      for (const s of started) s.stop?.()
-      live?.close()
+      summary.health = { ...running, consumers: summary.health.consumers, ...(summary.health.cameras ? { cameras: withBooks(running.cameras, summary.health.cameras) } : {}) }
+      for (const camera of cameras) {
+        for (const s of camera.started) s.stop?.()
+        camera.live?.close()
+      }
       // `offline` (retained) before the kernel goes: a clean stop is not a last will.
       await mqtt?.stop()
       await kernel.stop()
@@ -309,7 +356,73 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       process.off('SIGHUP', onHangup)
     })
   }
-  return { config, kernel, capture, http: address, metrics, thermal, report, stop, finished }
+  return { config, kernel, capture: first.capture, cameras: cameras.map((c) => ({ name: c.plan.name, capture: c.capture, metrics: c.metrics })), http: address, metrics, thermal, report, stop, finished }
+}
+
+/** The service name of a camera's capture worker (CAMERA.capture with several cameras). */
+const CAPTURE_SERVICE = 'capture'
+
+/** One started camera and everything `heart run` started for it. */
+interface RunningCamera {
+  plan: CameraPlan
+  capture: CaptureService
+  /** Its registry: the run's with one camera, its own with several (exported with camera="NAME"). */
+  metrics: MetricsRegistry
+  started: StartedConsumer[]
+  recorder: RecorderService | null
+  live: LiveMp4Service | null
+}
+
+/** Health as it was while running, with each camera's consumers' final, drained books. */
+function withBooks(running: HealthReport['cameras'], drained: NonNullable<HealthReport['cameras']>): NonNullable<HealthReport['cameras']> {
+  const out: NonNullable<HealthReport['cameras']> = { ...running }
+  for (const [name, camera] of Object.entries(drained)) if (out[name]) out[name] = { ...out[name]!, consumers: camera.consumers }
+  return out
+}
+
+/** Paths of the live view's page and files: one set for the whole box, whichever camera's encoder serves them. */
+function isPagePath(path: string): boolean {
+  return path === '/' || path.startsWith('/live/')
+}
+
+/**
+ * Every camera's routes under /cameras/NAME/..., and the first camera's
+ * under the wave-1 unprefixed paths too (DESIGN.md "HTTP"). Routes that
+ * name their camera already (recordings, live.mp4) are mounted as they are.
+ */
+function cameraRoutes(cameras: readonly RunningCamera[]): HttpRoute[] {
+  const routes: HttpRoute[] = []
+  const page = new Set<string>()
+  for (const [index, camera] of cameras.entries()) {
+    const base = `/cameras/${camera.plan.name}`
+    routes.push(...camera.capture.routes(camera.plan.name, { unprefixed: index === 0 }))
+    for (const route of camera.started.flatMap((s) => s.routes ?? [])) {
+      if (isPagePath(route.path)) {
+        if (!page.has(route.path)) routes.push(route)
+        page.add(route.path)
+        continue
+      }
+      routes.push({ ...route, path: `${base}${route.path}` })
+      if (index === 0) routes.push(route)
+    }
+    routes.push(...(camera.recorder?.routes() ?? []), ...(camera.live?.routes() ?? []))
+  }
+  return routes
+}
+
+/** A camera's frame tracing: its own trace table and consume log, so its capture worker exports its consumers' spans. */
+function frameTracing(telemetry: ReturnType<typeof parseTelemetryConfig>, url: string, consumers: string[]): KernelTracing {
+  const table = TraceTable.create()
+  const consumeLog = ConsumeLog.create()
+  const config: WorkerTracingConfig = {
+    key: 'traces',
+    sampleEvery: telemetry.traces.sampleEvery,
+    url,
+    headers: telemetry.otlp.headers,
+    scheduledDelayMillis: telemetry.traces.exportDelayMs,
+    consumeLog: { key: 'consumes', consumers },
+  }
+  return { buffer: table.buffer, config, shared: { consumes: consumeLog.buffer } }
 }
 
 /**

@@ -7,7 +7,9 @@ const RESET = '\x1b[0m'
 // a capped consumer must never look like one losing frames.
 function totalOf(report: HealthReport, book: 'dropped' | 'skipped'): number {
   let n = 0
-  for (const c of Object.values(report.consumers)) for (const d of Object.values(c[book] ?? {})) n += d
+  // Every camera's consumers (with one camera, `consumers` is that camera's).
+  const lists = report.cameras ? Object.values(report.cameras).map((c) => c.consumers) : [report.consumers]
+  for (const consumers of lists) for (const c of Object.values(consumers)) for (const d of Object.values(c[book] ?? {})) n += d
   return n
 }
 
@@ -28,10 +30,20 @@ export function troubleOf(report: HealthReport): string[] {
     else if (w.state === 'stalled' || w.state === 'restarting' || w.state === 'failed') out.push(`${name} ${w.state}${w.state === 'stalled' ? '' : why}`)
     else if (w.stall_ms !== undefined && (w.stalled_for_ms ?? 0) >= w.stall_ms / 2) out.push(`${name} stuck ${w.stalled_for_ms} ms`)
   }
-  for (const [name, c] of Object.entries(report.consumers)) {
-    if (c.service?.state === 'unreachable' || c.service?.state === 'failing') out.push(`${name} service ${c.service.state}`)
+  const cameras = report.cameras && Object.keys(report.cameras).length > 1 ? Object.entries(report.cameras) : [['', { consumers: report.consumers }] as const]
+  for (const [camera, { consumers }] of cameras) {
+    for (const [name, c] of Object.entries(consumers)) {
+      if (c.service?.state === 'unreachable' || c.service?.state === 'failing') out.push(`${camera ? `${camera}.` : ''}${name} service ${c.service.state}`)
+    }
   }
   return out
+}
+
+/** Several cameras in a few characters each: the frame rate of a streaming one, else its state ("rear backoff"). */
+function camerasPart(cameras: NonNullable<HealthReport['cameras']>): string {
+  return Object.entries(cameras)
+    .map(([name, c]) => `${name} ${c.state === 'streaming' ? fmt(c.frames_per_s, 0) : c.state}`)
+    .join(' ')
 }
 
 /** One terminal line: status, camera, drops, thermal, loop, resident memory, and the consumers in trouble. */
@@ -40,6 +52,14 @@ export function statusLine(report: HealthReport, colour: boolean): string {
   const status = colour ? `${COLOURS[report.status]}${report.status.toUpperCase()}${RESET}` : report.status.toUpperCase()
   const thermal = report.thermal ? ` | thermal ${fmt(report.thermal.frames_per_s)} Hz loss ${fmt(report.thermal.loss_ratio * 100)}%` : ''
   const trouble = troubleOf(report)
+  if (report.cameras && Object.keys(report.cameras).length > 1) {
+    // Four cameras must fit 80 columns: a rate (or state) per camera, then the box's figures.
+    return (
+      `${status} | fps ${camerasPart(report.cameras)} | drops ${totalOf(report, 'dropped')} skip ${totalOf(report, 'skipped')}` +
+      ` | tick p99 ${fmt(report.loop.tick_ms_p99, 1)} ms | rss ${fmt(report.memory.rss_mb, 0)} MB${thermal}` +
+      (trouble.length > 0 ? ` | attention: ${trouble.join(', ')}` : '')
+    )
+  }
   return (
     `${status} | ${c.state} ${fmt(c.frames_per_s)} fps decode p50 ${fmt(c.decode_ms_p50)} p99 ${fmt(c.decode_ms_p99)} ms` +
     ` age ${fmt(c.last_frame_age_ms, 0)} ms | drops ${totalOf(report, 'dropped')} skipped ${totalOf(report, 'skipped')}${thermal}` +

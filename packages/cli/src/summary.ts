@@ -63,6 +63,31 @@ export interface RunSummary {
   cpu: { user_ms: number; system_ms: number; percent_of_one_core: number }
   frames_per_s: number
   ring: { slot_count: number; slot_bytes: number; no_slot_drops: number; memory_mb: number }
+  /** Every camera's own figures (DESIGN.md); the top-level published, consumers, latency_ms and ring are the first camera's. */
+  cameras: Record<string, CameraSummary>
+}
+
+export interface CameraSummary {
+  published: number
+  frames_per_s: number
+  consumers: RunSummary['consumers']
+  latency_ms: RunSummary['latency_ms']
+  ring: RunSummary['ring']
+}
+
+/** One camera the run recorder follows: its ring and the registry its latencies are recorded in. */
+export interface RecordedCamera {
+  name: string
+  ring: FrameRing
+  metrics: MetricsRegistry
+}
+
+interface FollowedCamera {
+  name: string
+  ring: FrameRing
+  startPublished: bigint
+  receiveToPublish: Histogram
+  publishToConsume: Histogram
 }
 
 const round = (x: number, digits = 3): number => Math.round(x * 10 ** digits) / 10 ** digits
@@ -76,22 +101,25 @@ function percentiles(h: Histogram): { p50: number | null; p99: number | null } {
 /** Samples process figures during a run and builds the summary at the end. */
 export class RunRecorder {
   private readonly kernel: Kernel
-  private readonly ring: FrameRing
+  private readonly cameras: FollowedCamera[]
   private readonly startMs = performance.now()
   private readonly startCpu = process.cpuUsage()
   private readonly startRss = residentBytes()
-  private readonly startPublished: bigint
-  private readonly receiveToPublish: Histogram
-  private readonly publishToConsume: Histogram
   private maxRss: number
 
-  constructor(kernel: Kernel, ring: FrameRing, metrics: MetricsRegistry) {
+  /** `ring` and `metrics`: one camera named main (the wave-1 form); or the list of cameras, the first one first. */
+  constructor(kernel: Kernel, cameras: FrameRing | readonly RecordedCamera[], metrics?: MetricsRegistry) {
     this.kernel = kernel
-    this.ring = ring
-    this.startPublished = ring.published()
+    const list: readonly RecordedCamera[] = Array.isArray(cameras) ? cameras : [{ name: 'main', ring: cameras as FrameRing, metrics: metrics! }]
+    if (list.length === 0) throw new RangeError('RunRecorder needs at least one camera')
+    this.cameras = list.map((c) => ({
+      name: c.name,
+      ring: c.ring,
+      startPublished: c.ring.published(),
+      receiveToPublish: c.metrics.histogram(HeartMetric.frameLatency, { stage: 'receive_to_publish' }),
+      publishToConsume: c.metrics.histogram(HeartMetric.frameLatency, { stage: 'publish_to_consume' }),
+    }))
     this.maxRss = this.startRss
-    this.receiveToPublish = metrics.histogram(HeartMetric.frameLatency, { stage: 'receive_to_publish' })
-    this.publishToConsume = metrics.histogram(HeartMetric.frameLatency, { stage: 'publish_to_consume' })
   }
 
   sample(): void {
@@ -102,23 +130,35 @@ export class RunRecorder {
   summary(): RunSummary {
     const durationS = (performance.now() - this.startMs) / 1000
     const health = this.kernel.report()
-    const consumers: RunSummary['consumers'] = {}
-    for (const [name, c] of Object.entries(health.consumers)) consumers[name] = { delivered: c.delivered, dropped: c.dropped, skipped: c.skipped }
+    const cameras: Record<string, CameraSummary> = {}
+    for (const camera of this.cameras) {
+      const books = health.cameras?.[camera.name]?.consumers ?? (camera === this.cameras[0] ? health.consumers : {})
+      const consumers: RunSummary['consumers'] = {}
+      for (const [name, c] of Object.entries(books)) consumers[name] = { delivered: c.delivered, dropped: c.dropped, skipped: c.skipped }
+      const published = Number(camera.ring.published() - camera.startPublished)
+      const stats = camera.ring.stats()
+      cameras[camera.name] = {
+        published,
+        frames_per_s: round(published / durationS, 2),
+        consumers,
+        latency_ms: { receive_to_publish: percentiles(camera.receiveToPublish), publish_to_consume: percentiles(camera.publishToConsume) },
+        ring: { slot_count: stats.slotCount, slot_bytes: stats.slotBytes, no_slot_drops: stats.noSlotDrops, memory_mb: mb(camera.ring.buffer.byteLength) },
+      }
+    }
+    const first = cameras[this.cameras[0]!.name]!
     const cpu = process.cpuUsage(this.startCpu)
-    const published = Number(this.ring.published() - this.startPublished)
-    const totals = this.kernel.loop.totals()
-    const stats = this.ring.stats()
     return {
       duration_s: round(durationS, 2),
-      published,
+      published: first.published,
       health,
-      consumers,
-      loop: totals,
-      latency_ms: { receive_to_publish: percentiles(this.receiveToPublish), publish_to_consume: percentiles(this.publishToConsume) },
+      consumers: first.consumers,
+      loop: this.kernel.loop.totals(),
+      latency_ms: first.latency_ms,
       rss_mb: { start: mb(this.startRss), end: mb(residentBytes()), max: mb(this.maxRss) },
       cpu: { user_ms: Math.round(cpu.user / 1000), system_ms: Math.round(cpu.system / 1000), percent_of_one_core: round(((cpu.user + cpu.system) / 1e3 / (durationS * 1000)) * 100, 1) },
-      frames_per_s: round(published / durationS, 2),
-      ring: { slot_count: stats.slotCount, slot_bytes: stats.slotBytes, no_slot_drops: stats.noSlotDrops, memory_mb: mb(this.ring.buffer.byteLength) },
+      frames_per_s: first.frames_per_s,
+      ring: first.ring,
+      cameras,
     }
   }
 }

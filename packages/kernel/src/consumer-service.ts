@@ -24,6 +24,12 @@ export interface ConsumerServiceConfig<A = unknown> {
   tracing?: WorkerTracingConfig
   /** Key of the watchdog's progress block in ctx.shared (watchdog.ts); absent: no watchdog. */
   progress?: string
+  /**
+   * The name it joins the ring with, when that is not its service name: with
+   * several cameras the service is `CAMERA.NAME` (unique in the process) and
+   * the ring place, its metrics and spans keep the consumer's own NAME.
+   */
+  ringName?: string
 }
 
 export interface FrameHandler {
@@ -66,12 +72,13 @@ export function serveConsumer<A>(setup: (ctx: ServiceContext<ConsumerServiceConf
     // Stamps only when the event loop turns: a busy loop freezes it, which the watchdog reads.
     const turns = progress ? setInterval(() => progress.turn(), TURN_STAMP_MS) : null
     turns?.unref()
+    const ringName = ctx.config.ringName ?? ctx.name
     const handler = await setup(ctx)
     const demand = handler.demand ?? null
     let consumer: RingConsumer | null = null
     let hasLeft = false
     const join = async (): Promise<RingConsumer> => {
-      const joinedConsumer = await joinRing(ring, ctx.name, ctx.config.consumer, hasLeft)
+      const joinedConsumer = await joinRing(ring, ringName, ctx.config.consumer, hasLeft)
       // The watchdog judges this life from its first full event-loop turn after
       // joining: a thread still finishing its start-up (a slow, loaded box) is
       // not a stuck consumer.
@@ -81,7 +88,7 @@ export function serveConsumer<A>(setup: (ctx: ServiceContext<ConsumerServiceConf
     }
     if (!demand || demand.wanted()) consumer = await join()
     const latency = publishToConsume(ctx.config, ctx.shared)
-    const tracing = startWorkerTracing(ctx.config.tracing, ctx.shared, ctx.name, ctx.log)
+    const tracing = startWorkerTracing(ctx.config.tracing, ctx.shared, ringName, ctx.log)
     const deliver = async (frame: FrameLease, from: RingConsumer): Promise<void> => {
       const acquiredNs = process.hrtime.bigint()
       latency?.record(Number(acquiredNs - frame.publishTsNs) / 1e6)

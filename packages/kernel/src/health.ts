@@ -27,6 +27,9 @@ export interface CameraHealth {
   last_error?: string | null
 }
 
+/** One camera in /health's `cameras`: its figures and its consumers' books. */
+export type CameraReport = CameraHealth & { consumers: Record<string, ConsumerHealth> }
+
 export interface ConsumerHealth {
   delivered: number
   /** Lost frames: the consumer wanted them and did not get them. */
@@ -64,8 +67,12 @@ export interface HealthReport {
   status: HealthStatus
   /** Why the status is not green, in words. */
   reasons: string[]
+  /** The first camera (the only one in a one-camera run: the wave-1 key). */
   camera: CameraHealth
+  /** The first camera's consumers (wave-1 key). */
   consumers: Record<string, ConsumerHealth>
+  /** Every camera by name, each with its own consumers (absent in hand-built reports and rings without a camera). */
+  cameras?: Record<string, CameraReport>
   thermal: ThermalHealth | null
   /** The main loop over the recent window (the tick loop's windowSeconds, 60 s by default): what the status judges. */
   loop: LoopHealth
@@ -135,6 +142,8 @@ export interface HealthSources {
   events: () => { queued: number; dropped: number }
   /** A thread's recent CPU share by heart name (a worker's, or `main`), null when not measured. */
   cpuPercent?: (thread: string) => number | null
+  /** false: the caller judges the cameras itself (the kernel does, with several cameras). Default true. */
+  judgeCamera?: boolean
 }
 
 export interface HealthThresholds {
@@ -146,7 +155,8 @@ export interface HealthThresholds {
   thermalLossWarn: number
 }
 
-const emptyCamera: CameraHealth = {
+/** A camera whose capture has said nothing yet. */
+export const EMPTY_CAMERA: Readonly<CameraHealth> = Object.freeze({
   state: 'none',
   frames_per_s: 0,
   decode_ms_p50: null,
@@ -157,7 +167,7 @@ const emptyCamera: CameraHealth = {
   decode_errors_total: 0,
   backend: null,
   ai_locked: false,
-}
+})
 
 function num(x: bigint): number {
   return Number(x)
@@ -198,7 +208,7 @@ export class HealthAggregator {
   }
 
   report(): HealthReport {
-    const camera = this.sources.camera?.() ?? emptyCamera
+    const camera = this.sources.camera?.() ?? { ...EMPTY_CAMERA }
     const ring = this.sources.ring?.() ?? null
     const consumers: Record<string, ConsumerHealth> = {}
     if (ring) for (const s of ring.consumerStats()) consumers[s.name] = consumerHealth(s)
@@ -228,23 +238,12 @@ export class HealthAggregator {
       if (status === 'green') status = 'yellow'
       reasons.push(why)
     }
-    if (camera.status) {
-      // The capture package judges its own camera (yellow for a while after a
-      // failure, red when the newest frame is too old); the kernel adds why.
-      if (camera.status === 'red') {
+    if (this.sources.judgeCamera !== false) {
+      const verdict = judgeCamera(camera, this.thresholds.redAfterMs)
+      if (verdict?.level === 'red') {
         status = 'red'
-        const age = camera.last_frame_age_ms
-        reasons.push(age === null ? `no frame received yet${camera.last_error ? ` (${camera.last_error})` : ''}` : `last frame ${Math.round(age)} ms ago`)
-      } else if (camera.status === 'yellow') {
-        yellow(`camera recovering${camera.last_error ? ` after ${camera.last_error}` : ''}`)
-      }
-    } else if (camera.state !== 'none') {
-      const age = camera.last_frame_age_ms
-      if (age === null || age > this.thresholds.redAfterMs) {
-        status = 'red'
-        reasons.push(age === null ? 'no frame received yet' : `last frame ${Math.round(age)} ms ago (red after ${this.thresholds.redAfterMs} ms)`)
-      }
-      if ((camera.failures_total ?? camera.reopens_total) > 0) yellow(`camera failed ${camera.failures_total ?? camera.reopens_total} time(s)`)
+        reasons.push(verdict.reason)
+      } else if (verdict) yellow(verdict.reason)
     }
     for (const [name, w] of Object.entries(workers)) {
       // Consumers have a watchdog; between two lives they have no ring place to be recognised by.
@@ -277,6 +276,27 @@ export class HealthAggregator {
       uptime_s: Math.round((performance.now() - this.startedMs) / 100) / 10,
     }
   }
+}
+
+/** What one camera's figures say about it: nothing (fine), yellow or red, with the reason in words. */
+export function judgeCamera(camera: CameraHealth, redAfterMs: number): { level: 'yellow' | 'red'; reason: string } | null {
+  if (camera.state === 'disabled') return null
+  if (camera.status) {
+    // The capture package judges its own camera (yellow for a while after a
+    // failure, red when the newest frame is too old); the kernel adds why.
+    if (camera.status === 'red') {
+      const age = camera.last_frame_age_ms
+      return { level: 'red', reason: age === null ? `no frame received yet${camera.last_error ? ` (${camera.last_error})` : ''}` : `last frame ${Math.round(age)} ms ago` }
+    }
+    if (camera.status === 'yellow') return { level: 'yellow', reason: `camera recovering${camera.last_error ? ` after ${camera.last_error}` : ''}` }
+    return null
+  }
+  if (camera.state === 'none') return null
+  const age = camera.last_frame_age_ms
+  if (age === null || age > redAfterMs) return { level: 'red', reason: age === null ? 'no frame received yet' : `last frame ${Math.round(age)} ms ago (red after ${redAfterMs} ms)` }
+  const failures = camera.failures_total ?? camera.reopens_total
+  if (failures > 0) return { level: 'yellow', reason: `camera failed ${failures} time(s)` }
+  return null
 }
 
 function loopHealth(tick: TickStats): LoopHealth {

@@ -3,7 +3,7 @@ import { FrameRing, type ConsumerOptions, type RingOptions } from '@heart/ring'
 import { MetricsRegistry, type Catalogue, type Histogram } from '@heart/telemetry'
 import { KernelMetric } from './metrics.js'
 import { EventQueue, type EventHandler } from './event-queue.js'
-import { HealthAggregator, consumerHealth, markNotGreen, type CameraHealth, type ConsumerHealth, type ConsumerServiceHealth, type HealthReport, type ThermalHealth } from './health.js'
+import { EMPTY_CAMERA, HealthAggregator, consumerHealth, judgeCamera, markNotGreen, type CameraHealth, type CameraReport, type ConsumerHealth, type ConsumerServiceHealth, type HealthReport, type ThermalHealth } from './health.js'
 import { Supervisor, definedLimits, type RestartPolicy, type ServiceSpec, type ServiceStatus, type WorkerResourceLimits } from './supervisor.js'
 import { DEFAULT_STALL_MS, ProgressWatch } from './watchdog.js'
 import { TickLoop } from './tick-loop.js'
@@ -41,7 +41,47 @@ export interface KernelOptions {
    */
   metricsUpkeepMs?: number
   /** Trace context table and sampling handed to consumer workers (see @heart/telemetry's WorkerTracingConfig). */
-  tracing?: { buffer: SharedArrayBuffer; config: import('@heart/telemetry').WorkerTracingConfig; shared?: Record<string, SharedArrayBuffer> }
+  tracing?: KernelTracing
+  /**
+   * Several cameras (addCamera): each consumer's service is named
+   * `CAMERA.NAME` (unique in the process; its ring place keeps NAME), and
+   * each camera is judged on its own: one camera down turns heart yellow,
+   * every camera down red. Default false: the one-camera names of wave 1.
+   */
+  multiCamera?: boolean
+}
+
+/** Trace context table and sampling for consumer workers (kernel-wide, or a camera's own). */
+export interface KernelTracing {
+  buffer: SharedArrayBuffer
+  config: import('@heart/telemetry').WorkerTracingConfig
+  shared?: Record<string, SharedArrayBuffer>
+}
+
+/** A camera the kernel reports on: its ring, its figures, and where its consumers record metrics and spans. */
+export interface CameraRegistration {
+  ring: FrameRing
+  /** The camera's /health figures (the capture service's health()). */
+  health: () => CameraHealth | null
+  /** The camera's own metrics registry (exported with camera="NAME"); default: the kernel's. */
+  metrics?: { buffer: SharedArrayBuffer; catalogue: Catalogue }
+  /** The camera's own trace table (its capture worker exports its spans); default: the kernel's. */
+  tracing?: KernelTracing
+}
+
+/** A consumer service of a camera: which camera, and the consumer's own name there. */
+interface CameraConsumer {
+  camera: CameraEntry
+  consumer: string
+}
+
+interface CameraEntry {
+  name: string
+  health: () => CameraHealth | null
+  metrics: { buffer: SharedArrayBuffer; catalogue: Catalogue } | undefined
+  tracing: KernelTracing | undefined
+  /** Where its consumers' restarts are counted. */
+  registry: MetricsRegistry | null
 }
 
 export interface ConsumerSpec<A = unknown> {
@@ -71,6 +111,8 @@ export interface ConsumerSupervision {
 
 interface RingEntry {
   ring: FrameRing
+  /** Present for a camera's ring (addCamera). */
+  camera?: CameraEntry
 }
 
 /** Per-consumer books of earlier lives (before crashes), added to the live ones. */
@@ -94,7 +136,14 @@ export class Kernel {
   readonly health: HealthAggregator
   readonly logger: Logger
   private readonly rings = new Map<string, RingEntry>()
-  private readonly pastBooks = new Map<string, PastBooks>()
+  /** By ring, then by the consumer's ring name. */
+  private readonly pastBooks = new Map<string, Map<string, PastBooks>>()
+  private readonly multiCamera: boolean
+  private readonly cameras: CameraEntry[] = []
+  /** Consumer services of cameras, by service name. */
+  private readonly cameraConsumers = new Map<string, CameraConsumer>()
+  private readonly redAfterMs: number
+  private readonly upkeepMs: number
   private readonly stopTimeoutMs: number
   private readonly restartDefaults: RestartPolicy
   private readonly stallMs: number
@@ -119,6 +168,8 @@ export class Kernel {
 
   constructor(options: KernelOptions = {}) {
     this.logger = options.logger ?? silentLogger
+    this.multiCamera = options.multiCamera ?? false
+    this.redAfterMs = options.health?.redAfterMs ?? 3000
     this.metrics = options.metrics
     this.registry = this.metrics ? MetricsRegistry.attach(this.metrics.buffer, this.metrics.catalogue) : null
     this.tracing = options.tracing
@@ -156,6 +207,7 @@ export class Kernel {
         workers: () => this.supervisor.statuses(),
         events: () => ({ queued: this.events.length, dropped: this.events.dropped }),
         cpuPercent: (thread) => this.threadCpu.percent(thread),
+        judgeCamera: !this.multiCamera,
       },
       { redAfterMs: options.health?.redAfterMs },
     )
@@ -176,16 +228,20 @@ export class Kernel {
     // Per-thread CPU: a /proc read per thread once a second, on a timer of the loop rather than in every tick.
     this.loop.every(THREAD_CPU_SAMPLE_MS, () => this.threadCpu.sample(this.meteredThreads()))
     const upkeepMs = options.metricsUpkeepMs ?? 500
+    this.upkeepMs = upkeepMs
     if (this.registry && upkeepMs > 0) {
       const registry = this.registry
+      // With several cameras each camera's figures go to its own registry (addCamera); this one keeps the threads'.
       const upkeep = new MetricsUpkeep(
         registry,
-        {
-          consumers: () => this.report().consumers,
-          ring: () => (this.primaryRing ? (this.rings.get(this.primaryRing)?.ring.stats() ?? null) : null),
-          camera: () => this.cameraHealth?.() ?? null,
-          threadCpu: () => this.threadCpu.percents(),
-        },
+        this.multiCamera
+          ? { consumers: () => ({}), threadCpu: () => this.threadCpu.percents() }
+          : {
+              consumers: () => this.report().consumers,
+              ring: () => (this.primaryRing ? (this.rings.get(this.primaryRing)?.ring.stats() ?? null) : null),
+              camera: () => this.cameraHealth?.() ?? null,
+              threadCpu: () => this.threadCpu.percents(),
+            },
         (what) => this.logger.warn('a figure has no metric in the catalogue; it is not exported', { metric: what }),
       )
       this.metricsUpkeep = upkeep
@@ -205,6 +261,48 @@ export class Kernel {
     return ring
   }
 
+  /**
+   * Registers a camera: its ring (under the camera's name, the `ring` its
+   * consumers name), its health, and its own metrics and tracing buffers.
+   * The first camera is the one the wave-1 `camera` / `consumers` keys show.
+   */
+  addCamera(name: string, registration: CameraRegistration): FrameRing {
+    if (this.rings.has(name)) throw new RangeError(`a ring named "${name}" exists already`)
+    const metrics = registration.metrics
+    const registry = metrics ? MetricsRegistry.attach(metrics.buffer, metrics.catalogue) : this.registry
+    const camera: CameraEntry = { name, health: registration.health, metrics, tracing: registration.tracing, registry }
+    this.cameras.push(camera)
+    this.rings.set(name, { ring: registration.ring, camera })
+    this.primaryRing ??= name
+    this.cameraHealth ??= registration.health
+    if (this.multiCamera && metrics && registry && this.upkeepMs > 0) {
+      const ring = registration.ring
+      const upkeep = new MetricsUpkeep(
+        registry,
+        { consumers: () => this.cameraBooks(name, this.supervisorWorkers()), ring: () => ring.stats(), camera: () => registration.health() },
+        (what) => this.logger.warn('a figure has no metric in the catalogue; it is not exported', { metric: what, camera: name }),
+      )
+      this.loop.every(this.upkeepMs, () => upkeep.update())
+    }
+    return registration.ring
+  }
+
+  /** The cameras registered so far, in order. */
+  cameraNames(): string[] {
+    return this.cameras.map((c) => c.name)
+  }
+
+  /** The service name of a ring's consumer: `CAMERA.NAME` with several cameras, else NAME. */
+  consumerServiceName(ring: string, consumer: string): string {
+    const camera = this.rings.get(ring)?.camera
+    return this.multiCamera && camera ? `${camera.name}.${consumer}` : consumer
+  }
+
+  /** The camera a service works for (a consumer of its ring), or null (the thermal poller, the kernel). */
+  cameraOfService(service: string): string | null {
+    return this.cameraConsumers.get(service)?.camera.name ?? null
+  }
+
   ring(name: string): FrameRing | undefined {
     return this.rings.get(name)?.ring
   }
@@ -219,13 +317,13 @@ export class Kernel {
    * `stallMs`, `resourceLimits`); call before the kind starts it. A
    * ConsumerSpec's own fields win.
    */
-  setConsumerSupervision(name: string, supervision: ConsumerSupervision): void {
-    this.supervision.set(name, supervision)
+  setConsumerSupervision(name: string, supervision: ConsumerSupervision, ring?: string): void {
+    this.supervision.set(ring === undefined ? name : this.consumerServiceName(ring, name), supervision)
   }
 
   /** Where the consumer's outside service state comes from (shown as consumers.NAME.service in /health). */
-  setConsumerServiceHealth(name: string, source: () => ConsumerServiceHealth | null): void {
-    this.serviceHealth.set(name, source)
+  setConsumerServiceHealth(name: string, source: () => ConsumerServiceHealth | null, ring?: string): void {
+    this.serviceHealth.set(ring === undefined ? name : this.consumerServiceName(ring, name), source)
   }
 
   /**
@@ -235,23 +333,28 @@ export class Kernel {
   startConsumer<A>(spec: ConsumerSpec<A>): ServiceStatus {
     const entry = this.rings.get(spec.ring)
     if (!entry) throw new RangeError(`no ring named "${spec.ring}"; create it with kernel.createRing() first`)
-    const supervision = this.supervision.get(spec.name)
-    this.consumerNames.add(spec.name)
+    const service = this.consumerServiceName(spec.ring, spec.name)
+    const supervision = this.supervision.get(service) ?? this.supervision.get(spec.name)
+    this.consumerNames.add(service)
+    if (entry.camera) this.cameraConsumers.set(service, { camera: entry.camera, consumer: spec.name })
     const ring = entry.ring
     const watchdog = new ProgressWatch(spec.stallMs ?? supervision?.stallMs ?? this.stallMs, (index) => ring.queued(index))
     const config: ConsumerServiceConfig<A | undefined> = { ring: 'ring', consumer: spec.consumer ?? {}, app: spec.app, progress: 'progress' }
+    if (service !== spec.name) config.ringName = spec.name
     const shared: Record<string, SharedArrayBuffer> = { ...spec.shared, ring: entry.ring.buffer, progress: watchdog.buffer }
-    if (this.metrics) {
-      shared.metrics = this.metrics.buffer
-      config.metrics = { key: 'metrics', catalogue: this.metrics.catalogue }
+    const metrics = entry.camera?.metrics ?? this.metrics
+    if (metrics) {
+      shared.metrics = metrics.buffer
+      config.metrics = { key: 'metrics', catalogue: metrics.catalogue }
     }
-    if (this.tracing) {
-      shared.traces = this.tracing.buffer
-      Object.assign(shared, this.tracing.shared)
-      config.tracing = { ...this.tracing.config, key: 'traces' }
+    const tracing = entry.camera?.tracing ?? this.tracing
+    if (tracing) {
+      shared.traces = tracing.buffer
+      Object.assign(shared, tracing.shared)
+      config.tracing = { ...tracing.config, key: 'traces' }
     }
     return this.startService({
-      name: spec.name,
+      name: service,
       entry: spec.entry,
       config,
       shared,
@@ -280,21 +383,80 @@ export class Kernel {
   /** The /health object, with each consumer's books summed over its restarts. */
   report(): HealthReport {
     const report = this.health.report()
-    for (const [name, past] of this.pastBooks) {
-      const live = report.consumers[name]
-      // Out of the ring with its worker still running: a consumer working on
-      // demand that nobody wants now (the encoder with no viewer), not a lost one.
-      const idle = report.workers[name]?.state === 'running'
-      report.consumers[name] = live ? addBooks(live, past) : { ...past, lag: 0, state: idle ? 'idle' : 'gone' }
+    if (!this.multiCamera) {
+      // One camera (or a ring without one): the aggregator judged it; its consumers are the primary ring's.
+      if (this.primaryRing) report.consumers = this.cameraBooks(this.primaryRing, report.workers, report, report.consumers)
+      const first = this.cameras[0]
+      if (first) report.cameras = { [first.name]: { ...report.camera, consumers: report.consumers } }
+      return report
     }
-    for (const [name, source] of this.serviceHealth) {
-      const consumer = report.consumers[name]
-      const service = source()
-      if (!consumer || !service) continue
-      consumer.service = service
-      if (service.state === 'unreachable' || service.state === 'failing') markNotGreen(report, `consumer ${name}: its service is ${service.state} (${service.last_error ?? 'no answer'})`)
+    const cameras: Record<string, CameraReport> = {}
+    const down: string[] = []
+    let enabled = 0
+    for (const camera of this.cameras) {
+      const health = camera.health() ?? { ...EMPTY_CAMERA }
+      cameras[camera.name] = { ...health, consumers: this.cameraBooks(camera.name, report.workers, report) }
+      if (health.state === 'disabled') continue
+      enabled++
+      const verdict = judgeCamera(health, this.redAfterMs)
+      if (!verdict) continue
+      if (verdict.level === 'red') down.push(camera.name)
+      markNotGreen(report, `camera ${camera.name}: ${verdict.reason}`)
+    }
+    // One camera down is a degraded box (the others still run); every camera down is a dead one.
+    if (enabled > 0 && down.length === enabled) report.status = 'red'
+    report.cameras = cameras
+    const first = this.cameras[0]
+    if (first) {
+      report.camera = cameras[first.name]!
+      report.consumers = cameras[first.name]!.consumers
     }
     return report
+  }
+
+  /**
+   * One ring's consumers as /health shows them: the live books (or `live`,
+   * already built by the aggregator), plus earlier lives' books, the worker's
+   * state and the consumer's outside service (which turns `report` yellow
+   * when it is down).
+   */
+  private cameraBooks(ringKey: string, workers: HealthReport['workers'], report?: HealthReport, live?: Record<string, ConsumerHealth>): Record<string, ConsumerHealth> {
+    const ring = this.rings.get(ringKey)?.ring
+    const consumers: Record<string, ConsumerHealth> = live ?? {}
+    if (!live && ring) {
+      for (const stats of ring.consumerStats()) {
+        const books = consumerHealth(stats)
+        const w = workers[this.consumerServiceName(ringKey, stats.name)]
+        if (w) books.worker = { state: w.state, restarts: w.restarts, last_crash: w.last_crash, last_exit: w.last_exit, crash_looping: w.crash_looping }
+        consumers[stats.name] = books
+      }
+    }
+    for (const [name, past] of this.pastBooks.get(ringKey) ?? []) {
+      const now = consumers[name]
+      // Out of the ring with its worker still running: a consumer working on
+      // demand that nobody wants now (the encoder with no viewer), not a lost one.
+      const idle = workers[this.consumerServiceName(ringKey, name)]?.state === 'running'
+      consumers[name] = now ? addBooks(now, past) : { ...past, lag: 0, state: idle ? 'idle' : 'gone' }
+    }
+    if (report) {
+      for (const [name, consumer] of Object.entries(consumers)) {
+        const service = this.consumerServiceName(ringKey, name)
+        const state = this.serviceHealth.get(service)?.()
+        if (!state) continue
+        consumer.service = state
+        if (state.state === 'unreachable' || state.state === 'failing') markNotGreen(report, `consumer ${service}: its service is ${state.state} (${state.last_error ?? 'no answer'})`)
+      }
+    }
+    return consumers
+  }
+
+  /** The workers' part of /health, for the metrics upkeep (which needs no judgement). */
+  private supervisorWorkers(): HealthReport['workers'] {
+    const workers: HealthReport['workers'] = {}
+    for (const w of this.supervisor.statuses()) {
+      workers[w.name] = { state: w.state, starts: w.starts, crashes: w.crashes, restarts: Math.max(0, w.starts - 1), last_crash: w.lastCrash?.reason ?? null, last_exit: w.lastCrash?.code ?? null, crash_looping: w.crashLooping ?? false, heap_used_mb: null, heap_total_mb: null }
+    }
+    return workers
   }
 
   start(): void {
@@ -337,24 +499,30 @@ export class Kernel {
   private pollRings(): void {
     for (const [name, entry] of this.rings) {
       const retired = entry.ring.collectRetired()
-      // /health's consumers are the camera ring's: a consumer that leaves
+      // /health's consumers are the cameras' rings': a consumer that leaves
       // another ring (the live view's reader of the thermal ring) is not one
       // of them, and keeping its books here would list it as a camera consumer.
-      if (name !== this.primaryRing) continue
-      for (const stats of retired) this.keepBooks(stats.name, consumerHealth(stats))
+      if (!(entry.camera && this.multiCamera) && name !== this.primaryRing) continue
+      for (const stats of retired) this.keepBooks(name, stats.name, consumerHealth(stats))
     }
   }
 
-  private keepBooks(name: string, books: ConsumerHealth): void {
-    const past = this.pastBooks.get(name) ?? { delivered: 0, published: 0, dropped: {}, skipped: {} }
-    this.pastBooks.set(name, addBooks(past, books))
+  private keepBooks(ring: string, name: string, books: ConsumerHealth): void {
+    let ringBooks = this.pastBooks.get(ring)
+    if (!ringBooks) this.pastBooks.set(ring, (ringBooks = new Map()))
+    const past = ringBooks.get(name) ?? { delivered: 0, published: 0, dropped: {}, skipped: {} }
+    ringBooks.set(name, addBooks(past, books))
   }
 
   /** heart.consumer.restarts by reason; a consumer the catalogue does not name is not counted (told once). */
-  private countRestart(consumer: string, reason: string): void {
-    if (!this.registry) return
+  private countRestart(service: string, reason: string): void {
+    // A camera's consumer is counted in its camera's registry, under its own name.
+    const of = this.cameraConsumers.get(service)
+    const registry = of ? of.camera.registry : this.registry
+    const consumer = of ? of.consumer : service
+    if (!registry) return
     try {
-      this.registry.counter(KernelMetric.consumerRestarts, { consumer, reason }).add(1)
+      registry.counter(KernelMetric.consumerRestarts, { consumer, reason }).add(1)
     } catch {
       if (this.uncounted.has(consumer)) return
       this.uncounted.add(consumer)

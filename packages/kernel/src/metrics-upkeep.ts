@@ -77,10 +77,11 @@ export class MetricsUpkeep {
     this.registry = registry
     this.sources = sources
     this.onUnknown = onUnknown
-    this.noSlot = this.counter(KernelMetric.framesDropped, { consumer: PRODUCER, reason: 'no_slot' })
-    this.occupancy = this.gauge(KernelMetric.ringOccupancy, {})
-    this.lastFrameAge = this.gauge(KernelMetric.cameraLastFrameAge, {})
-    this.aiLocked = this.gauge(KernelMetric.cameraAiLocked, {})
+    // Only the figures this upkeep has sources for (the process's upkeep beside several cameras has no ring).
+    this.noSlot = sources.ring ? this.counter(KernelMetric.framesDropped, { consumer: PRODUCER, reason: 'no_slot' }) : { handle: null, last: 0 }
+    this.occupancy = sources.ring ? this.gauge(KernelMetric.ringOccupancy, {}) : null
+    this.lastFrameAge = sources.camera ? this.gauge(KernelMetric.cameraLastFrameAge, {}) : null
+    this.aiLocked = sources.camera ? this.gauge(KernelMetric.cameraAiLocked, {}) : null
   }
 
   /** One look at every source: a few map lookups per consumer, no allocation once warm. Run it every 250 ms to 1 s. */

@@ -32,7 +32,10 @@ export const encoderKind = defineConsumerKind<EncoderConfig>({
     return entry.fpsCap === undefined ? [] : [`${where.path}.fpsCap: got ${entry.fpsCap}, but an encoder takes its rate from options.fps, not fpsCap`]
   },
   start(entry, ctx) {
-    const stream = startStream(ctx.kernel, { ring: ctx.ring, name: entry.name, depth: entry.depth, config: entry.options, thermalRing: ctx.thermalRing ?? undefined })
+    const camera = ctx.kernel.cameraNames().includes(ctx.ring) ? ctx.ring : null
+    // With several cameras the feed shows this camera's motion and detections only.
+    const acceptSource = camera === null ? undefined : (source: string): boolean => (ctx.kernel.cameraOfService(source) ?? camera) === camera
+    const stream = startStream(ctx.kernel, { ring: ctx.ring, name: entry.name, depth: entry.depth, config: entry.options, thermalRing: ctx.thermalRing ?? undefined, acceptSource })
     return { routes: stream.routes, health: () => ({ stream: stream.stats() }), stop: () => stream.stop() }
   },
 })

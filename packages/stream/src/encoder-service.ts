@@ -79,12 +79,16 @@ export function connectEncoder(share: JpegShare, hub: MjpegHub, feed?: LiveFeed)
 
 /** Something events can be subscribed on: @heart/kernel's Kernel or EventQueue. */
 export interface EventSource {
-  on(type: string, handler: (event: { type: string; payload: unknown }) => void): () => void
+  on(type: string, handler: (event: { type: string; payload: unknown; source: string }) => void): () => void
 }
 
 /** Forwards motion, detection and thermal events to the live feed. Returns the unsubscribe function. */
-export function connectEvents(events: EventSource, feed: LiveFeed): () => void {
-  const offs = ['motion', 'detection', 'thermal.frame'].map((type) => events.on(type, (e) => feed.publish(e.type, e.payload)))
+export function connectEvents(events: EventSource, feed: LiveFeed, accept: (source: string) => boolean = () => true): () => void {
+  // Motion and detection belong to a camera (`accept` keeps this feed's); the thermal sensor is the box's.
+  const offs = ['motion', 'detection'].map((type) => events.on(type, (e) => {
+    if (accept(e.source)) feed.publish(e.type, e.payload)
+  }))
+  offs.push(events.on('thermal.frame', (e) => feed.publish(e.type, e.payload)))
   return () => {
     for (const off of offs) off()
   }

@@ -25,6 +25,8 @@ export interface StartStreamOptions {
   /** Largest JPEG the share holds. Default 1 MiB. */
   slotBytes?: number
   restart?: RestartPolicy
+  /** Which events are this camera's: the live feed shows motion and detection of the ring's camera only (default: every event). */
+  acceptSource?: (source: string) => boolean
 }
 
 export interface StreamService {
@@ -45,7 +47,7 @@ export function startStream(kernel: Kernel, opts: StartStreamOptions = {}): Stre
   const hub = new MjpegHub()
   const feed = new LiveFeed(thermal ? { thermalLatest: () => thermal.latest() } : {})
   const disconnectEncoder = connectEncoder(share, hub, feed)
-  const disconnectEvents = connectEvents(kernel, feed)
+  const disconnectEvents = connectEvents(kernel, feed, opts.acceptSource)
   kernel.startConsumer({ ...spec, restart: opts.restart })
   return {
     hub,

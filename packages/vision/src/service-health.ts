@@ -71,7 +71,7 @@ export function readServiceHealth(buffer: SharedArrayBuffer): () => ConsumerServ
 }
 
 /** Shows a consumer's service block under its name in the kernel's health (when its spec carries one). */
-export function reportServiceHealth(kernel: Kernel, spec: Pick<ConsumerSpec, 'name' | 'shared'>): void {
+export function reportServiceHealth(kernel: Kernel, spec: Pick<ConsumerSpec, 'name' | 'shared' | 'ring'>): void {
   const buffer = spec.shared?.[SERVICE_HEALTH_KEY]
-  if (buffer) kernel.setConsumerServiceHealth(spec.name, readServiceHealth(buffer))
+  if (buffer) kernel.setConsumerServiceHealth(spec.name, readServiceHealth(buffer), spec.ring)
 }
