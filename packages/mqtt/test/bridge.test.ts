@@ -314,16 +314,9 @@ t.test('two cameras: events on their own camera\'s topics, per-camera health, AI
 
   // Discovery: a device per camera with its four entities.
   const discovery = late.messages.filter((m) => m.topic.startsWith('homeassistant/'))
-  t.same(discovery.map((m) => m.topic).sort(), [
-    'homeassistant/binary_sensor/heart/front_motion/config',
-    'homeassistant/binary_sensor/heart/rear_motion/config',
-    'homeassistant/sensor/heart/front_fps/config',
-    'homeassistant/sensor/heart/front_health/config',
-    'homeassistant/sensor/heart/rear_fps/config',
-    'homeassistant/sensor/heart/rear_health/config',
-    'homeassistant/switch/heart/front_ai_lock/config',
-    'homeassistant/switch/heart/rear_ai_lock/config',
-  ], 'discovery configs for each camera')
+  const entities = ['binary_sensor/heart/CAMERA_motion', 'sensor/heart/CAMERA_fps', 'sensor/heart/CAMERA_health', 'switch/heart/CAMERA_ai_lock']
+  const expected = ['front', 'rear'].flatMap((camera) => entities.map((e) => `homeassistant/${e.replace('CAMERA', camera)}/config`))
+  t.same(discovery.map((m) => m.topic).sort(), expected.sort(), 'discovery configs for each camera: motion, fps, health, the AI-lock switch')
   const rearSwitch = JSON.parse(discovery.find((m) => m.topic === 'homeassistant/switch/heart/rear_ai_lock/config')!.payload) as Record<string, unknown>
   t.match(rearSwitch, { command_topic: 'heart/rear/ai_lock/set', state_topic: 'heart/rear/ai_lock', device: { identifiers: ['heart_rear'] } }, 'the rear switch commands rear and is rear\'s device')
   const frontMotionConfig = JSON.parse(discovery.find((m) => m.topic === 'homeassistant/binary_sensor/heart/front_motion/config')!.payload) as Record<string, unknown>
