@@ -6,7 +6,7 @@
 // maxQueued, counted), and the client reconnects with backoff on its own.
 import { hostname } from 'node:os'
 import { connect, type IClientOptions, type MqttClient } from 'mqtt'
-import type { EventHandler, HealthStatus, Logger } from '@heart/kernel'
+import type { EventHandler, HealthStatus, KernelEvent, Logger } from '@heart/kernel'
 import type { DetectionEventPayload, MotionEventPayload } from '@heart/vision'
 import type { ThermalFrameEvent } from '@heart/thermal'
 import type { FrameRing } from '@heart/ring'
@@ -15,17 +15,33 @@ import { redactBrokerUrl, type MqttConfig } from './config.js'
 import { discoveryMessages } from './discovery.js'
 import { AI_LOCK_DOWN, AI_LOCK_UP, OFFLINE, ONLINE, mqttTopics, type MqttTopics } from './topics.js'
 import { classifyMqttError, type MqttFailure } from './errors.js'
+import { MotionRateCap } from './motion-rate.js'
 
 /** Where the bridge subscribes to heart's events (the kernel; an EventQueue in tests). */
 export interface EventSubscriber {
   on<P = unknown>(type: string, handler: EventHandler<P>): () => void
 }
 
-/** What the health topic is drawn from: /health's status, reasons and camera section. */
+/** What the health topics are drawn from: /health's status, reasons and camera sections. */
 export interface HealthSnapshot {
   status: HealthStatus
   reasons: string[]
+  /** The one camera's section (the first camera's with several). */
   camera: object
+  /** /health.cameras: each camera's section by name; absent, every camera topic shows `camera`. */
+  cameras?: Record<string, object>
+}
+
+/** A camera's AI-lock: CaptureService.setAiLock / aiLocked. */
+export interface AiLockControl {
+  set(locked: boolean): void
+  get(): boolean
+}
+
+/** A camera the bridge serves: its topics are PREFIX/NAME/... */
+export interface MqttCamera {
+  name: string
+  aiLock: AiLockControl
 }
 
 export interface MqttBridgeOptions {
@@ -34,9 +50,13 @@ export interface MqttBridgeOptions {
   events: EventSubscriber
   /** The report behind /health (read once a second, on the main thread). */
   health: () => HealthSnapshot
-  /** The camera's AI-lock: CaptureService.setAiLock / aiLocked. */
-  aiLock: { set(locked: boolean): void; get(): boolean }
-  /** The one camera is `main` until `cameras:` exists. */
+  /** Every camera, each with its own topics and AI-lock; wins over `camera` + `aiLock`. */
+  cameras?: MqttCamera[]
+  /** Which camera an event's source (a service name, `CAMERA.CONSUMER` with several cameras) belongs to: kernel.cameraOfService. */
+  cameraOf?: (source: string) => string | null
+  /** One camera's AI-lock (without `cameras`). */
+  aiLock?: AiLockControl
+  /** The one camera's name without `cameras` (default `main`). */
   camera?: string
   logger?: Logger
   /** Where HEART_MQTT_PASSWORD is read (default: process.env). */
@@ -66,6 +86,19 @@ export interface MqttHealth {
   last_error: string | null
   /** Commands received on PREFIX/CAMERA/ai_lock/set (accepted ones). */
   commands: number
+  /** Motion events not sent because a newer one came within mqtt.motionMinIntervalMs (by design, not a loss). */
+  coalesced: number
+  /** Events of a camera heart does not know (several cameras, a source no camera owns): not sent. */
+  unrouted: number
+}
+
+interface CameraLink {
+  name: string
+  aiLock: AiLockControl
+  motion: MotionRateCap
+  publishedStatus: string | null
+  publishedAiLock: boolean | null
+  lastHealthAt: number
 }
 
 interface Outgoing {
@@ -91,10 +124,37 @@ function nonEmpty(text: string | undefined): string | undefined {
   return text === '' ? undefined : text
 }
 
+/** What a change of is published at once: the status and its reasons. */
+function statusLine(report: HealthSnapshot): string {
+  return `${report.status} ${report.reasons.join('; ')}`
+}
+
+/** The kernel's naming without a cameraOf: a consumer of camera NAME is the service `NAME.CONSUMER`. */
+function cameraOfServiceName(source: string): string | null {
+  const dot = source.indexOf('.')
+  return dot > 0 ? source.slice(0, dot) : null
+}
+
+/** The cameras to serve: `cameras`, else the one `camera` (default `main`) with `aiLock`. */
+function cameraLinks(options: MqttBridgeOptions): MqttCamera[] {
+  if (options.cameras !== undefined) {
+    if (options.cameras.length === 0) throw new Error('MqttBridge needs at least one camera')
+    const names = options.cameras.map((c) => c.name)
+    const twice = names.find((name, i) => names.indexOf(name) !== i)
+    if (twice !== undefined) throw new Error(`MqttBridge got the camera ${twice} twice`)
+    return options.cameras
+  }
+  if (options.aiLock === undefined) throw new Error('MqttBridge needs cameras, or aiLock for its one camera')
+  return [{ name: options.camera ?? 'main', aiLock: options.aiLock }]
+}
+
 export class MqttBridge {
   private readonly config: MqttConfig
   private readonly options: MqttBridgeOptions
-  private readonly camera: string
+  private readonly cameras: CameraLink[]
+  private readonly camerasByName: Map<string, CameraLink>
+  /** PREFIX/CAMERA/ai_lock/set -> its camera. */
+  private readonly camerasByCommandTopic: Map<string, CameraLink>
   private readonly topics: MqttTopics
   private readonly log: Logger | undefined
   private readonly broker: string
@@ -113,14 +173,14 @@ export class MqttBridge {
   private dropped = 0
   private reconnects = 0
   private commands = 0
+  private unrouted = 0
+  /** Sources already logged as belonging to no camera: each is logged once. */
+  private readonly unroutedSources = new Set<string>()
   private lastError: MqttFailure | null = null
   private lastLogged = new Map<string, number>()
   private retryMs: number
   private retryTimer: NodeJS.Timeout | undefined
   private everConnected = false
-  private publishedStatus: string | null = null
-  private publishedAiLock: boolean | null = null
-  private lastHealthAt = 0
   private lastThermalAt = -Infinity
   private stopping: Promise<void> | undefined
   private readonly thermalPixels: ThermalRingSource | null
@@ -130,8 +190,17 @@ export class MqttBridge {
     if (config.url === undefined) throw new Error('MqttBridge needs mqtt.url')
     this.options = options
     this.config = config
-    this.camera = options.camera ?? 'main'
     this.topics = mqttTopics(config.prefix)
+    this.cameras = cameraLinks(options).map(({ name, aiLock }) => ({
+      name,
+      aiLock,
+      motion: new MotionRateCap({ minIntervalMs: config.motionMinIntervalMs, send: (body) => this.publishEvent(this.topics.motion(name), body) }),
+      publishedStatus: null,
+      publishedAiLock: null,
+      lastHealthAt: 0,
+    }))
+    this.camerasByName = new Map(this.cameras.map((c) => [c.name, c]))
+    this.camerasByCommandTopic = new Map(this.cameras.map((c) => [this.topics.aiLockSet(c.name), c]))
     this.log = options.logger
     this.retryMs = config.reconnect.initialMs
     this.broker = redactBrokerUrl(config.url)
@@ -164,16 +233,21 @@ export class MqttBridge {
 
     const events = options.events
     this.unsubscribe.push(
-      events.on<MotionEventPayload>('motion', (e) => this.publishEvent(this.topics.motion(this.camera), { camera: this.camera, seq: e.payload.seq, capture_ts_ns: e.payload.captureTsNs, boxes: e.payload.boxes })),
-      events.on<DetectionEventPayload>('detection', (e) =>
-        this.publishEvent(this.topics.detections(this.camera), {
-          camera: this.camera,
+      events.on<MotionEventPayload>('motion', (e) => {
+        const camera = this.cameraOfEvent(e)
+        camera?.motion.offer({ camera: camera.name, seq: e.payload.seq, capture_ts_ns: e.payload.captureTsNs, boxes: e.payload.boxes })
+      }),
+      events.on<DetectionEventPayload>('detection', (e) => {
+        const camera = this.cameraOfEvent(e)
+        if (!camera) return
+        this.publishEvent(this.topics.detections(camera.name), {
+          camera: camera.name,
           seq: e.payload.seq,
           capture_ts_ns: e.payload.captureTsNs,
           latency_ms: e.payload.latencyMs,
           detections: e.payload.detections,
-        }),
-      ),
+        })
+      }),
       events.on<ThermalFrameEvent>('thermal.frame', (e) => this.onThermal(e.payload)),
     )
     // Its own place on the thermal ring, depth 1: only the newest frame is ever wanted.
@@ -198,6 +272,8 @@ export class MqttBridge {
       reconnects: this.reconnects,
       last_error: this.lastError ? `${this.lastError.code}: ${this.lastError.message}` : null,
       commands: this.commands,
+      coalesced: this.cameras.reduce((sum, c) => sum + c.motion.coalesced, 0),
+      unrouted: this.unrouted,
     }
   }
 
@@ -214,6 +290,8 @@ export class MqttBridge {
       clearInterval(this.watchTimer)
       clearTimeout(this.retryTimer)
       for (const off of this.unsubscribe) off()
+      // The last motion state held back by the rate cap still goes (queued when it cannot).
+      for (const camera of this.cameras) camera.motion.flush()
       this.thermalPixels?.close()
       if (this.client.connected) {
         await this.bounded((done) => this.client.publish(this.topics.availability, OFFLINE, { qos: 1, retain: true }, () => done()))
@@ -241,19 +319,24 @@ export class MqttBridge {
     this.state = 'connected'
     this.retryMs = this.config.reconnect.initialMs
     this.log?.info(first ? 'mqtt connected' : 'mqtt reconnected', { broker: this.broker, reconnects: this.reconnects })
-    // A clean session: the subscription is made again on every connection.
-    this.client.subscribe(this.topics.aiLockSet(this.camera), { qos: 1 }, (error) => {
+    // A clean session: the subscriptions are made again on every connection.
+    this.client.subscribe([...this.camerasByCommandTopic.keys()], { qos: 1 }, (error) => {
       if (error) this.fail(classifyMqttError(error, true))
     })
     // Retained state first: the broker may hold a stale `offline` (the last will) or an old health.
     this.write({ topic: this.topics.availability, payload: ONLINE, qos: 1, retain: true })
     if (this.config.homeAssistant) {
-      for (const m of discoveryMessages({ discoveryPrefix: this.config.discoveryPrefix, prefix: this.config.prefix, camera: this.camera, topics: this.topics, version: this.options.version ?? '0.0.0' })) {
-        this.write({ topic: m.topic, payload: JSON.stringify(m.payload), qos: 1, retain: true })
+      for (const camera of this.cameras) {
+        for (const m of discoveryMessages({ discoveryPrefix: this.config.discoveryPrefix, prefix: this.config.prefix, camera: camera.name, topics: this.topics, version: this.options.version ?? '0.0.0' })) {
+          this.write({ topic: m.topic, payload: JSON.stringify(m.payload), qos: 1, retain: true })
+        }
       }
     }
-    this.publishAiLock()
-    this.publishHealth()
+    const report = this.options.health()
+    for (const camera of this.cameras) {
+      this.publishAiLock(camera)
+      this.publishHealth(camera, report)
+    }
     this.pump()
   }
 
@@ -291,17 +374,31 @@ export class MqttBridge {
     return out
   }
 
+  /** The camera an event belongs to; null (counted, each source logged once) when heart has several and none owns it. */
+  private cameraOfEvent(event: KernelEvent): CameraLink | null {
+    const named = (this.options.cameraOf ?? cameraOfServiceName)(event.source)
+    const camera = (named === null ? undefined : this.camerasByName.get(named)) ?? (this.cameras.length === 1 ? this.cameras[0]! : null)
+    if (camera) return camera
+    this.unrouted++
+    if (!this.unroutedSources.has(event.source)) {
+      this.unroutedSources.add(event.source)
+      this.log?.warn(`mqtt: ${event.type} events from ${event.source} belong to no camera (${this.cameras.map((c) => c.name).join(', ')}); not sent`, { source: event.source })
+    }
+    return null
+  }
+
   private onMessage(topic: string, payload: Buffer): void {
-    if (topic !== this.topics.aiLockSet(this.camera)) return
+    const camera = this.camerasByCommandTopic.get(topic)
+    if (!camera) return
     const command = payload.toString('utf8').trim().toLowerCase()
     if (command !== AI_LOCK_DOWN && command !== AI_LOCK_UP) {
       this.log?.warn(`mqtt: ${topic} takes "${AI_LOCK_DOWN}" or "${AI_LOCK_UP}"; ignoring the message`, { bytes: payload.length })
       return
     }
     this.commands++
-    this.options.aiLock.set(command === AI_LOCK_DOWN)
-    this.log?.info('mqtt: AI-lock command', { camera: this.camera, command })
-    this.publishAiLock()
+    camera.aiLock.set(command === AI_LOCK_DOWN)
+    this.log?.info('mqtt: AI-lock command', { camera: camera.name, command })
+    this.publishAiLock(camera)
   }
 
   private onThermal(frame: ThermalFrameEvent): void {
@@ -320,26 +417,30 @@ export class MqttBridge {
     this.publishEvent(this.topics.thermal, summary)
   }
 
-  /** Once a second: health when its status changed or healthEveryS passed, the AI-lock when HTTP changed it. */
+  /** Once a second, per camera: health when its status changed or healthEveryS passed, the AI-lock when HTTP changed it. */
   private watch(): void {
     if (this.state !== 'connected') return
-    if (this.publishedAiLock !== this.options.aiLock.get()) this.publishAiLock()
     const report = this.options.health()
-    const status = `${report.status} ${report.reasons.join('; ')}`
-    if (status !== this.publishedStatus || Date.now() - this.lastHealthAt >= this.config.healthEveryS * 1000) this.publishHealth(report)
+    const status = statusLine(report)
+    for (const camera of this.cameras) {
+      if (camera.publishedAiLock !== camera.aiLock.get()) this.publishAiLock(camera)
+      if (status !== camera.publishedStatus || Date.now() - camera.lastHealthAt >= this.config.healthEveryS * 1000) this.publishHealth(camera, report)
+    }
   }
 
-  private publishHealth(report = this.options.health()): void {
-    this.publishedStatus = `${report.status} ${report.reasons.join('; ')}`
-    this.lastHealthAt = Date.now()
-    const payload = { camera: this.camera, status: report.status, reasons: report.reasons, at: new Date().toISOString(), health: report.camera }
-    this.publishState(this.topics.health(this.camera), JSON.stringify(payload))
+  private publishHealth(camera: CameraLink, report: HealthSnapshot): void {
+    camera.publishedStatus = statusLine(report)
+    camera.lastHealthAt = Date.now()
+    // With /health.cameras, each camera's own section; a camera it does not list yet has none.
+    const section = report.cameras ? (report.cameras[camera.name] ?? null) : report.camera
+    const payload = { camera: camera.name, status: report.status, reasons: report.reasons, at: new Date().toISOString(), health: section }
+    this.publishState(this.topics.health(camera.name), JSON.stringify(payload))
   }
 
-  private publishAiLock(): void {
-    const locked = this.options.aiLock.get()
-    this.publishedAiLock = locked
-    this.publishState(this.topics.aiLock(this.camera), locked ? AI_LOCK_DOWN : AI_LOCK_UP)
+  private publishAiLock(camera: CameraLink): void {
+    const locked = camera.aiLock.get()
+    camera.publishedAiLock = locked
+    this.publishState(this.topics.aiLock(camera.name), locked ? AI_LOCK_DOWN : AI_LOCK_UP)
   }
 
   /** Retained state: only the newest matters, so while it cannot go it replaces the one waiting. */

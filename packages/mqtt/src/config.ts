@@ -72,6 +72,8 @@ export const mqttConfigSchema = object({
   discoveryPrefix: string({ default: 'homeassistant', pattern: TOPIC_PREFIX, hint: 'a topic prefix' }),
   /** Health is published when its status changes and at least this often. */
   healthEveryS: number({ min: 1, max: 3600, default: 30 }),
+  /** At most one PREFIX/CAMERA/motion message per camera in this many ms: the first after a quiet interval at once, the newest of the rest when it ends (so the last state always goes); 0: every event. */
+  motionMinIntervalMs: integer({ min: 0, max: 60_000, default: 200 }),
   /** Thermal summaries a second at most (0: none; the sensor gives 2-16 frames a second). */
   thermalHz: number({ min: 0, max: 1, default: 1 }),
   /** Also the 32x24 temperatures in each thermal message (row-major °C, 768 numbers, ~5 KB). */

@@ -1,5 +1,5 @@
 export { MqttBridge } from './bridge.js'
-export type { EventSubscriber, HealthSnapshot, MqttBridgeOptions, MqttHealth } from './bridge.js'
+export type { AiLockControl, EventSubscriber, HealthSnapshot, MqttBridgeOptions, MqttCamera, MqttHealth } from './bridge.js'
 export { BROKER_PROTOCOLS, mqttConfigSchema, redactBrokerUrl } from './config.js'
 export type { MqttConfig } from './config.js'
 export { discoveryMessages, discoveryNodeId } from './discovery.js'

@@ -6,7 +6,7 @@ import { EventQueue, parseConfig, type HealthStatus, type Logger } from '@heart/
 import { freeLoopbackPort, waitFor } from '@heart/telemetry/testing'
 import t, { type Test } from 'tap'
 import { MqttBridge } from '../src/bridge.js'
-import { mqttConfigSchema } from '../src/config.js'
+import { mqttConfigSchema, type MqttConfig } from '../src/config.js'
 import { startMosquitto, watchTopics, type Mosquitto, type TopicWatcher } from '../src/testing/index.js'
 
 interface Harness {
@@ -19,14 +19,22 @@ interface Harness {
 
 let clients = 0
 
+function recordingLogger(logs: string[]): Logger {
+  const line = (level: string) => (msg: string, fields?: Record<string, unknown>): void => void logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`)
+  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') }
+}
+
+function bridgeConfig(config: Record<string, unknown>): MqttConfig {
+  return parseConfig(mqttConfigSchema, { clientId: `bridge-test-${process.pid}-${clients++}`, ...config }, 'test')
+}
+
 function startBridge(t: Test, config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Harness {
   const events = new EventQueue(1024)
   const state = { status: 'green' as HealthStatus, reasons: [] as string[], locked: false }
   const logs: string[] = []
-  const line = (level: string) => (msg: string, fields?: Record<string, unknown>): void => void logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`)
-  const logger: Logger = { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') }
+  const logger = recordingLogger(logs)
   const bridge = MqttBridge.start({
-    config: parseConfig(mqttConfigSchema, { clientId: `bridge-test-${process.pid}-${clients++}`, ...config }, 'test'),
+    config: bridgeConfig(config),
     events,
     health: () => ({ status: state.status, reasons: state.reasons, camera: { state: 'streaming', frames_per_s: 15, ai_locked: state.locked } }),
     aiLock: { set: (locked) => (state.locked = locked), get: () => state.locked },
@@ -162,7 +170,8 @@ t.test('credentials: the right password connects (from the URL or HEART_MQTT_PAS
 
 t.test('the broker away: events queue up to maxQueued, the oldest dropped and counted; reconnect and send after it returns', async (t) => {
   const mosquitto = await broker(t)
-  const h = startBridge(t, { url: mosquitto.url, maxQueued: 50, reconnect: { initialMs: 200, maxMs: 1000 } })
+  // motionMinIntervalMs 0: every event counts here, none is coalesced by the rate cap.
+  const h = startBridge(t, { url: mosquitto.url, maxQueued: 50, reconnect: { initialMs: 200, maxMs: 1000 }, motionMinIntervalMs: 0 })
   await connected(h)
   await mosquitto.stop()
   await waitFor(() => !h.bridge.health().connected, 'the bridge noticed', undefined, 10_000)
@@ -194,7 +203,8 @@ t.test('the broker away: events queue up to maxQueued, the oldest dropped and co
 t.test('a broker too slow to read: the socket backs up, the queue stops at maxQueued, the rest is dropped and counted; it catches up after', async (t) => {
   const mosquitto = await broker(t)
   const watch = await watcher(t, mosquitto.url)
-  const h = startBridge(t, { url: mosquitto.url, maxQueued: 50 })
+  // motionMinIntervalMs 0: every event counts here, none is coalesced by the rate cap.
+  const h = startBridge(t, { url: mosquitto.url, maxQueued: 50, motionMinIntervalMs: 0 })
   await connected(h)
   // online, the AI-lock state and health go first on connecting.
   await waitFor(() => h.bridge.health().sent === 3, 'the connection state sent', () => h.bridge.health(), 5000)
@@ -221,4 +231,146 @@ t.test('a broker too slow to read: the socket backs up, the queue stops at maxQu
   await waitFor(() => h.bridge.health().queued === 0, 'the queue emptied', () => h.bridge.health(), 10_000)
   const after = h.bridge.health()
   t.equal(after.sent - 3 + after.dropped, 2000, `every event was either sent or dropped (${after.sent - 3} sent, ${after.dropped} dropped)`)
+})
+
+interface CamerasHarness {
+  bridge: MqttBridge
+  events: EventQueue
+  /** Each camera's AI-lock, by name. */
+  locked: Record<string, boolean>
+  logs: string[]
+}
+
+/** A bridge for several cameras, its events' sources named as the kernel names them (CAMERA.CONSUMER). */
+function startCameras(t: Test, names: string[], config: Record<string, unknown>): CamerasHarness {
+  const events = new EventQueue(4096)
+  const locked: Record<string, boolean> = Object.fromEntries(names.map((name) => [name, false]))
+  const logs: string[] = []
+  const bridge = MqttBridge.start({
+    config: bridgeConfig(config),
+    events,
+    // Each camera's section differs (frames_per_s 10, 20, ...) so a test can tell whose section a topic carries.
+    health: () => ({
+      status: 'green',
+      reasons: [],
+      camera: { state: 'streaming', frames_per_s: 10, ai_locked: locked[names[0]!] },
+      cameras: Object.fromEntries(names.map((name, i) => [name, { state: 'streaming', frames_per_s: 10 * (i + 1), ai_locked: locked[name] }])),
+    }),
+    cameras: names.map((name) => ({ name, aiLock: { set: (down: boolean) => (locked[name] = down), get: () => locked[name]! } })),
+    // kernel.cameraOfService: a consumer of camera NAME is the service NAME.CONSUMER; anything else has no camera.
+    cameraOf: (source) => {
+      const camera = source.split('.')[0]!
+      return source.includes('.') && names.includes(camera) ? camera : null
+    },
+    logger: recordingLogger(logs),
+    version: '9.9.9',
+  })
+  t.teardown(() => bridge.stop())
+  return { bridge, events, locked, logs }
+}
+
+const motionOf = (seq: string, boxes: unknown[] = [{ x: 1, y: 1, w: 5, h: 5 }]): { seq: string; captureTsNs: string; boxes: unknown[] } => ({ seq, captureTsNs: seq.replace(/\D/g, '') || '0', boxes })
+const seqOf = (m: { payload: string }): string => (JSON.parse(m.payload) as { seq: string }).seq
+
+t.test('two cameras: events on their own camera\'s topics, per-camera health, AI-lock and discovery, one availability', async (t) => {
+  const mosquitto = await broker(t)
+  const watch = await watcher(t, mosquitto.url)
+  const h = startCameras(t, ['front', 'rear'], { url: mosquitto.url, homeAssistant: true, healthEveryS: 1, motionMinIntervalMs: 0 })
+  await waitFor(() => h.bridge.health().connected, 'the bridge connected', () => h.bridge.health(), 10_000)
+
+  const frontMotion = watch.next('heart/front/motion')
+  const rearMotion = watch.next('heart/rear/motion')
+  const rearDetections = watch.next('heart/rear/detections')
+  h.events.push('motion', motionOf('11'), 'front.movement_detector')
+  h.events.push('motion', motionOf('22'), 'rear.movement_detector')
+  h.events.push('detection', { seq: '23', captureTsNs: '23', latencyMs: 9, detections: [] }, 'rear.detection_client')
+  h.events.drain()
+  t.match(JSON.parse((await frontMotion).payload), { camera: 'front', seq: '11' }, 'front.movement_detector lands on heart/front/motion as front')
+  t.match(JSON.parse((await rearMotion).payload), { camera: 'rear', seq: '22' }, 'rear.movement_detector lands on heart/rear/motion as rear')
+  t.match(JSON.parse((await rearDetections).payload), { camera: 'rear', seq: '23', latency_ms: 9 }, 'rear.detection_client lands on heart/rear/detections')
+
+  // Events no camera owns: not sent anywhere, counted, logged once per source.
+  for (let i = 0; i < 3; i++) h.events.push('motion', motionOf(`9${i}`), 'kernel')
+  h.events.drain()
+  const afterUnrouted = watch.next('heart/front/motion', (m) => seqOf(m) === '12')
+  h.events.push('motion', motionOf('12'), 'front.movement_detector')
+  h.events.drain()
+  await afterUnrouted
+  t.equal(h.bridge.health().unrouted, 3, 'three events without a camera counted')
+  t.equal(h.logs.filter((l) => l.includes('belong to no camera')).length, 1, 'logged once')
+  t.same(watch.messages.filter((m) => m.topic.endsWith('/motion')).map((m) => `${m.topic} ${seqOf(m)}`), ['heart/front/motion 11', 'heart/rear/motion 22', 'heart/front/motion 12'], 'the unowned events went to no topic')
+
+  // Retained state per camera, for a subscriber that comes later.
+  const late = await watchTopics(mosquitto.url, ['heart/#', 'homeassistant/#'])
+  t.teardown(() => late.close())
+  await waitFor(() => ['front', 'rear'].every((c) => late.last(`heart/${c}/health`) && late.last(`heart/${c}/ai_lock`)), 'retained health and AI-lock of both cameras', undefined, 5000)
+  for (const [camera, fps] of [['front', 10], ['rear', 20]] as const) {
+    const health = late.last(`heart/${camera}/health`)!
+    t.ok(health.retain, `${camera}: health is retained`)
+    t.match(JSON.parse(health.payload), { camera, status: 'green', health: { state: 'streaming', frames_per_s: fps } }, `${camera}: its own section of /health.cameras`)
+    t.equal(late.last(`heart/${camera}/ai_lock`)!.payload, 'up', `${camera}: the AI-lock is retained up`)
+  }
+  t.same([...new Set(late.messages.filter((m) => m.topic.endsWith('availability')).map((m) => m.topic))], ['heart/availability'], 'one availability topic for the box')
+
+  // Discovery: a device per camera with its four entities.
+  const discovery = late.messages.filter((m) => m.topic.startsWith('homeassistant/'))
+  const entities = ['binary_sensor/heart/CAMERA_motion', 'sensor/heart/CAMERA_fps', 'sensor/heart/CAMERA_health', 'switch/heart/CAMERA_ai_lock']
+  const expected = ['front', 'rear'].flatMap((camera) => entities.map((e) => `homeassistant/${e.replace('CAMERA', camera)}/config`))
+  t.same(discovery.map((m) => m.topic).sort(), expected.sort(), 'discovery configs for each camera: motion, fps, health, the AI-lock switch')
+  const rearSwitch = JSON.parse(discovery.find((m) => m.topic === 'homeassistant/switch/heart/rear_ai_lock/config')!.payload) as Record<string, unknown>
+  t.match(rearSwitch, { command_topic: 'heart/rear/ai_lock/set', state_topic: 'heart/rear/ai_lock', device: { identifiers: ['heart_rear'] } }, 'the rear switch commands rear and is rear\'s device')
+  const frontMotionConfig = JSON.parse(discovery.find((m) => m.topic === 'homeassistant/binary_sensor/heart/front_motion/config')!.payload) as Record<string, unknown>
+  t.match(frontMotionConfig, { state_topic: 'heart/front/motion', device: { identifiers: ['heart_front'] } }, 'the front motion sensor reads front\'s topic on front\'s device')
+
+  // The command reaches only its camera.
+  const rearDown = watch.next('heart/rear/ai_lock', (m) => m.payload === 'down')
+  await watch.client.publishAsync('heart/rear/ai_lock/set', 'down')
+  await rearDown
+  t.same(h.locked, { front: false, rear: true }, 'heart/rear/ai_lock/set down locks rear only')
+  await new Promise((r) => setTimeout(r, 1500))
+  t.notOk(watch.on('heart/front/ai_lock').some((m) => m.payload === 'down'), 'front\'s AI-lock topic never said down')
+  // A change made over HTTP on front is echoed on front's topic.
+  const frontDown = watch.next('heart/front/ai_lock', (m) => m.payload === 'down', 3000)
+  h.locked.front = true
+  await frontDown
+  t.pass('front\'s AI-lock set elsewhere is echoed on heart/front/ai_lock')
+  t.equal(h.bridge.health().commands, 1, 'one command accepted')
+})
+
+t.test('mqtt.motionMinIntervalMs: at most one motion message per camera per interval, the first at once and the last state at the end', async (t) => {
+  const mosquitto = await broker(t)
+  const watch = await watcher(t, mosquitto.url)
+  const h = startCameras(t, ['front', 'rear'], { url: mosquitto.url, motionMinIntervalMs: 1000 })
+  await waitFor(() => h.bridge.health().connected, 'the bridge connected', () => h.bridge.health(), 10_000)
+
+  // A burst of 100 events per camera (more than a second of 60 fps), the last of each saying motion stopped.
+  const lastFront = watch.next('heart/front/motion', (m) => seqOf(m) === 'f99')
+  const lastRear = watch.next('heart/rear/motion', (m) => seqOf(m) === 'r99')
+  for (let i = 0; i < 100; i++) {
+    h.events.push('motion', motionOf(`f${i}`, i === 99 ? [] : undefined), 'front.movement_detector')
+    h.events.push('motion', motionOf(`r${i}`, i === 99 ? [] : undefined), 'rear.movement_detector')
+  }
+  h.events.drain()
+  t.same(JSON.parse((await lastFront).payload).boxes, [], 'front: the last state (motion stopped) arrives')
+  await lastRear
+  await new Promise((r) => setTimeout(r, 300))
+  for (const camera of ['front', 'rear']) {
+    const seqs = watch.on(`heart/${camera}/motion`).map(seqOf)
+    const c = camera[0]
+    t.ok(seqs.length >= 2 && seqs.length <= 4, `${camera}: ${seqs.length} messages for 100 events (without the cap: 100)`)
+    t.equal(seqs[0], `${c}0`, `${camera}: the first event went, not held back`)
+    t.equal(seqs.at(-1), `${c}99`, `${camera}: the newest went last`)
+  }
+  t.ok(h.bridge.health().coalesced >= 180, `coalesced counted (${h.bridge.health().coalesced})`)
+
+  // After a quiet interval the first event of a new burst goes again (a gate that only sent the newest would skip g0).
+  await new Promise((r) => setTimeout(r, 1200))
+  const leading = watch.next('heart/front/motion', (m) => seqOf(m) === 'g0', 5000)
+  const trailing = watch.next('heart/front/motion', (m) => seqOf(m) === 'g9', 5000)
+  for (let i = 0; i < 10; i++) h.events.push('motion', motionOf(`g${i}`), 'front.movement_detector')
+  h.events.drain()
+  await leading
+  await trailing
+  t.pass('after a quiet interval: the first event of the burst and then its newest')
+  t.equal(h.bridge.health().dropped, 0, 'nothing dropped: coalesced is not a loss')
 })

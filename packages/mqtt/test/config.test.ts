@@ -46,3 +46,11 @@ t.test('redactBrokerUrl keeps host and port, never the user or password', async 
   t.equal(redactBrokerUrl('mqtt://127.0.0.1:1883'), 'mqtt://127.0.0.1:1883')
   t.equal(redactBrokerUrl('ws://u:p@broker/mqtt'), 'ws://***@broker/mqtt')
 })
+
+t.test('motionMinIntervalMs: 200 ms by default, 0 allowed, a mistake named with the field and what is allowed', async (t) => {
+  t.match(parse({}), { motionMinIntervalMs: 200 })
+  t.match(parse({ motionMinIntervalMs: 0 }), { motionMinIntervalMs: 0 })
+  for (const value of [-1, 'fast', 1.5, 60_001]) {
+    t.throws(() => parse({ motionMinIntervalMs: value }), { code: 'CONFIG_INVALID', message: /motionMinIntervalMs: .*expected an integer >= 0 and <= 60000/ }, JSON.stringify(value))
+  }
+})
