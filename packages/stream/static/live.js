@@ -783,6 +783,8 @@ async function pollHealth() {
     const h = await res.json()
     view.health = h
     noteCameras(h)
+    // The page opened on the unprefixed routes (its first /health failed) and heart names its cameras now: take one.
+    if (view.watch && view.camera === null && view.names.length > 0) selectCamera(firstCamera())
     showHealth(h)
   } catch (err) {
     const pill = $('status')
