@@ -1,12 +1,12 @@
 // heart live view: plain browser JavaScript, no build step, no CDN.
 //
-// Data sources, all served by heart itself:
-//   /cameras/main/live.mp4     the video: the camera's own H.264 through Media Source Extensions,
-//                              where live.json says it is served and the browser plays its codec
-//   <img src="/stream.mjpeg">  the video otherwise (multipart/x-mixed-replace)
-//   fetch('/clock')            heart's clock, for the latency figure
-//   EventSource('/events')     frame metadata, motion boxes, detections, thermal frames (SSE)
-//   fetch('/health') each 1 s  the health table
+// Data sources, all served by heart itself (CAM: the camera picked, see watchCamera):
+//   /cameras/CAM/live.mp4            the video: the camera's own H.264 through Media Source Extensions,
+//                                    where live.json says it is served and the browser plays its codec
+//   <img src="/cameras/CAM/stream.mjpeg">  the video otherwise (multipart/x-mixed-replace)
+//   fetch('/clock')                  heart's clock, for the latency figure
+//   EventSource('/cameras/CAM/events')  frame metadata, motion boxes, detections, thermal frames (SSE)
+//   fetch('/health') each 1 s        the health tables and the camera strip (its `cameras` names the cameras)
 'use strict'
 
 const $ = (id) => document.getElementById(id)
@@ -16,6 +16,25 @@ const OVERLAY_TTL_MS = 1500
 const HEALTH_POLL_MS = 1000
 /** FrameFlags.AI_LOCKED in @heart/ring. */
 const FLAG_AI_LOCKED = 1
+
+/** The camera on screen and what the page knows of all of them. */
+const view = {
+  camera: null, // null: /health has no `cameras` (an older heart): the unprefixed routes, as before
+  names: [], // /health's cameras, in its order
+  watch: null, // the current watchCamera(): a switch replaces it
+  events: null, // this camera's EventSource
+  health: null, // the latest /health answer, to redraw the tables at once on a switch
+}
+
+/**
+ * One look at one camera: its URLs and an AbortController for its fetches.
+ * Work begun for it (a retry timer, a stream read) carries it and stops once
+ * it is no longer view.watch, so nothing keeps asking for a camera left behind.
+ */
+function watchCamera(camera) {
+  const prefix = camera === null ? '' : `/cameras/${encodeURIComponent(camera)}`
+  return { camera, abort: new AbortController(), url: (path) => prefix + path, stale() { return this !== view.watch } }
+}
 
 const state = {
   frame: null, // latest FrameMetaJson
@@ -38,12 +57,13 @@ video.addEventListener('load', () => {
   videoMsg.hidden = true
 })
 video.addEventListener('error', () => {
-  if (live.mode !== 'mjpeg') return
+  if (live.mode !== 'mjpeg' || !video.getAttribute('src')) return
   // The stream ended (heart restarted, network blip): show it and reconnect.
   videoMsg.hidden = false
   videoMsg.textContent = 'video lost, reconnecting…'
+  const watch = view.watch
   setTimeout(() => {
-    video.src = '/stream.mjpeg?t=' + Date.now()
+    if (!watch.stale() && live.mode === 'mjpeg') video.src = watch.url('/stream.mjpeg') + '?t=' + Date.now()
   }, 1000)
 })
 
@@ -72,43 +92,48 @@ const live = {
   clockRttMs: null,
   latencyMs: [], // glass-to-glass, one per frame shown
   edgeSeeks: 0,
+  camera: null, // the camera shown (null: the unprefixed routes)
   captureByMediaTime: new Map(), // media time (timescale ticks) -> wall ms heart received the frame
 }
 window.heartLive = live
 
-async function startVideo() {
+async function startVideo(watch) {
+  const stale = () => watch.stale()
   // ?video=mjpeg asks for the encoder's MJPEG even where passthrough would play.
-  if (/[?&]video=mjpeg(&|$)/.test(location.search)) return startMjpeg('asked for with ?video=mjpeg')
-  let info = await liveInfo()
+  if (/[?&]video=mjpeg(&|$)/.test(location.search)) return startMjpeg(watch, 'asked for with ?video=mjpeg')
+  let info = await liveInfo(watch)
   // heart (or its camera) is starting: give the passthrough a few seconds before settling for MJPEG.
-  for (let i = 0; i < 10 && info && !info.available && info.state !== 'failed'; i++) {
+  for (let i = 0; i < 10 && !stale() && info && !info.available && info.state !== 'failed'; i++) {
     await new Promise((resolve) => setTimeout(resolve, 500))
-    info = await liveInfo()
+    if (!stale()) info = await liveInfo(watch)
   }
+  if (stale()) return
   const type = info && info.mimeCodec ? `video/mp4; codecs="${info.mimeCodec}"` : null
-  if (!window.MediaSource || (type && !MediaSource.isTypeSupported(type))) return startMjpeg(`this browser does not play ${info && info.mimeCodec} through MSE`)
+  if (!window.MediaSource || (type && !MediaSource.isTypeSupported(type))) return startMjpeg(watch, `this browser does not play ${info && info.mimeCodec} through MSE`)
   if (!info || !info.available) {
-    startMjpeg(info ? info.problem : 'no live.mp4 on this server')
+    startMjpeg(watch, info ? info.problem : 'no live.mp4 on this server')
     // Served later (the camera came up, or reopened with H.264)? Switch to it then.
-    if (info) setTimeout(startVideo, 5000)
+    if (info) setTimeout(() => !stale() && startVideo(watch), 5000)
     return
   }
   live.mimeCodec = info.mimeCodec
   live.timescale = info.timescale || 90000
   try {
-    await playPassthrough(info.url, type)
+    await playPassthrough(watch, info.url || watch.url('/live.mp4'), type)
   } catch (err) {
     live.reason = String(err)
   }
+  // Another camera was picked: its own startVideo runs; this one is done.
+  if (stale()) return
   // The stream ended (heart restarted, the camera reopened): look again.
   videoMsg.hidden = false
   videoMsg.textContent = 'video lost, reconnecting…'
-  setTimeout(startVideo, 1000)
+  setTimeout(() => !stale() && startVideo(watch), 1000)
 }
 
-async function liveInfo() {
+async function liveInfo(watch) {
   try {
-    const res = await fetch('/cameras/main/live.json', { cache: 'no-store' })
+    const res = await fetch(watch.url('/live.json'), { cache: 'no-store', signal: watch.abort.signal })
     return res.ok ? await res.json() : null
   } catch {
     // No passthrough here (an older heart, a proxy that does not pass it): MJPEG.
@@ -116,17 +141,17 @@ async function liveInfo() {
   }
 }
 
-function startMjpeg(reason) {
+function startMjpeg(watch, reason) {
   live.reason = reason || ''
   $('latency').textContent = ''
   if (live.mode === 'mjpeg') return
   live.mode = 'mjpeg'
   liveVideo.hidden = true
   video.hidden = false
-  video.src = '/stream.mjpeg'
+  video.src = watch.url('/stream.mjpeg')
 }
 
-async function playPassthrough(url, type) {
+async function playPassthrough(watch, url, type) {
   live.mode = 'mse'
   video.hidden = true
   // Off MJPEG: with no MJPEG viewer left the encoder goes idle.
@@ -135,6 +160,7 @@ async function playPassthrough(url, type) {
   const source = new MediaSource()
   liveVideo.src = URL.createObjectURL(source)
   await new Promise((resolve) => source.addEventListener('sourceopen', resolve, { once: true }))
+  if (watch.stale()) return
   const buffer = source.addSourceBuffer(type)
   buffer.mode = 'segments' // the fragments' own times (tfdt): the prft boxes name frames by them
   const pending = []
@@ -155,8 +181,9 @@ async function playPassthrough(url, type) {
     append()
   })
   liveVideo.addEventListener('playing', () => (videoMsg.hidden = true), { once: true })
-  watchFrames()
-  const res = await fetch(url, { cache: 'no-store' })
+  watchFrames(watch)
+  // The switch to another camera aborts it, which ends the read loop below with an AbortError.
+  const res = await fetch(url, { cache: 'no-store', signal: watch.abort.signal })
   if (!res.ok || !res.body) throw new Error(`live.mp4 answered ${res.status}`)
   const reader = res.body.getReader()
   const boxes = boxSplitter((type, box) => {
@@ -252,7 +279,7 @@ function captureTimeOf(mediaTimeS) {
 }
 
 /** Each frame shown: when it was shown against when heart received it, both on heart's clock. */
-function watchFrames() {
+function watchFrames(watch) {
   if (!('requestVideoFrameCallback' in liveVideo)) return
   const onFrame = (_now, meta) => {
     const captured = captureTimeOf(meta.mediaTime)
@@ -261,7 +288,7 @@ function watchFrames() {
       live.latencyMs.push(shownWallMs - captured)
       if (live.latencyMs.length > LATENCY_SAMPLES) live.latencyMs.shift()
     }
-    if (live.mode === 'mse') liveVideo.requestVideoFrameCallback(onFrame)
+    if (live.mode === 'mse' && !watch.stale()) liveVideo.requestVideoFrameCallback(onFrame)
   }
   liveVideo.requestVideoFrameCallback(onFrame)
 }
@@ -444,8 +471,9 @@ function drawThermal() {
 
 // ---------------------------------------------------------------- events (SSE)
 
-function connectEvents() {
-  const events = new EventSource('/events')
+function connectEvents(watch) {
+  const events = new EventSource(watch.url('/events'))
+  view.events = events
   events.addEventListener('frame', (e) => {
     state.frame = JSON.parse(e.data)
     state.frameTimes.push(performance.now())
@@ -496,8 +524,13 @@ function showHealth(h) {
   pill.className = `pill ${status}`
   pill.textContent = status
   pill.title = (h.reasons || []).join('\n') || 'all good'
-  const cam = h.camera || {}
-  $('camera-state').textContent = cam.state ? `camera ${cam.state}${cam.backend ? ' · ' + cam.backend : ''}` : ''
+  showCameraStrip(h)
+  // With `cameras`, the tables follow the picked camera; without, the one camera's wave-1 keys.
+  const picked = view.camera !== null && h.cameras ? h.cameras[view.camera] : undefined
+  const cam = picked || h.camera || {}
+  const label = picked ? view.camera : 'camera'
+  $('camera-state').textContent = cam.state ? `${label} ${cam.state}${cam.backend ? ' · ' + cam.backend : ''}` : ''
+  $('camera-table').caption.textContent = label
   const age = cam.last_frame_age_ms
   fillTable('camera-table', [
     row('state', cam.state ?? '–', cam.state === 'running' || cam.state === 'streaming' ? 'good' : undefined),
@@ -532,12 +565,12 @@ function showHealth(h) {
   if (h.reasons && h.reasons.length > 0) rows.push(row('why not green', h.reasons.join('; '), status === 'red' ? 'bad' : 'warn'))
   fillTable('loop-table', rows)
 
-  const consumers = Object.entries(h.consumers || {})
+  const consumers = Object.entries((picked ? picked.consumers : h.consumers) || {})
   const tbody = $('consumers-table').tBodies[0]
   tbody.replaceChildren(
     ...consumers.map(([name, c]) => {
       const tr = document.createElement('tr')
-      const dropped = Object.values(c.dropped || {}).reduce((a, b) => a + b, 0)
+      const dropped = droppedTotal(c)
       const reasons = document.createElement('td')
       // Intended skips (fpsCap, AI-lock) are labelled as skips: they are not lost frames.
       const books = [['', c.dropped], ['skipped ', c.skipped]]
@@ -590,6 +623,155 @@ function showHealth(h) {
   $('updated').textContent = `health ${new Date().toLocaleTimeString()}`
 }
 
+function droppedTotal(consumer) {
+  return Object.values(consumer.dropped || {}).reduce((a, b) => a + b, 0)
+}
+
+// ---------------------------------------------------------------- cameras: picker and strip
+
+const picker = $('camera-picker')
+const strip = $('cameras')
+
+picker.addEventListener('change', () => selectCamera(picker.value))
+strip.addEventListener('click', (e) => {
+  const button = e.target.closest('button[data-camera]')
+  if (button) selectCamera(button.dataset.camera)
+})
+// A link edited by hand (#camera=rear) switches too.
+window.addEventListener('hashchange', () => {
+  const asked = askedCamera()
+  if (asked !== null && view.names.includes(asked)) selectCamera(asked)
+})
+
+/** The camera a link names: ?camera=NAME, else #camera=NAME. */
+function askedCamera() {
+  return new window.URLSearchParams(location.search).get('camera') ?? new window.URLSearchParams(location.hash.slice(1)).get('camera')
+}
+
+/** Writes the camera into the page's URL (where the link named it, hash or query), so a copied link opens it. */
+function linkToCamera(name) {
+  const url = new URL(location.href)
+  const hash = new window.URLSearchParams(url.hash.slice(1))
+  if (hash.has('camera')) {
+    hash.set('camera', name)
+    url.hash = hash.toString()
+  } else {
+    url.searchParams.set('camera', name)
+  }
+  if (url.href !== location.href) window.history.replaceState(null, '', url.href)
+}
+
+/**
+ * green / yellow / red / off for one camera: its own `status` where /health
+ * gives one, else from its state and last frame age (the thresholds of the
+ * camera table). Drop counts are totals since start, so they colour their
+ * own figure, not the camera: one old drop must not leave it yellow for good.
+ */
+function cameraColour(cam) {
+  if (['green', 'yellow', 'red'].includes(cam.status)) return cam.status
+  if (cam.state === 'disabled') return 'off'
+  if (cam.state === 'connecting' || cam.state === 'idle') return 'yellow'
+  if (cam.state !== 'streaming' && cam.state !== 'running') return 'red'
+  const age = cam.last_frame_age_ms
+  return age > 1000 ? 'red' : age > 200 ? 'yellow' : 'green'
+}
+
+function noteCameras(h) {
+  const names = h.cameras ? Object.keys(h.cameras) : []
+  if (names.join('\n') === view.names.join('\n')) return
+  view.names = names
+  picker.replaceChildren(
+    ...names.map((name) => {
+      const option = document.createElement('option')
+      option.value = name
+      option.textContent = name
+      return option
+    }),
+  )
+  if (view.camera !== null) picker.value = view.camera
+  // One camera: nothing to pick, the page looks as it always has.
+  picker.hidden = names.length < 2
+  strip.hidden = names.length < 2
+}
+
+/** One button per camera: its colour, state, fps, last frame age and its consumers' drops; the picked one pressed. */
+function showCameraStrip(h) {
+  if (strip.hidden) return
+  strip.replaceChildren(
+    ...view.names.map((name) => {
+      const cam = h.cameras[name] || {}
+      const drops = Object.values(cam.consumers || {}).reduce((n, c) => n + droppedTotal(c), 0)
+      const age = cam.last_frame_age_ms
+      const button = document.createElement('button')
+      button.type = 'button'
+      button.dataset.camera = name
+      button.className = `cam ${cameraColour(cam)}`
+      button.setAttribute('aria-pressed', String(name === view.camera))
+      button.title = cam.last_error || cam.source || ''
+      const title = document.createElement('b')
+      title.textContent = name
+      const figure = (cls, text, warn) => {
+        const span = document.createElement('span')
+        span.className = warn ? `${cls} ${warn}` : cls
+        span.textContent = text
+        return span
+      }
+      button.append(
+        title,
+        figure('cam-state', cam.state ?? '–'),
+        figure('cam-fps', `${fmt.fps(cam.frames_per_s)} fps`),
+        figure('cam-age', fmt.ms(age), age > 1000 ? 'bad' : age > 200 ? 'warn' : undefined),
+        figure('cam-drops', `${fmt.n(drops)} dropped`, drops > 0 ? 'warn' : undefined),
+      )
+      return button
+    }),
+  )
+}
+
+/** Shows `name` (null: the unprefixed routes): closes the previous camera's streams and opens this one's. */
+function selectCamera(name) {
+  if (view.watch && name === view.camera) return
+  stopCamera()
+  view.camera = name
+  view.watch = watchCamera(name)
+  Object.assign(state, { frame: null, frameTimes: [], motion: null, detection: null })
+  Object.assign(live, { mode: 'starting', reason: '', mimeCodec: null, latencyMs: [], captureByMediaTime: new Map() })
+  live.camera = name
+  $('frame-info').textContent = ''
+  $('ai-lock').hidden = true
+  if (name !== null) {
+    linkToCamera(name)
+    picker.value = name
+  }
+  if (view.health) showHealth(view.health)
+  const cam = name !== null && view.health && view.health.cameras ? view.health.cameras[name] : undefined
+  videoMsg.hidden = false
+  if (cam && cam.state === 'disabled') {
+    // A disabled camera has no capture and no streams: asking for them would only retry against 404s.
+    videoMsg.textContent = `camera ${name} is disabled in the config`
+    return
+  }
+  videoMsg.textContent = 'waiting for video…'
+  startVideo(view.watch)
+  connectEvents(view.watch)
+}
+
+function stopCamera() {
+  view.watch?.abort.abort()
+  view.events?.close()
+  view.events = null
+  // Without a src the <img> ends its MJPEG request (and heart's encoder idles when no one else watches).
+  video.removeAttribute('src')
+  video.hidden = true
+  liveVideo.hidden = true
+  const objectUrl = liveVideo.getAttribute('src')
+  if (objectUrl) {
+    liveVideo.removeAttribute('src')
+    liveVideo.load()
+    URL.revokeObjectURL(objectUrl)
+  }
+}
+
 async function pollHealth() {
   try {
     const res = await fetch('/health', { cache: 'no-store' })
@@ -598,7 +780,12 @@ async function pollHealth() {
       location.reload()
       return
     }
-    showHealth(await res.json())
+    const h = await res.json()
+    view.health = h
+    noteCameras(h)
+    // The page opened on the unprefixed routes (its first /health failed) and heart names its cameras now: take one.
+    if (view.watch && view.camera === null && view.names.length > 0) selectCamera(firstCamera())
+    showHealth(h)
   } catch (err) {
     const pill = $('status')
     pill.className = 'pill red'
@@ -622,10 +809,16 @@ function animate(now) {
   requestAnimationFrame(animate)
 }
 
+/** The camera to open: the link's, where /health knows it (or names no cameras), else the first. */
+function firstCamera() {
+  const asked = askedCamera()
+  if (view.names.length === 0) return asked
+  return asked !== null && view.names.includes(asked) ? asked : view.names[0]
+}
+
 drawScale()
 measureClock()
 setInterval(measureClock, 30_000)
-startVideo()
-connectEvents()
-pollHealth()
+// The first /health names the cameras, so the streams open once, on the right one.
+pollHealth().then(() => selectCamera(firstCamera()))
 requestAnimationFrame(animate)
