@@ -102,6 +102,12 @@ export interface Budget {
 const MB = 1_000_000
 const r = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits
 
+/** Mbit/s on the wire: the given bitrate, else the codec's estimate (raw: every byte of the ring's frame). */
+export function wireRateMbps(c: Pick<BudgetConfig, 'bitrateMbps' | 'codec' | 'width' | 'height' | 'fps'>, bytesPerFrame: number): number {
+  if (c.bitrateMbps !== undefined) return c.bitrateMbps
+  return c.codec === 'raw' ? (bytesPerFrame * 8 * c.fps) / MB : (BITS_PER_PIXEL[c.codec] * c.width * c.height * c.fps) / MB
+}
+
 export function computeBudget(input: Partial<BudgetConfig> = {}): Budget {
   const c: BudgetConfig = { ...DEFAULT_BUDGET, ...input }
   if (!(c.fps > 0)) throw new RangeError(`fps must be above 0, got ${c.fps}`)
@@ -113,7 +119,7 @@ export function computeBudget(input: Partial<BudgetConfig> = {}): Budget {
   if (!WIRE_CODECS.includes(c.codec)) throw new RangeError(`unknown wire codec "${c.codec}"; use one of ${WIRE_CODECS.join(', ')}`)
   const bytes = frameLayout(c.width, c.height, c.pixFmt).byteLength
   const rawMBs = (bytes * c.fps) / MB
-  const wireMbps = c.bitrateMbps ?? (c.codec === 'raw' ? (bytes * 8 * c.fps) / MB : (BITS_PER_PIXEL[c.codec] * c.width * c.height * c.fps) / MB)
+  const wireMbps = wireRateMbps(c, bytes)
   const slots = requiredSlotCount(c.consumers + c.spare, c.depth, c.leases)
   const traffic = rawMBs * (2 + c.consumers)
   const cma = (c.captureBuffers * bytes) / MB
