@@ -102,6 +102,15 @@ const MB = 1_000_000
 const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0)
 
+/** The per-camera fields of a one-camera config (bandwidth, CMA and the thermal rate are the rig's). */
+export function cameraFields<T extends Partial<BudgetConfig>>(config: T): Omit<T, 'memBandwidthMBs' | 'cmaMB' | 'thermalHz'> {
+  const { memBandwidthMBs: _bandwidth, cmaMB: _cma, thermalHz: _thermal, ...camera } = config
+  return camera
+}
+
+/** A camera's defaults: the one-camera budget's, with a movement detector. */
+export const DEFAULT_CAMERA: Omit<CameraBudgetConfig, 'name'> = { ...cameraFields(DEFAULT_BUDGET), motion: true }
+
 export const DEFAULT_RIG: RigBudgetOptions = {
   record: false,
   cores: availableParallelism(),
@@ -136,7 +145,7 @@ export function computeRigBudget(cameras: readonly CameraBudgetInput[], options:
     if (!CAMERA_NAME_PATTERN.test(input.name)) throw new RangeError(`camera name "${input.name}" may have only lower-case letters, digits and _`)
     if (seen.has(input.name)) throw new RangeError(`camera "${input.name}" is listed twice; each camera needs its own name`)
     seen.add(input.name)
-    const config: CameraBudgetConfig = { ...DEFAULT_BUDGET, motion: true, ...input }
+    const config: CameraBudgetConfig = { ...DEFAULT_CAMERA, ...input }
     let one: ReturnType<typeof computeBudget>
     try {
       one = computeBudget({ ...config, memBandwidthMBs: rig.memBandwidthMBs, cmaMB: rig.cmaMB, thermalHz: rig.thermalHz })

@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises'
 import type { PixelFormatName } from '@heart/ring'
 import { budgetMarkdown, computeBudget, formatBudget, standardConfigurations, WIRE_CODECS, type BudgetConfig, type WireCodec } from './budget.js'
-import { CAMERA_NAME_PATTERN, computeRigBudget, formatRigBudget, type CameraBudgetInput, type RigBudgetOptions } from './budget-cameras.js'
+import { CAMERA_NAME_PATTERN, cameraFields, computeRigBudget, formatRigBudget, type CameraBudgetInput, type RigBudgetOptions } from './budget-cameras.js'
 
 export const BUDGET_HELP = `usage: heart budget [options]
 
@@ -96,12 +96,6 @@ export function parseCameraSpec(spec: string): CameraBudgetInput {
   return camera
 }
 
-/** The per-camera fields of the shared flags (the rest are the rig's). */
-function cameraDefaults(config: Partial<BudgetConfig>): Partial<CameraBudgetInput> {
-  const { memBandwidthMBs: _bandwidth, cmaMB: _cma, thermalHz: _thermal, ...camera } = config
-  return camera
-}
-
 /** Parses `heart budget` flags into a partial config plus the output mode. */
 export function parseBudgetArgs(args: readonly string[]): BudgetArgs {
   const config: Partial<BudgetConfig> = {}
@@ -179,7 +173,7 @@ export function parseBudgetArgs(args: readonly string[]): BudgetArgs {
       if (set) throw new BudgetUsageError(`${flag} has no effect with --camera (each --camera NAME:WxH@FPS gives its own size and rate): drop ${flag}`)
     }
   }
-  const shared = { ...cameraDefaults(config), motion }
+  const shared = { ...cameraFields(config), motion }
   const cameras: CameraBudgetInput[] =
     specs.length > 0
       ? specs.map((spec) => ({ ...shared, ...spec }))
