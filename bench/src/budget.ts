@@ -102,6 +102,12 @@ export interface Budget {
 const MB = 1_000_000
 const r = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits
 
+/** Mbit/s on the wire: the given bitrate, else the codec's estimate (raw: every byte of the ring's frame). */
+export function wireRateMbps(c: Pick<BudgetConfig, 'bitrateMbps' | 'codec' | 'width' | 'height' | 'fps'>, bytesPerFrame: number): number {
+  if (c.bitrateMbps !== undefined) return c.bitrateMbps
+  return c.codec === 'raw' ? (bytesPerFrame * 8 * c.fps) / MB : (BITS_PER_PIXEL[c.codec] * c.width * c.height * c.fps) / MB
+}
+
 export function computeBudget(input: Partial<BudgetConfig> = {}): Budget {
   const c: BudgetConfig = { ...DEFAULT_BUDGET, ...input }
   if (!(c.fps > 0)) throw new RangeError(`fps must be above 0, got ${c.fps}`)
@@ -113,7 +119,7 @@ export function computeBudget(input: Partial<BudgetConfig> = {}): Budget {
   if (!WIRE_CODECS.includes(c.codec)) throw new RangeError(`unknown wire codec "${c.codec}"; use one of ${WIRE_CODECS.join(', ')}`)
   const bytes = frameLayout(c.width, c.height, c.pixFmt).byteLength
   const rawMBs = (bytes * c.fps) / MB
-  const wireMbps = c.bitrateMbps ?? (c.codec === 'raw' ? (bytes * 8 * c.fps) / MB : (BITS_PER_PIXEL[c.codec] * c.width * c.height * c.fps) / MB)
+  const wireMbps = wireRateMbps(c, bytes)
   const slots = requiredSlotCount(c.consumers + c.spare, c.depth, c.leases)
   const traffic = rawMBs * (2 + c.consumers)
   const cma = (c.captureBuffers * bytes) / MB
@@ -248,6 +254,29 @@ export function budgetMarkdown(base: Partial<BudgetConfig> = {}): string {
   out.push('traffic is not in these figures and can be as large again.')
   out.push('')
   out.push(`The CMA headroom is stated against a ${d.cmaMB} MB pool; read yours with \`grep Cma /proc/meminfo\` and pass \`--cma-mb\`.`)
+  out.push('')
+  out.push('## Many cameras')
+  out.push('')
+  out.push('One heart serves several cameras, each with its own frame ring, packet ring and consumers. The budget of a rig,')
+  out.push('per camera and in total (frame and packet rings, bandwidth, storage an hour when recording, and a CPU estimate):')
+  out.push('')
+  out.push('```')
+  out.push('pnpm -s heart budget --cameras 4 --fps 30                                    # 4 identical cameras')
+  out.push('pnpm -s heart budget --camera front:1920x1080@30:h264 --camera rear:1280x720@30 --record')
+  out.push('pnpm -s heart budget --cameras 4 --fps 30 --record --cores 2 --xlsx docs/planning/camera_ingest_budget.xlsx')
+  out.push('```')
+  out.push('')
+  out.push('The CPU estimate is the sum over the cameras of fps × (decode ms per megapixel-frame × megapixels + the movement')
+  out.push('detector\'s ms a frame), against the machine\'s cores (`--cores N` for another board). The costs were measured on the')
+  out.push('2-core development machine (`MEASURED_CPU_COSTS` in bench/src/budget-cameras.ts names the commands; decode from')
+  out.push('`heart bench decode`, bench/results/decode-1080p60-budget.json); on a slower board scale them or change them in')
+  out.push('the spreadsheet. MJPEG decoding is not measured, so an MJPEG camera gets no CPU figure rather than a guess.')
+  out.push('')
+  out.push('[camera_ingest_budget.xlsx](camera_ingest_budget.xlsx) is the standard rig, four 1080p30 H.264 cameras recording,')
+  out.push('written by the last command above. Its yellow cells are inputs (cores, bandwidth, recording; the measured costs; per')
+  out.push('camera its size, rate, bytes a pixel, codec, consumers, depth, leases, spare places, bitrate, pre-roll, GOP, motion)')
+  out.push('and every other cell is a formula over them, so changing a size, a rate or a depth, or inserting a camera row,')
+  out.push('moves the totals. The bitrate is an input: it does not follow a change of size or rate by itself.')
   out.push('')
   return out.join('\n')
 }
