@@ -72,7 +72,7 @@ export async function runBackpressure(options: BackpressureOptions): Promise<Bac
     heart.kernel.startConsumer({
       name: SLOW_CONSUMER,
       entry: new URL('./soak-stall-worker.js', import.meta.url),
-      ring: 'camera',
+      ring: heart.cameras[0]!.name,
       consumer: { depth: 2 },
       app: { sleepMsPerFrame: options.slowMsPerFrame ?? 40 },
     })

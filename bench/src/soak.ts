@@ -168,10 +168,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 
   // A verifier reading every pixel of every frame beside the standard consumers (depth within the ring's maxDepth).
   const verifier = { name: 'frame_verifier', kind: 'verify', enabled: true, depth: heart.config.ring.depth, fpsCap: undefined, skipAiLocked: undefined, module: undefined, options: undefined }
-  await consumerKinds.verify!.start(verifier, { kernel, ring: 'camera', synthetic: source.startsWith('synthetic:'), thermalRing: null, configDir: process.cwd() })
+  await consumerKinds.verify!.start(verifier, { kernel, ring: heart.cameras[0]!.name, synthetic: source.startsWith('synthetic:'), thermalRing: null, configDir: process.cwd() })
   const control = new SharedArrayBuffer(SOAK_CONTROL_BYTES)
   const stallFlag = new Int32Array(control)
-  kernel.startConsumer({ name: STALL_CONSUMER, entry: new URL('./soak-stall-worker.js', import.meta.url), ring: 'camera', consumer: { depth: 2 }, app: { flagKey: 'soak' }, shared: { soak: control } })
+  kernel.startConsumer({ name: STALL_CONSUMER, entry: new URL('./soak-stall-worker.js', import.meta.url), ring: heart.cameras[0]!.name, consumer: { depth: 2 }, app: { flagKey: 'soak' }, shared: { soak: control } })
 
   const consumerNames = heart.config.consumers.filter((c) => c.enabled).map((c) => c.name)
   const faultCtx: FaultContext = {

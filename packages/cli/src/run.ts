@@ -273,7 +273,13 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   }
   kernel.start()
   // After the kernel: the bridge subscribes to its events; it never holds the start up waiting for a broker.
-  mqtt = config.mqtt.url === undefined ? null : MqttBridge.start({ config: config.mqtt, events: kernel, health: report, aiLock: { set: (locked) => first.capture.setAiLock(locked), get: () => first.capture.aiLocked }, logger, env: options.env ?? process.env, thermalRing: thermal?.ring ?? null })
+  mqtt = config.mqtt.url === undefined ? null : MqttBridge.start({
+          config: config.mqtt,
+          events: kernel,
+          health: report,
+          cameras: cameras.map((c) => ({ name: c.plan.name, aiLock: { set: (locked: boolean) => c.capture.setAiLock(locked), get: () => c.capture.aiLocked } })),
+          cameraOf: (source) => kernel.cameraOfService(source),
+          logger, env: options.env ?? process.env, thermalRing: thermal?.ring ?? null })
   const metricsUrl = otlpMetricsUrl(telemetry)
   const otlpMetrics: OtlpMetricsHandle | null =
     metricsUrl === null ? null : startOtlpMetrics(exported, { url: metricsUrl, headers: telemetry.otlp.headers, intervalMs: telemetry.otlp.metricsIntervalMs, log: logger })
