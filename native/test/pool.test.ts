@@ -157,15 +157,16 @@ t.test('six RTSP cameras whose server froze: their reads hang until TIMEOUT, fs 
 })
 
 t.test('a probe runs on a thread of its own that ends with it', async (t) => {
-  // A size not drawn yet: the probe draws the clip first, long enough to be seen.
+  // A size not drawn yet: the probe draws the clip first. 1080p takes ~0.7 s to
+  // draw here (176x144 took 40 ms, short enough for a loaded CI box to miss).
   let settled = false
-  const probing = probe(testSpec({ width: 176, height: 144, fps: 10 })).finally(() => (settled = true))
+  const probing = probe(testSpec({ width: 1920, height: 1080, fps: 10 })).finally(() => (settled = true))
   let seen = false
   while (!settled) {
     seen ||= threadNames().includes('heart-probe')
     await new Promise((r) => setImmediate(r))
   }
-  t.equal((await probing).width, 176)
+  t.equal((await probing).width, 1920)
   t.ok(seen, 'the probe ran on a heart-probe thread')
   const startedAt = performance.now()
   while (threadNames().includes('heart-probe') && performance.now() - startedAt < 2000) await new Promise((r) => setTimeout(r, 20))

@@ -60,11 +60,11 @@ export function checkRingMemory(rings: ReadonlyArray<{ plan: RingPlan; camera: P
   const parts = rings.map(({ plan, camera }) => {
     const depths = camera.consumers.map((c: Consumer) => `${c.name} depth ${c.depth ?? ring.depth}`).join(', ') || 'none'
     const where = camera.path ? `${camera.path}.expect.maxSize` : 'camera.expect.maxSize'
-    return `${several ? `camera ${camera.name}: ` : ''}${plan.slotCount} slots of ${gb(plan.frameBytes)} (a ${plan.frame} frame, ${where}) = ${gb(plan.bytes)}; consumers: ${depths}, each + ${ring.maxLeases} lease(s)`
+    return `${several ? `camera ${camera.name}: ` : ''}${plan.slotCount} slots of ${gb(plan.frameBytes)} (a ${plan.frame} frame, ${where}) would take ${gb(plan.bytes)} (consumers: ${depths}, each + ${ring.maxLeases} lease(s))`
   })
   throw configError(
     [
-      `ring: ${parts.join('; ')}; ${several ? 'together ' : ''}${gb(total)}, ` +
+      `ring: ${parts.join('; ')}${several ? `; together ${gb(total)}` : ''}, ` +
         `more than this machine can give the ring${several ? 's' : ''} (${gb(limit)}: ${gb(freemem())} available of ${gb(totalmem())}); ` +
         `${ring.spareConsumers} spare place(s) at ring.depth ${ring.depth}. ` +
         'Lower the consumers\' depth, camera.expect.maxSize or ring.spareConsumers (heart budget prints the memory of a configuration)',

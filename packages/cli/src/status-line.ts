@@ -39,10 +39,13 @@ export function troubleOf(report: HealthReport): string[] {
   return out
 }
 
-/** Several cameras in a few characters each: the frame rate of a streaming one, else its state ("rear backoff"). */
+/** A camera's state in at most four letters, for the several-camera line. */
+const SHORT_STATE: Record<string, string> = { backoff: 'down', connecting: 'conn', disabled: 'off', stopped: 'stop', idle: 'idle' }
+
+/** Several cameras in a few characters each: the frame rate of a streaming one, else its state ("rear down"). */
 function camerasPart(cameras: NonNullable<HealthReport['cameras']>): string {
   return Object.entries(cameras)
-    .map(([name, c]) => `${name} ${c.state === 'streaming' ? fmt(c.frames_per_s, 0) : c.state}`)
+    .map(([name, c]) => `${name} ${c.state === 'streaming' ? fmt(c.frames_per_s, 0) : (SHORT_STATE[c.state] ?? c.state)}`)
     .join(' ')
 }
 
@@ -53,10 +56,10 @@ export function statusLine(report: HealthReport, colour: boolean): string {
   const thermal = report.thermal ? ` | thermal ${fmt(report.thermal.frames_per_s)} Hz loss ${fmt(report.thermal.loss_ratio * 100)}%` : ''
   const trouble = troubleOf(report)
   if (report.cameras && Object.keys(report.cameras).length > 1) {
-    // Four cameras must fit 80 columns: a rate (or state) per camera, then the box's figures.
+    // Four cameras must fit 80 columns: a rate (or state) per camera, then lost frames and the loop
     return (
-      `${status} | fps ${camerasPart(report.cameras)} | drops ${totalOf(report, 'dropped')} skip ${totalOf(report, 'skipped')}` +
-      ` | tick p99 ${fmt(report.loop.tick_ms_p99, 1)} ms | rss ${fmt(report.memory.rss_mb, 0)} MB${thermal}` +
+      // (skips, memory and thermal are in /health; the line keeps what says a camera or the loop is in trouble)
+      `${status} | ${camerasPart(report.cameras)} fps | drops ${totalOf(report, 'dropped')} | tick p99 ${fmt(report.loop.tick_ms_p99, 1)} ms` +
       (trouble.length > 0 ? ` | attention: ${trouble.join(', ')}` : '')
     )
   }

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { defaultConsumers, loadHeartConfig } from '../src/config.js'
+import { cameraPlans, defaultConsumers, loadCheckedConfig, loadHeartConfig } from '../src/config.js'
 import { checkConsumers, consumerKinds } from '../src/consumer-kinds.js'
 
 t.test('no file: the built-in test camera and the three standard consumers', async (t) => {
@@ -178,4 +178,66 @@ t.test('the verify kind checks its own option', async (t) => {
     message: /(?=[^]*consumers\[0\]\.options\.reportEveryMs: got "soon", expected a positive number of milliseconds)(?=[^]*consumers\[1\]\.options\.reportEveryMs: -5 is out of range)/,
   })
   t.match(loadHeartConfig(join(dir, 'good.yaml')).consumers[0], { kind: 'verify', options: { reportEveryMs: 250 } })
+})
+
+t.test('cameras: each camera with its defaults from the top-level sections, in the order written', async (t) => {
+  const dir = t.testdir({
+    'heart.yaml': [
+      'camera: { decoder: software, reconnect: { initialMs: 100 } }',
+      'consumers: [{ name: movement_detector, kind: motion }]',
+      'record: { enabled: true, preSeconds: 3 }',
+      'cameras:',
+      '  front: { source: "testsrc://?size=640x360&fps=30", pixFmt: nv12 }',
+      '  rear:',
+      '    source: "rtsp://user:secret@10.0.0.2/cam"',
+      '    decoder: auto',
+      '    consumers: [{ name: encoder, kind: encoder }]',
+      '    record: { enabled: false }',
+      '  spare: { source: "testsrc://", enabled: false }',
+    ].join('\n'),
+  })
+  const plans = cameraPlans(loadHeartConfig(join(dir, 'heart.yaml')))
+  t.same(plans.map((p) => [p.name, p.enabled, p.path]), [['front', true, 'cameras.front'], ['rear', true, 'cameras.rear'], ['spare', false, 'cameras.spare']])
+  const [front, rear] = plans
+  t.match(front!.options, { decoder: 'software', pixFmt: 'nv12', reconnect: { initialMs: 100 } }, 'camera: is every camera\'s default, the camera\'s own keys win')
+  t.equal(rear!.options.decoder, 'auto')
+  t.same(front!.consumers.map((c) => c.name), ['movement_detector'], 'top-level consumers for a camera without its own')
+  t.same(rear!.consumers.map((c) => c.name), ['encoder'], 'a camera\'s own consumers replace them')
+  t.match(front!.record, { enabled: true, preSeconds: 3 })
+  t.equal(rear!.record.enabled, false)
+})
+
+t.test('source: is the shorthand for one camera named main', async (t) => {
+  const plans = cameraPlans(loadHeartConfig(undefined, { source: 'synthetic://' }))
+  t.same(plans.map((p) => [p.name, p.source, p.path]), [['main', 'synthetic://', '']])
+})
+
+t.test('camera mistakes name the camera, the field, what was found and what is allowed', async (t) => {
+  const dir = t.testdir()
+  const file = join(dir, 'bad.yaml')
+  const problems = (text: string): string => {
+    writeFileSync(file, text)
+    try {
+      loadHeartConfig(file)
+    } catch (error) {
+      t.equal((error as { code?: string }).code, 'CONFIG_INVALID')
+      return (error as Error).message
+    }
+    return 'no error'
+  }
+  const several = problems('cameras:\n  front: { source: "ftp://x" }\n  rear: { pixfmt: nv12 }\n')
+  t.match(several, /cameras\.front\.source: unknown scheme "ftp:\/\/"/)
+  t.match(several, /cameras\.rear\.source: got nothing, expected a source URL/)
+  t.match(several, /cameras\.rear\.pixfmt: unknown setting \(did you mean "pixFmt"\?\)/)
+  t.match(problems('cameras:\n  Front: { source: "testsrc://" }\n'), /cameras\.Front: camera name "Front" is not allowed, expected lower-case letters, digits and _/)
+  t.match(problems('cameras: {}\n'), /cameras: no camera, expected at least one NAME: \{ source: URL \} entry/)
+  t.match(problems('source: "testsrc://"\ncameras:\n  front: { source: "testsrc://" }\n'), /source: given beside cameras:, expected one of them/)
+  t.match(problems('cameras:\n  front: { source: "testsrc://", consumers: [{ name: m, kind: motoin }] }\n'), /cameras\.front\.consumers\[0\]\.kind: /)
+  writeFileSync(file, 'cameras:\n  front: { source: "testsrc://" }\n')
+  t.throws(() => loadHeartConfig(file, { source: 'testsrc://' }), { message: /--source: "testsrc:\/\/" given, but the config names its cameras/ })
+})
+
+t.test('a camera\'s consumer list is checked with its camera in the path', async (t) => {
+  const dir = t.testdir({ 'heart.yaml': 'cameras:\n  front:\n    source: "testsrc://"\n    consumers: [{ name: a, kind: verify }, { name: a, kind: verify }]\n' })
+  await t.rejects(loadCheckedConfig(join(dir, 'heart.yaml')), { message: /cameras\.front\.consumers\[1\]\.name: "a" is used twice \(also cameras\.front\.consumers\[0\]\)/ })
 })

@@ -88,3 +88,21 @@ t.test('on a terminal the line fits its width (80 columns when it does not say),
   t.notMatch(screen({ NO_COLOR: '1' }), /\x1b\[/, 'no colour with NO_COLOR')
   t.ok(visible(screen({}, 200)).length > 80, 'a wider terminal gets more of the line')
 })
+
+t.test('four cameras fit 80 columns: a rate or a state per camera, drops of every camera', async (t) => {
+  const camera = (state: string, fps: number, drops = 0) => ({
+    ...report.camera,
+    state,
+    frames_per_s: fps,
+    consumers: { movement_detector: { delivered: 10, dropped: { movement_detector_slow: drops }, skipped: {}, lag: 0, state: 'active', published: 10 + drops } },
+  })
+  const four = {
+    ...report,
+    thermal: null,
+    cameras: { front: camera('streaming', 30), rear: camera('streaming', 29.6, 2), left: camera('backoff', 0, 0), garage_2: camera('streaming', 30, 1) },
+    workers: { 'rear.movement_detector': { state: 'restarting', starts: 2, crashes: 1, restarts: 1, last_crash: 'x', last_exit: 'error', crash_looping: false, heap_used_mb: null, heap_total_mb: null } },
+  } as HealthReport
+  const line = statusLine(four, false)
+  t.equal(line, 'YELLOW | front 30 rear 30 left down garage_2 30 fps | drops 3 | tick p99 5.6 ms | attention: rear.movement_detector restarting (error)')
+  t.ok(line.indexOf(' | attention') <= 80, `the figures fit 80 columns (${line.indexOf(' | attention')})`)
+})
