@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { nameCurrentThread } from '@heart/kernel'
 import { FrameRing } from '@heart/ring'
-import { cameraDetector, CONSUMER_STOP, controlWords, countFrame, detectMotion, MOTION_CONSUMER, MOTION_NAME, warmUpMotion, type CameraCounts } from './pool-protocol.js'
+import { cameraDetector, CONSUMER_STOP, controlWords, countFrame, detectMotion, MOTION_CONSUMER, MOTION_NAME, WAIT_MS, warmUpMotion, type CameraCounts } from './pool-protocol.js'
 
 interface ConsumerJob {
   rings: SharedArrayBuffer[]
@@ -17,9 +17,6 @@ interface ConsumerJob {
   control: SharedArrayBuffer
   threadName: string
 }
-
-/** How long one wait for a frame lasts before the stop word is read again (the consumer service waits 100 ms too). */
-const WAIT_MS = 100
 
 const job = workerData as ConsumerJob
 nameCurrentThread(job.threadName)

@@ -36,6 +36,8 @@ export function measureFrom(control: SharedArrayBuffer): bigint {
 
 /** What heart's motion consumer kind asks of the ring (packages/vision/src/services.ts): the newest frame, no backlog. */
 export const MOTION_CONSUMER: ConsumerOptions = Object.freeze({ depth: 1, maxLeases: 1 })
+/** How long one wait for a frame lasts before the stop word is read again (the consumer service waits 100 ms too). */
+export const WAIT_MS = 100
 /** Its consumer name in every ring, as `heart run` names the motion consumer. */
 export const MOTION_NAME = 'motion'
 /** The motion worker's default input width (motion-worker.ts): the luma plane is block-averaged down to it. */
