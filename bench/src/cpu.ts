@@ -281,7 +281,7 @@ async function measureFfmpeg(plan: CpuPlan, o: Required<Pick<CpuBenchOptions, 's
 }
 
 /** Median, min, max and every round of one figure, rounded. */
-function spread(xs: number[], key: string, digits = 1): Record<string, number | string> {
+export function spread(xs: number[], key: string, digits = 1): Record<string, number | string> {
   return {
     [key]: round(median(xs), digits),
     [`${key}_min`]: round(Math.min(...xs), digits),
@@ -291,7 +291,7 @@ function spread(xs: number[], key: string, digits = 1): Record<string, number | 
 }
 
 /** Median over rounds of each name's figure (a name missing in a round counts 0 there). */
-function medianByName(rounds: Map<string, number>[]): Record<string, number> {
+export function medianByName(rounds: Map<string, number>[]): Record<string, number> {
   const names = [...new Set(rounds.flatMap((r) => [...r.keys()]))]
   const out: Record<string, number> = {}
   for (const name of names) out[name] = round(median(rounds.map((r) => r.get(name) ?? 0)), 1)

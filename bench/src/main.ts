@@ -97,6 +97,18 @@ const SCOPES: Record<string, { synopsis: string; flags: Record<string, FlagSpec>
       help: HELP_FLAG,
     },
   },
+  pool: {
+    synopsis: '[options]',
+    flags: {
+      seconds: { value: true, help: 'measured seconds per mode and round (default 30)' },
+      rounds: { value: true, help: 'rounds, each running every mode once, alternating (default 2)' },
+      cameras: { value: true, help: 'cameras, each a 1080p30 ring with motion on every frame (default 4)' },
+      modes: { value: true, help: 'comma-separated: threads,piscina,shared (default all)' },
+      warmup: { value: true, help: 'seconds each mode runs before it is measured (default 2)' },
+      json: JSON_FLAG,
+      help: HELP_FLAG,
+    },
+  },
 }
 
 function parseFaults(value: string | undefined): FaultKind[] | undefined {
@@ -158,6 +170,11 @@ async function runScope(scope: string, args: readonly string[]): Promise<number>
     case 'record':
       await (await import('./record.js')).benchRecord({ seconds: num('seconds'), source: parseSourceUrl(text('source')), dir: text('dir'), json: text('json') })
       return 0
+    case 'pool': {
+      const { benchPool, parsePoolModes } = await import('./pool.js')
+      const { pass } = await benchPool({ json: text('json'), seconds: num('seconds'), rounds: num('rounds'), cameras: num('cameras'), modes: parsePoolModes(text('modes')), warmupS: num('warmup') })
+      return pass ? 0 : 1
+    }
     case 'soak-report': {
       const from = text('from')
       if (from === undefined) throw new UsageError('heart bench soak-report: --from FILE.json is required (a JSON written by heart bench soak --json)')

@@ -36,7 +36,7 @@ t.test('bad values name the flag and what is allowed', async (t) => {
   t.match(bench('ring', 'extra').err, /unexpected argument "extra"/)
   const unknown = bench('nope')
   t.equal(unknown.code, 2)
-  t.match(unknown.err, /unknown scope "nope"; use ring, decode, telemetry, soak, soak-report, cpu, record, backpressure, live, budget/)
+  t.match(unknown.err, /unknown scope "nope"; use ring, decode, telemetry, soak, soak-report, cpu, record, backpressure, live, pool, budget/)
 })
 
 t.test('cpu: --help lists its options; sources the FFmpeg CLI side cannot decode are refused before anything runs', async (t) => {
@@ -80,7 +80,7 @@ t.test('budget keeps its own options', async (t) => {
 t.test('without a scope the usage lists every scope and exits 2; --help exits 0', async (t) => {
   const none = bench()
   t.equal(none.code, 2)
-  t.match(none.out, /SCOPE is one of ring, decode, telemetry, soak, soak-report, cpu, record, backpressure, live, budget/)
+  t.match(none.out, /SCOPE is one of ring, decode, telemetry, soak, soak-report, cpu, record, backpressure, live, pool, budget/)
   t.equal(bench('--help').code, 0)
 })
 
