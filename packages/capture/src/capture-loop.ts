@@ -102,6 +102,7 @@ export async function runCapture(o: CaptureLoopOptions): Promise<void> {
       opened = await withDeadline(o.config.openTimeoutMs, o.signal, (signal) => o.open({
         spec: o.spec, pixFmt: o.config.pixFmt, expect: o.config.expect, timeoutMs: o.config.openTimeoutMs,
         decodeThreads: o.config.decodeThreads, decoder: o.config.decoder, packets: o.packets !== undefined,
+        output: o.config.output, ...(o.config.fpsCap === undefined ? {} : { fpsCap: o.config.fpsCap }),
       }, signal), () => new CaptureError('TIMEOUT', `opening ${source} took longer than ${o.config.openTimeoutMs} ms (capture.openTimeoutMs)`))
     } catch (err) {
       if (o.signal.aborted) break

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { FrameRing, PacketRing, frameLayout, type RingOptions } from '@heart/ring'
 import type { Catalogue } from '@heart/telemetry'
-import { resolveCaptureConfig, type CaptureConfigInput } from './config.js'
+import { resolveCaptureConfig, ringFrameSize, type CaptureConfigInput } from './config.js'
 import { CaptureHealthReader, createHealthBuffer } from './health-block.js'
 import { parseSource } from './sources/registry.js'
 import type { CameraHealth, CaptureConfig, CaptureWorkerConfig, SourceSpec } from './types.js'
@@ -64,8 +64,9 @@ export class CaptureService {
     this.name = options.name ?? 'capture'
     this.config = config
     this.spec = parseSource(config.source)
-    // Slots are sized once for the largest frame the expectation allows; a bigger camera fails at open.
-    const slotBytes = frameLayout(config.expect.maxSize.width, config.expect.maxSize.height, config.pixFmt).byteLength
+    // Slots are sized once for the largest frame the ring takes (the output size, the crop or expect.maxSize); a bigger camera fails at open.
+    const frame = ringFrameSize(config)
+    const slotBytes = frameLayout(frame.width, frame.height, config.pixFmt).byteLength
     this.ring = FrameRing.create({ ...options.ring, slotBytes })
     this.packets = options.packets ? PacketRing.create(options.packets) : null
     this.healthBuffer = createHealthBuffer()

@@ -69,6 +69,10 @@ export interface OpenRequest {
   decoder: DecoderChoice
   /** Also hand over the compressed packets (the recorder and live passthrough read them). */
   packets?: boolean
+  /** A region of the source and a size for the frames written (absent: the whole frame at its size). */
+  output?: CaptureConfig['output']
+  /** At most this many frames a second are delivered. */
+  fpsCap?: number
 }
 
 export type SourceOpener = (request: OpenRequest, signal: AbortSignal) => Promise<OpenedSource>

@@ -3,7 +3,7 @@
 // Main thread: run a camera.
 export { CaptureService, CAPTURE_WORKER_ENTRY } from './capture-service.js'
 export type { CaptureRoute, CaptureServiceOptions, CaptureSupervisor } from './capture-service.js'
-export { resolveCaptureConfig, cameraOptionsSchema, cameraOptionsShape, DEFAULT_MAX_SIZE, DECODER_NAMES, PIXEL_FORMAT_NAMES } from './config.js'
+export { resolveCaptureConfig, ringFrameSize, checkCameraOptions, cameraOptionsSchema, cameraOptionsShape, DEFAULT_MAX_SIZE, DECODER_NAMES, PIXEL_FORMAT_NAMES } from './config.js'
 export type { CameraOptions, CaptureConfigInput } from './config.js'
 
 // `heart probe URL`.

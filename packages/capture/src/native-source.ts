@@ -24,10 +24,10 @@ async function loadNative(): Promise<NativeModule> {
 }
 
 /** Native open options for a request: the expectation is enforced by the decoder at open, not after. */
-export function nativeOptions(r: Pick<OpenRequest, 'pixFmt' | 'expect' | 'timeoutMs' | 'decodeThreads' | 'decoder' | 'packets'>): NativeOpenOptions {
+export function nativeOptions(r: Pick<OpenRequest, 'pixFmt' | 'expect' | 'timeoutMs' | 'decodeThreads' | 'decoder' | 'packets' | 'output' | 'fpsCap'>): NativeOpenOptions {
   const o: NativeOpenOptions = {
     decoder: r.decoder,
-    output: { pixFmt: r.pixFmt },
+    output: { pixFmt: r.pixFmt, ...r.output?.size, ...(r.output?.crop ? { crop: { ...r.output.crop } } : {}) },
     maxWidth: r.expect.maxSize.width,
     maxHeight: r.expect.maxSize.height,
     timeoutMs: r.timeoutMs,
@@ -35,6 +35,7 @@ export function nativeOptions(r: Pick<OpenRequest, 'pixFmt' | 'expect' | 'timeou
     packets: r.packets === true,
   }
   if (r.expect.codec) o.expectCodec = r.expect.codec
+  if (r.fpsCap !== undefined) o.fpsCap = r.fpsCap
   return o
 }
 

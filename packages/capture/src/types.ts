@@ -53,6 +53,10 @@ export interface CaptureConfig {
   decodeThreads: number
   /** Decoder backend: 'auto' tries hardware where present and falls back to software (health says which). */
   decoder: DecoderChoice
+  /** What of each frame the ring holds: a region of the source, then a size, in the one copy. */
+  output: { crop?: { x: number; y: number; width: number; height: number }; size?: Size }
+  /** At most this many frames a second reach the ring (the others are decoded and skipped). */
+  fpsCap?: number
 }
 
 export type CaptureState = 'idle' | 'connecting' | 'streaming' | 'backoff' | 'stopped'

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { boolean, checkedBy, configError, consumerListSchemaFor, kernelConfigShape, object, optional, readConfigFile, show, string, validate, z, type ConsumerConfig, type Infer } from '@heart/kernel'
-import { cameraOptionsSchema, cameraOptionsShape, parseSource } from '@heart/capture'
+import { cameraOptionsSchema, cameraOptionsShape, checkCameraOptions, parseSource } from '@heart/capture'
 import { thermalConfigSchema } from '@heart/thermal'
 import { recordConfigSchema } from '@heart/record'
 import { telemetryConfigSchema } from '@heart/telemetry'
@@ -41,7 +41,7 @@ const cameraEntrySchema = object({
   consumers: consumerListSchemaFor(consumerKinds),
   /** This camera's recording; absent: the top-level `record:` (filled in before checking). */
   record: recordConfigSchema,
-})
+}).superRefine(checkCameraOptions)
 
 const camerasSchema = z
   .record(z.string(), cameraEntrySchema, { error: (iss) => `got ${show(iss.input)}, expected an object of NAME: { source, ... } entries` })
@@ -63,7 +63,7 @@ export const heartConfigSchema = object({
   /** Several cameras by name, each with its source and capture options (docs/cameras.md); replaces `source:`. */
   cameras: optional(camerasSchema as unknown as z.ZodType<Record<string, Infer<typeof cameraEntrySchema>>>),
   /** Capture options beyond the URL (decoder, pixFmt, expect, reconnect...): see docs/capture.md; with `cameras:` the defaults of every camera. */
-  camera: cameraOptionsSchema,
+  camera: cameraOptionsSchema.superRefine(checkCameraOptions),
   consumers: consumerListSchemaFor(consumerKinds),
   /** Recording the compressed stream: segments, retention, clips (docs/recording.md). */
   record: recordConfigSchema,

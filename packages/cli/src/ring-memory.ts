@@ -4,7 +4,7 @@
 // swap or the OOM killer mid-run. Refusing at start names what made it big.
 import { freemem, totalmem } from 'node:os'
 import { configError } from '@heart/kernel'
-import { resolveCaptureConfig } from '@heart/capture'
+import { resolveCaptureConfig, ringFrameSize } from '@heart/capture'
 import { frameLayout } from '@heart/ring'
 import type { CameraPlan, HeartConfig } from './config.js'
 
@@ -16,7 +16,7 @@ const TOTAL_MEMORY_SHARE = 0.75
 
 export interface RingPlan {
   slotCount: number
-  /** Bytes of one slot: the largest frame capture.expect.maxSize allows in the configured pixel format. */
+  /** Bytes of one slot: the largest frame the ring takes (camera.output's size, its crop, else expect.maxSize) in the configured pixel format. */
   frameBytes: number
   /** The frame the slots are sized for, in words ("1920x1080 yuv420p"). */
   frame: string
@@ -36,7 +36,7 @@ export function planRing(ring: HeartConfig['ring'], plan: Pick<CameraPlan, 'opti
   const leases = ring.maxLeases
   const slotCount = plan.consumers.reduce((n, c) => n + (c.depth ?? ring.depth) + leases, 0) + ring.spareConsumers * (ring.depth + leases) + 2
   const camera = resolveCaptureConfig({ ...plan.options, source: plan.source })
-  const { width, height } = camera.expect.maxSize
+  const { width, height } = ringFrameSize(camera)
   const frameBytes = frameLayout(width, height, camera.pixFmt).byteLength
   return { slotCount, frameBytes, frame: `${width}x${height} ${camera.pixFmt}`, bytes: slotCount * frameBytes }
 }

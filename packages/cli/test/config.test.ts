@@ -237,6 +237,29 @@ t.test('camera mistakes name the camera, the field, what was found and what is a
   t.throws(() => loadHeartConfig(file, { source: 'testsrc://' }), { message: /--source: "testsrc:\/\/" given, but the config names its cameras/ })
 })
 
+t.test('camera.output and fpsCap: every mistake named where it is written', async (t) => {
+  const file = join(t.testdir({}), 'heart.yaml')
+  const problems = (yaml: string): string => {
+    writeFileSync(file, yaml)
+    try {
+      loadHeartConfig(file)
+      return ''
+    } catch (error) {
+      return (error as Error).message
+    }
+  }
+  t.equal(problems('camera: { output: { width: 640, height: 360, crop: { x: 8, y: 8, width: 1280, height: 720 } }, fpsCap: 15 }\n'), '', 'a crop, a size and a rate cap are accepted')
+  t.match(problems('camera: { output: { width: 640 } }\n'), /camera\.output\.height: missing: give output\.width and output\.height together/)
+  t.match(problems('camera: { output: { width: 641, height: 360 } }\n'), /camera\.output\.width: got 641, expected an even integer from 16 to 8192/)
+  t.match(problems('camera: { output: { crop: { x: 1, width: 320, height: 240 } } }\n'), /camera\.output\.crop\.x: got 1, expected an even integer/)
+  t.match(problems('camera: { output: { crop: { x: 1800, width: 320, height: 240 } } }\n'), /camera\.output\.crop: 320x240 at 1800,0 reaches outside expect\.maxSize 1920x1080; keep x \+ width <= 1920/)
+  t.match(problems('camera: { output: { crop: { width: 320 } } }\n'), /camera\.output\.crop\.height: /)
+  t.match(problems('camera: { fpsCap: 0 }\n'), /camera\.fpsCap: got 0, expected frames per second above 0 and at most 1000/)
+  t.match(problems('camera: { fpsCap: 0.4 }\n'), /camera\.fpsCap: 0\.4 fps leaves 2500 ms between frames, not below stallTimeoutMs \(2000\); raise fpsCap or stallTimeoutMs/)
+  t.match(problems('cameras:\n  front: { source: "testsrc://", output: { width: 320 } }\n'), /cameras\.front\.output\.height: missing/)
+  t.match(problems('cameras:\n  front: { source: "testsrc://", fpsCap: 0.2, stallTimeoutMs: 10000 }\n'), /cameras\.front\.fpsCap: 0\.2 fps leaves 5000 ms between frames, not below redAfterMs \(3000\)/)
+})
+
 t.test('a camera\'s consumer list is checked with its camera in the path', async (t) => {
   const dir = t.testdir({ 'heart.yaml': 'cameras:\n  front:\n    source: "testsrc://"\n    consumers: [{ name: a, kind: verify }, { name: a, kind: verify }]\n' })
   await t.rejects(loadCheckedConfig(join(dir, 'heart.yaml')), { message: /cameras\.front\.consumers\[1\]\.name: "a" is used twice \(also cameras\.front\.consumers\[0\]\)/ })
