@@ -4,8 +4,6 @@
 // the frames published have that geometry and rate. The pixels of a crop
 // and a scale are checked against the FFmpeg CLI in native/test/pixels.test.ts.
 import t from 'tap'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { silentLogger, type HealthReport } from '@heart/kernel'
 import { frameLayout } from '@heart/ring'
@@ -13,20 +11,20 @@ import { waitFor } from '@heart/telemetry/testing'
 import { runHeart } from '../src/run.js'
 
 t.test('output crop and size and fpsCap shape each camera\'s frames and size its ring', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'heart-output-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const config = join(dir, 'heart.yaml')
-  writeFileSync(
-    config,
-    [
-      'http: { port: 0 }',
-      'thermal: { enabled: false }',
-      'consumers: [{ name: movement_detector, kind: motion }]',
-      'cameras:',
-      '  whole: { source: "testsrc://?size=640x360&fps=30", expect: { maxSize: 640x360 } }',
-      '  scaled: { source: "testsrc://?size=640x360&fps=30", expect: { maxSize: 640x360 }, output: { width: 320, height: 180 } }',
-      '  cropped: { source: "testsrc://?size=640x360&fps=30", expect: { maxSize: 640x360 }, output: { crop: { x: 160, y: 90, width: 320, height: 180 } }, fpsCap: 10 }',
-    ].join('\n') + '\n',
+  const config = join(
+    t.testdir({
+      'heart.yaml':
+        [
+          'http: { port: 0 }',
+          'thermal: { enabled: false }',
+          'consumers: [{ name: movement_detector, kind: motion }]',
+          'cameras:',
+          '  whole: { source: "testsrc://?size=640x360&fps=30", expect: { maxSize: 640x360 } }',
+          '  scaled: { source: "testsrc://?size=640x360&fps=30", expect: { maxSize: 640x360 }, output: { width: 320, height: 180 } }',
+          '  cropped: { source: "testsrc://?size=640x360&fps=30", expect: { maxSize: 640x360 }, output: { crop: { x: 160, y: 90, width: 320, height: 180 } }, fpsCap: 10 }',
+        ].join('\n') + '\n',
+    }),
+    'heart.yaml',
   )
   const heart = await runHeart({ configFile: config, status: false, logger: silentLogger, durationS: 60 })
   t.teardown(() => heart.stop())
