@@ -67,7 +67,8 @@ t.test('output crop and size and fpsCap shape each camera\'s frames and size its
   t.equal(slotBytes('scaled'), frameLayout(320, 180, 'yuv420p').byteLength, 'a scaled camera\'s slots hold the output size, a quarter of the source')
   t.equal(slotBytes('cropped'), frameLayout(320, 180, 'yuv420p').byteLength, 'a cropped camera\'s slots hold the crop')
 
-  t.ok(rate('whole') > 25, `the uncapped camera delivers its 30 fps (${rate('whole').toFixed(1)})`)
-  t.ok(rate('cropped') > 7 && rate('cropped') < 13, `fpsCap 10 delivers about 10 fps (${rate('cropped').toFixed(1)})`)
+  // Bounds wide enough for a loaded 2-core box, narrow enough that no cap (30 fps) or a cap of half (15) fails.
+  t.ok(rate('whole') > 20, `the uncapped camera delivers its 30 fps (${rate('whole').toFixed(1)})`)
+  t.ok(rate('cropped') > 6 && rate('cropped') < 13, `fpsCap 10 delivers about 10 fps (${rate('cropped').toFixed(1)})`)
   t.equal(after.cameras!.cropped!.consumers.movement_detector!.dropped.movement_detector_slow, 0, 'the capped frames are skipped at the source, not dropped by the consumer')
 })
