@@ -116,8 +116,12 @@ t.test('a seqlock snapshot is never torn under a concurrent writer in another th
     rawWorker.once('error', reject)
   })
   let rawTorn = 0
+  // The window opens once the writer writes: a worker can take seconds to start on a loaded box
+  // (a CI run once saw none in a 3 s window that began before it).
+  const writing = Date.now()
+  while (raw.i32[L.i32.a] === 0 && Date.now() - writing < 20_000) await new Promise((r) => setTimeout(r, 5))
   const rawStarted = Date.now()
-  while (rawTorn === 0 && Date.now() - rawStarted < 3000) {
+  while (rawTorn === 0 && Date.now() - rawStarted < 10_000) {
     if (raw.i32[L.i32.a] !== raw.f64[L.f64.y]) rawTorn++
   }
   Atomics.store(new Int32Array(stopRaw), 0, 1)
