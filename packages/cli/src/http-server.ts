@@ -80,6 +80,12 @@ export class HttpServer {
     for (const route of routes) this.routes.set(`${route.method} ${route.path}${route.prefix ? '/*' : ''}`, route)
   }
 
+  /** Serves exactly these routes from now on (a reload added or removed cameras); requests under way finish on the old ones. */
+  replaceRoutes(routes: readonly HttpRoute[]): void {
+    this.routes.clear()
+    this.add(routes)
+  }
+
   listen(host: string, port: number): Promise<AddressInfo> {
     this.allowedHosts = allowedHostNames(host, this.extraHosts)
     return new Promise((resolve, reject) => {

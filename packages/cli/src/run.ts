@@ -74,6 +74,8 @@ export interface RunningHeart {
   /** The thermal service, or null when thermal is disabled. */
   thermal: ReturnType<typeof startThermal> | null
   report(): HealthReport
+  /** Reads the config file again (SIGHUP): cameras added, removed or changed start and stop; the others run on. */
+  reload(): Promise<ReloadResult>
   /** Stops everything; resolves with the summary (also written to summaryFile). */
   stop(): Promise<RunSummary>
   /** Resolves when the run ended (duration, signal or stop()). */
@@ -91,7 +93,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   const telemetry = parseTelemetryConfig(options.telemetry ?? config.telemetry, `${options.configFile ?? 'config'}: telemetry`)
   // Before anything starts: an unprotected non-loopback address or unreadable TLS files stop here.
   const security = resolveHttpSecurity(config.http, options.env ?? process.env, configDir)
-  const plans = cameraPlans(config)
+  let plans = cameraPlans(config)
   const active = plans.filter((p) => p.enabled)
   // Several cameras: consumer services are CAMERA.NAME, each camera has its own metrics and traces (labelled camera=NAME).
   const multi = plans.length > 1
@@ -133,7 +135,8 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
 
   const cameras: RunningCamera[] = []
   const stopCameras = (): Promise<unknown> => Promise.all(cameras.map((c) => c.capture.stop()))
-  for (const plan of active) {
+  /** Starts a camera's capture worker and registers its ring with the kernel (its consumers come later). */
+  const openCamera = (plan: CameraPlan, slotCount: number): RunningCamera => {
     const cameraCatalogue = multi ? cameraMetricsCatalogue(ringConsumersOf(plan)) : catalogue
     const cameraMetrics = multi ? MetricsRegistry.create(cameraCatalogue) : metrics
     // Frame tracing: a camera's capture worker and its consumers share one table of sampled frames' trace context.
@@ -147,36 +150,38 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       : kernel.supervisor
     const consumers = plan.consumers
     const maxDepth = Math.max(config.ring.depth, ...consumers.map((c) => c.depth ?? config.ring.depth))
-    let capture: CaptureService
-    try {
-      capture = CaptureService.start(
-        supervisor,
-        { ...plan.options, source: plan.source },
-        {
-          name: serviceOf(plan, CAPTURE_SERVICE),
-          ring: {
-            maxConsumers: consumers.length + config.ring.spareConsumers,
-            defaultDepth: config.ring.depth,
-            maxDepth,
-            maxLeases: config.ring.maxLeases,
-            slotCount: ringPlans.get(plan.name)!.slotCount,
-          },
-          metrics: { buffer: cameraMetrics.buffer, catalogue: cameraCatalogue },
-          restart,
-          ...(plan.record.enabled ? { packets: packetRingPlan(plan.record) } : config.http.livePassthrough ? { packets: livePacketRingPlan(plan.record) } : {}),
+    const capture = CaptureService.start(
+      supervisor,
+      { ...plan.options, source: plan.source },
+      {
+        name: serviceOf(plan, CAPTURE_SERVICE),
+        ring: {
+          maxConsumers: consumers.length + config.ring.spareConsumers,
+          defaultDepth: config.ring.depth,
+          maxDepth,
+          maxLeases: config.ring.maxLeases,
+          slotCount,
         },
-      )
-    } catch (error) {
-      await Promise.all([stopCameras(), kernel.stop()])
-      throw error
-    }
+        metrics: { buffer: cameraMetrics.buffer, catalogue: cameraCatalogue },
+        restart,
+        ...(plan.record.enabled ? { packets: packetRingPlan(plan.record) } : config.http.livePassthrough ? { packets: livePacketRingPlan(plan.record) } : {}),
+      },
+    )
     kernel.addCamera(plan.name, {
       ring: capture.ring,
       health: () => capture.health(),
       ...(multi ? { metrics: { buffer: cameraMetrics.buffer, catalogue: cameraCatalogue } } : {}),
       ...(tracing ? { tracing } : {}),
     })
-    cameras.push({ plan, capture, metrics: cameraMetrics, started: [], recorder: null, live: null })
+    return { plan, capture, metrics: cameraMetrics, started: [], recorder: null, live: null }
+  }
+  for (const plan of active) {
+    try {
+      cameras.push(openCamera(plan, ringPlans.get(plan.name)!.slotCount))
+    } catch (error) {
+      await Promise.all([stopCameras(), kernel.stop()])
+      throw error
+    }
   }
   // Single camera: the kernel-wide tracing (its consumers find it there, as in wave 1) is the camera's own.
 
@@ -190,26 +195,21 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
     }
   }
 
-  try {
-    for (const camera of cameras) {
-      const synthetic = camera.capture.spec.kind === 'synthetic'
-      for (const c of camera.plan.consumers) {
-        camera.started.push(await startConsumerKind(c, { kernel, ring: camera.plan.name, synthetic, thermalRing: thermal?.ring ?? null, configDir }))
-      }
+  const startConsumers = async (camera: RunningCamera): Promise<void> => {
+    const synthetic = camera.capture.spec.kind === 'synthetic'
+    for (const c of camera.plan.consumers) {
+      camera.started.push(await startConsumerKind(c, { kernel, ring: camera.plan.name, synthetic, thermalRing: thermal?.ring ?? null, configDir: currentDir }))
     }
-  } catch (error) {
-    await Promise.all([stopCameras(), kernel.stop()])
-    throw error
   }
   // The recorders and the live view's muxers start after the consumers (workers start one after another, and
   // these do not need the first seconds: the recorder reaches back into the packet ring's history).
-  for (const [index, camera] of cameras.entries()) {
+  const startRecorderAndLive = (camera: RunningCamera, first: boolean): void => {
     const { plan, capture } = camera
     if (plan.record.enabled && capture.packets) {
       camera.recorder = RecorderService.start(kernel, {
         camera: plan.name,
         config: plan.record,
-        root: recordRoot(plan.record, configDir),
+        root: recordRoot(plan.record, currentDir),
         packets: capture.packets,
         frames: capture.ring,
         pixFmt: plan.options.pixFmt,
@@ -219,9 +219,32 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
     }
     // The passthrough live view (GET /cameras/NAME/live.mp4): its worker muxes only while someone watches.
     if (config.http.livePassthrough && capture.packets) {
-      camera.live = LiveMp4Service.start(kernel, { camera: plan.name, packets: capture.packets, fragmentRing: livePacketRingPlan(plan.record), unprefixed: index === 0, restart })
+      camera.live = LiveMp4Service.start(kernel, { camera: plan.name, packets: capture.packets, fragmentRing: livePacketRingPlan(plan.record), unprefixed: first, restart })
     }
   }
+  /** Stops all a camera runs (consumers, recorder, live muxer, capture) and forgets it; the other cameras are not touched. */
+  const closeCamera = async (camera: RunningCamera): Promise<void> => {
+    const name = camera.plan.name
+    await camera.capture.stop(config.supervisor.stopTimeoutMs)
+    await drainConsumers(camera.capture.ring, 1000)
+    runRecorder.unfollow(name)
+    for (const s of camera.started) s.stop?.()
+    camera.live?.close()
+    await camera.recorder?.stop(config.supervisor.stopTimeoutMs)
+    const workers = new Set([liveMp4ServiceName(name), ...camera.plan.consumers.map((c) => kernel.consumerServiceName(name, c.name))])
+    const running = kernel.supervisor.statuses().map((w) => w.name).filter((w) => workers.has(w) || kernel.cameraOfService(w) === name)
+    // A kind's own stop() may already be stopping its worker: one gone meanwhile is not an error.
+    await Promise.all(running.map((w) => kernel.supervisor.stop(w, config.supervisor.stopTimeoutMs).catch(() => undefined)))
+    kernel.removeCamera(name)
+  }
+  let currentDir = configDir
+  try {
+    for (const camera of cameras) await startConsumers(camera)
+  } catch (error) {
+    await Promise.all([stopCameras(), kernel.stop()])
+    throw error
+  }
+  for (const [index, camera] of cameras.entries()) startRecorderAndLive(camera, index === 0)
   const first = cameras[0]!
   let mqtt: MqttBridge | null = null
   const report = (): HealthReport => {
@@ -255,14 +278,13 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   kernel.loop.every(1000, () => runRecorder.sample())
 
   // Every series of a camera's registry is exported with camera="NAME" (DESIGN.md "HTTP": /metrics).
-  const exported = multi ? [{ registry: metrics, labels: {} }, ...cameras.map((c) => ({ registry: c.metrics, labels: { camera: c.plan.name } }))] : metrics
+  const exported: MetricsRegistry | Array<{ registry: MetricsRegistry; labels: Record<string, string> }> = multi
+    ? [{ registry: metrics, labels: {} }, ...cameras.map((c) => ({ registry: c.metrics, labels: { camera: c.plan.name } }))]
+    : metrics
   const http = new HttpServer(logger, { security, limits: config.http.limits, allowedHosts: config.http.allowedHosts })
-  http.add([
-    jsonRoute('/health', report),
-    prometheusRoute(exported, { runtime: { version: heartVersion() } }),
-    ...cameraRoutes(cameras),
-    ...(cameras.some((c) => c.live) ? [clockRoute()] : []),
-  ])
+  const fixedRoutes = [jsonRoute('/health', report), prometheusRoute(exported, { runtime: { version: heartVersion() } })]
+  const routes = (): HttpRoute[] => [...fixedRoutes, ...cameraRoutes(cameras), ...(cameras.some((c) => c.live) ? [clockRoute()] : [])]
+  http.add(routes())
   let address: RunningHeart['http']
   try {
     const a = await http.listen(config.http.host, config.http.port)
@@ -277,7 +299,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
           config: config.mqtt,
           events: kernel,
           health: report,
-          cameras: cameras.map((c) => ({ name: c.plan.name, aiLock: { set: (locked: boolean) => c.capture.setAiLock(locked), get: () => c.capture.aiLocked } })),
+          cameras: mqttCameras(cameras),
           cameraOf: (source) => kernel.cameraOfService(source),
           logger, env: options.env ?? process.env, thermalRing: thermal?.ring ?? null })
   const metricsUrl = otlpMetricsUrl(telemetry)
@@ -348,11 +370,105 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
     return stopping
   }
   const durationTimer = options.durationS ? setTimeout(() => void stop(), options.durationS * 1000) : undefined
+
+  let running = config
+  /** Reads the config file again and applies what changed to the cameras (see ReloadResult). */
+  const applyReload = async (): Promise<ReloadResult> => {
+    const result: ReloadResult = { applied: false, errors: [], added: [], removed: [], restarted: [], unchanged: [], failed: [], needsRestart: [] }
+    const refuse = (error: string): ReloadResult => {
+      result.errors.push(error)
+      logger.error('config reload refused; the running config is kept', { file: options.configFile ?? null, error })
+      return result
+    }
+    if (stopping) return refuse('heart is stopping')
+    if (options.configFile === undefined) return refuse('heart runs on the built-in defaults (no --config FILE): there is no file to read again')
+    let next: HeartConfig
+    let nextPlans: CameraPlan[]
+    let nextRings: ReturnType<typeof planCameraRings>
+    try {
+      const loaded = await loadCheckedConfig(options.configFile, options)
+      next = loaded.config
+      nextPlans = cameraPlans(next)
+      // Rings are sized with the running ring settings (a change there needs a restart, below).
+      nextRings = planCameraRings(running.ring, nextPlans, options.configFile)
+      currentDir = loaded.configDir
+    } catch (error) {
+      return refuse(error instanceof Error ? error.message : String(error))
+    }
+    // One camera and several name their services and series apart (CAMERA.NAME, camera="NAME"): switching renames everything.
+    if (nextPlans.length > 1 !== multi) {
+      return refuse(`the config goes from ${multi ? 'several cameras to one' : 'one camera to several'}, which renames every service and metric series; restart heart to apply it`)
+    }
+    result.needsRestart = Object.keys({ ...running, ...next }).filter((key) => !RELOADED_KEYS.has(key) && !sameJson((running as Record<string, unknown>)[key], (next as Record<string, unknown>)[key])).sort()
+    const wanted = new Map(nextPlans.filter((p) => p.enabled).map((p) => [p.name, p]))
+    for (const camera of [...cameras]) {
+      const plan = wanted.get(camera.plan.name)
+      if (plan && sameJson(plan, camera.plan)) {
+        result.unchanged.push(plan.name)
+        continue
+      }
+      ;(plan ? result.restarted : result.removed).push(camera.plan.name)
+      await closeCamera(camera)
+      cameras.splice(cameras.indexOf(camera), 1)
+    }
+    // Cameras kept stay where they were (the first one keeps the unprefixed paths); new and restarted ones follow, in the file's order.
+    for (const plan of wanted.values()) {
+      if (result.unchanged.includes(plan.name)) continue
+      if (!result.restarted.includes(plan.name)) result.added.push(plan.name)
+      let camera: RunningCamera | null = null
+      try {
+        camera = openCamera(plan, nextRings.get(plan.name)!.slotCount)
+        cameras.push(camera)
+        await startConsumers(camera)
+        startRecorderAndLive(camera, cameras[0] === camera)
+        runRecorder.follow({ name: plan.name, ring: camera.capture.ring, metrics: camera.metrics })
+      } catch (error) {
+        const why = error instanceof Error ? error.message : String(error)
+        result.failed.push({ camera: plan.name, error: why })
+        logger.error('camera not started after the reload; the other cameras run on', { camera: plan.name, error: why })
+        if (camera) {
+          await closeCamera(camera).catch(() => undefined)
+          cameras.splice(cameras.indexOf(camera), 1)
+        }
+      }
+    }
+    plans = nextPlans
+    running = { ...running, ...Object.fromEntries(Object.entries(next).filter(([key]) => RELOADED_KEYS.has(key))) } as HeartConfig
+    if (Array.isArray(exported)) exported.splice(1, exported.length - 1, ...cameras.map((c) => ({ registry: c.metrics, labels: { camera: c.plan.name } })))
+    http.replaceRoutes(routes())
+    if (cameras.length > 0) mqtt?.setCameras(mqttCameras(cameras))
+    result.applied = true
+    if (result.needsRestart.length > 0) logger.warn('config reload: these sections changed and apply only when heart restarts', { sections: result.needsRestart })
+    logger.info('config reloaded', { added: result.added, removed: result.removed, restarted: result.restarted, unchanged: result.unchanged, failed: result.failed.map((f) => f.camera) })
+    return result
+  }
+  // One reload at a time; a SIGHUP during one runs one more after it (the file may have changed again).
+  let reloading: Promise<ReloadResult> | null = null
+  let reloadAgain = false
+  const reload = (): Promise<ReloadResult> => {
+    if (reloading) {
+      reloadAgain = true
+      return reloading.then(() => reloading ?? reload())
+    }
+    systemd?.reloading()
+    reloading = applyReload().finally(() => {
+      reloading = null
+      if (systemd && !stopping) systemd.ready(statusLine(report(), false))
+      if (reloadAgain) {
+        reloadAgain = false
+        void reload()
+      }
+    })
+    return reloading
+  }
+
   if (options.handleSignals) {
     const onSignal = (): void => void stop()
-    // SIGHUP's default is to end the process with no summary (a closed terminal, a service manager's reload).
-    // Until reloading the config exists, it is logged and ignored.
-    const onHangup = (): void => logger.warn('SIGHUP: reloading the config is not supported yet; ignoring it (SIGTERM or SIGINT stops heart)')
+    // SIGHUP (systemctl reload, kill -HUP) reads the config again; its default would end the process with no summary.
+    const onHangup = (): void => {
+      logger.info('SIGHUP: reloading the config', { file: options.configFile ?? null })
+      void reload()
+    }
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
     process.on('SIGHUP', onHangup)
@@ -362,7 +478,52 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       process.off('SIGHUP', onHangup)
     })
   }
-  return { config, kernel, capture: first.capture, cameras: cameras.map((c) => ({ name: c.plan.name, capture: c.capture, metrics: c.metrics })), http: address, metrics, thermal, report, stop, finished }
+  return {
+    get config() {
+      return running
+    },
+    kernel,
+    get capture() {
+      return cameras[0]?.capture ?? first.capture
+    },
+    get cameras() {
+      return cameras.map((c) => ({ name: c.plan.name, capture: c.capture, metrics: c.metrics }))
+    },
+    http: address,
+    metrics,
+    thermal,
+    report,
+    reload,
+    stop,
+    finished,
+  }
+}
+
+/** Config keys a reload applies: the cameras, their consumers and recording. The rest (http, mqtt, ring, ...) need a restart. */
+const RELOADED_KEYS = new Set(['source', 'camera', 'consumers', 'record', 'cameras'])
+
+const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b)
+
+/** What a reload did, camera by camera. */
+export interface ReloadResult {
+  /** false: refused (errors says why); nothing was changed. */
+  applied: boolean
+  errors: string[]
+  added: string[]
+  removed: string[]
+  /** Changed in the file: stopped and started again with the new settings. */
+  restarted: string[]
+  /** Not touched: their workers, rings and books run on. */
+  unchanged: string[]
+  /** Added or changed, but their start failed (the error); the others run. */
+  failed: Array<{ camera: string; error: string }>
+  /** Top-level sections that changed but are applied only at the next start. */
+  needsRestart: string[]
+}
+
+/** The cameras as the MQTT bridge serves them (their AI-lock). */
+function mqttCameras(cameras: readonly RunningCamera[]): Array<{ name: string; aiLock: { set: (locked: boolean) => void; get: () => boolean } }> {
+  return cameras.map((c) => ({ name: c.plan.name, aiLock: { set: (locked: boolean) => c.capture.setAiLock(locked), get: () => c.capture.aiLocked } }))
 }
 
 /** The service name of a camera's capture worker (CAMERA.capture with several cameras). */
@@ -411,7 +572,7 @@ function cameraRoutes(cameras: readonly RunningCamera[]): HttpRoute[] {
       routes.push({ ...route, path: `${base}${route.path}` })
       if (index === 0) routes.push(route)
     }
-    routes.push(...(camera.recorder?.routes() ?? []), ...(camera.live?.routes() ?? []))
+    routes.push(...(camera.recorder?.routes() ?? []), ...(camera.live?.routes({ unprefixed: index === 0 }) ?? []))
   }
   return routes
 }

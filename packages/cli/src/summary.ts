@@ -86,8 +86,21 @@ interface FollowedCamera {
   name: string
   ring: FrameRing
   startPublished: bigint
+  /** When it was followed (the run's start, or the reload that started it). */
+  startMs: number
   receiveToPublish: Histogram
   publishToConsume: Histogram
+}
+
+function followed(c: RecordedCamera): FollowedCamera {
+  return {
+    name: c.name,
+    ring: c.ring,
+    startPublished: c.ring.published(),
+    startMs: performance.now(),
+    receiveToPublish: c.metrics.histogram(HeartMetric.frameLatency, { stage: 'receive_to_publish' }),
+    publishToConsume: c.metrics.histogram(HeartMetric.frameLatency, { stage: 'publish_to_consume' }),
+  }
 }
 
 const round = (x: number, digits = 3): number => Math.round(x * 10 ** digits) / 10 ** digits
@@ -102,6 +115,8 @@ function percentiles(h: Histogram): { p50: number | null; p99: number | null } {
 export class RunRecorder {
   private readonly kernel: Kernel
   private readonly cameras: FollowedCamera[]
+  /** Cameras a reload stopped: their summary when they stopped. */
+  private readonly ended = new Map<string, CameraSummary>()
   private readonly startMs = performance.now()
   private readonly startCpu = process.cpuUsage()
   private readonly startRss = residentBytes()
@@ -112,14 +127,36 @@ export class RunRecorder {
     this.kernel = kernel
     const list: readonly RecordedCamera[] = Array.isArray(cameras) ? cameras : [{ name: 'main', ring: cameras as FrameRing, metrics: metrics! }]
     if (list.length === 0) throw new RangeError('RunRecorder needs at least one camera')
-    this.cameras = list.map((c) => ({
-      name: c.name,
-      ring: c.ring,
-      startPublished: c.ring.published(),
-      receiveToPublish: c.metrics.histogram(HeartMetric.frameLatency, { stage: 'receive_to_publish' }),
-      publishToConsume: c.metrics.histogram(HeartMetric.frameLatency, { stage: 'publish_to_consume' }),
-    }))
+    this.cameras = list.map(followed)
     this.maxRss = this.startRss
+  }
+
+  /** A camera a reload started: followed from now on. */
+  follow(camera: RecordedCamera): void {
+    this.unfollow(camera.name)
+    this.cameras.push(followed(camera))
+  }
+
+  /** A camera a reload stopped: its figures until now stay in the summary (a camera started again under its name replaces them). */
+  unfollow(name: string): void {
+    const at = this.cameras.findIndex((c) => c.name === name)
+    if (at >= 0) this.ended.set(name, this.cameraSummary(this.cameras.splice(at, 1)[0]!, this.kernel.report(), at === 0))
+  }
+
+  private cameraSummary(camera: FollowedCamera, health: HealthReport, first: boolean): CameraSummary {
+    const books = health.cameras?.[camera.name]?.consumers ?? (first ? health.consumers : {})
+    const consumers: RunSummary['consumers'] = {}
+    for (const [name, c] of Object.entries(books)) consumers[name] = { delivered: c.delivered, dropped: c.dropped, skipped: c.skipped }
+    const published = Number(camera.ring.published() - camera.startPublished)
+    const stats = camera.ring.stats()
+    const seconds = (performance.now() - camera.startMs) / 1000
+    return {
+      published,
+      frames_per_s: round(published / seconds, 2),
+      consumers,
+      latency_ms: { receive_to_publish: percentiles(camera.receiveToPublish), publish_to_consume: percentiles(camera.publishToConsume) },
+      ring: { slot_count: stats.slotCount, slot_bytes: stats.slotBytes, no_slot_drops: stats.noSlotDrops, memory_mb: mb(camera.ring.buffer.byteLength) },
+    }
   }
 
   sample(): void {
@@ -130,22 +167,9 @@ export class RunRecorder {
   summary(): RunSummary {
     const durationS = (performance.now() - this.startMs) / 1000
     const health = this.kernel.report()
-    const cameras: Record<string, CameraSummary> = {}
-    for (const camera of this.cameras) {
-      const books = health.cameras?.[camera.name]?.consumers ?? (camera === this.cameras[0] ? health.consumers : {})
-      const consumers: RunSummary['consumers'] = {}
-      for (const [name, c] of Object.entries(books)) consumers[name] = { delivered: c.delivered, dropped: c.dropped, skipped: c.skipped }
-      const published = Number(camera.ring.published() - camera.startPublished)
-      const stats = camera.ring.stats()
-      cameras[camera.name] = {
-        published,
-        frames_per_s: round(published / durationS, 2),
-        consumers,
-        latency_ms: { receive_to_publish: percentiles(camera.receiveToPublish), publish_to_consume: percentiles(camera.publishToConsume) },
-        ring: { slot_count: stats.slotCount, slot_bytes: stats.slotBytes, no_slot_drops: stats.noSlotDrops, memory_mb: mb(camera.ring.buffer.byteLength) },
-      }
-    }
-    const first = cameras[this.cameras[0]!.name]!
+    const cameras: Record<string, CameraSummary> = Object.fromEntries(this.ended)
+    for (const [index, camera] of this.cameras.entries()) cameras[camera.name] = this.cameraSummary(camera, health, index === 0)
+    const first = cameras[this.cameras[0]?.name ?? ''] ?? Object.values(cameras)[0]!
     const cpu = process.cpuUsage(this.startCpu)
     return {
       duration_s: round(durationS, 2),

@@ -2,7 +2,7 @@
 // READY=1 once the camera is opening and HTTP listens, pings the watchdog
 // from the main tick loop at half of WATCHDOG_USEC (so a wedged main thread
 // stops the pings and systemd restarts it), keeps STATUS= the status line,
-// and says STOPPING=1 when it stops. The messages go to the NOTIFY_SOCKET
+// says RELOADING=1 then READY=1 around a SIGHUP reload, and STOPPING=1 when it stops. The messages go to the NOTIFY_SOCKET
 // datagram socket, which Node cannot write to: the crate's sdNotify sends
 // them. Outside systemd (no NOTIFY_SOCKET) none of this exists.
 import { loadNativeIfBuilt, type Logger } from '@heart/kernel'
@@ -13,6 +13,8 @@ export interface ServiceManager {
   ready(status: string): void
   watchdog(): void
   status(text: string): void
+  /** A SIGHUP reload began (`systemctl reload` shows it until ready() again). */
+  reloading(): void
   stopping(): void
 }
 
@@ -54,6 +56,8 @@ export async function systemdNotifier(env: NodeJS.ProcessEnv, log: Logger): Prom
     ready: (status) => send(`READY=1\nSTATUS=${oneLine(status)}\nMAINPID=${process.pid}`),
     watchdog: () => send('WATCHDOG=1'),
     status: (text) => send(`STATUS=${oneLine(text)}`),
+    // MONOTONIC_USEC: the reload's start on CLOCK_MONOTONIC (Node's hrtime on Linux), as systemd 253+ asks.
+    reloading: () => send(`RELOADING=1\nSTATUS=reloading the config\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`),
     stopping: () => send('STOPPING=1\nSTATUS=stopping'),
   }
 }

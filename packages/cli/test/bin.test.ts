@@ -107,10 +107,11 @@ t.test('config check of a good file says what would run and exits 0', async (t) 
   t.match(ran.stdout, /valid; source synthetic:\/\/\?size=64x48&fps=10; consumers: check \(verify\)/)
 })
 
-t.test('SIGHUP is logged and ignored: heart keeps running, and SIGTERM still stops it with a summary', async (t) => {
+t.test('SIGHUP reloads the config file: the changed camera restarts with its new consumers, heart runs on, and SIGTERM still stops it with a summary', async (t) => {
   const dir = t.testdir({})
   const summary = join(dir, 'summary.json')
-  const config = configFile(t, 'heart.yaml', 'source: "synthetic://?size=64x48&fps=10"\nhttp: { port: 0 }\nthermal: { enabled: false }\nconsumers: []\n')
+  const body = (consumers: string): string => `source: "synthetic://?size=64x48&fps=10"\nhttp: { port: 0 }\nthermal: { enabled: false }\nconsumers: ${consumers}\n`
+  const config = configFile(t, 'heart.yaml', body('[]'))
   const child = spawn(process.execPath, [bin, 'run', '--config', config, '--summary', summary], { stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout.on('data', (d: Buffer) => (output += d.toString()))
@@ -121,14 +122,30 @@ t.test('SIGHUP is logged and ignored: heart keeps running, and SIGTERM still sto
     for (let i = 0; i < 300 && !cond(); i++) await new Promise((r) => setTimeout(r, 50))
     if (!cond()) throw new Error(`timed out waiting for ${what}; output: ${output.slice(-2000)}`)
   }
-  await until(() => /heart started|streaming|listening/i.test(output), 'heart to start')
+  await until(() => /heart running/i.test(output), 'heart to start')
+  // A broken file first: refused with the field named, and the running config kept.
+  writeFileSync(config, body('[{ name: check, kind: nosuchkind }]'))
   child.kill('SIGHUP')
-  await until(() => /SIGHUP/.test(output), 'the SIGHUP warning')
-  await new Promise((r) => setTimeout(r, 500))
+  await until(() => /config reload refused/.test(output), 'the refusal')
+  t.match(output, /nosuchkind/, 'the refusal names what is wrong')
+  writeFileSync(config, body('[{ name: check, kind: verify }]'))
+  child.kill('SIGHUP')
+  await until(() => /config reloaded/.test(output), 'the reload')
+  t.match(output, /"restarted":\["main"\]/, 'the camera whose consumers changed was restarted')
+  // The new consumer's worker takes a moment to start: wait until /health shows it receiving frames.
+  const url = /"http":"(http:\/\/[^"]+)"/.exec(output)?.[1]
+  t.ok(url, 'the start log names the HTTP address')
+  const delivered = async (): Promise<number> => {
+    const health = (await (await fetch(`${url}/health`)).json()) as { consumers: Record<string, { delivered: number }> }
+    return health.consumers.check?.delivered ?? 0
+  }
+  for (let i = 0; i < 200 && (await delivered()) === 0; i++) await new Promise((r) => setTimeout(r, 50))
+  t.ok((await delivered()) > 0, 'the consumer the reload added receives frames')
   t.equal(child.exitCode, null, 'still running after SIGHUP')
   child.kill('SIGTERM')
   t.equal(await exited, 0, 'SIGTERM stops it cleanly')
-  t.ok(JSON.parse(readFileSync(summary, 'utf8')), 'the summary was written')
+  const written = JSON.parse(readFileSync(summary, 'utf8')) as { consumers: Record<string, { delivered: number }> }
+  t.ok((written.consumers.check?.delivered ?? 0) > 0, 'the summary has the added consumer\'s books')
 })
 
 t.test('heart --version prints the package version; a bad log level is a named usage error', async (t) => {

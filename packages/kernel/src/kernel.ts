@@ -82,6 +82,8 @@ interface CameraEntry {
   tracing: KernelTracing | undefined
   /** Where its consumers' restarts are counted. */
   registry: MetricsRegistry | null
+  /** Stops its own metrics upkeep (several cameras); null where it has none. */
+  stopUpkeep: (() => void) | null
 }
 
 export interface ConsumerSpec<A = unknown> {
@@ -270,7 +272,7 @@ export class Kernel {
     if (this.rings.has(name)) throw new RangeError(`a ring named "${name}" exists already`)
     const metrics = registration.metrics
     const registry = metrics ? MetricsRegistry.attach(metrics.buffer, metrics.catalogue) : this.registry
-    const camera: CameraEntry = { name, health: registration.health, metrics, tracing: registration.tracing, registry }
+    const camera: CameraEntry = { name, health: registration.health, metrics, tracing: registration.tracing, registry, stopUpkeep: null }
     this.cameras.push(camera)
     this.rings.set(name, { ring: registration.ring, camera })
     this.primaryRing ??= name
@@ -282,9 +284,33 @@ export class Kernel {
         { consumers: () => this.cameraBooks(name, this.supervisorWorkers()), ring: () => ring.stats(), camera: () => registration.health() },
         (what) => this.logger.warn('a figure has no metric in the catalogue; it is not exported', { metric: what, camera: name }),
       )
-      this.loop.every(this.upkeepMs, () => upkeep.update())
+      camera.stopUpkeep = this.loop.every(this.upkeepMs, () => upkeep.update())
     }
     return registration.ring
+  }
+
+  /**
+   * Forgets a camera (a config reload removed or changed it): its ring, its
+   * health, its consumers' books and supervision. Stop its workers first
+   * (kernel.supervisor.stop); the next camera becomes the first.
+   */
+  removeCamera(name: string): void {
+    const entry = this.rings.get(name)
+    const camera = entry?.camera
+    if (!entry || !camera) throw new RangeError(`no camera named "${name}"`)
+    camera.stopUpkeep?.()
+    this.rings.delete(name)
+    this.pastBooks.delete(name)
+    this.cameras.splice(this.cameras.indexOf(camera), 1)
+    for (const [service, of] of this.cameraConsumers) {
+      if (of.camera !== camera) continue
+      this.cameraConsumers.delete(service)
+      this.consumerNames.delete(service)
+      this.supervision.delete(service)
+      this.serviceHealth.delete(service)
+    }
+    if (this.primaryRing === name) this.primaryRing = this.cameras[0]?.name
+    if (this.cameraHealth === camera.health) this.cameraHealth = this.cameras[0]?.health
   }
 
   /** The cameras registered so far, in order. */

@@ -98,9 +98,14 @@ export class TickLoop {
     this.tasks.push(task)
   }
 
-  /** Runs fn about every everyMs, inside a tick. */
-  every(everyMs: number, fn: TickTask): void {
-    this.timers.push({ everyMs, nextMs: this.now() + everyMs, fn })
+  /** Runs fn about every everyMs, inside a tick, until the returned function is called. */
+  every(everyMs: number, fn: TickTask): () => void {
+    const timer: Timer = { everyMs, nextMs: this.now() + everyMs, fn }
+    this.timers.push(timer)
+    return () => {
+      const at = this.timers.indexOf(timer)
+      if (at >= 0) this.timers.splice(at, 1)
+    }
   }
 
   start(): void {

@@ -93,3 +93,57 @@ t.test('one camera: wave-1 service names and one cameras entry', async (t) => {
   t.same(Object.keys(report.cameras!), ['main'])
   t.same(report.cameras!.main!.consumers, report.consumers)
 })
+
+t.test('removeCamera (a config reload): the camera, its consumers\' books and its metrics upkeep go; the next camera becomes the first', async (t) => {
+  const kernel = new Kernel({ multiCamera: true, metricsUpkeepMs: 20 })
+  t.teardown(() => kernel.stop())
+  const registries = new Map<string, MetricsRegistry>()
+  const rings = new Map<string, FrameRing>()
+  for (const name of ['front', 'rear']) {
+    const catalogue = kernelMetrics({ consumers: ['counter'] })
+    const registry = MetricsRegistry.create(catalogue)
+    registries.set(name, registry)
+    const ring = FrameRing.create({ slotBytes: layout.byteLength, maxConsumers: 2, defaultDepth: 32, maxDepth: 32 })
+    rings.set(name, ring)
+    kernel.addCamera(name, { ring, health: () => camera('streaming', 10), metrics: { buffer: registry.buffer, catalogue } })
+    kernel.startConsumer({ name: 'counter', entry: consumerEntry, ring: name })
+  }
+  kernel.start()
+  await waitFor(() => [...rings.values()].every((r) => r.consumerStats().some((s) => s.name === 'counter' && (s.state === 'active' || s.state === 'joining'))), 'both consumers joined')
+  publish(rings.get('front')!, 4)
+  await waitFor(() => registries.get('front')!.gauge('heart.consumer.lag', { consumer: 'counter' }).value() === 0 && kernel.report().cameras?.front?.consumers.counter?.delivered === 4, 'front delivered')
+
+  t.throws(() => kernel.removeCamera('nosuch'), /no camera named "nosuch"/)
+  await kernel.supervisor.stop('front.counter')
+  kernel.removeCamera('front')
+  t.same(kernel.cameraNames(), ['rear'], 'only rear is left')
+  t.equal(kernel.ring('front'), undefined, 'its ring is gone')
+  t.equal(kernel.cameraOfService('front.counter'), null, 'its consumer belongs to no camera now')
+  const report = kernel.report()
+  t.same(Object.keys(report.cameras!), ['rear'], '/health lists rear only')
+  t.equal(report.consumers, report.cameras!.rear!.consumers, 'the wave-1 keys are rear\'s now')
+
+  // Its upkeep stopped: the occupancy gauge it set from the ring every 20 ms is left as written now.
+  const occupancy = registries.get('front')!.gauge('heart.ring.occupancy', {})
+  occupancy.set(99)
+  await new Promise((r) => setTimeout(r, 150))
+  t.equal(occupancy.value(), 99, 'the removed camera\'s metrics upkeep no longer runs')
+
+  // The name can be used again (a changed camera is removed and added back).
+  const ring = FrameRing.create({ slotBytes: layout.byteLength, maxConsumers: 2, defaultDepth: 32, maxDepth: 32 })
+  kernel.addCamera('front', { ring, health: () => camera('streaming', 10) })
+  t.same(kernel.cameraNames(), ['rear', 'front'], 'added back after the one that stayed')
+})
+
+t.test('tick loop timers can be cancelled', async (t) => {
+  const kernel = new Kernel()
+  t.teardown(() => kernel.stop())
+  let n = 0
+  const cancel = kernel.loop.every(5, () => void n++)
+  kernel.start()
+  await waitFor(() => n >= 2, 'the timer ran')
+  cancel()
+  const at = n
+  await new Promise((r) => setTimeout(r, 100))
+  t.ok(n <= at + 1, `no more runs after cancel (${at} then ${n})`)
+})

@@ -151,10 +151,10 @@ function cameraLinks(options: MqttBridgeOptions): MqttCamera[] {
 export class MqttBridge {
   private readonly config: MqttConfig
   private readonly options: MqttBridgeOptions
-  private readonly cameras: CameraLink[]
-  private readonly camerasByName: Map<string, CameraLink>
+  private cameras: CameraLink[]
+  private camerasByName: Map<string, CameraLink>
   /** PREFIX/CAMERA/ai_lock/set -> its camera. */
-  private readonly camerasByCommandTopic: Map<string, CameraLink>
+  private camerasByCommandTopic: Map<string, CameraLink>
   private readonly topics: MqttTopics
   private readonly log: Logger | undefined
   private readonly broker: string
@@ -191,14 +191,7 @@ export class MqttBridge {
     this.options = options
     this.config = config
     this.topics = mqttTopics(config.prefix)
-    this.cameras = cameraLinks(options).map(({ name, aiLock }) => ({
-      name,
-      aiLock,
-      motion: new MotionRateCap({ minIntervalMs: config.motionMinIntervalMs, send: (body) => this.publishEvent(this.topics.motion(name), body) }),
-      publishedStatus: null,
-      publishedAiLock: null,
-      lastHealthAt: 0,
-    }))
+    this.cameras = cameraLinks(options).map((c) => this.link(c))
     this.camerasByName = new Map(this.cameras.map((c) => [c.name, c]))
     this.camerasByCommandTopic = new Map(this.cameras.map((c) => [this.topics.aiLockSet(c.name), c]))
     this.log = options.logger
@@ -313,6 +306,66 @@ export class MqttBridge {
     })
   }
 
+  /**
+   * The cameras to serve from now on (a config reload added, removed or
+   * restarted some). A kept camera keeps its link (its motion rate cap, what
+   * was published) with the new AI-lock control; a new one has its command
+   * topic subscribed and its state published; a removed one's retained
+   * health and AI-lock are cleared, and its Home Assistant entities removed.
+   */
+  setCameras(cameras: readonly MqttCamera[]): void {
+    if (cameras.length === 0) throw new Error('MqttBridge needs at least one camera')
+    const next = cameras.map((c) => {
+      const kept = this.camerasByName.get(c.name)
+      if (!kept) return this.link(c)
+      kept.aiLock = c.aiLock
+      return kept
+    })
+    const removed = this.cameras.filter((c) => !next.includes(c))
+    const added = next.filter((c) => !this.cameras.includes(c))
+    this.cameras = next
+    this.camerasByName = new Map(next.map((c) => [c.name, c]))
+    this.camerasByCommandTopic = new Map(next.map((c) => [this.topics.aiLockSet(c.name), c]))
+    if (removed.length > 0) {
+      if (this.client.connected) this.client.unsubscribe(removed.map((c) => this.topics.aiLockSet(c.name)))
+      for (const camera of removed) {
+        camera.motion.flush()
+        // An empty retained message deletes the retained one (and, on a discovery topic, the Home Assistant entity).
+        this.publishState(this.topics.health(camera.name), '')
+        this.publishState(this.topics.aiLock(camera.name), '')
+        for (const m of this.discovery(camera)) this.publishState(m.topic, '')
+      }
+    }
+    if (added.length > 0 && this.state === 'connected') {
+      this.client.subscribe(added.map((c) => this.topics.aiLockSet(c.name)), { qos: 1 }, (error) => {
+        if (error) this.fail(classifyMqttError(error, true))
+      })
+      const report = this.options.health()
+      for (const camera of added) {
+        for (const m of this.discovery(camera)) this.write({ topic: m.topic, payload: JSON.stringify(m.payload), qos: 1, retain: true })
+        this.publishAiLock(camera)
+        this.publishHealth(camera, report)
+      }
+    }
+  }
+
+  private link({ name, aiLock }: MqttCamera): CameraLink {
+    return {
+      name,
+      aiLock,
+      motion: new MotionRateCap({ minIntervalMs: this.config.motionMinIntervalMs, send: (body) => this.publishEvent(this.topics.motion(name), body) }),
+      publishedStatus: null,
+      publishedAiLock: null,
+      lastHealthAt: 0,
+    }
+  }
+
+  /** A camera's Home Assistant discovery messages (none unless homeAssistant is on). */
+  private discovery(camera: CameraLink): ReturnType<typeof discoveryMessages> {
+    if (!this.config.homeAssistant) return []
+    return discoveryMessages({ discoveryPrefix: this.config.discoveryPrefix, prefix: this.config.prefix, camera: camera.name, topics: this.topics, version: this.options.version ?? '0.0.0' })
+  }
+
   private onConnect(): void {
     const first = !this.everConnected
     this.everConnected = true
@@ -325,12 +378,8 @@ export class MqttBridge {
     })
     // Retained state first: the broker may hold a stale `offline` (the last will) or an old health.
     this.write({ topic: this.topics.availability, payload: ONLINE, qos: 1, retain: true })
-    if (this.config.homeAssistant) {
-      for (const camera of this.cameras) {
-        for (const m of discoveryMessages({ discoveryPrefix: this.config.discoveryPrefix, prefix: this.config.prefix, camera: camera.name, topics: this.topics, version: this.options.version ?? '0.0.0' })) {
-          this.write({ topic: m.topic, payload: JSON.stringify(m.payload), qos: 1, retain: true })
-        }
-      }
+    for (const camera of this.cameras) {
+      for (const m of this.discovery(camera)) this.write({ topic: m.topic, payload: JSON.stringify(m.payload), qos: 1, retain: true })
     }
     const report = this.options.health()
     for (const camera of this.cameras) {

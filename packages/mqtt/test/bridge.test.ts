@@ -337,6 +337,36 @@ t.test('two cameras: events on their own camera\'s topics, per-camera health, AI
   t.equal(h.bridge.health().commands, 1, 'one command accepted')
 })
 
+t.test('setCameras (a config reload): a new camera is published and commanded, a removed one\'s retained state and discovery are cleared, the connection stays', async (t) => {
+  const mosquitto = await broker(t)
+  const watch = await watcher(t, mosquitto.url)
+  const names = ['front', 'rear']
+  const h = startCameras(t, names, { url: mosquitto.url, homeAssistant: true, healthEveryS: 60, motionMinIntervalMs: 0 })
+  await waitFor(() => h.bridge.health().connected, 'the bridge connected', () => h.bridge.health(), 10_000)
+  await waitFor(() => watch.last('heart/rear/health') !== undefined && watch.last('homeassistant/switch/heart/rear_ai_lock/config') !== undefined, 'rear published', undefined, 5000)
+
+  // The harness's health() and cameraOf read `names`: the reload's new camera list.
+  names.splice(0, names.length, 'front', 'side')
+  h.locked.side = false
+  h.bridge.setCameras(names.map((name) => ({ name, aiLock: { set: (down: boolean) => (h.locked[name] = down), get: () => h.locked[name]! } })))
+  await waitFor(() => watch.last('heart/side/health') !== undefined && watch.last('homeassistant/switch/heart/side_ai_lock/config') !== undefined, 'side published', () => watch.messages.map((m) => m.topic), 5000)
+  t.match(JSON.parse(watch.last('heart/side/health')!.payload), { camera: 'side', health: { frames_per_s: 20 } }, 'the new camera\'s health, from its own section')
+  await waitFor(() => watch.last('heart/rear/health')?.payload === '' && watch.last('homeassistant/switch/heart/rear_ai_lock/config')?.payload === '', 'rear cleared', () => watch.messages.slice(-10), 5000)
+
+  const late = await watchTopics(mosquitto.url, ['heart/#', 'homeassistant/#'])
+  t.teardown(() => late.close())
+  await waitFor(() => late.last('heart/side/ai_lock') !== undefined && late.last('heart/front/health') !== undefined, 'retained state for a late subscriber', undefined, 5000)
+  await new Promise((r) => setTimeout(r, 300))
+  t.same(late.messages.filter((m) => m.topic.includes('rear')).map((m) => m.topic), [], 'nothing of the removed camera stays retained (health, AI-lock, discovery)')
+
+  const sideDown = watch.next('heart/side/ai_lock', (m) => m.payload === 'down')
+  await watch.client.publishAsync('heart/rear/ai_lock/set', 'down')
+  await watch.client.publishAsync('heart/side/ai_lock/set', 'down')
+  await sideDown
+  t.same(h.locked, { front: false, rear: false, side: true }, 'the new camera\'s command topic works; the removed one\'s is not listened to')
+  t.equal(h.bridge.health().reconnects, 0, 'the bridge stayed connected throughout')
+})
+
 t.test('mqtt.motionMinIntervalMs: at most one motion message per camera per interval, the first at once and the last state at the end', async (t) => {
   const mosquitto = await broker(t)
   const watch = await watcher(t, mosquitto.url)

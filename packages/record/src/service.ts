@@ -73,6 +73,8 @@ export class RecorderService {
   private readonly autoClips = new Map<string, { path: string; untilNs: bigint; toldUntilNs: bigint; lastNs: bigint }>()
   /** One raw capture at a time (each holds a place in the frame ring). */
   private captureRunning = false
+  /** Its event subscriptions, dropped at stop. */
+  private readonly unsubscribe: Array<() => void> = []
 
   private constructor(private readonly kernel: Kernel, private readonly o: RecorderServiceOptions) {
     this.name = recorderServiceName(o.camera)
@@ -97,18 +99,27 @@ export class RecorderService {
       shared: { packets: options.packets.buffer, health: service.healthBuffer, frames: options.frames.buffer, ...(options.metrics ? { metrics: options.metrics.buffer } : {}) },
       ...(options.restart ? { restart: options.restart } : {}),
     })
-    kernel.on<{ path?: string }>('recording.capture', (e) => {
+    service.unsubscribe.push(kernel.on<{ path?: string }>('recording.capture', (e) => {
       if (e.source === service.name) service.captureRunning = false
-    })
+    }))
     for (const event of options.config.on) {
-      kernel.on<{ captureTsNs?: string; boxes?: unknown[]; detections?: unknown[] }>(event, (e) => {
+      service.unsubscribe.push(kernel.on<{ captureTsNs?: string; boxes?: unknown[]; detections?: unknown[] }>(event, (e) => {
         const at = e.payload?.captureTsNs
         // Motion sends one event per frame while something moves and an empty one when it stops: only the former cut clips.
         const found = (e.payload?.boxes ?? e.payload?.detections ?? []).length > 0
         if (at !== undefined && found) service.onEvent(event, BigInt(at), e.payload)
-      })
+      }))
     }
     return service
+  }
+
+  /**
+   * Stops the worker (a reload removed or changed the camera): the segment
+   * being written is closed by the worker as at any stop; no event cuts a clip after this.
+   */
+  async stop(timeoutMs = 2000): Promise<void> {
+    for (const off of this.unsubscribe.splice(0)) off()
+    await this.kernel.supervisor.stop(this.name, timeoutMs)
   }
 
   /**

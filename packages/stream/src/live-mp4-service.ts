@@ -118,8 +118,9 @@ export class LiveMp4Service {
     }
   }
 
-  routes(): HttpRoute[] {
-    const bases = [`/cameras/${this.o.camera}`, ...(this.o.unprefixed ? [''] : [])]
+  /** `unprefixed`: whether it is the first camera now (a reload may have removed the one before it); default as started. */
+  routes(options: { unprefixed?: boolean } = {}): HttpRoute[] {
+    const bases = [`/cameras/${this.o.camera}`, ...((options.unprefixed ?? this.o.unprefixed) ? [''] : [])]
     return bases.flatMap((base) => [
       { method: 'GET' as const, path: `${base}/live.mp4`, stream: 'mp4' as const, handle: (req: IncomingMessage, res: ServerResponse) => this.serve(req, res) },
       { method: 'GET' as const, path: `${base}/live.json`, handle: (_req: IncomingMessage, res: ServerResponse) => this.describe(res) },
