@@ -117,6 +117,14 @@ t.test('READY=1, STATUS and WATCHDOG=1 reach the notify socket; a stalled main t
   t.ok(Math.max(...gaps) >= 1.1, `the longest gap between pings covers the stall (${Math.max(...gaps).toFixed(2)} s)`)
   t.ok(pings.length <= before + 2, 'no pings were sent while the main thread was stalled (at most the ones queued around it)')
   await waitFor(() => lines.filter((l) => l.text === 'WATCHDOG=1').length >= before + 3, 'pings after the stall')
+  // A reload (what SIGHUP does): RELOADING=1 with the monotonic time, then READY=1 once the cameras are restarted.
+  writeFileSync(config, 'source: "synthetic://?size=64x48&fps=15"\nhttp: { port: 0 }\nthermal: { enabled: false }\nconsumers: []\n')
+  const readyBefore = lines.filter((l) => l.text.startsWith('READY=1')).length
+  t.same((await heart.reload()).restarted, ['main'], 'the changed camera was restarted')
+  await waitFor(() => lines.filter((l) => l.text.startsWith('READY=1')).length > readyBefore, 'READY=1 after the reload', () => lines)
+  const reloading = lines.findIndex((l) => l.text.startsWith('RELOADING=1'))
+  t.match(lines[reloading]?.text, /RELOADING=1\|STATUS=reloading the config\|MONOTONIC_USEC=\d+/, 'RELOADING with the reload\'s start')
+  t.ok(reloading < lines.findLastIndex((l) => l.text.startsWith('READY=1')), 'then READY again')
   await heart.stop()
   stopped = true
   await waitFor(() => lines.some((l) => l.text.startsWith('STOPPING=1')), 'STOPPING=1', () => lines)
