@@ -11,6 +11,7 @@ import {
   parseTelemetryConfig,
   prometheusRoute,
   startOtlpMetrics,
+  type LabelledRegistry,
   type OtlpMetricsHandle,
   type WorkerTracingConfig,
 } from '@heart/telemetry'
@@ -278,9 +279,10 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   kernel.loop.every(1000, () => runRecorder.sample())
 
   // Every series of a camera's registry is exported with camera="NAME" (DESIGN.md "HTTP": /metrics).
-  const exported: MetricsRegistry | Array<{ registry: MetricsRegistry; labels: Record<string, string> }> = multi
+  // One camera: its series and the process's share one registry, and only the camera's get the label (the same split as with several).
+  const exported: LabelledRegistry[] = multi
     ? [{ registry: metrics, labels: {} }, ...cameras.map((c) => ({ registry: c.metrics, labels: { camera: c.plan.name } }))]
-    : metrics
+    : [{ registry: metrics, labels: { camera: first.plan.name }, labelledNames: new Set(cameraMetricsCatalogue(ringConsumersOf(first.plan)).map((d) => d.name)) }]
   const http = new HttpServer(logger, { security, limits: config.http.limits, allowedHosts: config.http.allowedHosts })
   const fixedRoutes = [jsonRoute('/health', report), prometheusRoute(exported, { runtime: { version: heartVersion() } })]
   const routes = (): HttpRoute[] => [...fixedRoutes, ...cameraRoutes(cameras), ...(cameras.some((c) => c.live) ? [clockRoute()] : [])]
@@ -434,7 +436,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
     }
     plans = nextPlans
     running = { ...running, ...Object.fromEntries(Object.entries(next).filter(([key]) => RELOADED_KEYS.has(key))) } as HeartConfig
-    if (Array.isArray(exported)) exported.splice(1, exported.length - 1, ...cameras.map((c) => ({ registry: c.metrics, labels: { camera: c.plan.name } })))
+    if (multi) exported.splice(1, exported.length - 1, ...cameras.map((c) => ({ registry: c.metrics, labels: { camera: c.plan.name } })))
     http.replaceRoutes(routes())
     if (cameras.length > 0) mqtt?.setCameras(mqttCameras(cameras))
     result.applied = true

@@ -43,6 +43,11 @@ t.test('synthetic camera, four verifying consumers, health, AI-lock and summary'
   }
   const metrics = await (await fetch(`${base}/metrics`)).text()
   t.match(metrics, /heart_frames_published/, 'Prometheus metrics are served')
+  // DESIGN.md: every per-camera series has a camera label, with one camera too; the process's series have none.
+  t.match(metrics, /^heart_frames_published_total\{camera="main"\} \d+$/m, 'a camera series says camera="main"')
+  t.match(metrics, /^heart_frames_delivered_total\{camera="main",consumer="verify_a"\} \d+$/m, 'so do its consumers\' series')
+  t.match(metrics, /^heart_loop_tick_interval_seconds_count \d+$/m, 'the main loop\'s series carry no camera label')
+  t.notMatch(metrics, /heart_thread_cpu[^\n]*camera=/, 'nor the threads\'')
 
   // AI-lock: the consumer that skips locked frames loses them, counted; the others do not.
   t.equal((await fetch(`${base}/camera/down`, { method: 'POST' })).status, 200)

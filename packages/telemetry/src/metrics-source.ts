@@ -12,6 +12,17 @@ import type { Attributes, MetricDeclaration } from './types.js'
 export interface LabelledRegistry {
   registry: MetricsRegistry
   labels: Readonly<Record<string, string>>
+  /**
+   * Only the metrics of these names get `labels`; absent, all do. One
+   * camera's run keeps the process's series (the loop, threads) and the
+   * camera's in one registry: only the camera's say camera="main".
+   */
+  labelledNames?: ReadonlySet<string>
+}
+
+/** The labels a registry adds to the series of one metric. */
+function labelsFor(entry: LabelledRegistry, name: string): Readonly<Record<string, string>> {
+  return entry.labelledNames === undefined || entry.labelledNames.has(name) ? entry.labels : {}
 }
 
 /** What the exporters read: one registry, or several whose series are exported together. */
@@ -47,14 +58,16 @@ export function labelledRegistries(source: MetricsSource): readonly LabelledRegi
  */
 export function checkMetricsSource(source: MetricsSource): void {
   const byName = new Map<string, { declaration: MetricDeclaration; labelSets: Set<string> }>()
-  for (const { registry, labels } of labelledRegistries(source)) {
-    const labelSet = describeLabels(labels)
-    for (const key of Object.keys(labels)) {
+  for (const entry of labelledRegistries(source)) {
+    const { registry } = entry
+    for (const key of Object.keys(entry.labels)) {
       if (!LABEL_NAME.test(key) || key.startsWith('__') || RESERVED_LABELS.includes(key)) {
-        throw badSourceLabels(`label name "${key}" of the registry labelled ${labelSet} is not allowed; use letters, digits and _ (not first a digit), not starting with __, and not "le"`)
+        throw badSourceLabels(`label name "${key}" of the registry labelled ${describeLabels(entry.labels)} is not allowed; use letters, digits and _ (not first a digit), not starting with __, and not "le"`)
       }
     }
     for (const declaration of registry.catalogue) {
+      const labels = labelsFor(entry, declaration.name)
+      const labelSet = describeLabels(labels)
       for (const [key, allowed] of Object.entries(declaration.attributes ?? {})) {
         const added = labels[key]
         // A camera's own recorder series may already say which camera they are: the same one value is not a conflict.
@@ -88,10 +101,11 @@ export function checkMetricsSource(source: MetricsSource): void {
 export function metricFamilies(source: MetricsSource): MetricFamily[] {
   checkMetricsSource(source)
   const families = new Map<string, MetricFamily>()
-  for (const { registry, labels } of labelledRegistries(source)) {
-    const adds = Object.keys(labels).length > 0
-    for (const instance of registry.instances()) {
+  for (const entry of labelledRegistries(source)) {
+    for (const instance of entry.registry.instances()) {
       const name = instance.declaration.name
+      const labels = labelsFor(entry, name)
+      const adds = Object.keys(labels).length > 0
       let family = families.get(name)
       if (family === undefined) {
         family = { declaration: instance.declaration, series: [] }

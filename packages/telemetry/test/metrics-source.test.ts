@@ -77,3 +77,14 @@ t.test('a source that cannot be exported is a named error', async (t) => {
   }
   t.doesNotThrow(() => checkMetricsSource([{ registry: declared({}), labels: {} }, { registry: declared({}), labels: { camera: 'a' } }]), 'unlabelled beside labelled is two series')
 })
+
+t.test('labelledNames: one registry holding the process\'s and a camera\'s series labels only the camera\'s', async (t) => {
+  const registry = MetricsRegistry.create([...sampleGlobalCatalogue(), ...sampleCameraCatalogue(['motion'])])
+  const cameraNames = new Set(sampleCameraCatalogue(['motion']).map((d) => d.name))
+  const families = metricFamilies([{ registry, labels: { camera: 'main' }, labelledNames: cameraNames }])
+  const published = families.find((f) => f.declaration.name === SampleMetric.framesPublished)!
+  t.strictSame(published.series.map((s) => s.attributes), [{ camera: 'main' }], 'a camera series gets the label')
+  const tick = families.find((f) => f.declaration.name === SampleMetric.loopTickInterval)!
+  t.strictSame(tick.series.map((s) => s.attributes), [{}], 'a process series does not')
+  t.doesNotThrow(() => checkMetricsSource([{ registry, labels: { camera: 'main' }, labelledNames: cameraNames }]), 'a valid source')
+})
