@@ -14,6 +14,7 @@ import type { CameraHealth, CaptureConfig, CaptureWorkerConfig, SourceSpec } fro
 export interface CaptureSupervisor {
   start(spec: {
     name: string
+    camera?: string
     entry: URL
     config: CaptureWorkerConfig
     shared: Record<string, SharedArrayBuffer>
@@ -32,6 +33,8 @@ export interface CaptureRoute {
 export interface CaptureServiceOptions {
   /** Service name (and log field); default "capture". */
   name?: string
+  /** The camera's name in heart's config: its log lines say `camera`. */
+  camera?: string
   /** Ring geometry besides slotBytes (which comes from capture.expect.maxSize and pixFmt). */
   ring?: Omit<RingOptions, 'slotBytes'>
   /** The shared metrics registry to record into, with the catalogue it was built from. */
@@ -93,6 +96,7 @@ export class CaptureService {
     }
     supervisor.start({
       name: service.name,
+      ...(options.camera === undefined ? {} : { camera: options.camera }),
       entry: options.entry ?? CAPTURE_WORKER_ENTRY,
       config: workerConfig,
       shared,

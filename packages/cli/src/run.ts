@@ -156,6 +156,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       { ...plan.options, source: plan.source },
       {
         name: serviceOf(plan, CAPTURE_SERVICE),
+        camera: plan.name,
         ring: {
           maxConsumers: consumers.length + config.ring.spareConsumers,
           defaultDepth: config.ring.depth,

@@ -6,7 +6,7 @@
 import t from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { silentLogger, type HealthReport } from '@heart/kernel'
+import { silentLogger, type HealthReport, type Logger } from '@heart/kernel'
 import { waitFor } from '@heart/telemetry/testing'
 import { runHeart } from '../src/run.js'
 
@@ -28,7 +28,10 @@ const lost = (h: HealthReport, name: string): number => Object.values(h.cameras?
 
 t.test('a reload starts the added camera, stops the removed one, restarts the changed one and leaves the unchanged one alone', async (t) => {
   const file = join(t.testdir({ 'heart.yaml': configText({ front: camera(30), rear: camera(30), old: camera(30) }) }), 'heart.yaml')
-  const heart = await runHeart({ configFile: file, status: false, logger: silentLogger, durationS: 120 })
+  const logs: Array<{ msg: string; fields: Record<string, unknown> }> = []
+  const line = (msg: string, fields: Record<string, unknown> = {}): void => void logs.push({ msg, fields })
+  const logger: Logger = { debug: line, info: line, warn: line, error: line }
+  const heart = await runHeart({ configFile: file, status: false, logger, durationS: 120 })
   t.teardown(() => heart.stop())
   const base = `http://127.0.0.1:${heart.http.port}`
   const health = async (): Promise<HealthReport> => (await (await fetch(`${base}/health`)).json()) as HealthReport
@@ -60,6 +63,9 @@ t.test('a reload starts the added camera, stops the removed one, restarts the ch
 
   await waitFor(async () => delivered(await health(), 'side') >= 30 && delivered(await health(), 'rear') >= 15, 'the added and restarted cameras streaming', () => health())
   const now = await health()
+  t.ok(logs.some((l) => l.msg === 'config reloaded'), 'the reload is logged')
+  const opened = logs.filter((l) => l.msg === 'source opened').map((l) => `${String(l.fields.camera)} ${String(l.fields.service)}`)
+  t.ok(opened.includes('side side.capture') && opened.includes('rear rear.capture'), `a camera worker's log lines say its camera (${opened.join(', ')})`)
   t.notOk(now.cameras?.old, '/health no longer lists the removed camera')
   t.ok(delivered(now, 'front') > delivered(before, 'front') + 30, 'the unchanged camera streamed on through the reload')
   t.equal(lost(now, 'front') - lost(before, 'front'), 0, `and lost no frame across it (dropped before: ${JSON.stringify(before.cameras?.front?.consumers.movement_detector?.dropped)}, after: ${JSON.stringify(now.cameras?.front?.consumers.movement_detector?.dropped)})`)

@@ -381,6 +381,7 @@ export class Kernel {
     }
     return this.startService({
       name: service,
+      ...(entry.camera ? { camera: entry.camera.name } : {}),
       entry: spec.entry,
       config,
       shared,

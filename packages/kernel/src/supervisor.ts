@@ -70,6 +70,13 @@ export interface ServiceSpec<C = unknown> {
    * runs; a stall terminates it and it restarts with reason `stalled`.
    */
   watchdog?: ProgressWatch
+  /** The camera the service works for (its capture, consumers, recorder, live muxer): every log line of it says `camera`. */
+  camera?: string
+}
+
+/** The fields that say whose a log line is: the service, and its camera where it has one. */
+function serviceFields(spec: Pick<ServiceSpec, 'name' | 'camera'>): { service: string; camera?: string } {
+  return spec.camera === undefined ? { service: spec.name } : { service: spec.name, camera: spec.camera }
 }
 
 /** `stalled`: the watchdog found it stuck and is terminating it (then `restarting`). */
@@ -315,7 +322,7 @@ export class Supervisor {
           this.hooks.onEvent?.(spec.name, message.type, message.payload)
           break
         case 'log':
-          this.logger[message.level](message.msg, { service: spec.name, ...message.fields })
+          this.logger[message.level](message.msg, { ...serviceFields(spec), ...message.fields })
           break
         case 'memory':
           entry.status.memory = message.memory
@@ -355,7 +362,7 @@ export class Supervisor {
     entry.status.state = 'stalled'
     entry.crashCode = 'stalled'
     entry.crashReason = reason
-    this.logger.error('consumer stalled; terminating it', { service: entry.spec.name, reason })
+    this.logger.error('consumer stalled; terminating it', { ...serviceFields(entry.spec), reason })
     // terminate() stops even a busy loop (V8 interrupts it); the exit event follows.
     entry.worker?.terminate().catch(() => undefined)
   }
@@ -376,11 +383,11 @@ export class Supervisor {
     this.hooks.onCrash?.(entry.spec.name, crash, delay)
     if (!policy.enabled) {
       entry.status.state = 'failed'
-      this.logger.error('service crashed; restart disabled', { service: entry.spec.name, code, reason })
+      this.logger.error('service crashed; restart disabled', { ...serviceFields(entry.spec), code, reason })
       return
     }
     entry.status.state = 'restarting'
-    this.logger.error('service crashed; restarting', { service: entry.spec.name, code, reason, restart_in_ms: delay })
+    this.logger.error('service crashed; restarting', { ...serviceFields(entry.spec), code, reason, restart_in_ms: delay })
     entry.restartTimer = setTimeout(() => {
       entry.restartTimer = undefined
       if (entry.status.state === 'restarting') this.spawn(entry)
@@ -403,7 +410,7 @@ export class Supervisor {
     const result = await Promise.race([entry.exited.then(() => 'exited' as const), timedOut])
     clearTimeout(timer)
     if (result === 'timeout') {
-      this.logger.warn('service did not stop in time; terminating it', { service: entry.spec.name, timeout_ms: timeoutMs })
+      this.logger.warn('service did not stop in time; terminating it', { ...serviceFields(entry.spec), timeout_ms: timeoutMs })
       await worker.terminate()
       await entry.exited
     }

@@ -94,6 +94,7 @@ export class RecorderService {
     }
     kernel.startService({
       name: service.name,
+      camera: options.camera,
       entry: RECORDER_WORKER_URL,
       config,
       shared: { packets: options.packets.buffer, health: service.healthBuffer, frames: options.frames.buffer, ...(options.metrics ? { metrics: options.metrics.buffer } : {}) },

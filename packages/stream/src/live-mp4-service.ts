@@ -95,6 +95,7 @@ export class LiveMp4Service {
     const config: LiveMp4WorkerConfig = { camera: options.camera, packetsKey: 'packets', fragmentsKey: 'fragments', controlKey: 'control' }
     kernel.startService({
       name: service.name,
+      camera: options.camera,
       entry: LIVE_MP4_WORKER_URL,
       config,
       shared: { packets: options.packets.buffer, fragments: service.fragments.buffer, control: service.control.buffer },
