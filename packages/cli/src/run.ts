@@ -135,6 +135,8 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   const restart = { initialMs: config.supervisor.restartInitialMs, maxMs: config.supervisor.restartMaxMs }
 
   const cameras: RunningCamera[] = []
+  // One camera: the run's catalogue names the consumers it started with, whatever a reload starts later.
+  const firstConsumers = new Set(active[0] ? ringConsumersOf(active[0]) : [])
   const stopCameras = (): Promise<unknown> => Promise.all(cameras.map((c) => c.capture.stop()))
   /** Starts a camera's capture worker and registers its ring with the kernel (its consumers come later). */
   const openCamera = (plan: CameraPlan, slotCount: number): RunningCamera => {
@@ -175,7 +177,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       ...(multi ? { metrics: { buffer: cameraMetrics.buffer, catalogue: cameraCatalogue } } : {}),
       ...(tracing ? { tracing } : {}),
     })
-    return { plan, capture, metrics: cameraMetrics, started: [], recorder: null, live: null }
+    return { plan, capture, metrics: cameraMetrics, started: new Map(), ringConsumers: new Set(ringConsumersOf(plan).filter((c) => multi || firstConsumers.has(c))), maxDepth, recorder: null, live: null }
   }
   for (const plan of active) {
     try {
@@ -197,11 +199,23 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
     }
   }
 
-  const startConsumers = async (camera: RunningCamera): Promise<void> => {
+  /** Starts the camera's consumers (`only`: just these names), in the config's order. */
+  const startConsumers = async (camera: RunningCamera, only?: ReadonlySet<string>): Promise<void> => {
     const synthetic = camera.capture.spec.kind === 'synthetic'
     for (const c of camera.plan.consumers) {
-      camera.started.push(await startConsumerKind(c, { kernel, ring: camera.plan.name, synthetic, thermalRing: thermal?.ring ?? null, configDir: currentDir }))
+      if (only && !only.has(c.name)) continue
+      camera.started.set(c.name, await startConsumerKind(c, { kernel, ring: camera.plan.name, synthetic, thermalRing: thermal?.ring ?? null, configDir: currentDir }))
     }
+  }
+  /** Stops these consumers of a camera; its capture and other consumers run on. */
+  const stopConsumers = async (camera: RunningCamera, names: readonly string[]): Promise<void> => {
+    for (const name of names) {
+      camera.started.get(name)?.stop?.()
+      camera.started.delete(name)
+    }
+    const services = names.map((n) => kernel.consumerServiceName(camera.plan.name, n))
+    const running = new Set(kernel.supervisor.statuses().map((w) => w.name))
+    await Promise.all(services.filter((w) => running.has(w)).map((w) => kernel.supervisor.stop(w, config.supervisor.stopTimeoutMs).catch(() => undefined)))
   }
   // The recorders and the live view's muxers start after the consumers (workers start one after another, and
   // these do not need the first seconds: the recorder reaches back into the packet ring's history).
@@ -230,7 +244,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
     await camera.capture.stop(config.supervisor.stopTimeoutMs)
     await drainConsumers(camera.capture.ring, 1000)
     runRecorder.unfollow(name)
-    for (const s of camera.started) s.stop?.()
+    for (const s of camera.started.values()) s.stop?.()
     camera.live?.close()
     await camera.recorder?.stop(config.supervisor.stopTimeoutMs)
     const workers = new Set([liveMp4ServiceName(name), ...camera.plan.consumers.map((c) => kernel.consumerServiceName(name, c.name))])
@@ -255,7 +269,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       const section = base.cameras?.[camera.plan.name] as (CameraReport & Record<string, unknown>) | undefined
       // What a camera's parts add (the encoder's stream, the recorder, the live muxer): in its cameras entry, and the first camera's also at the top, as in wave 1.
       const extra: Record<string, unknown> = {}
-      for (const s of camera.started) if (s.health) Object.assign(extra, s.health())
+      for (const s of camera.started.values()) if (s.health) Object.assign(extra, s.health())
       if (camera.recorder) {
         extra.recorder = camera.recorder.health()
         const trouble = camera.recorder.trouble()
@@ -350,7 +364,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       const summary = runRecorder.summary()
       summary.health = { ...running, consumers: summary.health.consumers, ...(summary.health.cameras ? { cameras: withBooks(running.cameras, summary.health.cameras) } : {}) }
       for (const camera of cameras) {
-        for (const s of camera.started) s.stop?.()
+        for (const s of camera.started.values()) s.stop?.()
         camera.live?.close()
       }
       // `offline` (retained) before the kernel goes: a clean stop is not a last will.
@@ -377,7 +391,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
   let running = config
   /** Reads the config file again and applies what changed to the cameras (see ReloadResult). */
   const applyReload = async (): Promise<ReloadResult> => {
-    const result: ReloadResult = { applied: false, errors: [], added: [], removed: [], restarted: [], unchanged: [], failed: [], needsRestart: [] }
+    const result: ReloadResult = { applied: false, errors: [], added: [], removed: [], restarted: [], reconfigured: [], unchanged: [], failed: [], needsRestart: [] }
     const refuse = (error: string): ReloadResult => {
       result.errors.push(error)
       logger.error('config reload refused; the running config is kept', { file: options.configFile ?? null, error })
@@ -408,6 +422,21 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       const plan = wanted.get(camera.plan.name)
       if (plan && sameJson(plan, camera.plan)) {
         result.unchanged.push(plan.name)
+        continue
+      }
+      const consumers = plan ? consumersOnlyChange(camera, plan, config.ring.depth) : null
+      if (plan && consumers) {
+        // Only its consumers changed: those restart; its capture, recorder and other consumers run on.
+        await stopConsumers(camera, consumers.stop)
+        camera.plan = plan
+        try {
+          await startConsumers(camera, new Set(consumers.start))
+          result.reconfigured.push({ camera: plan.name, consumers: [...new Set([...consumers.stop, ...consumers.start])] })
+        } catch (error) {
+          const why = error instanceof Error ? error.message : String(error)
+          result.failed.push({ camera: plan.name, error: why })
+          logger.error('a consumer did not start after the reload; the camera and its other consumers run on', { camera: plan.name, error: why })
+        }
         continue
       }
       ;(plan ? result.restarted : result.removed).push(camera.plan.name)
@@ -442,7 +471,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
     if (cameras.length > 0) mqtt?.setCameras(mqttCameras(cameras))
     result.applied = true
     if (result.needsRestart.length > 0) logger.warn('config reload: these sections changed and apply only when heart restarts', { sections: result.needsRestart })
-    logger.info('config reloaded', { added: result.added, removed: result.removed, restarted: result.restarted, unchanged: result.unchanged, failed: result.failed.map((f) => f.camera) })
+    logger.info('config reloaded', { added: result.added, removed: result.removed, restarted: result.restarted, reconfigured: result.reconfigured, unchanged: result.unchanged, failed: result.failed.map((f) => f.camera) })
     return result
   }
   // One reload at a time; a SIGHUP during one runs one more after it (the file may have changed again).
@@ -516,12 +545,32 @@ export interface ReloadResult {
   removed: string[]
   /** Changed in the file: stopped and started again with the new settings. */
   restarted: string[]
+  /** Only consumers changed: these consumers (removed, added or with new options) restarted; the camera's capture and other consumers ran on. */
+  reconfigured: Array<{ camera: string; consumers: string[] }>
   /** Not touched: their workers, rings and books run on. */
   unchanged: string[]
   /** Added or changed, but their start failed (the error); the others run. */
   failed: Array<{ camera: string; error: string }>
   /** Top-level sections that changed but are applied only at the next start. */
   needsRestart: string[]
+}
+
+/**
+ * When only a camera's consumers changed, and the new ones fit what its ring
+ * and metrics were laid out for (names it started with, no more of them, no
+ * deeper queue): which to stop and which to start. Null: restart the camera.
+ */
+function consumersOnlyChange(camera: RunningCamera, plan: CameraPlan, defaultDepth: number): { stop: string[]; start: string[] } | null {
+  const was = camera.plan
+  if (!sameJson({ ...plan, consumers: [] }, { ...was, consumers: [] })) return null
+  // Names it started with: no more of them than the ring has places for, each with its metric series.
+  if (plan.consumers.some((c) => !camera.ringConsumers.has(c.name))) return null
+  if (Math.max(defaultDepth, ...plan.consumers.map((c) => c.depth ?? defaultDepth)) > camera.maxDepth) return null
+  const before = new Map(was.consumers.map((c) => [c.name, c]))
+  const after = new Map(plan.consumers.map((c) => [c.name, c]))
+  const stop = was.consumers.filter((c) => !sameJson(c, after.get(c.name))).map((c) => c.name)
+  const start = plan.consumers.filter((c) => !sameJson(c, before.get(c.name))).map((c) => c.name)
+  return { stop, start }
 }
 
 /** The cameras as the MQTT bridge serves them (their AI-lock). */
@@ -538,7 +587,12 @@ interface RunningCamera {
   capture: CaptureService
   /** Its registry: the run's with one camera, its own with several (exported with camera="NAME"). */
   metrics: MetricsRegistry
-  started: StartedConsumer[]
+  /** Its consumers as started, by name. */
+  started: Map<string, StartedConsumer>
+  /** The ring consumers its metrics catalogue and frame tracing were laid out for at its start. */
+  ringConsumers: ReadonlySet<string>
+  /** The deepest queue its ring allows. */
+  maxDepth: number
   recorder: RecorderService | null
   live: LiveMp4Service | null
 }
@@ -566,7 +620,7 @@ function cameraRoutes(cameras: readonly RunningCamera[]): HttpRoute[] {
   for (const [index, camera] of cameras.entries()) {
     const base = `/cameras/${camera.plan.name}`
     routes.push(...camera.capture.routes(camera.plan.name, { unprefixed: index === 0 }))
-    for (const route of camera.started.flatMap((s) => s.routes ?? [])) {
+    for (const route of [...camera.started.values()].flatMap((s) => s.routes ?? [])) {
       if (isPagePath(route.path)) {
         if (!page.has(route.path)) routes.push(route)
         page.add(route.path)

@@ -112,3 +112,39 @@ t.test('a reload that cannot be applied is refused with the reason, and every ca
   t.same(result.needsRestart, ['loop'], 'and names the section that waits for a restart')
   t.same(result.unchanged, ['front', 'rear'], 'no camera was touched')
 })
+
+t.test('a reload that changes only a camera\'s consumers restarts just those; its capture and other consumers run on', async (t) => {
+  const consumers = (motion: string): string => `[{ name: movement_detector, kind: motion${motion} }, { name: check, kind: verify, depth: 30 }]`
+  const entry = (motion: string): string => `{ source: "testsrc://?size=160x120&fps=30", expect: { maxSize: 160x120 }, consumers: ${consumers(motion)} }`
+  const file = join(t.testdir({ 'heart.yaml': configText({ front: camera(30), rear: entry('') }) }), 'heart.yaml')
+  const heart = await runHeart({ configFile: file, status: false, logger: silentLogger, durationS: 120 })
+  t.teardown(() => heart.stop())
+  const rear = (): NonNullable<HealthReport['cameras']>[string] => heart.report().cameras!.rear!
+  await waitFor(() => (rear().consumers.check?.delivered ?? 0) >= 30 && (rear().consumers.movement_detector?.delivered ?? 0) >= 30, 'rear streaming to both consumers', () => rear().consumers)
+  const capture = heart.cameras.find((c) => c.name === 'rear')!.capture
+  const threadOf = (service: string): number | null => heart.kernel.supervisor.statuses().find((w) => w.name === service)?.tid ?? null
+  const detectorThread = threadOf('rear.movement_detector')
+  const checkThread = threadOf('rear.check')
+  const checkBefore = rear().consumers.check!
+  const publishedBefore = Number(capture.ring.published())
+
+  writeFileSync(file, configText({ front: camera(30), rear: entry(', fpsCap: 5') }))
+  const result = await heart.reload()
+  t.same({ reconfigured: result.reconfigured, restarted: result.restarted, unchanged: result.unchanged }, { reconfigured: [{ camera: 'rear', consumers: ['movement_detector'] }], restarted: [], unchanged: ['front'] }, 'only rear\'s changed consumer is restarted')
+  t.equal(heart.cameras.find((c) => c.name === 'rear')!.capture, capture, 'rear keeps its capture')
+  t.not(threadOf('rear.movement_detector'), detectorThread, 'the changed consumer runs on a new thread')
+  t.equal(threadOf('rear.check'), checkThread, 'the unchanged consumer is the same thread')
+
+  // The new options apply: fpsCap 5 skips most of the 30 fps as rate_limited.
+  await waitFor(() => (rear().consumers.movement_detector?.skipped.rate_limited ?? 0) >= 30, 'the new fpsCap skipping frames', () => rear().consumers.movement_detector)
+  const check = rear().consumers.check!
+  const published = Number(capture.ring.published()) - publishedBefore
+  const lost = (books: typeof check): number => Object.values(books.dropped).reduce((a, b) => a + b, 0)
+  t.equal(lost(check) - lost(checkBefore), 0, 'the unchanged consumer lost no frame')
+  t.ok(published - (check.delivered - checkBefore.delivered) <= 30, `and got every frame published meanwhile but those queued (${published} published, ${check.delivered - checkBefore.delivered} delivered)`)
+
+  // A consumer the camera did not start with needs a new ring place and series: the camera restarts instead.
+  writeFileSync(file, configText({ front: camera(30), rear: `{ source: "testsrc://?size=160x120&fps=30", expect: { maxSize: 160x120 }, consumers: [{ name: other, kind: verify }] }` }))
+  const again = await heart.reload()
+  t.same({ reconfigured: again.reconfigured, restarted: again.restarted }, { reconfigured: [], restarted: ['rear'] }, 'a new consumer name restarts the camera')
+})
