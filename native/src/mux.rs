@@ -54,12 +54,31 @@ struct Sink {
   bytes: Vec<u8>,
 }
 
-unsafe extern "C" fn collect(opaque: *mut c_void, buf: *mut u8, size: c_int) -> c_int {
+/// The bytes avio's write callback gets: `*mut u8` up to FFmpeg 6.1
+/// (libavformat 60), `*const u8` from FFmpeg 7.0 (libavformat 61). `collect`
+/// takes either; the call infers the one the bindings declare.
+trait WriteBuf: Copy {
+  fn as_const(self) -> *const u8;
+}
+
+impl WriteBuf for *mut u8 {
+  fn as_const(self) -> *const u8 {
+    self
+  }
+}
+
+impl WriteBuf for *const u8 {
+  fn as_const(self) -> *const u8 {
+    self
+  }
+}
+
+unsafe extern "C" fn collect<B: WriteBuf>(opaque: *mut c_void, buf: B, size: c_int) -> c_int {
   // SAFETY: opaque is the Box<Sink> the muxer owns for the context's lifetime; buf holds size bytes.
   unsafe {
     let sink = &mut *(opaque as *mut Sink);
     if size > 0 {
-      sink.bytes.extend_from_slice(std::slice::from_raw_parts(buf, size as usize));
+      sink.bytes.extend_from_slice(std::slice::from_raw_parts(buf.as_const(), size as usize));
     }
   }
   size
