@@ -143,7 +143,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
     const cameraCatalogue = multi ? cameraMetricsCatalogue(ringConsumersOf(plan)) : catalogue
     const cameraMetrics = multi ? MetricsRegistry.create(cameraCatalogue) : metrics
     // Frame tracing: a camera's capture worker and its consumers share one table of sampled frames' trace context.
-    const tracing = tracesUrl === null ? null : frameTracing(telemetry, tracesUrl, plan.consumers.map((c) => c.name))
+    const tracing = tracesUrl === null ? null : frameTracing(telemetry, tracesUrl, plan.name, plan.consumers.map((c) => c.name))
     const supervisor: CaptureSupervisor = tracing
       ? {
           start: (spec) =>
@@ -635,7 +635,7 @@ function cameraRoutes(cameras: readonly RunningCamera[]): HttpRoute[] {
 }
 
 /** A camera's frame tracing: its own trace table and consume log, so its capture worker exports its consumers' spans. */
-function frameTracing(telemetry: ReturnType<typeof parseTelemetryConfig>, url: string, consumers: string[]): KernelTracing {
+function frameTracing(telemetry: ReturnType<typeof parseTelemetryConfig>, url: string, camera: string, consumers: string[]): KernelTracing {
   const table = TraceTable.create()
   const consumeLog = ConsumeLog.create()
   const config: WorkerTracingConfig = {
@@ -645,6 +645,7 @@ function frameTracing(telemetry: ReturnType<typeof parseTelemetryConfig>, url: s
     headers: telemetry.otlp.headers,
     scheduledDelayMillis: telemetry.traces.exportDelayMs,
     consumeLog: { key: 'consumes', consumers },
+    camera,
   }
   return { buffer: table.buffer, config, shared: { consumes: consumeLog.buffer } }
 }

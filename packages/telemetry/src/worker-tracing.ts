@@ -27,6 +27,8 @@ export interface WorkerTracingConfig {
   scheduledDelayMillis?: number
   /** Consumers that hand their timing to the capture worker instead of exporting (index = position). */
   consumeLog?: { key: string; consumers: string[] }
+  /** The camera whose frames these are: every span says `heart.camera`. */
+  camera?: string
 }
 
 /** A sampled frame's consume in progress; end() when the work is done. */
@@ -98,7 +100,8 @@ export function startWorkerTracing(
     ...(config.scheduledDelayMillis !== undefined ? { scheduledDelayMillis: config.scheduledDelayMillis } : {}),
     ...(log ? { log } : {}),
   })
-  const frames = new FrameTracer({ tracer: tracing.tracer, table, sampleEvery: config.sampleEvery })
+  const cameraAttributes: OtelAttributes = config.camera === undefined ? {} : { 'heart.camera': config.camera }
+  const frames = new FrameTracer({ tracer: tracing.tracer, table, sampleEvery: config.sampleEvery, attributes: cameraAttributes })
   const emitConsumeSpans = (): number => {
     if (!consumeLog) return 0
     return consumeLog.drain((r) => {
@@ -112,7 +115,7 @@ export function startWorkerTracing(
         traceFlags: shared.traceFlags || TraceFlags.SAMPLED,
         isRemote: true,
       })
-      const attributes: OtelAttributes = { 'heart.frame.seq': r.seq, 'heart.consumer': name, 'heart.thread': name, 'heart.queue_ms': r.queueMs }
+      const attributes: OtelAttributes = { ...cameraAttributes, 'heart.frame.seq': r.seq, 'heart.consumer': name, 'heart.thread': name, 'heart.queue_ms': r.queueMs }
       const span = tracing.tracer.startSpan(
         `consume ${name}`,
         { kind: SpanKind.CONSUMER, startTime: monotonicToHrTime(BigInt(Math.round(r.startNs))), attributes },
