@@ -34,6 +34,8 @@ export type CameraBudgetConfig = Omit<BudgetConfig, 'memBandwidthMBs' | 'cmaMB' 
   name: string
   /** A movement detector reads every frame (counted in the CPU estimate). */
   motion: boolean
+  /** This camera records; absent, as the rig says (RigBudgetOptions.record). */
+  record?: boolean
 }
 
 export type CameraBudgetInput = Partial<CameraBudgetConfig> & { name: string }
@@ -155,7 +157,8 @@ export function computeRigBudget(cameras: readonly CameraBudgetInput[], options:
     }
     // The unrounded wire rate, so the spreadsheet's inputs and these figures agree to the byte.
     const wireMbps = wireRateMbps(config, one.bytes_per_frame)
-    const packet = packetRingBytes({ bitrateBps: wireMbps * 1e6, seconds: packetRingSeconds(config, rig.record), fps: config.fps })
+    const records = config.record ?? rig.record
+    const packet = packetRingBytes({ bitrateBps: wireMbps * 1e6, seconds: packetRingSeconds(config, records), fps: config.fps })
     const cpuMs = cameraCpuMsPerFrame(config)
     return {
       name: input.name,
@@ -167,7 +170,7 @@ export function computeRigBudget(cameras: readonly CameraBudgetInput[], options:
       ring_memory_mb: one.ring_memory_mb,
       packet_ring_mb: round(packet.dataBytes / MB),
       memory_traffic_mb_s: one.memory_traffic_mb_s,
-      storage_gb_per_h: rig.record ? round((wireMbps * 3600) / 8000) : 0,
+      storage_gb_per_h: records ? round((wireMbps * 3600) / 8000) : 0,
       cpu_ms_per_frame: cpuMs === null ? null : round(cpuMs, 3),
       cpu_cores: cpuMs === null ? null : round((config.fps * cpuMs) / 1000, 3),
     }

@@ -2,6 +2,7 @@
 import { writeFile } from 'node:fs/promises'
 import type { PixelFormatName } from '@heart/ring'
 import { budgetMarkdown, computeBudget, formatBudget, standardConfigurations, WIRE_CODECS, type BudgetConfig, type WireCodec } from './budget.js'
+import { rigFromConfig } from './budget-config.js'
 import { CAMERA_NAME_PATTERN, cameraFields, computeRigBudget, formatRigBudget, type CameraBudgetInput, type RigBudgetOptions } from './budget-cameras.js'
 
 export const BUDGET_HELP = `usage: heart budget [options]
@@ -14,6 +15,9 @@ options:
   --cameras N        N identical cameras (cam1..camN) of the other flags
   --camera SPEC      one camera of a mixed rig, NAME:WxH@FPS[:CODEC]
                      (front:1920x1080@30:h264); repeat it for each camera
+  --config FILE      the cameras of a heart config, as heart run would start
+                     them (ring size, format, consumers, depth, recording);
+                     --fps, --codec, --bitrate give what it cannot say
   --record           every camera records: storage an hour, pre-roll in the packet ring
   --no-motion        no movement detector on every frame (the CPU estimate counts one)
   --cores N          cores the CPU estimate is stated against (default: this machine's)
@@ -60,6 +64,8 @@ export class BudgetUsageError extends Error {}
 export interface RigArgs {
   cameras: CameraBudgetInput[]
   options: Partial<RigBudgetOptions>
+  /** --config: cameras of the file left out (enabled: false). */
+  disabled?: string[]
 }
 
 export interface BudgetArgs {
@@ -109,6 +115,7 @@ export function parseBudgetArgs(args: readonly string[]): BudgetArgs {
   const rigFlags: string[] = []
   const rigOptions: Partial<RigBudgetOptions> = {}
   let motion = true
+  let configFile: string | undefined
   for (let i = 0; i < args.length; i++) {
     const raw = args[i]!
     if (!raw.startsWith('--')) throw new BudgetUsageError(`heart budget takes no positional arguments (got "${raw}")`)
@@ -139,6 +146,9 @@ export function parseBudgetArgs(args: readonly string[]): BudgetArgs {
       if (specs.some((c) => c.name === camera.name)) throw new BudgetUsageError(`--camera: the name "${camera.name}" is given twice; each camera needs its own name`)
       specs.push(camera)
       rigFlags.push('--camera')
+    } else if (name === 'config') {
+      configFile = value()
+      rigFlags.push('--config')
     } else if (name === 'record') {
       rigOptions.record = true
       rigFlags.push('--record')
@@ -167,6 +177,17 @@ export function parseBudgetArgs(args: readonly string[]): BudgetArgs {
   if (rigFlags.length === 0) return { config, json, standard, markdown, help }
   const given = [...new Set(rigFlags)].join(', ')
   if (standard) throw new BudgetUsageError(`--standard tabulates one camera per standard configuration and takes no rig flags (got ${given})`)
+  if (configFile !== undefined) {
+    const others = given.split(', ').filter((f) => f !== '--config' && f !== '--xlsx' && f !== '--cores')
+    if (others.length > 0) throw new BudgetUsageError(`--config takes its cameras from the file: drop ${others.join(', ')}`)
+    for (const [flag, set] of [['--size', config.width !== undefined], ['--format', config.pixFmt !== undefined], ['--consumers', config.consumers !== undefined], ['--depth', config.depth !== undefined]] as const) {
+      if (set) throw new BudgetUsageError(`${flag} has no effect with --config (the file says it for each camera): drop ${flag}`)
+    }
+    const fromFile = rigFromConfig(configFile)
+    // The flags give what a config cannot say: the rate where the source does not state one, the codec, the bitrate.
+    const cameras = fromFile.cameras.map((camera) => ({ ...cameraFields(config), ...camera }))
+    return { config, json, standard, markdown, xlsx, rig: { cameras, options: { ...rigOptions, ...fromFile.options }, disabled: fromFile.disabled }, help }
+  }
   if (cameraCount !== undefined && specs.length > 0) throw new BudgetUsageError('--cameras N gives N identical cameras and --camera lists them one by one: use one of the two')
   if (specs.length > 0) {
     for (const [flag, set] of [['--size', config.width !== undefined], ['--fps', config.fps !== undefined]] as const) {
@@ -210,7 +231,8 @@ export async function budgetMain(args: readonly string[], out: (s: string) => vo
         out(`wrote ${parsed.xlsx}\n`)
         return 0
       }
-      out(parsed.json ? JSON.stringify(rig, null, 2) + '\n' : formatRigBudget(rig) + '\n')
+      const skipped = parsed.rig.disabled ?? []
+      out(parsed.json ? JSON.stringify(skipped.length > 0 ? { ...rig, disabled: skipped } : rig, null, 2) + '\n' : formatRigBudget(rig) + '\n' + (skipped.length > 0 ? `not counted (enabled: false in the config): ${skipped.join(', ')}\n` : ''))
       return 0
     }
     const budgets = parsed.standard ? standardConfigurations().map((s) => computeBudget({ ...parsed.config, ...s.config })) : [computeBudget(parsed.config)]
@@ -219,6 +241,12 @@ export async function budgetMain(args: readonly string[], out: (s: string) => vo
   } catch (error) {
     if (error instanceof BudgetUsageError || error instanceof RangeError) {
       process.stderr.write(`heart budget: ${error.message}\n`)
+      return 2
+    }
+    // --config FILE: a file heart run would refuse is refused here with the same named message (and exit 2, no stack).
+    const code = (error as { code?: unknown }).code
+    if (error instanceof Error && typeof code === 'string' && (code.startsWith('CONFIG_') || code === 'INVALID_CONFIG')) {
+      process.stderr.write(`heart budget: [${code}] ${error.message}\n`)
       return 2
     }
     throw error

@@ -44,6 +44,12 @@ export interface BudgetConfig {
   preSeconds: number
   /** The camera's keyframe interval (record.maxGopSeconds): a clip starts at the keyframe before its pre-roll. */
   gopSeconds: number
+  /**
+   * Each consumer's own queue depth, where they differ (a heart config: each
+   * entry's `depth`, else ring.depth); `depth` is then the spare places'.
+   * Absent: every consumer has `depth`.
+   */
+  consumerDepths?: readonly number[]
 }
 
 export const DEFAULT_BUDGET: BudgetConfig = {
@@ -120,7 +126,10 @@ export function computeBudget(input: Partial<BudgetConfig> = {}): Budget {
   const bytes = frameLayout(c.width, c.height, c.pixFmt).byteLength
   const rawMBs = (bytes * c.fps) / MB
   const wireMbps = wireRateMbps(c, bytes)
-  const slots = requiredSlotCount(c.consumers + c.spare, c.depth, c.leases)
+  // heart run's rule (planRing): each consumer's own queue and leases, the spare places at the default depth, and the reserve.
+  const slots = c.consumerDepths
+    ? c.consumerDepths.reduce((n, depth) => n + depth + c.leases, 0) + requiredSlotCount(c.spare, c.depth, c.leases)
+    : requiredSlotCount(c.consumers + c.spare, c.depth, c.leases)
   const traffic = rawMBs * (2 + c.consumers)
   const cma = (c.captureBuffers * bytes) / MB
   const thermal = I2C_SPEEDS_HZ.map((hz): ThermalBusUse => {
