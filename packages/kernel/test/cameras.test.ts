@@ -24,10 +24,8 @@ function publish(ring: FrameRing, n: number): void {
   }
 }
 
-t.test('several cameras: services CAMERA.NAME, books and metrics per camera', async (t) => {
-  const kernel = new Kernel({ multiCamera: true, metricsUpkeepMs: 50 })
-  t.teardown(() => kernel.stop())
-  const states: Record<string, CameraHealth> = { front: camera('streaming', 10), rear: camera('streaming', 10) }
+/** Cameras front and rear, each with its own registry and ring and a `counter` consumer. */
+function frontAndRear(kernel: Kernel, health: (name: string) => CameraHealth): { registries: Map<string, MetricsRegistry>; rings: Map<string, FrameRing> } {
   const registries = new Map<string, MetricsRegistry>()
   const rings = new Map<string, FrameRing>()
   for (const name of ['front', 'rear']) {
@@ -36,9 +34,17 @@ t.test('several cameras: services CAMERA.NAME, books and metrics per camera', as
     registries.set(name, registry)
     const ring = FrameRing.create({ slotBytes: layout.byteLength, maxConsumers: 2, defaultDepth: 32, maxDepth: 32 })
     rings.set(name, ring)
-    kernel.addCamera(name, { ring, health: () => states[name]!, metrics: { buffer: registry.buffer, catalogue } })
+    kernel.addCamera(name, { ring, health: () => health(name), metrics: { buffer: registry.buffer, catalogue } })
     kernel.startConsumer({ name: 'counter', entry: consumerEntry, ring: name })
   }
+  return { registries, rings }
+}
+
+t.test('several cameras: services CAMERA.NAME, books and metrics per camera', async (t) => {
+  const kernel = new Kernel({ multiCamera: true, metricsUpkeepMs: 50 })
+  t.teardown(() => kernel.stop())
+  const states: Record<string, CameraHealth> = { front: camera('streaming', 10), rear: camera('streaming', 10) }
+  const { registries, rings } = frontAndRear(kernel, (name) => states[name]!)
   t.same(kernel.cameraNames(), ['front', 'rear'])
   t.equal(kernel.consumerServiceName('rear', 'counter'), 'rear.counter')
   t.equal(kernel.cameraOfService('rear.counter'), 'rear')
@@ -97,17 +103,7 @@ t.test('one camera: wave-1 service names and one cameras entry', async (t) => {
 t.test('removeCamera (a config reload): the camera, its consumers\' books and its metrics upkeep go; the next camera becomes the first', async (t) => {
   const kernel = new Kernel({ multiCamera: true, metricsUpkeepMs: 20 })
   t.teardown(() => kernel.stop())
-  const registries = new Map<string, MetricsRegistry>()
-  const rings = new Map<string, FrameRing>()
-  for (const name of ['front', 'rear']) {
-    const catalogue = kernelMetrics({ consumers: ['counter'] })
-    const registry = MetricsRegistry.create(catalogue)
-    registries.set(name, registry)
-    const ring = FrameRing.create({ slotBytes: layout.byteLength, maxConsumers: 2, defaultDepth: 32, maxDepth: 32 })
-    rings.set(name, ring)
-    kernel.addCamera(name, { ring, health: () => camera('streaming', 10), metrics: { buffer: registry.buffer, catalogue } })
-    kernel.startConsumer({ name: 'counter', entry: consumerEntry, ring: name })
-  }
+  const { registries, rings } = frontAndRear(kernel, () => camera('streaming', 10))
   kernel.start()
   await waitFor(() => [...rings.values()].every((r) => r.consumerStats().some((s) => s.name === 'counter' && (s.state === 'active' || s.state === 'joining'))), 'both consumers joined')
   publish(rings.get('front')!, 4)
