@@ -33,7 +33,7 @@ t.test('synthetic camera, four verifying consumers, health, AI-lock and summary'
   const base = `http://127.0.0.1:${heart.http.port}`
 
   // Wait for frames to flow.
-  for (let i = 0; i < 400 && (heart.report().camera.frames_per_s < 30 || Object.keys(heart.report().consumers).length < 4); i++) await sleep(50)
+  for (let i = 0; i < 1200 && (heart.report().camera.frames_per_s < 30 || Object.keys(heart.report().consumers).length < 4); i++) await sleep(50)
   const health = (await (await fetch(`${base}/health`)).json()) as Record<string, any>
   t.match(health, { camera: { state: 'streaming', backend: 'synthetic' }, loop: {} })
   t.ok(['green', 'yellow'].includes(health.status), `status ${health.status}`)
@@ -134,7 +134,7 @@ t.test('an application consumer from the config file (kind: module) gets real fr
 t.test('consumers: [] is a camera-only run', async (t) => {
   const dir = t.testdir({ 'heart.yaml': 'source: "synthetic://?size=320x240&fps=60"\nhttp: { port: 0 }\nthermal: { enabled: false }\nconsumers: []\n' })
   const heart = await runHeart({ configFile: join(dir, 'heart.yaml'), status: false, logger: silentLogger })
-  for (let i = 0; i < 100 && heart.report().camera.frames_per_s < 10; i++) await sleep(50)
+  for (let i = 0; i < 600 && heart.report().camera.frames_per_s < 10; i++) await sleep(50)
   const health = (await (await fetch(`http://127.0.0.1:${heart.http.port}/health`)).json()) as Record<string, any>
   t.equal(health.camera.state, 'streaming')
   t.same(Object.keys(health.consumers), [])
