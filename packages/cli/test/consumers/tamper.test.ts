@@ -80,5 +80,6 @@ t.test('heart run: a covered lens in a real decoded stream raises one dark event
   t.ok(events[0]!.at >= 2000, `reported after the picture went black (${events[0]!.at} ms after start)`)
   await sleep(300)
   t.equal(events.length, 1, 'no repeat while the lens stays covered')
-  t.ok((heart.report().consumers.lens_watch?.delivered ?? 0) > 30, 'the consumer read the frames')
+  // At least the 500 ms hold's frames (15 at 30 fps): on a loaded box the worker may join after the picture part.
+  t.ok((heart.report().consumers.lens_watch?.delivered ?? 0) > 15, 'the consumer read the frames')
 })
