@@ -213,7 +213,10 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
       camera.started.get(name)?.stop?.()
       camera.started.delete(name)
     }
-    const services = names.map((n) => kernel.consumerServiceName(camera.plan.name, n))
+    await stopServices(names.map((n) => kernel.consumerServiceName(camera.plan.name, n)))
+  }
+  /** Stops those of these worker services that run. A kind's own stop() may already be stopping its worker: one gone meanwhile is not an error. */
+  const stopServices = async (services: readonly string[]): Promise<void> => {
     const running = new Set(kernel.supervisor.statuses().map((w) => w.name))
     await Promise.all(services.filter((w) => running.has(w)).map((w) => kernel.supervisor.stop(w, config.supervisor.stopTimeoutMs).catch(() => undefined)))
   }
@@ -248,9 +251,7 @@ export async function runHeart(options: RunOptions = {}): Promise<RunningHeart> 
     camera.live?.close()
     await camera.recorder?.stop(config.supervisor.stopTimeoutMs)
     const workers = new Set([liveMp4ServiceName(name), ...camera.plan.consumers.map((c) => kernel.consumerServiceName(name, c.name))])
-    const running = kernel.supervisor.statuses().map((w) => w.name).filter((w) => workers.has(w) || kernel.cameraOfService(w) === name)
-    // A kind's own stop() may already be stopping its worker: one gone meanwhile is not an error.
-    await Promise.all(running.map((w) => kernel.supervisor.stop(w, config.supervisor.stopTimeoutMs).catch(() => undefined)))
+    await stopServices(kernel.supervisor.statuses().map((w) => w.name).filter((w) => workers.has(w) || kernel.cameraOfService(w) === name))
     kernel.removeCamera(name)
   }
   let currentDir = configDir
